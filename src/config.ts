@@ -1,0 +1,47 @@
+import { z } from 'zod'
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+// Cron fields: minute hour day-of-month month day-of-week (an optional leading seconds field is accepted).
+const cronExpression = /^(\S+\s+){4,5}\S+$/
+
+const configSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  SESSION_TTL: z.coerce
+    .number()
+    .int()
+    .min(60, 'must be at least 60 seconds')
+    .default(30 * 60),
+  CLEANUP_SCHEDULE: z
+    .string()
+    .regex(cronExpression, 'must be a cron expression such as "0 0 * * *"')
+    .or(z.literal('off'))
+    .default('0 0 * * *'),
+  SEED_DEMO: z.enum(['auto', 'true', 'false']).default('auto'),
+  PLUGINS: z.string().default(''),
+})
+
+export type Config = Readonly<z.infer<typeof configSchema>>
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the environment; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw = Object.fromEntries(
+    Object.keys(configSchema.shape).map((key) => [key, env[key] === '' ? undefined : env[key]]),
+  )
+  const parsed = configSchema.safeParse(raw)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`)
+  }
+  return Object.freeze(parsed.data)
+}

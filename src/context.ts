@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import pino, { type Logger } from 'pino'
+import type { Config } from './config.js'
+import { AdminService } from './core/admin-service.js'
+import { AuthService } from './core/auth-service.js'
+import type { BlobStore } from './core/ports.js'
+import { TrashService } from './core/trash-service.js'
+import { connectPostgres, type Database, openEmbedded } from './db/database.js'
+import { migrate } from './db/migrate.js'
+import { FsBlobStore } from './storage/fs-blob-store.js'
+
+/** Everything a running server (or the CLI) shares: one database, one blob store, the core services. */
+export interface AppContext {
+  config: Config
+  logger: Logger
+  db: Database
+  blobs: BlobStore
+  trash: TrashService
+  auth: AuthService
+  admin: AdminService
+  /** the bearer token of the admin API (ADMIN_TOKEN, or the one generated under DATA_DIR) */
+  adminToken: string
+  close(): Promise<void>
+}
+
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.query.AuthenticationTicket',
+  'req.query.authenticationTicket',
+  'req.query.PWD',
+  'req.query.pwd',
+  'req.query.ticket',
+  '*.password',
+  '*.ticket',
+]
+
+export function createLogger(config: Pick<Config, 'LOG_LEVEL'>): Logger {
+  return pino({ level: config.LOG_LEVEL, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } })
+}
+
+/** Opens the configured database (or the embedded one), migrates it, and wires the services. */
+export async function createContext(
+  config: Config,
+  options: { logger?: Logger; db?: Database; blobs?: BlobStore; migrate?: boolean; adminToken?: string } = {},
+): Promise<AppContext> {
+  const logger = options.logger ?? createLogger(config)
+  let db = options.db
+  if (!db) {
+    if (config.DATABASE_URL) db = connectPostgres(config.DATABASE_URL)
+    else {
+      const dir = path.resolve(config.DATA_DIR, 'pgdata')
+      await mkdir(dir, { recursive: true })
+      db = await openEmbedded(dir)
+    }
+  }
+  if (options.migrate !== false) await migrate(db)
+  const blobs = options.blobs ?? new FsBlobStore(path.resolve(config.DATA_DIR, 'blobs'))
+  const database = db
+  const adminToken = options.adminToken ?? (await resolveAdminToken(config, logger))
+  return {
+    adminToken,
+    config,
+    logger,
+    db: database,
+    blobs,
+    trash: new TrashService(database, blobs),
+    auth: new AuthService(database, config.SESSION_TTL),
+    admin: new AdminService(database, blobs),
+    close: () => database.close(),
+  }
+}
+
+/** ADMIN_TOKEN, else the token kept under DATA_DIR, else a new one written there and printed once. */
+async function resolveAdminToken(config: Config, logger: Logger): Promise<string> {
+  if (config.ADMIN_TOKEN) return config.ADMIN_TOKEN
+  const file = path.resolve(config.DATA_DIR, 'admin-token')
+  try {
+    const kept = (await readFile(file, 'utf8')).trim()
+    if (kept.length >= 16) return kept
+  } catch {
+    // not generated yet
+  }
+  const token = randomBytes(24).toString('base64url')
+  await mkdir(config.DATA_DIR, { recursive: true })
+  await writeFile(file, `${token}\n`, { mode: 0o600 })
+  logger.info({ file }, 'generated an admin token (kept in the file named here)')
+  process.stdout.write(`\nAdmin token (also in ${file}): ${token}\n\n`)
+  return token
+}

@@ -1,0 +1,218 @@
+import { type Database, isPgError } from '../db/database.js'
+import * as admin from '../db/admin-repository.js'
+import * as repo from '../db/trash-repository.js'
+import { CoreError, ErrorCodes } from './errors.js'
+import { hashPassword } from './passwords.js'
+import type { BlobStore } from './ports.js'
+import type { Item, ItemKind } from './types.js'
+
+export interface NewItemInput {
+  kind: ItemKind
+  name: string
+  parentId?: number | null
+  type?: string
+  brandId?: number | null
+  issueId?: number | null
+  categoryId?: number | null
+  ownerId?: number | null
+  content?: Buffer
+  contentType?: string | null
+}
+
+/** Translates constraint violations into typed errors at the boundary, never leaking SQL. */
+function translate(error: unknown): never {
+  if (isPgError(error, '23505')) throw new CoreError(ErrorCodes.NAME_TAKEN)
+  if (isPgError(error, '23503'))
+    throw new CoreError(ErrorCodes.IN_USE, 'Referenced record does not exist or is in use')
+  throw error
+}
+
+/** Tenants, users, brands, rights and items: what the REST admin API and the demo seed create. */
+export class AdminService {
+  constructor(
+    private readonly db: Database,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  createTenant(name: string, retentionDays?: number) {
+    return admin.insertTenant(this.db, name, retentionDays)
+  }
+
+  async requireTenant(tenantId: number) {
+    const tenant = await admin.findTenant(this.db, tenantId)
+    if (!tenant) throw new CoreError(ErrorCodes.NOT_FOUND, 'Tenant not found')
+    return tenant
+  }
+
+  listTenants() {
+    return admin.listTenants(this.db)
+  }
+
+  async setTenantRetention(tenantId: number, retentionDays: number) {
+    if (!(await admin.updateTenantRetention(this.db, tenantId, retentionDays))) {
+      throw new CoreError(ErrorCodes.NOT_FOUND, 'Tenant not found')
+    }
+  }
+
+  async createUser(
+    tenantId: number,
+    input: {
+      login: string
+      password: string
+      displayName?: string
+      email?: string
+      admin?: boolean
+      ipsRole?: string
+    },
+  ) {
+    await this.requireTenant(tenantId)
+    const passwordHash = await hashPassword(input.password)
+    return admin.insertUser(this.db, { tenantId, ...input, passwordHash }).catch(translate)
+  }
+
+  async setPassword(tenantId: number, userId: number, password: string) {
+    const passwordHash = await hashPassword(password)
+    if (!(await admin.updatePasswordHash(this.db, tenantId, userId, passwordHash))) {
+      throw new CoreError(ErrorCodes.NOT_FOUND, 'User not found')
+    }
+  }
+
+  listUsers(tenantId: number) {
+    return admin.listUsers(this.db, tenantId)
+  }
+
+  async createBrand(tenantId: number, name: string, autoPurgeDays: number | null = null) {
+    await this.requireTenant(tenantId)
+    return admin.insertBrand(this.db, tenantId, name, autoPurgeDays).catch(translate)
+  }
+
+  async updateBrand(
+    tenantId: number,
+    brandId: number,
+    changes: { autoPurgeDays?: number | null; legalHold?: boolean },
+  ) {
+    if (!(await admin.updateBrand(this.db, tenantId, brandId, changes))) {
+      throw new CoreError(ErrorCodes.NOT_FOUND, 'Brand not found')
+    }
+  }
+
+  listBrands(tenantId: number) {
+    return admin.listBrands(this.db, tenantId)
+  }
+
+  async createIssue(tenantId: number, brandId: number, name: string) {
+    await this.requireBrand(tenantId, brandId)
+    return admin.insertBrandChild(this.db, 'issues', tenantId, brandId, name).catch(translate)
+  }
+
+  async createCategory(tenantId: number, brandId: number, name: string) {
+    await this.requireBrand(tenantId, brandId)
+    return admin.insertBrandChild(this.db, 'categories', tenantId, brandId, name).catch(translate)
+  }
+
+  /** An issue or category still referenced by any item, trashed ones included, is not removed (seed 004). */
+  async deleteIssueOrCategory(table: 'issues' | 'categories', tenantId: number, id: number) {
+    const outcome = await admin.deleteBrandChild(this.db, table, tenantId, id)
+    if (outcome.occupied) {
+      throw new CoreError(
+        ErrorCodes.IN_USE,
+        `The ${table === 'issues' ? 'issue' : 'category'} is still occupied`,
+      )
+    }
+    if (!outcome.deleted) throw new CoreError(ErrorCodes.NOT_FOUND)
+  }
+
+  /** Admin clean-up: moves items, trashed ones included, to another issue or category. */
+  async moveItems(
+    tenantId: number,
+    ids: number[],
+    to: { issueId?: number | null; categoryId?: number | null },
+  ) {
+    for (const [table, id] of [
+      ['issues', to.issueId],
+      ['categories', to.categoryId],
+    ] as const) {
+      if (id != null && (await admin.brandChildBrand(this.db, table, tenantId, id)) === null) {
+        throw new CoreError(
+          ErrorCodes.NOT_FOUND,
+          `Target ${table === 'issues' ? 'issue' : 'category'} not found`,
+        )
+      }
+    }
+    return admin.moveItems(this.db, tenantId, ids, to.issueId, to.categoryId)
+  }
+
+  private async requireBrand(tenantId: number, brandId: number) {
+    if (!(await admin.brandExists(this.db, tenantId, brandId)))
+      throw new CoreError(ErrorCodes.NOT_FOUND, 'Brand not found')
+  }
+
+  async setAccess(
+    tenantId: number,
+    brandId: number,
+    userId: number,
+    rights: { view: boolean; delete: boolean; purge: boolean },
+  ) {
+    await admin.upsertAccess(this.db, { tenantId, brandId, userId, ...rights }).catch(translate)
+  }
+
+  async setItemLegalHold(tenantId: number, itemId: number, hold: boolean) {
+    if (!(await admin.setItemLegalHold(this.db, tenantId, itemId, hold))) {
+      throw new CoreError(ErrorCodes.NOT_FOUND, 'Item not found')
+    }
+  }
+
+  /** Creates a folder or file (content stored first; the row only exists once its file does). */
+  async createItem(tenantId: number, input: NewItemInput): Promise<{ item: Item; path: string }> {
+    if (input.kind === 'folder' && input.content !== undefined) {
+      throw new CoreError(ErrorCodes.INVALID_INPUT, 'A folder has no content')
+    }
+    if (input.parentId != null) {
+      const parent = await repo.getItem(this.db, tenantId, input.parentId)
+      if (!parent || parent.kind !== 'folder' || parent.state !== 'active') {
+        throw new CoreError(ErrorCodes.NOT_FOUND, 'Parent folder not found')
+      }
+    }
+    const blobKey = input.content !== undefined ? await this.blobs.put(input.content) : null
+    try {
+      const item = await repo.insertItem(this.db, {
+        tenantId,
+        kind: input.kind,
+        type: input.type ?? (input.kind === 'folder' ? 'Folder' : 'Document'),
+        name: input.name,
+        parentId: input.parentId ?? null,
+        brandId: input.brandId ?? null,
+        issueId: input.issueId ?? null,
+        categoryId: input.categoryId ?? null,
+        size: input.content?.length ?? 0,
+        blobKey,
+        contentType: input.contentType ?? null,
+        ownerId: input.ownerId ?? null,
+      })
+      const path = (await repo.pathsOf(this.db, tenantId, [item.id])).get(item.id)!.path
+      return { item, path }
+    } catch (error) {
+      if (blobKey) await this.blobs.delete(blobKey).catch(() => {})
+      translate(error)
+    }
+  }
+
+  async getItem(tenantId: number, id: number) {
+    const item = await repo.getItem(this.db, tenantId, id)
+    if (!item || item.state === 'purging') throw new CoreError(ErrorCodes.NOT_FOUND, 'Item not found')
+    const path =
+      item.originalPath && item.state !== 'active'
+        ? item.originalPath
+        : (await repo.pathsOf(this.db, tenantId, [id])).get(id)?.path
+    return { item, path: path ?? `/${item.name}` }
+  }
+
+  listAudit(
+    tenantId: number,
+    afterId: number,
+    limit: number,
+    filter?: Parameters<typeof admin.listAudit>[4],
+  ) {
+    return admin.listAudit(this.db, tenantId, afterId, limit, filter)
+  }
+}

@@ -1,0 +1,109 @@
+import { type ErrorCode, ErrorCodes } from './errors.js'
+import type { Actor, ItemFacts } from './types.js'
+
+/**
+ * The one place that answers "may this actor do this to this item". Every door asks here; none re-implements a
+ * rule. A decision is null (allowed) or the error code to report.
+ */
+
+/** IPS roles that may trash, restore and empty assets (seeds 000 and 001). */
+export const IPS_TRASH_ROLES: readonly string[] = [
+  'IpsUser',
+  'IpsAdmin',
+  'IpsCompanyAdmin',
+  'ImagePortalAdmin',
+  'ImagePortalContrib',
+  'ImagePortalContribUser',
+]
+
+export const IPS_ROLES: readonly string[] = [...IPS_TRASH_ROLES, 'ImagePortalUser', 'TrialSiteUser']
+
+export type Decision = ErrorCode | null
+
+const isOwner = (actor: Actor, item: ItemFacts) => item.ownerId !== null && item.ownerId === actor.userId
+const isDeleter = (actor: Actor, item: ItemFacts) =>
+  item.deletedBy !== null && item.deletedBy === actor.userId
+
+export function sameTenant(actor: Actor, item: { tenantId: number }): boolean {
+  return actor.tenantId === item.tenantId
+}
+
+/** See an item at all (in the trash or not). Items of other tenants are simply not found. */
+export function canView(actor: Actor, item: ItemFacts): Decision {
+  if (!sameTenant(actor, item)) return ErrorCodes.NOT_FOUND
+  if (actor.admin || isOwner(actor, item) || isDeleter(actor, item)) return null
+  if (item.brandId === null) return null
+  return item.rights?.view ? null : ErrorCodes.ACCESS_DENIED
+}
+
+/** Move an active item (and its subtree) to the trash: owner, admin, or brand `delete`. */
+export function canTrash(actor: Actor, item: ItemFacts): Decision {
+  if (!sameTenant(actor, item)) return ErrorCodes.NOT_FOUND
+  if (actor.admin || isOwner(actor, item)) return null
+  if (item.brandId !== null && item.rights?.delete) return null
+  // Items outside any brand belong to the shared library: every user of the tenant may delete them there.
+  if (item.brandId === null) return null
+  return ErrorCodes.ACCESS_DENIED
+}
+
+/** Bring a trashed item back: the deleter, admin, or brand `delete`. */
+export function canRestore(actor: Actor, item: ItemFacts): Decision {
+  if (!sameTenant(actor, item)) return ErrorCodes.NOT_FOUND
+  if (actor.admin || isDeleter(actor, item)) return null
+  if (item.brandId !== null && item.rights?.delete) return null
+  return ErrorCodes.ACCESS_DENIED
+}
+
+/** Empty an item from the trash (IPS: it waits for the cleanup job): same people as restore. */
+export function canEmpty(actor: Actor, item: ItemFacts): Decision {
+  return canRestore(actor, item)
+}
+
+export function isUnderLegalHold(item: ItemFacts): boolean {
+  return item.legalHold || item.brandLegalHold
+}
+
+/**
+ * Purge an item now: admin or brand `purge`. `ownBin` is infoRouter's EmptyRecycleBin, where any user
+ * may purge what they deleted themselves. A legal hold stops every purge.
+ */
+export function canPurge(actor: Actor, item: ItemFacts, options: { ownBin?: boolean } = {}): Decision {
+  if (!sameTenant(actor, item)) return ErrorCodes.NOT_FOUND
+  if (isUnderLegalHold(item)) return ErrorCodes.LEGAL_HOLD
+  if (actor.admin) return null
+  if (options.ownBin && isDeleter(actor, item)) return null
+  if (item.brandId !== null && item.rights?.purge) return null
+  return ErrorCodes.ACCESS_DENIED
+}
+
+/** Door operations reserved to the tenant's system administrators (srv.asmx PurgeRecycleBinItem, search). */
+export function requireAdmin(actor: Actor): Decision {
+  return actor.admin ? null : ErrorCodes.ADMIN_ONLY
+}
+
+/** Whether an IPS role may use the trash operations at all (others get authorizationFault 20003). */
+export function ipsRoleMayUseTrash(actor: Actor): boolean {
+  return actor.admin || IPS_TRASH_ROLES.includes(actor.ipsRole)
+}
+
+/**
+ * Which trash rows an actor may list, for the SQL layer: admins the whole tenant; others what they deleted,
+ * what they own, unbranded items they deleted, and items of brands they may view.
+ */
+export interface TrashVisibility {
+  tenantId: number
+  userId: number
+  everything: boolean
+}
+
+export function trashVisibility(actor: Actor): TrashVisibility {
+  return { tenantId: actor.tenantId, userId: actor.userId, everything: actor.admin }
+}
+
+/** Effective retention in days of a trashed item: brand auto purge when set, else the tenant's; 0 = never. */
+export function effectiveRetentionDays(
+  brandAutoPurgeDays: number | null,
+  tenantRetentionDays: number,
+): number {
+  return brandAutoPurgeDays ?? tenantRetentionDays
+}

@@ -1,0 +1,529 @@
+import { randomUUID } from 'node:crypto'
+import type { Database, Queryable } from '../db/database.js'
+import * as repo from '../db/trash-repository.js'
+import { CoreError, type ErrorCode, ErrorCodes, defaultMessage } from './errors.js'
+import * as policy from './policy.js'
+import type { BlobStore } from './ports.js'
+import type {
+  Actor,
+  BatchResult,
+  ItemFacts,
+  ItemResult,
+  RestoreOptions,
+  TrashEntry,
+  TrashFilter,
+  TrashPage,
+} from './types.js'
+
+const BLOB_DELETE_CONCURRENCY = 16
+const BLOB_PAGE = 1000
+const OWN_BIN_BATCH = 2000
+/** restores race on the active-name unique index; the whole batch is re-planned then */
+const UNIQUE_VIOLATION = '23505'
+
+export interface PurgeOptions {
+  /** infoRouter EmptyRecycleBin: the actor may purge what they deleted themselves */
+  ownBin?: boolean
+  /** Enterprise Permanent delete from the Workflow area: active items are trashed and purged at once */
+  includeActive?: boolean
+  /** the audit action recorded for each purged row */
+  action?: 'purge' | 'empty_bin' | 'expire'
+}
+
+/** Lifecycle observers (events, plug-in connectors); called after a batch committed. */
+export interface TrashListener {
+  afterBatch?(event: {
+    operation: 'trash' | 'restore' | 'empty' | 'purge'
+    actor: Actor
+    result: BatchResult
+  }): void
+}
+
+export function summarize(results: ItemResult[]): BatchResult {
+  let successCount = 0
+  let warningCount = 0
+  let errorCount = 0
+  for (const result of results) {
+    if (result.status === 'ok') successCount++
+    else if (result.status === 'warning') warningCount++
+    else errorCount++
+  }
+  return { results, successCount, warningCount, errorCount }
+}
+
+const fail = (
+  id: number,
+  code: ErrorCode,
+  item?: { name: string; kind: ItemResult['kind'] },
+): ItemResult => ({
+  id,
+  status: 'error',
+  code,
+  message: defaultMessage(code),
+  ...(item ? { name: item.name, kind: item.kind } : {}),
+})
+
+const warn = (id: number, code: ErrorCode, item: { name: string; kind: ItemResult['kind'] }): ItemResult => ({
+  id,
+  status: 'warning',
+  code,
+  message: defaultMessage(code),
+  name: item.name,
+  kind: item.kind,
+})
+
+const ok = (item: { id: number; name: string; kind: ItemResult['kind'] }, affected: number): ItemResult => ({
+  id: item.id,
+  status: 'ok',
+  name: item.name,
+  kind: item.kind,
+  affected,
+})
+
+/** Ids in request order, each once (duplicates in one request count once). */
+export function uniqueIds(ids: readonly number[]): number[] {
+  return [...new Set(ids)]
+}
+
+/** `report.pdf` → `report (restored).pdf`, then `report (restored 2).pdf`, … */
+export function restoredName(name: string, taken: Set<string>): string {
+  const dot = name.lastIndexOf('.')
+  const hasExtension = dot > 0 && dot > name.length - 12
+  const base = hasExtension ? name.slice(0, dot) : name
+  const extension = hasExtension ? name.slice(dot) : ''
+  for (let n = 1; n < 10_000; n++) {
+    const candidate = `${base} (restored${n === 1 ? '' : ` ${n}`})${extension}`
+    if (!taken.has(candidate)) return candidate
+  }
+  return `${base} (restored ${randomUUID()})${extension}`
+}
+
+export class TrashService {
+  private readonly listeners: TrashListener[] = []
+
+  constructor(
+    private readonly db: Database,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  addListener(listener: TrashListener) {
+    this.listeners.push(listener)
+  }
+
+  private publish(operation: 'trash' | 'restore' | 'empty' | 'purge', actor: Actor, result: BatchResult) {
+    for (const listener of this.listeners) listener.afterBatch?.({ operation, actor, result })
+  }
+
+  /** active → trashed; a folder takes its active subtree along as one unit. */
+  async trash(actor: Actor, requested: readonly number[]): Promise<BatchResult> {
+    const ids = uniqueIds(requested)
+    const results = await this.db.transaction(async (tx) => {
+      const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
+      const { results, allowed } = decide(ids, facts, (item) => {
+        if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
+        if (item.state !== 'active') return warn(item.id, ErrorCodes.ALREADY_TRASHED, item)
+        const denied = policy.canTrash(actor, item)
+        return denied ? fail(item.id, denied, item) : null
+      })
+      await this.trashAllowed(tx, actor, allowed, results)
+      return ids.map((id) => results.get(id)!)
+    })
+    const batch = summarize(results)
+    this.publish('trash', actor, batch)
+    return batch
+  }
+
+  private async trashAllowed(
+    tx: Queryable,
+    actor: Actor,
+    allowed: ItemFacts[],
+    results: Map<number, ItemResult>,
+  ) {
+    if (allowed.length === 0) return
+    const paths = await repo.pathsOf(
+      tx,
+      actor.tenantId,
+      allowed.map((item) => item.id),
+    )
+    const allowedIds = new Set(allowed.map((item) => item.id))
+    const roots: repo.RootPath[] = []
+    for (const item of allowed) {
+      const path = paths.get(item.id)!
+      // An item whose ancestor is trashed in the same batch goes along in that ancestor's unit.
+      if (path.ancestorIds.some((ancestor) => allowedIds.has(ancestor))) results.set(item.id, ok(item, 0))
+      else roots.push(path)
+    }
+    const moved = await repo.trashUnits(tx, actor, roots)
+    for (const root of roots) {
+      const item = allowed.find((candidate) => candidate.id === root.id)!
+      results.set(item.id, ok(item, moved.get(root.id) ?? 0))
+    }
+  }
+
+  /** trashed → active under the same id, into the original folder, a target, or a recreated path. */
+  async restore(
+    actor: Actor,
+    requested: readonly number[],
+    options: RestoreOptions = {},
+  ): Promise<BatchResult> {
+    const ids = uniqueIds(requested)
+    const results = await this.db.transaction(
+      async (tx) => {
+        const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
+        const { results, allowed } = decide(ids, facts, (item) => {
+          if (item.state === 'active') return warn(item.id, ErrorCodes.NOT_IN_TRASH, item)
+          if (item.state === 'emptied') return fail(item.id, ErrorCodes.NOT_RESTORABLE, item)
+          if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
+          const denied = policy.canRestore(actor, item)
+          return denied ? fail(item.id, denied, item) : null
+        })
+        const units = absorbIntoRequestedRoots(allowed, results)
+        const targets = await this.planRestore(tx, actor, units, options, results)
+        const restored = await repo.restoreUnits(tx, actor, targets)
+        for (const target of targets) {
+          const item = units.find((unit) => unit.id === target.id)!
+          const result = ok(item, restored.get(item.id) ?? 0)
+          if (target.newName !== undefined) {
+            result.renamedTo = target.newName
+            result.status = 'ok'
+            result.message = `Restored as ${target.newName}`
+          }
+          results.set(item.id, result)
+        }
+        return ids.map((id) => results.get(id)!)
+      },
+      { retryOn: [UNIQUE_VIOLATION] },
+    )
+    const batch = summarize(results)
+    this.publish('restore', actor, batch)
+    return batch
+  }
+
+  /** Where each unit goes and under which name; records errors for units that cannot go anywhere. */
+  private async planRestore(
+    tx: Queryable,
+    actor: Actor,
+    units: ItemFacts[],
+    options: RestoreOptions,
+    results: Map<number, ItemResult>,
+  ): Promise<repo.RestoreTarget[]> {
+    if (units.length === 0) return []
+    const destination = new Map<number, { parentId: number | null; move: boolean }>()
+
+    if (options.targetFolderId !== undefined) {
+      const target = options.targetFolderId
+      if (target !== null) {
+        const folder = await repo.getItem(tx, actor.tenantId, target)
+        if (!folder || folder.state !== 'active' || folder.kind !== 'folder') {
+          for (const unit of units) results.set(unit.id, fail(unit.id, ErrorCodes.TARGET_NOT_FOUND, unit))
+          return []
+        }
+      }
+      for (const unit of units) destination.set(unit.id, { parentId: target, move: unit.parentId !== target })
+    } else {
+      const parentIds = [...new Set(units.map((u) => u.parentId).filter((id): id is number => id !== null))]
+      const parents = await repo.readItemFacts(tx, actor.tenantId, actor.userId, parentIds)
+      for (const unit of units) {
+        const parent = unit.parentId === null ? null : parents.get(unit.parentId)
+        const wasTopLevel = unit.parentId === null && unit.originalParentId === null
+        if (wasTopLevel || parent?.state === 'active') {
+          destination.set(unit.id, { parentId: unit.parentId, move: false })
+          continue
+        }
+        if ((options.onMissingParent ?? 'error') === 'error') {
+          results.set(unit.id, fail(unit.id, ErrorCodes.ORIGINAL_LOCATION_GONE, unit))
+          continue
+        }
+        const folderPath = (unit.originalPath ?? `/${unit.name}`).split('/').filter(Boolean).slice(0, -1)
+        const parentId = await this.ensureFolderPath(tx, actor, folderPath)
+        destination.set(unit.id, { parentId, move: true })
+      }
+    }
+
+    // Name conflicts: one query per destination folder, names chosen so the batch does not collide with itself.
+    const byParent = new Map<number | null, ItemFacts[]>()
+    for (const unit of units) {
+      const dest = destination.get(unit.id)
+      if (!dest) continue
+      byParent.set(dest.parentId, [...(byParent.get(dest.parentId) ?? []), unit])
+    }
+    const targets: repo.RestoreTarget[] = []
+    for (const [parentId, members] of byParent) {
+      const taken = await repo.activeNamesUnder(
+        tx,
+        actor.tenantId,
+        parentId,
+        members.map((m) => m.name),
+      )
+      for (const unit of members) {
+        const dest = destination.get(unit.id)!
+        const target: repo.RestoreTarget = { id: unit.id }
+        if (dest.move) target.parentId = dest.parentId
+        if (taken.has(unit.name)) {
+          const similar = await repo.activeNamesLike(
+            tx,
+            actor.tenantId,
+            parentId,
+            unit.name.replace(/\.[^.]*$/, ''),
+          )
+          for (const name of taken) similar.add(name)
+          target.newName = restoredName(unit.name, similar)
+          taken.add(target.newName)
+        } else {
+          taken.add(unit.name)
+        }
+        targets.push(target)
+      }
+    }
+    return targets
+  }
+
+  /** Finds or creates the active folders along a path from the top level; returns the last one's id. */
+  private async ensureFolderPath(tx: Queryable, actor: Actor, segments: string[]): Promise<number | null> {
+    let parentId: number | null = null
+    for (const segment of segments) {
+      const found: { id: number; kind: string } | null = await repo.activeChild(
+        tx,
+        actor.tenantId,
+        parentId,
+        segment,
+      )
+      if (found && found.kind !== 'folder') throw new CoreError(ErrorCodes.ORIGINAL_LOCATION_GONE)
+      parentId = found
+        ? found.id
+        : (
+            await repo.insertItem(tx, {
+              tenantId: actor.tenantId,
+              kind: 'folder',
+              type: 'Folder',
+              name: segment,
+              parentId,
+              ownerId: actor.userId,
+            })
+          ).id
+    }
+    return parentId
+  }
+
+  /** trashed → emptied: not restorable, hidden from listings, purged by the next cleanup run (IPS). */
+  async empty(actor: Actor, requested: readonly number[]): Promise<BatchResult> {
+    const ids = uniqueIds(requested)
+    const results = await this.db.transaction(async (tx) => {
+      const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
+      const { results, allowed } = decide(ids, facts, (item) => {
+        if (item.state === 'emptied') return warn(item.id, ErrorCodes.ALREADY_EMPTIED, item)
+        if (item.state === 'active') return fail(item.id, ErrorCodes.NOT_IN_TRASH, item)
+        if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
+        const denied = policy.canEmpty(actor, item)
+        return denied ? fail(item.id, denied, item) : null
+      })
+      const units = absorbIntoRequestedRoots(allowed, results)
+      const emptied = await repo.emptyUnits(
+        tx,
+        actor,
+        units.map((u) => u.id),
+      )
+      for (const unit of units) results.set(unit.id, ok(unit, emptied.get(unit.id) ?? 0))
+      return ids.map((id) => results.get(id)!)
+    })
+    const batch = summarize(results)
+    this.publish('empty', actor, batch)
+    return batch
+  }
+
+  /**
+   * Removes units for good, rows and stored files. Protocol: mark the rows (one transaction), remove their
+   * files, put back the rows whose file could not be removed (with their ancestors, so nothing is half-gone),
+   * delete the rest with their audit rows. A crash between steps leaves rows in state 'purging' that the
+   * cleanup job finishes.
+   */
+  async purge(actor: Actor, requested: readonly number[], options: PurgeOptions = {}): Promise<BatchResult> {
+    const ids = uniqueIds(requested)
+    const token = randomUUID()
+    const { results, units } = await this.db.transaction(async (tx) => {
+      const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
+      const active: ItemFacts[] = []
+      const { results, allowed } = decide(ids, facts, (item) => {
+        if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
+        const denied = policy.canPurge(actor, item, { ownBin: options.ownBin })
+        if (denied) return fail(item.id, denied, item)
+        if (item.state === 'active') {
+          if (!options.includeActive) return fail(item.id, ErrorCodes.NOT_IN_TRASH, item)
+          const trashDenied = policy.canTrash(actor, item)
+          if (trashDenied) return fail(item.id, trashDenied, item)
+          active.push(item)
+        }
+        return null
+      })
+      if (active.length > 0) {
+        await this.trashAllowed(tx, actor, active, results)
+        // the items now head their own units (or belong to a requested ancestor's)
+        for (const item of active) {
+          item.state = 'trashed'
+          item.trashRoot = item.id
+        }
+      }
+      const units = absorbIntoRequestedRoots(allowed, results)
+      const marked = await repo.markForPurge(
+        tx,
+        actor.tenantId,
+        units.map((u) => u.id),
+        token,
+      )
+      for (const id of marked.held) {
+        const unit = units.find((u) => u.id === id)!
+        results.set(id, fail(id, ErrorCodes.LEGAL_HOLD, unit))
+      }
+      for (const unit of units) {
+        if (!marked.held.includes(unit.id)) results.set(unit.id, ok(unit, marked.marked.get(unit.id) ?? 0))
+      }
+      return { results, units: units.filter((unit) => !marked.held.includes(unit.id)) }
+    })
+
+    if (units.length > 0) {
+      const failures = await this.removeMarkedBlobs(actor.tenantId, token)
+      if (failures.length > 0) {
+        const reverted = await this.db.transaction((tx) => repo.revertPurge(tx, actor, token, failures))
+        const parentOf = new Map(reverted.map((row) => [row.id, row.parentId]))
+        const unitIds = new Set(units.map((unit) => unit.id))
+        const failuresByUnit = new Map<number, typeof failures>()
+        for (const failure of failures) {
+          // walk up the put-back rows to the addressed unit the failed file belongs to
+          let id: number | null | undefined = failure.id
+          while (id != null && !unitIds.has(id)) id = parentOf.get(id)
+          if (id == null) continue
+          failuresByUnit.set(id, [...(failuresByUnit.get(id) ?? []), failure])
+        }
+        for (const [unitId, unitFailures] of failuresByUnit) {
+          const unit = units.find((candidate) => candidate.id === unitId)!
+          const result = fail(unit.id, ErrorCodes.STORAGE_FAILURE, unit)
+          result.failures = unitFailures
+          results.set(unit.id, result)
+        }
+      }
+      await this.db.transaction((tx) => repo.finishPurge(tx, actor, token, options.action ?? 'purge'))
+    }
+    const batch = summarize(ids.map((id) => results.get(id)!))
+    this.publish('purge', actor, batch)
+    return batch
+  }
+
+  /** Purge step 2: removes the stored files of the marked rows; returns those that could not be removed. */
+  private async removeMarkedBlobs(tenantId: number, token: string) {
+    const failures: { id: number; name: string; message: string }[] = []
+    let afterId = 0
+    for (;;) {
+      const page = await repo.markedBlobs(this.db, tenantId, token, afterId, BLOB_PAGE)
+      if (page.length === 0) break
+      afterId = page[page.length - 1]!.id
+      for (let i = 0; i < page.length; i += BLOB_DELETE_CONCURRENCY) {
+        await Promise.all(
+          page.slice(i, i + BLOB_DELETE_CONCURRENCY).map(async (blob) => {
+            try {
+              await this.blobs.delete(blob.blobKey)
+            } catch {
+              failures.push({
+                id: blob.id,
+                name: blob.name,
+                message: defaultMessage(ErrorCodes.STORAGE_FAILURE),
+              })
+            }
+          }),
+        )
+      }
+    }
+    return failures
+  }
+
+  /** infoRouter EmptyRecycleBin: purges every unit the actor deleted, in batches. Own bin only. */
+  async emptyOwnBin(actor: Actor): Promise<{ purged: number; failed: ItemResult[] }> {
+    let purged = 0
+    const failed: ItemResult[] = []
+    let afterId = 0
+    for (;;) {
+      const roots = await repo.ownBinRoots(this.db, actor, afterId, OWN_BIN_BATCH)
+      if (roots.length === 0) break
+      afterId = roots[roots.length - 1]!
+      const batch = await this.purge(actor, roots, { ownBin: true, action: 'empty_bin' })
+      for (const result of batch.results) {
+        if (result.status === 'ok') purged += result.affected ?? 0
+        else if (result.status === 'error') failed.push(result)
+      }
+    }
+    return { purged, failed }
+  }
+
+  async list(actor: Actor, filter: TrashFilter, page: TrashPage): Promise<TrashEntry[]> {
+    return repo.listTrash(this.db, policy.trashVisibility(actor), filter, page)
+  }
+
+  async count(actor: Actor, filter: TrashFilter): Promise<number> {
+    return repo.countTrash(this.db, policy.trashVisibility(actor), filter)
+  }
+
+  /** The keyset cursor of the page that follows this entry (default order). */
+  cursorAfter(entry: TrashEntry): string {
+    return repo.encodeCursor(entry)
+  }
+
+  /** Streams a whole listing in keyset pages, so a bin of any size is never held in memory at once. */
+  async *iterate(actor: Actor, filter: TrashFilter, pageSize = 1000): AsyncGenerator<TrashEntry[]> {
+    let cursor: string | undefined
+    for (;;) {
+      const page = await this.list(actor, filter, { limit: pageSize, cursor, sort: 'deletedAt' })
+      if (page.length === 0) return
+      yield page
+      if (page.length < pageSize) return
+      cursor = repo.encodeCursor(page[page.length - 1]!)
+    }
+  }
+
+  /** One item as the actor may see it (any state); null when missing, of another tenant, or not visible. */
+  async get(actor: Actor, id: number): Promise<ItemFacts | null> {
+    const facts = await repo.readItemFacts(this.db, actor.tenantId, actor.userId, [id])
+    const item = facts.get(id)
+    if (!item || item.state === 'purging' || policy.canView(actor, item)) return null
+    return item
+  }
+
+  /** Resolves a path of names from the top level; the last segment may name a trashed item when asked. */
+  async findByPath(actor: Actor, segments: string[], states: ('active' | 'trashed')[] = ['active']) {
+    return repo.resolvePath(this.db, actor.tenantId, segments, states)
+  }
+}
+
+/**
+ * Applies a per-item check: missing ids are NOT_FOUND (another tenant's ids included: they do not exist for
+ * this actor); a check returning a result settles the item, null lets it through.
+ */
+function decide(
+  ids: number[],
+  facts: Map<number, ItemFacts>,
+  check: (item: ItemFacts) => ItemResult | null,
+): { results: Map<number, ItemResult>; allowed: ItemFacts[] } {
+  const results = new Map<number, ItemResult>()
+  const allowed: ItemFacts[] = []
+  for (const id of ids) {
+    const item = facts.get(id)
+    if (!item) {
+      results.set(id, fail(id, ErrorCodes.NOT_FOUND))
+      continue
+    }
+    const settled = check(item)
+    if (settled) results.set(id, settled)
+    else allowed.push(item)
+  }
+  return { results, allowed }
+}
+
+/** A member of a unit whose root is also requested goes along with the root (reported ok). */
+function absorbIntoRequestedRoots(allowed: ItemFacts[], results: Map<number, ItemResult>): ItemFacts[] {
+  const requested = new Set(allowed.map((item) => item.id))
+  const units: ItemFacts[] = []
+  for (const item of allowed) {
+    if (item.trashRoot !== null && item.trashRoot !== item.id && requested.has(item.trashRoot)) {
+      results.set(item.id, ok(item, 0))
+    } else units.push(item)
+  }
+  return units
+}

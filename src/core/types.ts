@@ -1,0 +1,139 @@
+import type { ErrorCode } from './errors.js'
+
+/** Which front door an operation came through; recorded in audit rows and sessions. */
+export type Door = 'rest' | 'ips' | 'asmx' | 'enterprise' | 'cleanup' | 'cli' | 'web'
+
+export interface Actor {
+  tenantId: number
+  userId: number
+  login: string
+  displayName: string | null
+  admin: boolean
+  ipsRole: string
+  door: Door
+}
+
+export type ItemState = 'active' | 'trashed' | 'emptied' | 'purging'
+export type ItemKind = 'folder' | 'file'
+
+export interface BrandRights {
+  view: boolean
+  delete: boolean
+  purge: boolean
+}
+
+/** An item as the core sees it when deciding: its row plus the actor's rights on its brand. */
+export interface Item {
+  tenantId: number
+  id: number
+  kind: ItemKind
+  type: string
+  name: string
+  parentId: number | null
+  brandId: number | null
+  issueId: number | null
+  categoryId: number | null
+  size: number
+  blobKey: string | null
+  contentType: string | null
+  ownerId: number | null
+  createdAt: Date
+  createdBy: number | null
+  modifiedAt: Date
+  modifiedBy: number | null
+  state: ItemState
+  deletedAt: Date | null
+  deletedBy: number | null
+  deletedVia: string | null
+  trashRoot: number | null
+  originalParentId: number | null
+  originalPath: string | null
+  emptiedAt: Date | null
+  legalHold: boolean
+  purgeError: string | null
+}
+
+export interface ItemFacts extends Item {
+  rights: BrandRights | null
+  brandLegalHold: boolean
+}
+
+/** A trash listing row: the item plus names the doors display. */
+export interface TrashEntry extends Item {
+  deletedByLogin: string | null
+  deletedByName: string | null
+  brandName: string | null
+  /** when the cleanup job will purge it; null = never (retention 0 or legal hold) */
+  expiresAt: Date | null
+  /** number of items in the unit (1 for a file, the subtree size for a trashed folder) */
+  unitSize: number
+  /** bytes in the unit */
+  unitBytes: number
+}
+
+export type ResultStatus = 'ok' | 'warning' | 'error'
+
+export interface ItemResult {
+  id: number
+  status: ResultStatus
+  code?: ErrorCode
+  message?: string
+  /** the item's name at the time of the operation, when it exists */
+  name?: string
+  kind?: ItemKind
+  /** restore: the name the item was given because its own was taken */
+  renamedTo?: string
+  /** how many rows the operation touched for this id (a folder unit counts its subtree) */
+  affected?: number
+  /** purge: the files of the unit that could not be removed from storage */
+  failures?: { id: number; name: string; message: string }[]
+}
+
+export interface BatchResult {
+  results: ItemResult[]
+  successCount: number
+  warningCount: number
+  errorCount: number
+}
+
+export type MissingParentChoice = 'recreate' | 'error'
+
+export interface RestoreOptions {
+  /** restore into this active folder instead of the original one (null: library root) */
+  targetFolderId?: number | null
+  /** what to do when the original folder is gone and no target is given */
+  onMissingParent?: MissingParentChoice
+}
+
+export interface TrashFilter {
+  /** own: what the actor deleted; visible: everything the actor may see (admins: the whole tenant) */
+  scope: 'own' | 'visible'
+  states?: ('trashed' | 'emptied')[]
+  /** only unit roots (a trashed folder is listed once, not with its subtree) */
+  rootsOnly?: boolean
+  name?: string
+  nameExact?: boolean
+  type?: string
+  kind?: ItemKind
+  brandId?: number
+  issueId?: number
+  categoryId?: number
+  deletedBy?: number
+  deletedByLogin?: string
+  deletedFrom?: Date
+  deletedTo?: Date
+  sizeMin?: number
+  sizeMax?: number
+  ids?: number[]
+}
+
+export type TrashSortColumn = 'deletedAt' | 'name' | 'size' | 'type' | 'deletedBy' | 'path' | 'brand' | 'id'
+
+export interface TrashPage {
+  limit: number
+  offset?: number
+  /** opaque keyset cursor from a previous page (default sort only) */
+  cursor?: string
+  sort?: TrashSortColumn
+  direction?: 'asc' | 'desc'
+}

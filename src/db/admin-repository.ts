@@ -1,0 +1,298 @@
+import type { Queryable } from './database.js'
+
+/** SQL behind the admin API: tenants, users, brands, issues, categories, access rights, audit. */
+
+export async function insertTenant(q: Queryable, name: string, retentionDays: number | undefined) {
+  const result = await q.query<{ id: number }>(
+    'insert into tenants (name, retention_days) values ($1, coalesce($2, 7)) returning id',
+    [name, retentionDays ?? null],
+  )
+  return result.rows[0]!.id
+}
+
+export async function findTenant(q: Queryable, id: number) {
+  const result = await q.query<{ id: number; name: string; retention_days: number }>(
+    'select id, name, retention_days from tenants where id = $1',
+    [id],
+  )
+  const row = result.rows[0]
+  return row ? { id: row.id, name: row.name, retentionDays: row.retention_days } : null
+}
+
+export async function listTenants(q: Queryable) {
+  const result = await q.query<{ id: number; name: string; retention_days: number }>(
+    'select id, name, retention_days from tenants order by id',
+  )
+  return result.rows.map((row) => ({ id: row.id, name: row.name, retentionDays: row.retention_days }))
+}
+
+export async function updateTenantRetention(q: Queryable, id: number, retentionDays: number) {
+  const result = await q.query('update tenants set retention_days = $2 where id = $1', [id, retentionDays])
+  return (result.rowCount ?? 0) > 0
+}
+
+export interface NewUser {
+  tenantId: number
+  login: string
+  passwordHash: string
+  displayName?: string | null
+  email?: string | null
+  admin?: boolean
+  ipsRole?: string
+}
+
+export async function insertUser(q: Queryable, user: NewUser) {
+  const result = await q.query<{ id: number }>(
+    `insert into users (tenant_id, login, password_hash, display_name, email, admin, ips_role)
+     values ($1, $2, $3, $4, $5, $6, $7) returning id`,
+    [
+      user.tenantId,
+      user.login,
+      user.passwordHash,
+      user.displayName ?? null,
+      user.email ?? null,
+      user.admin ?? false,
+      user.ipsRole ?? 'IpsUser',
+    ],
+  )
+  return result.rows[0]!.id
+}
+
+export async function updatePasswordHash(
+  q: Queryable,
+  tenantId: number,
+  userId: number,
+  passwordHash: string,
+) {
+  const result = await q.query('update users set password_hash = $3 where tenant_id = $1 and id = $2', [
+    tenantId,
+    userId,
+    passwordHash,
+  ])
+  return (result.rowCount ?? 0) > 0
+}
+
+export async function listUsers(q: Queryable, tenantId: number) {
+  const result = await q.query<{
+    id: number
+    login: string
+    display_name: string | null
+    email: string | null
+    admin: boolean
+    ips_role: string
+  }>('select id, login, display_name, email, admin, ips_role from users where tenant_id = $1 order by id', [
+    tenantId,
+  ])
+  return result.rows.map((row) => ({
+    id: row.id,
+    login: row.login,
+    displayName: row.display_name,
+    email: row.email,
+    admin: row.admin,
+    ipsRole: row.ips_role,
+  }))
+}
+
+export async function insertBrand(
+  q: Queryable,
+  tenantId: number,
+  name: string,
+  autoPurgeDays: number | null,
+) {
+  const result = await q.query<{ id: number }>(
+    'insert into brands (tenant_id, name, auto_purge_days) values ($1, $2, $3) returning id',
+    [tenantId, name, autoPurgeDays],
+  )
+  return result.rows[0]!.id
+}
+
+export async function updateBrand(
+  q: Queryable,
+  tenantId: number,
+  brandId: number,
+  changes: { autoPurgeDays?: number | null; legalHold?: boolean },
+) {
+  const result = await q.query(
+    `update brands set
+        auto_purge_days = case when $3 then $4::int else auto_purge_days end,
+        legal_hold = coalesce($5, legal_hold)
+      where tenant_id = $1 and id = $2`,
+    [
+      tenantId,
+      brandId,
+      changes.autoPurgeDays !== undefined,
+      changes.autoPurgeDays ?? null,
+      changes.legalHold ?? null,
+    ],
+  )
+  return (result.rowCount ?? 0) > 0
+}
+
+export async function brandExists(q: Queryable, tenantId: number, brandId: number) {
+  const result = await q.query('select 1 from brands where tenant_id = $1 and id = $2', [tenantId, brandId])
+  return (result.rowCount ?? 0) > 0
+}
+
+export async function listBrands(q: Queryable, tenantId: number) {
+  const result = await q.query<{
+    id: number
+    name: string
+    auto_purge_days: number | null
+    legal_hold: boolean
+  }>('select id, name, auto_purge_days, legal_hold from brands where tenant_id = $1 order by id', [tenantId])
+  return result.rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    autoPurgeDays: row.auto_purge_days,
+    legalHold: row.legal_hold,
+  }))
+}
+
+export async function insertBrandChild(
+  q: Queryable,
+  table: 'issues' | 'categories',
+  tenantId: number,
+  brandId: number,
+  name: string,
+) {
+  const result = await q.query<{ id: number }>(
+    `insert into ${table} (tenant_id, brand_id, name) values ($1, $2, $3) returning id`,
+    [tenantId, brandId, name],
+  )
+  return result.rows[0]!.id
+}
+
+/** Deletes an issue or category unless items (trashed ones included) still reference it. */
+export async function deleteBrandChild(
+  q: Queryable,
+  table: 'issues' | 'categories',
+  tenantId: number,
+  id: number,
+) {
+  const column = table === 'issues' ? 'issue_id' : 'category_id'
+  const result = await q.query<{ occupied: boolean; deleted: boolean }>(
+    `with occupied as (
+        select exists (select 1 from items where tenant_id = $1 and ${column} = $2) as occupied
+      ),
+      deleted as (
+        delete from ${table} where tenant_id = $1 and id = $2 and not (select occupied from occupied)
+        returning 1
+      )
+      select (select occupied from occupied) as occupied, exists (select 1 from deleted) as deleted`,
+    [tenantId, id],
+  )
+  return result.rows[0]!
+}
+
+export async function brandChildBrand(
+  q: Queryable,
+  table: 'issues' | 'categories',
+  tenantId: number,
+  id: number,
+) {
+  const result = await q.query<{ brand_id: number }>(
+    `select brand_id from ${table} where tenant_id = $1 and id = $2`,
+    [tenantId, id],
+  )
+  return result.rows[0]?.brand_id ?? null
+}
+
+export async function upsertAccess(
+  q: Queryable,
+  access: {
+    tenantId: number
+    userId: number
+    brandId: number
+    view: boolean
+    delete: boolean
+    purge: boolean
+  },
+) {
+  await q.query(
+    `insert into access (tenant_id, user_id, brand_id, can_view, can_delete, can_purge)
+     values ($1, $2, $3, $4, $5, $6)
+     on conflict (tenant_id, user_id, brand_id)
+     do update set can_view = excluded.can_view, can_delete = excluded.can_delete, can_purge = excluded.can_purge`,
+    [access.tenantId, access.userId, access.brandId, access.view, access.delete, access.purge],
+  )
+}
+
+export async function setItemLegalHold(q: Queryable, tenantId: number, itemId: number, hold: boolean) {
+  const result = await q.query('update items set legal_hold = $3 where tenant_id = $1 and id = $2', [
+    tenantId,
+    itemId,
+    hold,
+  ])
+  return (result.rowCount ?? 0) > 0
+}
+
+/** Moves items (trashed ones too) to another issue and/or category of the same brand. */
+export async function moveItems(
+  q: Queryable,
+  tenantId: number,
+  ids: number[],
+  issueId: number | null | undefined,
+  categoryId: number | null | undefined,
+) {
+  const result = await q.query<{ id: number }>(
+    `update items set
+        issue_id = case when $3 then $4::bigint else issue_id end,
+        category_id = case when $5 then $6::bigint else category_id end,
+        modified_at = now()
+      where tenant_id = $1 and id = any($2::bigint[]) and state <> 'purging'
+      returning id`,
+    [tenantId, ids, issueId !== undefined, issueId ?? null, categoryId !== undefined, categoryId ?? null],
+  )
+  return result.rows.map((row) => row.id)
+}
+
+export interface AuditRow {
+  id: number
+  at: Date
+  actorId: number | null
+  actorLogin: string | null
+  door: string
+  action: string
+  itemId: number
+  itemKind: string | null
+  itemType: string | null
+  itemName: string | null
+  itemPath: string | null
+  unitRoot: number | null
+  detail: unknown
+}
+
+export async function listAudit(
+  q: Queryable,
+  tenantId: number,
+  afterId: number,
+  limit: number,
+  filter: { actions?: string[]; actorId?: number; itemId?: number } = {},
+): Promise<AuditRow[]> {
+  const result = await q.query(
+    `select id, at, actor_id, actor_login, door, action, item_id, item_kind, item_type, item_name, item_path,
+            unit_root, detail
+       from audit
+      where tenant_id = $1 and id > $2
+        and ($4::text[] is null or action = any($4::text[]))
+        and ($5::bigint is null or actor_id = $5)
+        and ($6::bigint is null or item_id = $6)
+      order by id limit $3`,
+    [tenantId, afterId, limit, filter.actions ?? null, filter.actorId ?? null, filter.itemId ?? null],
+  )
+  return result.rows.map((row) => ({
+    id: row.id,
+    at: row.at,
+    actorId: row.actor_id,
+    actorLogin: row.actor_login,
+    door: row.door,
+    action: row.action,
+    itemId: row.item_id,
+    itemKind: row.item_kind,
+    itemType: row.item_type,
+    itemName: row.item_name,
+    itemPath: row.item_path,
+    unitRoot: row.unit_root,
+    detail: row.detail,
+  }))
+}

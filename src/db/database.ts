@@ -1,0 +1,107 @@
+import type { PGlite } from '@electric-sql/pglite'
+import type { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import pg from 'pg'
+
+// bigint ids, counts and sizes stay far below 2^53: read them as numbers.
+pg.types.setTypeParser(20, (value) => Number(value))
+
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>>
+}
+
+export interface TransactionOptions {
+  /** SQLSTATE codes on which the whole transaction is run again (deadlock and serialization always are). */
+  retryOn?: string[]
+  maxAttempts?: number
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'postgres' | 'embedded'
+  readonly connectionString: string
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>
+  /** A dedicated client (LISTEN, cursors, session-level advisory locks); release it when done. */
+  connect(): Promise<pg.PoolClient>
+  close(): Promise<void>
+}
+
+const ALWAYS_RETRY = ['40001', '40P01']
+
+export function isPgError(error: unknown, code?: string): error is pg.DatabaseError {
+  return error instanceof Error && 'code' in error && (code === undefined || error.code === code)
+}
+
+class PoolDatabase implements Database {
+  constructor(
+    readonly kind: 'postgres' | 'embedded',
+    readonly connectionString: string,
+    private readonly pool: pg.Pool,
+    private readonly onClose: () => Promise<void> = async () => {},
+  ) {}
+
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]) {
+    return this.pool.query<R>(text, values)
+  }
+
+  connect() {
+    return this.pool.connect()
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const retryOn = [...ALWAYS_RETRY, ...(options.retryOn ?? [])]
+    const maxAttempts = options.maxAttempts ?? 8
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect()
+      try {
+        await client.query('begin')
+        const result = await fn(client)
+        await client.query('commit')
+        return result
+      } catch (error) {
+        await client.query('rollback').catch(() => {})
+        if (attempt < maxAttempts && retryOn.some((code) => isPgError(error, code))) {
+          // back off with jitter so racing transactions do not collide again in lockstep
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt))
+          continue
+        }
+        throw error
+      } finally {
+        client.release()
+      }
+    }
+  }
+
+  async close() {
+    await this.pool.end()
+    await this.onClose()
+  }
+}
+
+export function connectPostgres(connectionString: string, max = 10): Database {
+  const pool = new pg.Pool({ connectionString, max, application_name: 'trashd' })
+  // An idle client's error (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => {})
+  return new PoolDatabase('postgres', connectionString, pool)
+}
+
+/**
+ * The embedded default: PGlite (PostgreSQL in WebAssembly) under dataDir, served on a loopback port so that the
+ * same `pg` code talks to it. PGlite has one connection, so the pool holds exactly one client and every query
+ * and transaction is serialized through it.
+ */
+export async function openEmbedded(dataDir: string | undefined): Promise<Database> {
+  const { PGlite: PGliteClass } = await import('@electric-sql/pglite')
+  const { PGLiteSocketServer: SocketServer } = await import('@electric-sql/pglite-socket')
+  const pglite: PGlite = await PGliteClass.create(dataDir)
+  const server: PGLiteSocketServer = new SocketServer({ db: pglite, port: 0, host: '127.0.0.1' })
+  await server.start()
+  const connectionString = `postgres://postgres@${server.getServerConn()}/postgres`
+  const pool = new pg.Pool({ connectionString, max: 1 })
+  pool.on('error', () => {})
+  return new PoolDatabase('embedded', connectionString, pool, async () => {
+    await server.stop()
+    await pglite.close()
+  })
+}

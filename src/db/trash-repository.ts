@@ -1,0 +1,604 @@
+import type { Actor, ItemFacts, ItemKind, TrashEntry, TrashFilter, TrashPage } from '../core/types.js'
+import type { TrashVisibility } from '../core/policy.js'
+import type { Queryable } from './database.js'
+import { ITEM_COLUMNS, toItem, toItemFacts, toTrashEntry } from './item-rows.js'
+
+/**
+ * SQL for the trash lifecycle. Every statement works on a whole batch (arrays of ids), and every transition
+ * writes its audit rows in the same statement, so a transition and its audit row commit or vanish together.
+ */
+
+export interface RootPath {
+  id: number
+  /** full path of the item, '/'-separated, starting with '/' */
+  path: string
+  /** ids of the item's ancestors, nearest first */
+  ancestorIds: number[]
+}
+
+export interface RestoreTarget {
+  id: number
+  /** move the unit root under this parent (null: top level); undefined keeps the current parent */
+  parentId?: number | null
+  newName?: string
+}
+
+/** audit columns filled from a changed `items` row aliased `x`; $2..$5 are actor id, login, door, action */
+const AUDIT_INSERT = `insert into audit (tenant_id, actor_id, actor_login, door, action, item_id, item_kind, item_type,
+    item_name, item_path, unit_root, detail)`
+
+/** Loads items for a decision and locks them (in id order, so racing batches queue instead of deadlocking). */
+export async function lockItemFacts(q: Queryable, tenantId: number, userId: number, ids: number[]) {
+  const result = await q.query(
+    `select ${ITEM_COLUMNS('i')}, a.can_view, a.can_delete, a.can_purge, b.legal_hold as brand_legal_hold
+       from items i
+       left join access a on a.tenant_id = i.tenant_id and a.brand_id = i.brand_id and a.user_id = $2
+       left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
+      where i.tenant_id = $1 and i.id = any($3::bigint[])
+      order by i.id
+        for update of i`,
+    [tenantId, userId, ids],
+  )
+  return new Map<number, ItemFacts>(result.rows.map((row) => [row.id as number, toItemFacts(row)]))
+}
+
+/** Reads facts without locking (views, listings of single items). */
+export async function readItemFacts(q: Queryable, tenantId: number, userId: number, ids: number[]) {
+  const result = await q.query(
+    `select ${ITEM_COLUMNS('i')}, a.can_view, a.can_delete, a.can_purge, b.legal_hold as brand_legal_hold
+       from items i
+       left join access a on a.tenant_id = i.tenant_id and a.brand_id = i.brand_id and a.user_id = $2
+       left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
+      where i.tenant_id = $1 and i.id = any($3::bigint[])`,
+    [tenantId, userId, ids],
+  )
+  return new Map<number, ItemFacts>(result.rows.map((row) => [row.id as number, toItemFacts(row)]))
+}
+
+/** Full paths and ancestor chains of items, one recursive walk for the whole batch. */
+export async function pathsOf(q: Queryable, tenantId: number, ids: number[]): Promise<Map<number, RootPath>> {
+  const result = await q.query<{ id: number; path: string; ancestor_ids: number[] }>(
+    `with recursive up as (
+        select i.id as start, i.parent_id as next, i.name::text as path, array[]::bigint[] as ancestors, 0 as depth
+          from items i where i.tenant_id = $1 and i.id = any($2::bigint[])
+        union all
+        select up.start, p.parent_id, p.name || '/' || up.path, up.ancestors || p.id, up.depth + 1
+          from up join items p on p.tenant_id = $1 and p.id = up.next
+         where up.depth < 1000
+      )
+      select start as id, '/' || path as path, ancestors as ancestor_ids from up where next is null`,
+    [tenantId, ids],
+  )
+  return new Map(
+    result.rows.map((row) => [
+      row.id,
+      { id: row.id, path: row.path, ancestorIds: row.ancestor_ids.map(Number) },
+    ]),
+  )
+}
+
+/**
+ * Moves each root and its active subtree to the trash as one unit. Returns the number of rows moved per root.
+ * Only rows still active are touched, so a racing trash of the same items moves each row once.
+ */
+export async function trashUnits(
+  q: Queryable,
+  actor: Actor,
+  roots: RootPath[],
+): Promise<Map<number, number>> {
+  if (roots.length === 0) return new Map()
+  const result = await q.query<{ root: number; n: number }>(
+    `with recursive unit as (
+        select i.id, r.root, r.path
+          from unnest($6::bigint[], $7::text[]) as r(root, path)
+          join items i on i.tenant_id = $1 and i.id = r.root and i.state = 'active'
+        union all
+        select c.id, unit.root, unit.path || '/' || c.name
+          from unit join items c on c.tenant_id = $1 and c.parent_id = unit.id and c.state = 'active'
+      ),
+      moved as (
+        update items x set state = 'trashed', deleted_at = date_trunc('milliseconds', now()), deleted_by = $2, deleted_via = $4,
+               trash_root = unit.root, original_parent_id = x.parent_id, original_path = unit.path,
+               emptied_at = null, purge_error = null
+          from unit where x.tenant_id = $1 and x.id = unit.id
+        returning x.*
+      ),
+      audited as (
+        ${AUDIT_INSERT}
+        select x.tenant_id, $2, $3, $4, $5, x.id, x.kind, x.type, x.name, x.original_path, x.trash_root, null
+          from moved x
+      )
+      select trash_root as root, count(*)::int as n from moved group by trash_root`,
+    [
+      actor.tenantId,
+      actor.userId,
+      actor.login,
+      actor.door,
+      'trash',
+      roots.map((r) => r.id),
+      roots.map((r) => r.path),
+    ],
+  )
+  return new Map(result.rows.map((row) => [row.root, row.n]))
+}
+
+/**
+ * The recursive walk from addressed trashed items down through the members of their own unit (children
+ * trashed separately before are other units and stay where they are). $1 tenant, $2 addressed ids.
+ */
+const UNIT_WALK = (states: string) => `unit as (
+    select i.id, i.trash_root, i.id as addressed
+      from items i where i.tenant_id = $1 and i.id = any($2::bigint[]) and i.state in (${states})
+    union all
+    select c.id, c.trash_root, unit.addressed
+      from unit join items c on c.tenant_id = $1 and c.parent_id = unit.id and c.trash_root = unit.trash_root
+     where c.state in (${states})
+  )`
+
+/** Brings units back: the addressed item (moved and renamed when asked) and its unit members become active. */
+export async function restoreUnits(
+  q: Queryable,
+  actor: Actor,
+  targets: RestoreTarget[],
+): Promise<Map<number, number>> {
+  if (targets.length === 0) return new Map()
+  const result = await q.query<{ addressed: number; n: number }>(
+    `with recursive ${UNIT_WALK("'trashed'")},
+      target as (
+        select * from unnest($7::bigint[], $8::boolean[], $9::bigint[], $10::text[])
+          as t(id, move, parent_id, new_name)
+      ),
+      moved as (
+        update items x set state = 'active', trash_root = null,
+               parent_id = case when t.move then t.parent_id else x.parent_id end,
+               name = coalesce(t.new_name, x.name),
+               modified_at = now(), modified_by = $3
+          from unit left join target t on t.id = unit.id
+         where x.tenant_id = $1 and x.id = unit.id
+        returning x.*, unit.addressed
+      ),
+      audited as (
+        ${AUDIT_INSERT}
+        select x.tenant_id, $3, $4, $5, $6, x.id, x.kind, x.type, x.name, x.original_path, x.addressed,
+               case when x.id = x.addressed then jsonb_build_object('parentId', x.parent_id, 'name', x.name) end
+          from moved x
+      )
+      select addressed, count(*)::int as n from moved group by addressed`,
+    [
+      actor.tenantId,
+      targets.map((t) => t.id),
+      actor.userId,
+      actor.login,
+      actor.door,
+      'restore',
+      targets.map((t) => t.id),
+      targets.map((t) => t.parentId !== undefined),
+      targets.map((t) => t.parentId ?? null),
+      targets.map((t) => t.newName ?? null),
+    ],
+  )
+  return new Map(result.rows.map((row) => [row.addressed, row.n]))
+}
+
+/** Empties units from the trash (IPS): they leave every listing and wait for the cleanup job. */
+export async function emptyUnits(q: Queryable, actor: Actor, ids: number[]): Promise<Map<number, number>> {
+  if (ids.length === 0) return new Map()
+  const result = await q.query<{ addressed: number; n: number }>(
+    `with recursive ${UNIT_WALK("'trashed'")},
+      changed as (
+        update items x set state = 'emptied', emptied_at = now()
+          from unit where x.tenant_id = $1 and x.id = unit.id
+        returning x.*, unit.addressed
+      ),
+      audited as (
+        ${AUDIT_INSERT}
+        select x.tenant_id, $3, $4, $5, $6, x.id, x.kind, x.type, x.name, x.original_path, x.addressed, null
+          from changed x
+      )
+      select addressed, count(*)::int as n from changed group by addressed`,
+    [actor.tenantId, ids, actor.userId, actor.login, actor.door, 'empty'],
+  )
+  return new Map(result.rows.map((row) => [row.addressed, row.n]))
+}
+
+export interface MarkResult {
+  /** rows marked per addressed id */
+  marked: Map<number, number>
+  /** addressed ids whose unit holds an item under legal hold (nothing of them was marked) */
+  held: number[]
+}
+
+/**
+ * Purge step 1: marks every row of the addressed units with the purge token (state 'purging'), except units
+ * holding an item under legal hold. From here on the rows are invisible and not restorable.
+ */
+export async function markForPurge(
+  q: Queryable,
+  tenantId: number,
+  ids: number[],
+  token: string,
+): Promise<MarkResult> {
+  if (ids.length === 0) return { marked: new Map(), held: [] }
+  const result = await q.query<{ addressed: number; n: number; held: boolean }>(
+    `with recursive ${UNIT_WALK("'trashed', 'emptied'")},
+      held as (
+        select distinct unit.addressed
+          from unit join items i on i.tenant_id = $1 and i.id = unit.id
+          left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
+         where i.legal_hold or coalesce(b.legal_hold, false)
+      ),
+      marked as (
+        update items x set state = 'purging', state_before_purge = x.state, purge_token = $3,
+               purge_started_at = now()
+          from unit where x.tenant_id = $1 and x.id = unit.id
+           and unit.addressed not in (select addressed from held)
+        returning x.id, unit.addressed
+      )
+      select addressed, count(*)::int as n, false as held from marked group by addressed
+      union all
+      select addressed, 0, true from held`,
+    [tenantId, ids, token],
+  )
+  const marked = new Map<number, number>()
+  const held: number[] = []
+  for (const row of result.rows) {
+    if (row.held) held.push(row.addressed)
+    else marked.set(row.addressed, row.n)
+  }
+  return { marked, held }
+}
+
+export interface MarkedBlob {
+  id: number
+  name: string
+  blobKey: string
+}
+
+/** Purge step 2 input: the stored files of the rows a token marked, in id order, a page at a time. */
+export async function markedBlobs(
+  q: Queryable,
+  tenantId: number,
+  token: string,
+  afterId: number,
+  limit: number,
+): Promise<MarkedBlob[]> {
+  const result = await q.query<{ id: number; name: string; blob_key: string }>(
+    `select id, name, blob_key from items
+      where tenant_id = $1 and purge_token = $2 and blob_key is not null and id > $3
+      order by id limit $4`,
+    [tenantId, token, afterId, limit],
+  )
+  return result.rows.map((row) => ({ id: row.id, name: row.name, blobKey: row.blob_key }))
+}
+
+/**
+ * After a storage failure: the failed rows and their ancestors in the purge go back to the state they had,
+ * with the error recorded, so nothing is left half-gone. Returns the ids put back.
+ */
+export async function revertPurge(
+  q: Queryable,
+  actor: Actor,
+  token: string,
+  failed: { id: number; message: string }[],
+): Promise<{ id: number; parentId: number | null }[]> {
+  if (failed.length === 0) return []
+  const result = await q.query<{ id: number; parent_id: number | null }>(
+    `with recursive failed as (
+        select * from unnest($3::bigint[], $4::text[]) as f(id, message)
+      ),
+      anc as (
+        select i.id, i.parent_id from items i join failed f on i.tenant_id = $1 and i.id = f.id
+         where i.purge_token = $2
+        union
+        select p.id, p.parent_id from anc join items p on p.tenant_id = $1 and p.id = anc.parent_id
+         where p.purge_token = $2
+      ),
+      reverted as (
+        update items x set state = x.state_before_purge, purge_token = null, purge_started_at = null,
+               state_before_purge = null, purge_attempts = x.purge_attempts + 1,
+               purge_error = coalesce(f.message, 'A file in this folder could not be removed from storage')
+          from anc left join failed f on f.id = anc.id
+         where x.tenant_id = $1 and x.id = anc.id
+        returning x.*, f.message
+      ),
+      audited as (
+        ${AUDIT_INSERT}
+        select x.tenant_id, $5, $6, $7, 'purge_failed', x.id, x.kind, x.type, x.name, x.original_path, x.trash_root,
+               jsonb_build_object('error', x.message)
+          from reverted x where x.message is not null
+      )
+      select id, parent_id from reverted`,
+    [
+      actor.tenantId,
+      token,
+      failed.map((f) => f.id),
+      failed.map((f) => f.message),
+      actor.userId,
+      actor.login,
+      actor.door,
+    ],
+  )
+  return result.rows.map((row) => ({ id: row.id, parentId: row.parent_id }))
+}
+
+/** Purge step 3: deletes the rows still marked with the token and writes their audit rows. */
+export async function finishPurge(
+  q: Queryable,
+  actor: Actor,
+  token: string,
+  action: string,
+): Promise<number> {
+  const result = await q.query<{ n: number }>(
+    `with gone as (
+        delete from items x where x.tenant_id = $1 and x.purge_token = $2
+        returning x.*
+      ),
+      audited as (
+        ${AUDIT_INSERT}
+        select x.tenant_id, $3, $4, $5, $6, x.id, x.kind, x.type, x.name, x.original_path, x.trash_root, null
+          from gone x
+      )
+      select count(*)::int as n from gone`,
+    [actor.tenantId, token, actor.userId, actor.login, actor.door, action],
+  )
+  return result.rows[0]?.n ?? 0
+}
+
+/** Active items with one of these names under a parent (null: top level). */
+export async function activeNamesUnder(
+  q: Queryable,
+  tenantId: number,
+  parentId: number | null,
+  names: string[],
+): Promise<Set<string>> {
+  const result = await q.query<{ name: string }>(
+    `select name from items
+      where tenant_id = $1 and coalesce(parent_id, 0) = coalesce($2::bigint, 0) and state = 'active'
+        and name = any($3::text[])`,
+    [tenantId, parentId, names],
+  )
+  return new Set(result.rows.map((row) => row.name))
+}
+
+/** The active child of a parent (null: top level) with this name. */
+export async function activeChild(q: Queryable, tenantId: number, parentId: number | null, name: string) {
+  const result = await q.query<{ id: number; kind: string }>(
+    `select id, kind from items where tenant_id = $1 and coalesce(parent_id, 0) = coalesce($2::bigint, 0)
+        and name = $3 and state = 'active'`,
+    [tenantId, parentId, name],
+  )
+  return result.rows[0] ?? null
+}
+
+/** Active names under a parent that start with a prefix (to pick a free "name (restored N)"). */
+export async function activeNamesLike(
+  q: Queryable,
+  tenantId: number,
+  parentId: number | null,
+  prefix: string,
+) {
+  const result = await q.query<{ name: string }>(
+    `select name from items
+      where tenant_id = $1 and coalesce(parent_id, 0) = coalesce($2::bigint, 0) and state = 'active'
+        and starts_with(name, $3)`,
+    [tenantId, parentId, prefix],
+  )
+  return new Set(result.rows.map((row) => row.name))
+}
+
+/** Resolves a '/'-free segment list from the top level to an item in the given states. */
+export async function resolvePath(
+  q: Queryable,
+  tenantId: number,
+  segments: string[],
+  states: string[] = ['active'],
+) {
+  if (segments.length === 0) return null
+  const result = await q.query(
+    `with recursive walk as (
+        select i.id, 1 as depth from items i
+         where i.tenant_id = $1 and i.parent_id is null and i.name = $2[1] and i.state = 'active'
+        union all
+        select c.id, walk.depth + 1 from walk
+          join items c on c.tenant_id = $1 and c.parent_id = walk.id and c.name = $2[walk.depth + 1]
+         where walk.depth < cardinality($2::text[])
+           and (c.state = 'active' or (walk.depth + 1 = cardinality($2::text[]) and c.state = any($3::text[])))
+      )
+      select ${ITEM_COLUMNS('i')} from walk join items i on i.tenant_id = $1 and i.id = walk.id
+       where walk.depth = cardinality($2::text[]) and i.state = any($3::text[])
+       order by i.state = 'active' desc, i.deleted_at desc nulls first limit 1`,
+    [tenantId, segments, states],
+  )
+  return result.rows[0] ? toItem(result.rows[0]) : null
+}
+
+export interface NewItem {
+  tenantId: number
+  kind: ItemKind
+  type: string
+  name: string
+  parentId: number | null
+  brandId?: number | null
+  issueId?: number | null
+  categoryId?: number | null
+  size?: number
+  blobKey?: string | null
+  contentType?: string | null
+  ownerId: number | null
+}
+
+export async function insertItem(q: Queryable, item: NewItem) {
+  const result = await q.query(
+    `insert into items (tenant_id, kind, type, name, parent_id, brand_id, issue_id, category_id, size, blob_key,
+                        content_type, owner_id, created_by, modified_by)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12)
+     returning ${ITEM_COLUMNS('items')}`,
+    [
+      item.tenantId,
+      item.kind,
+      item.type,
+      item.name,
+      item.parentId,
+      item.brandId ?? null,
+      item.issueId ?? null,
+      item.categoryId ?? null,
+      item.size ?? 0,
+      item.blobKey ?? null,
+      item.contentType ?? null,
+      item.ownerId,
+    ],
+  )
+  return toItem(result.rows[0]!)
+}
+
+export async function getItem(q: Queryable, tenantId: number, id: number) {
+  const result = await q.query(
+    `select ${ITEM_COLUMNS('i')} from items i where i.tenant_id = $1 and i.id = $2`,
+    [tenantId, id],
+  )
+  return result.rows[0] ? toItem(result.rows[0]) : null
+}
+
+const SORT_COLUMNS: Record<NonNullable<TrashPage['sort']>, string> = {
+  deletedAt: 'i.deleted_at',
+  name: 'i.name',
+  size: 'i.size',
+  type: 'i.type',
+  deletedBy: 'u.login',
+  path: 'i.original_path',
+  brand: 'b.name',
+  id: 'i.id',
+}
+
+function trashWhere(visibility: TrashVisibility, filter: TrashFilter) {
+  const values: unknown[] = [visibility.tenantId]
+  const where = ['i.tenant_id = $1']
+  const add = (clause: (p: string) => string, value: unknown) => {
+    values.push(value)
+    where.push(clause(`$${values.length}`))
+  }
+  add((p) => `i.state = any(${p}::text[])`, filter.states ?? ['trashed'])
+  if (filter.scope === 'own') add((p) => `i.deleted_by = ${p}`, visibility.userId)
+  else if (!visibility.everything) {
+    add(
+      (p) => `(i.deleted_by = ${p} or i.owner_id = ${p} or (i.brand_id is not null and exists (
+      select 1 from access a where a.tenant_id = i.tenant_id and a.brand_id = i.brand_id and a.user_id = ${p}
+         and a.can_view)))`,
+      visibility.userId,
+    )
+  }
+  if (filter.rootsOnly) where.push('i.id = i.trash_root')
+  if (filter.name !== undefined) {
+    if (filter.nameExact) add((p) => `i.name = ${p}`, filter.name)
+    else add((p) => `strpos(lower(i.name), lower(${p})) > 0`, filter.name)
+  }
+  if (filter.type !== undefined) add((p) => `i.type = ${p}`, filter.type)
+  if (filter.kind !== undefined) add((p) => `i.kind = ${p}`, filter.kind)
+  if (filter.brandId !== undefined) add((p) => `i.brand_id = ${p}`, filter.brandId)
+  if (filter.issueId !== undefined) add((p) => `i.issue_id = ${p}`, filter.issueId)
+  if (filter.categoryId !== undefined) add((p) => `i.category_id = ${p}`, filter.categoryId)
+  if (filter.deletedBy !== undefined) add((p) => `i.deleted_by = ${p}`, filter.deletedBy)
+  if (filter.deletedByLogin !== undefined) {
+    add(
+      (p) =>
+        `i.deleted_by in (select id from users where tenant_id = $1 and (lower(login) = lower(${p}) or lower(display_name) = lower(${p})))`,
+      filter.deletedByLogin,
+    )
+  }
+  if (filter.deletedFrom !== undefined) add((p) => `i.deleted_at >= ${p}`, filter.deletedFrom)
+  if (filter.deletedTo !== undefined) add((p) => `i.deleted_at <= ${p}`, filter.deletedTo)
+  if (filter.sizeMin !== undefined) add((p) => `i.size >= ${p}`, filter.sizeMin)
+  if (filter.sizeMax !== undefined) add((p) => `i.size <= ${p}`, filter.sizeMax)
+  if (filter.ids !== undefined) add((p) => `i.id = any(${p}::bigint[])`, filter.ids)
+  return { where, values }
+}
+
+export function encodeCursor(entry: { deletedAt: Date | null; id: number }): string {
+  return Buffer.from(`${entry.deletedAt?.toISOString() ?? ''}|${entry.id}`).toString('base64url')
+}
+
+function decodeCursor(cursor: string): { deletedAt: string; id: number } | null {
+  const [deletedAt, id] = Buffer.from(cursor, 'base64url').toString().split('|')
+  if (!deletedAt || !id || !/^\d+$/.test(id) || Number.isNaN(Date.parse(deletedAt))) return null
+  return { deletedAt, id: Number(id) }
+}
+
+/**
+ * One page of the trash an actor may see. Default order: deleted newest first, id as tie-break, with a keyset
+ * cursor; other orders page by offset.
+ */
+export async function listTrash(
+  q: Queryable,
+  visibility: TrashVisibility,
+  filter: TrashFilter,
+  page: TrashPage,
+): Promise<TrashEntry[]> {
+  const { where, values } = trashWhere(visibility, filter)
+  const sort = page.sort ?? 'deletedAt'
+  const direction = page.direction === 'asc' ? 'asc' : 'desc'
+  if (page.cursor !== undefined) {
+    const cursor = decodeCursor(page.cursor)
+    if (!cursor) throw new RangeError('invalid cursor')
+    values.push(cursor.deletedAt, cursor.id)
+    where.push(`(i.deleted_at, i.id) < ($${values.length - 1}::timestamptz, $${values.length}::bigint)`)
+  }
+  values.push(page.limit, page.offset ?? 0)
+  const order =
+    sort === 'deletedAt' && page.cursor !== undefined
+      ? 'i.deleted_at desc, i.id desc'
+      : `${SORT_COLUMNS[sort]} ${direction} nulls last, i.id ${direction}`
+  const result = await q.query(
+    `select ${ITEM_COLUMNS('i')}, u.login as deleted_by_login, u.display_name as deleted_by_name,
+            b.name as brand_name,
+            case when i.legal_hold or coalesce(b.legal_hold, false)
+                   or coalesce(b.auto_purge_days, t.retention_days) = 0 then null
+                 when i.state = 'emptied' then i.emptied_at
+                 else i.deleted_at + make_interval(days => coalesce(b.auto_purge_days, t.retention_days)) end
+              as expires_at,
+            case when i.kind = 'folder' and i.id = i.trash_root then
+              (select count(*) from items m where m.tenant_id = i.tenant_id and m.trash_root = i.id
+                  and m.state = i.state) end as unit_size,
+            case when i.kind = 'folder' and i.id = i.trash_root then
+              (select coalesce(sum(m.size), 0)::bigint from items m where m.tenant_id = i.tenant_id and m.trash_root = i.id
+                  and m.state = i.state) end as unit_bytes
+       from items i
+       join tenants t on t.id = i.tenant_id
+       left join users u on u.tenant_id = i.tenant_id and u.id = i.deleted_by
+       left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
+      where ${where.join(' and ')}
+      order by ${order}
+      limit $${values.length - 1} offset $${values.length}`,
+    values,
+  )
+  return result.rows.map(toTrashEntry)
+}
+
+export async function countTrash(
+  q: Queryable,
+  visibility: TrashVisibility,
+  filter: TrashFilter,
+): Promise<number> {
+  const { where, values } = trashWhere(visibility, filter)
+  const result = await q.query<{ n: number }>(
+    `select count(*)::int as n from items i where ${where.join(' and ')}`,
+    values,
+  )
+  return result.rows[0]?.n ?? 0
+}
+
+/** Unit roots an actor deleted (their own bin) after a given id, a batch at a time. */
+export async function ownBinRoots(
+  q: Queryable,
+  actor: Actor,
+  afterId: number,
+  limit: number,
+): Promise<number[]> {
+  const result = await q.query<{ id: number }>(
+    `select id from items
+      where tenant_id = $1 and deleted_by = $2 and state in ('trashed', 'emptied') and id = trash_root
+        and id > $3
+      order by id limit $4`,
+    [actor.tenantId, actor.userId, afterId, limit],
+  )
+  return result.rows.map((row) => row.id)
+}

@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto'
+import formbody from '@fastify/formbody'
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
+import type { AppContext } from '../context.js'
+import { migrationsApplied } from '../db/migrate.js'
+import { restDoor } from '../protocols/rest/index.js'
+import { problemErrorHandler } from './problem.js'
+
+export const BODY_LIMIT = 8 * 1024 * 1024
+
+/** The doors, each a fastify plugin given the shared context. */
+export type Door = FastifyPluginAsync<{ ctx: AppContext }>
+
+const doors: Door[] = [restDoor]
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ctx: AppContext
+  }
+}
+
+export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.logger,
+    bodyLimit: BODY_LIMIT,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID()
+    },
+    requestIdHeader: false,
+    // parameter names of legacy doors are case-insensitive; routes are not
+    routerOptions: { caseSensitive: true, ignoreTrailingSlash: true },
+    connectionTimeout: 120_000,
+    requestTimeout: 120_000,
+  })
+  app.decorate('ctx', ctx)
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  await app.register(formbody, { bodyLimit: BODY_LIMIT })
+  // XML and unknown bodies reach the doors as raw bytes: each door parses and answers errors in its own format.
+  app.addContentTypeParser(
+    ['text/xml', 'application/xml', 'application/soap+xml'],
+    { parseAs: 'buffer' },
+    (_request, body, done) => done(null, body),
+  )
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
+  app.setErrorHandler(problemErrorHandler)
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .code(404)
+      .type('application/problem+json')
+      .send({
+        type: 'about:blank',
+        title: 'Not Found',
+        status: 404,
+        detail: `No route for ${request.method} ${request.url.split('?')[0]}`,
+      })
+  })
+
+  app.get('/healthz', async () => ({ status: 'ok' }))
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      if (!(await migrationsApplied(ctx.db))) return reply.code(503).send({ status: 'migrations pending' })
+      return { status: 'ready' }
+    } catch {
+      return reply.code(503).send({ status: 'database unreachable' })
+    }
+  })
+
+  for (const door of doors) await app.register(door, { ctx })
+  return app as unknown as FastifyInstance
+}

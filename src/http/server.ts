@@ -1,0 +1,37 @@
+import type { Config } from '../config.js'
+import { createContext } from '../context.js'
+import { demoInstructions, seedDemo } from '../demo.js'
+import { buildApp } from './app.js'
+
+/** Starts a server: database, migrations, demo data on a fresh embedded database, HTTP, graceful shutdown. */
+export async function startServer(config: Config) {
+  const ctx = await createContext(config)
+  const seed = config.SEED_DEMO === 'true' || (config.SEED_DEMO === 'auto' && ctx.db.kind === 'embedded')
+  const demo = seed ? await seedDemo(ctx) : null
+  const app = await buildApp(ctx)
+  const address = await app.listen({ port: config.PORT, host: config.HOST })
+  const base = `http://localhost:${new URL(address).port}`
+  process.stdout.write(
+    [
+      '',
+      `trashd is listening on ${address} (${ctx.db.kind === 'embedded' ? `embedded database in ${config.DATA_DIR}` : 'PostgreSQL'})`,
+      `  REST        ${base}/api/v1   (OpenAPI: ${base}/api/v1/openapi.json)`,
+      demo ? demoInstructions(base, demo.tenantId) : '',
+      '',
+    ].join('\n'),
+  )
+  let closing = false
+  const shutdown = async (signal: string) => {
+    if (closing) return
+    closing = true
+    app.log.info({ signal }, 'shutting down')
+    const timer = setTimeout(() => process.exit(1), 10_000)
+    timer.unref()
+    await app.close()
+    await ctx.close()
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  return { app, ctx }
+}

@@ -1,0 +1,624 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import type { AppContext } from '../../context.js'
+import { CoreError, ErrorCodes } from '../../core/errors.js'
+import type { Actor, BatchResult, TrashFilter } from '../../core/types.js'
+import { problem, STATUS_OF, sendProblem } from '../../http/problem.js'
+import { allHandles, handles } from '../handles.js'
+import * as s from './schemas.js'
+import { batchJson, itemJson, trashEntryJson } from './serialize.js'
+
+type Auth = 'admin' | 'user' | 'none'
+
+interface RouteContext<P, Q, B> {
+  params: P
+  query: Q
+  body: B
+  actor: Actor
+  request: FastifyRequest
+  reply: FastifyReply
+}
+
+interface Route<P = unknown, Q = unknown, B = unknown> {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+  url: string
+  auth: Auth
+  summary: string
+  tag: 'admin' | 'trash' | 'session'
+  params?: z.ZodType<P>
+  query?: z.ZodType<Q>
+  body?: z.ZodType<B>
+  status?: number
+  handler: (ctx: AppContext, route: RouteContext<P, Q, B>) => Promise<unknown>
+}
+
+// Each route keeps its own schema types; the table only needs the common shape.
+// biome-ignore lint/suspicious/noExplicitAny: heterogeneous route table
+const route = <P, Q, B>(definition: Route<P, Q, B>): Route<any, any, any> => definition
+
+/** Single-item operations answer with the item's own HTTP status; warnings are successes. */
+function sendSingle(reply: FastifyReply, batch: BatchResult) {
+  const result = batch.results[0]!
+  if (result.status === 'error') {
+    const { status: _status, ...rest } = result
+    return sendProblem(reply, {
+      ...problem(STATUS_OF[result.code!], result.message),
+      ...rest,
+      result: 'error',
+    } as never)
+  }
+  return reply.send(result)
+}
+
+function trashFilter(query: z.infer<typeof s.trashQuery>): TrashFilter {
+  return {
+    scope: query.scope,
+    states: query.state === 'any' ? ['trashed', 'emptied'] : [query.state],
+    rootsOnly: query.roots === 'true',
+    name: query.name,
+    deletedByLogin: query.deletedBy,
+    type: query.type,
+    kind: query.kind,
+    brandId: query.brandId,
+    deletedFrom: query.from ? new Date(query.from) : undefined,
+    deletedTo: query.to
+      ? new Date(query.to.length === 10 ? `${query.to}T23:59:59.999Z` : query.to)
+      : undefined,
+  }
+}
+
+export const routes: Route[] = [
+  // ---- admin (Authorization: Bearer ADMIN_TOKEN)
+  route({
+    method: 'POST',
+    url: '/tenants',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'Create a tenant (an IPS company)',
+    body: s.createTenantBody,
+    status: 201,
+    handler: async (ctx, { body }) => {
+      const id = await ctx.admin.createTenant(body.name, body.retentionDays)
+      return { id, handle: handles.ipsCompany(id) }
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/tenants',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'List tenants',
+    handler: async (ctx) => ({ tenants: await ctx.admin.listTenants() }),
+  }),
+  route({
+    method: 'PATCH',
+    url: '/tenants/:tenantId',
+    auth: 'admin',
+    tag: 'admin',
+    summary: "Change a tenant's trash retention (days, 0 = never expire)",
+    params: s.tenantParams,
+    body: s.updateTenantBody,
+    handler: async (ctx, { params, body }) => {
+      await ctx.admin.setTenantRetention(params.tenantId, body.retentionDays)
+      return ctx.admin.requireTenant(params.tenantId)
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/tenants/:tenantId/users',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'Create a user',
+    params: s.tenantParams,
+    body: s.createUserBody,
+    status: 201,
+    handler: async (ctx, { params, body }) => ({ id: await ctx.admin.createUser(params.tenantId, body) }),
+  }),
+  route({
+    method: 'GET',
+    url: '/tenants/:tenantId/users',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'List users',
+    params: s.tenantParams,
+    handler: async (ctx, { params }) => ({ users: await ctx.admin.listUsers(params.tenantId) }),
+  }),
+  route({
+    method: 'PUT',
+    url: '/tenants/:tenantId/users/:userId/password',
+    auth: 'admin',
+    tag: 'admin',
+    summary: "Set a user's password (remembered logins of that user stop working)",
+    params: s.tenantUserParams,
+    body: s.passwordBody,
+    handler: async (ctx, { params, body }) => {
+      await ctx.admin.setPassword(params.tenantId, params.userId, body.password)
+      ctx.auth.forgetVerifiedPasswords()
+      return { ok: true }
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/tenants/:tenantId/brands',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'Create a brand (Enterprise publication)',
+    params: s.tenantParams,
+    body: s.createBrandBody,
+    status: 201,
+    handler: async (ctx, { params, body }) => ({
+      id: await ctx.admin.createBrand(params.tenantId, body.name, body.autoPurgeDays ?? null),
+    }),
+  }),
+  route({
+    method: 'GET',
+    url: '/tenants/:tenantId/brands',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'List brands',
+    params: s.tenantParams,
+    handler: async (ctx, { params }) => ({ brands: await ctx.admin.listBrands(params.tenantId) }),
+  }),
+  route({
+    method: 'PATCH',
+    url: '/tenants/:tenantId/brands/:brandId',
+    auth: 'admin',
+    tag: 'admin',
+    summary: "Change a brand's auto purge days (null: tenant retention, 0: never) or legal hold",
+    params: s.tenantBrandParams,
+    body: s.updateBrandBody,
+    handler: async (ctx, { params, body }) => {
+      await ctx.admin.updateBrand(params.tenantId, params.brandId, body)
+      return { ok: true }
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/tenants/:tenantId/brands/:brandId/issues',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'Create an issue in a brand',
+    params: s.tenantBrandParams,
+    body: s.namedBody,
+    status: 201,
+    handler: async (ctx, { params, body }) => ({
+      id: await ctx.admin.createIssue(params.tenantId, params.brandId, body.name),
+    }),
+  }),
+  route({
+    method: 'POST',
+    url: '/tenants/:tenantId/brands/:brandId/categories',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'Create a category in a brand',
+    params: s.tenantBrandParams,
+    body: s.namedBody,
+    status: 201,
+    handler: async (ctx, { params, body }) => ({
+      id: await ctx.admin.createCategory(params.tenantId, params.brandId, body.name),
+    }),
+  }),
+  route({
+    method: 'DELETE',
+    url: '/tenants/:tenantId/issues/:id',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'Delete an issue that no item (trashed ones included) references',
+    params: s.tenantItemParams,
+    handler: async (ctx, { params }) => {
+      await ctx.admin.deleteIssueOrCategory('issues', params.tenantId, params.id)
+      return { ok: true }
+    },
+  }),
+  route({
+    method: 'DELETE',
+    url: '/tenants/:tenantId/categories/:id',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'Delete a category that no item (trashed ones included) references',
+    params: s.tenantItemParams,
+    handler: async (ctx, { params }) => {
+      await ctx.admin.deleteIssueOrCategory('categories', params.tenantId, params.id)
+      return { ok: true }
+    },
+  }),
+  route({
+    method: 'PUT',
+    url: '/tenants/:tenantId/brands/:brandId/access/:userId',
+    auth: 'admin',
+    tag: 'admin',
+    summary: "Set a user's rights on a brand (view, delete, purge)",
+    params: s.accessParams,
+    body: s.accessBody,
+    handler: async (ctx, { params, body }) => {
+      await ctx.admin.setAccess(params.tenantId, params.brandId, params.userId, body)
+      return { ok: true }
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/tenants/:tenantId/items',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'Create a folder or a file (content base64)',
+    params: s.tenantParams,
+    body: s.createItemBody,
+    status: 201,
+    handler: async (ctx, { params, body }) => {
+      const { content, ...rest } = body
+      const { item, path } = await ctx.admin.createItem(params.tenantId, {
+        ...rest,
+        content: content === undefined ? undefined : Buffer.from(content, 'base64'),
+      })
+      return { id: item.id, path, handles: allHandles(item.id, item.kind) }
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/tenants/:tenantId/items/:id',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'An item in any state, with deletedAt/deletedBy',
+    params: s.tenantItemParams,
+    handler: async (ctx, { params }) => {
+      const { item, path } = await ctx.admin.getItem(params.tenantId, params.id)
+      return itemJson(item, path)
+    },
+  }),
+  route({
+    method: 'PUT',
+    url: '/tenants/:tenantId/items/:id/legal-hold',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'Put an item under legal hold (no purge path removes it) or release it',
+    params: s.tenantItemParams,
+    body: s.legalHoldBody,
+    handler: async (ctx, { params, body }) => {
+      await ctx.admin.setItemLegalHold(params.tenantId, params.id, body.hold)
+      return { ok: true }
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/tenants/:tenantId/items/move',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'Move items (trashed ones too) to another issue or category',
+    params: s.tenantParams,
+    body: s.moveItemsBody,
+    handler: async (ctx, { params, body }) => ({
+      moved: await ctx.admin.moveItems(params.tenantId, body.ids, body),
+    }),
+  }),
+  route({
+    method: 'GET',
+    url: '/tenants/:tenantId/audit',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'Audit rows after a cursor (id), oldest first',
+    params: s.tenantParams,
+    query: s.auditQuery,
+    handler: async (ctx, { params, query }) => {
+      const rows = await ctx.admin.listAudit(params.tenantId, query.after, query.limit, {
+        actions: query.action ? [query.action] : undefined,
+        itemId: query.itemId,
+      })
+      return { audit: rows, next: rows.length > 0 ? rows[rows.length - 1]!.id : query.after }
+    },
+  }),
+
+  // ---- sessions
+  route({
+    method: 'POST',
+    url: '/sessions',
+    auth: 'none',
+    tag: 'session',
+    summary: 'Sign in with a login and password; answers a bearer token for the user endpoints',
+    body: s.loginBody,
+    status: 201,
+    handler: async (ctx, { body }) => {
+      const actor = await ctx.auth.authenticate(body.login, body.password, 'rest')
+      if (!actor) throw new CoreError(ErrorCodes.AUTHENTICATION_FAILED)
+      const session = await ctx.auth.openSession(actor, 'token')
+      return { token: session.ticket, expiresAt: session.expiresAt, user: me(actor) }
+    },
+  }),
+  route({
+    method: 'DELETE',
+    url: '/sessions',
+    auth: 'user',
+    tag: 'session',
+    summary: 'Sign out (ends the bearer token session)',
+    handler: async (ctx, { request }) => {
+      const token = bearer(request)
+      if (token) await ctx.auth.closeSession(token)
+      return { ok: true }
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/me',
+    auth: 'user',
+    tag: 'session',
+    summary: 'The signed-in user',
+    handler: async (_ctx, { actor }) => me(actor),
+  }),
+
+  // ---- trash (HTTP Basic login:password, or Bearer session token)
+  route({
+    method: 'GET',
+    url: '/trash',
+    auth: 'user',
+    tag: 'trash',
+    summary: 'List the trash: own bin (scope=own) or everything the user may see',
+    query: s.trashQuery,
+    handler: async (ctx, { actor, query }) => {
+      const filter = trashFilter(query)
+      const page = await ctx.trash.list(actor, filter, {
+        limit: query.limit,
+        offset: query.offset,
+        cursor: query.cursor,
+        sort: query.sort,
+        direction: query.direction,
+      })
+      const total = await ctx.trash.count(actor, filter)
+      const last = page[page.length - 1]
+      const defaultOrder =
+        query.sort === 'deletedAt' && query.direction === 'desc' && query.offset === undefined
+      return {
+        total,
+        items: page.map(trashEntryJson),
+        nextCursor: defaultOrder && last && page.length === query.limit ? ctx.trash.cursorAfter(last) : null,
+      }
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/items/trash',
+    auth: 'user',
+    tag: 'trash',
+    summary: 'Move items to the trash (a folder takes its subtree along)',
+    body: s.idsBody,
+    handler: async (ctx, { actor, body }) => batchJson(await ctx.trash.trash(actor, body.ids)),
+  }),
+  route({
+    method: 'POST',
+    url: '/items/:id/trash',
+    auth: 'user',
+    tag: 'trash',
+    summary: 'Move one item to the trash',
+    params: s.idParams,
+    handler: async (ctx, { actor, params, reply }) =>
+      sendSingle(reply, await ctx.trash.trash(actor, [params.id])),
+  }),
+  route({
+    method: 'POST',
+    url: '/trash/restore',
+    auth: 'user',
+    tag: 'trash',
+    summary: 'Restore items (original folder, a target folder, or recreate the missing path)',
+    body: s.restoreBody,
+    handler: async (ctx, { actor, body }) =>
+      batchJson(
+        await ctx.trash.restore(actor, body.ids, {
+          targetFolderId: body.targetFolderId,
+          onMissingParent: body.onMissingParent,
+        }),
+      ),
+  }),
+  route({
+    method: 'POST',
+    url: '/trash/:id/restore',
+    auth: 'user',
+    tag: 'trash',
+    summary: 'Restore one item',
+    params: s.idParams,
+    body: s.restoreOneBody.optional(),
+    handler: async (ctx, { actor, params, body, reply }) =>
+      sendSingle(
+        reply,
+        await ctx.trash.restore(actor, [params.id], {
+          targetFolderId: body?.targetFolderId,
+          onMissingParent: body?.onMissingParent,
+        }),
+      ),
+  }),
+  route({
+    method: 'POST',
+    url: '/trash/purge',
+    auth: 'user',
+    tag: 'trash',
+    summary: 'Delete items permanently (rows and stored files)',
+    body: s.idsBody,
+    handler: async (ctx, { actor, body }) => batchJson(await ctx.trash.purge(actor, body.ids)),
+  }),
+  route({
+    method: 'DELETE',
+    url: '/trash/:id',
+    auth: 'user',
+    tag: 'trash',
+    summary: 'Delete one item permanently',
+    params: s.idParams,
+    handler: async (ctx, { actor, params, reply }) =>
+      sendSingle(reply, await ctx.trash.purge(actor, [params.id])),
+  }),
+  route({
+    method: 'POST',
+    url: '/trash/empty',
+    auth: 'user',
+    tag: 'trash',
+    summary: 'Empty items from the trash: no longer restorable, removed by the next cleanup run',
+    body: s.idsBody,
+    handler: async (ctx, { actor, body }) => batchJson(await ctx.trash.empty(actor, body.ids)),
+  }),
+  route({
+    method: 'POST',
+    url: '/bin/empty',
+    auth: 'user',
+    tag: 'trash',
+    summary: "Permanently delete everything in the user's own bin",
+    handler: async (ctx, { actor }) => {
+      const outcome = await ctx.trash.emptyOwnBin(actor)
+      return { purged: outcome.purged, errorCount: outcome.failed.length, failed: outcome.failed }
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/items/:id',
+    auth: 'user',
+    tag: 'trash',
+    summary: 'One item the user may see, in any state',
+    params: s.idParams,
+    handler: async (ctx, { actor, params }) => {
+      const item = await ctx.trash.get(actor, params.id)
+      if (!item) throw new CoreError(ErrorCodes.NOT_FOUND)
+      const { path } = await ctx.admin.getItem(actor.tenantId, item.id)
+      return itemJson(item, path)
+    },
+  }),
+]
+
+function me(actor: Actor) {
+  return {
+    id: actor.userId,
+    tenantId: actor.tenantId,
+    login: actor.login,
+    displayName: actor.displayName,
+    admin: actor.admin,
+  }
+}
+
+function bearer(request: FastifyRequest): string | null {
+  const header = request.headers.authorization
+  return header?.startsWith('Bearer ') ? header.slice(7).trim() : null
+}
+
+function basic(request: FastifyRequest): { login: string; password: string } | null {
+  const header = request.headers.authorization
+  if (!header?.startsWith('Basic ')) return null
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  return colon < 0 ? null : { login: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
+}
+
+function sameSecret(given: string, expected: string) {
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+const unauthorized = (reply: FastifyReply, detail: string) =>
+  sendProblem(reply.header('www-authenticate', 'Basic realm="trashd"'), problem(401, detail))
+
+export async function restDoor(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+  await app.register(
+    async (api) => {
+      for (const definition of routes) {
+        api.route({
+          method: definition.method,
+          url: definition.url,
+          handler: async (request, reply) => {
+            let actor: Actor | null = null
+            if (definition.auth === 'admin') {
+              const token = bearer(request)
+              if (!token || !sameSecret(token, ctx.adminToken)) {
+                return sendProblem(
+                  reply,
+                  problem(401, 'Admin endpoints need Authorization: Bearer <ADMIN_TOKEN>'),
+                )
+              }
+            } else if (definition.auth === 'user') {
+              const credentials = basic(request)
+              const token = bearer(request)
+              if (credentials)
+                actor = await ctx.auth.authenticate(credentials.login, credentials.password, 'rest')
+              else if (token) actor = (await ctx.auth.resolveSession(token, 'rest'))?.actor ?? null
+              if (!actor)
+                return unauthorized(reply, 'Valid HTTP Basic credentials or a session token are required')
+            }
+            const params = definition.params ? definition.params.parse(request.params) : {}
+            const query = definition.query ? definition.query.parse(request.query) : {}
+            if (definition.body && Buffer.isBuffer(request.body)) {
+              return sendProblem(reply, problem(415, 'Send the body as application/json'))
+            }
+            const body = definition.body ? definition.body.parse(request.body ?? undefined) : undefined
+            const result = await definition.handler(ctx, {
+              params,
+              query,
+              body,
+              actor: actor as Actor,
+              request,
+              reply,
+            })
+            if (reply.sent || result === reply) return reply
+            return reply.code(definition.status ?? 200).send(result)
+          },
+        })
+      }
+      api.get('/openapi.json', async () => openApiDocument())
+    },
+    { prefix: '/api/v1' },
+  )
+}
+
+/** The OpenAPI 3.1 description, generated from the same route table and schemas that validate requests. */
+export function openApiDocument() {
+  const paths: Record<string, Record<string, unknown>> = {}
+  const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' })
+  for (const definition of routes) {
+    const path = `/api/v1${definition.url.replace(/:(\w+)/g, '{$1}')}`
+    const parameters: unknown[] = []
+    for (const [where, schema] of [
+      ['path', definition.params],
+      ['query', definition.query],
+    ] as const) {
+      if (!schema) continue
+      const properties = jsonSchema(schema) as { properties?: Record<string, unknown>; required?: string[] }
+      for (const [name, property] of Object.entries(properties.properties ?? {})) {
+        parameters.push({
+          name,
+          in: where,
+          required: where === 'path' || properties.required?.includes(name),
+          schema: property,
+        })
+      }
+    }
+    paths[path] ??= {}
+    paths[path]![definition.method.toLowerCase()] = {
+      summary: definition.summary,
+      tags: [definition.tag],
+      security:
+        definition.auth === 'admin'
+          ? [{ adminToken: [] }]
+          : definition.auth === 'user'
+            ? [{ basic: [] }, { session: [] }]
+            : [],
+      parameters,
+      ...(definition.body
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: jsonSchema(definition.body) } },
+            },
+          }
+        : {}),
+      responses: {
+        [String(definition.status ?? 200)]: { description: 'Success' },
+        default: { description: 'Problem', content: { 'application/problem+json': {} } },
+      },
+    }
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'trashd REST API', version: '1' },
+    components: {
+      securitySchemes: {
+        adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+        basic: { type: 'http', scheme: 'basic' },
+        session: { type: 'http', scheme: 'bearer', description: 'token from POST /api/v1/sessions' },
+      },
+    },
+    paths,
+  }
+}

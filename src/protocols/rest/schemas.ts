@@ -1,0 +1,123 @@
+import { z } from 'zod'
+
+const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER)
+const name = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine(
+    (value) => !/[/\\\u0000-\u001f]/.test(value) && value.trim() === value && value !== '.' && value !== '..',
+    {
+      message: 'must not contain slashes, backslashes or control characters, nor be . or ..',
+    },
+  )
+const ids = z.array(id).min(1).max(10_000)
+
+export const tenantParams = z.object({ tenantId: id }).strict()
+export const tenantItemParams = z.object({ tenantId: id, id }).strict()
+export const tenantBrandParams = z.object({ tenantId: id, brandId: id }).strict()
+export const tenantUserParams = z.object({ tenantId: id, userId: id }).strict()
+export const accessParams = z.object({ tenantId: id, brandId: id, userId: id }).strict()
+export const idParams = z.object({ id }).strict()
+
+export const createTenantBody = z
+  .object({ name: z.string().min(1).max(200), retentionDays: z.number().int().min(0).max(36_500).optional() })
+  .strict()
+export const updateTenantBody = z.object({ retentionDays: z.number().int().min(0).max(36_500) }).strict()
+
+export const createUserBody = z
+  .object({
+    login: z.string().min(1).max(200),
+    password: z.string().min(1).max(1000),
+    displayName: z.string().max(200).optional(),
+    email: z.string().max(320).optional(),
+    admin: z.boolean().optional(),
+    ipsRole: z.string().max(100).optional(),
+  })
+  .strict()
+export const passwordBody = z.object({ password: z.string().min(1).max(1000) }).strict()
+
+export const createBrandBody = z
+  .object({
+    name: z.string().min(1).max(200),
+    autoPurgeDays: z.number().int().min(0).max(36_500).nullable().optional(),
+  })
+  .strict()
+export const updateBrandBody = z
+  .object({
+    autoPurgeDays: z.number().int().min(0).max(36_500).nullable().optional(),
+    legalHold: z.boolean().optional(),
+  })
+  .strict()
+export const namedBody = z.object({ name: z.string().min(1).max(200) }).strict()
+export const accessBody = z.object({ view: z.boolean(), delete: z.boolean(), purge: z.boolean() }).strict()
+
+export const createItemBody = z
+  .object({
+    kind: z.enum(['folder', 'file']),
+    name,
+    parentId: id.nullable().optional(),
+    type: z.string().min(1).max(100).optional(),
+    brandId: id.nullable().optional(),
+    issueId: id.nullable().optional(),
+    categoryId: id.nullable().optional(),
+    ownerId: id.nullable().optional(),
+    content: z
+      .base64()
+      .max(8 * 1024 * 1024)
+      .optional(),
+    contentType: z.string().max(200).optional(),
+  })
+  .strict()
+export const legalHoldBody = z.object({ hold: z.boolean() }).strict()
+export const moveItemsBody = z
+  .object({ ids, issueId: id.nullable().optional(), categoryId: id.nullable().optional() })
+  .strict()
+export const auditQuery = z
+  .object({
+    after: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(10_000).default(100),
+    action: z.string().max(50).optional(),
+    itemId: id.optional(),
+  })
+  .strict()
+
+export const loginBody = z
+  .object({ login: z.string().min(1).max(200), password: z.string().min(1).max(1000) })
+  .strict()
+
+export const idsBody = z.object({ ids }).strict()
+export const restoreBody = z
+  .object({
+    ids,
+    targetFolderId: id.nullable().optional(),
+    onMissingParent: z.enum(['recreate', 'error']).optional(),
+  })
+  .strict()
+export const restoreOneBody = z
+  .object({
+    targetFolderId: id.nullable().optional(),
+    onMissingParent: z.enum(['recreate', 'error']).optional(),
+  })
+  .strict()
+
+const isoDate = z.iso.datetime({ offset: true }).or(z.iso.date())
+export const trashQuery = z
+  .object({
+    scope: z.enum(['own', 'visible']).default('visible'),
+    state: z.enum(['trashed', 'emptied', 'any']).default('trashed'),
+    roots: z.enum(['true', 'false']).default('true'),
+    name: z.string().max(255).optional(),
+    deletedBy: z.string().max(200).optional(),
+    type: z.string().max(100).optional(),
+    kind: z.enum(['folder', 'file']).optional(),
+    brandId: id.optional(),
+    from: isoDate.optional(),
+    to: isoDate.optional(),
+    sort: z.enum(['deletedAt', 'name', 'size', 'type', 'deletedBy', 'path', 'brand']).default('deletedAt'),
+    direction: z.enum(['asc', 'desc']).default('desc'),
+    limit: z.coerce.number().int().min(1).max(1000).default(50),
+    offset: z.coerce.number().int().min(0).max(10_000_000).optional(),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict()

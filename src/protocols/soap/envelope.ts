@@ -1,0 +1,77 @@
+import { type XmlElement, XmlError } from './xml.js'
+
+export const SOAP11_NS = 'http://schemas.xmlsoap.org/soap/envelope/'
+export const SOAP12_NS = 'http://www.w3.org/2003/05/soap-envelope'
+
+export type SoapVersion = '1.1' | '1.2'
+
+export interface SoapRequest {
+  version: SoapVersion
+  header: XmlElement | undefined
+  /** the first element inside Body: the operation */
+  operation: XmlElement
+}
+
+export class SoapError extends Error {
+  constructor(
+    readonly kind: 'not-envelope' | 'no-body' | 'version-mismatch',
+    message: string,
+  ) {
+    super(message)
+    this.name = 'SoapError'
+  }
+}
+
+export function soapVersionOf(root: XmlElement): SoapVersion | null {
+  if (root.name !== 'Envelope') return null
+  if (root.ns === SOAP11_NS) return '1.1'
+  if (root.ns === SOAP12_NS) return '1.2'
+  return null
+}
+
+/** The SOAP version a Content-Type announces (text/xml: 1.1, application/soap+xml: 1.2). */
+export function soapVersionOfContentType(contentType: string | undefined): SoapVersion | null {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase()
+  if (type === 'application/soap+xml') return '1.2'
+  if (type === 'text/xml') return '1.1'
+  return null
+}
+
+/** Unwraps an Envelope: Header (optional) and the Body's first element. */
+export function unwrapEnvelope(root: XmlElement): SoapRequest {
+  const version = soapVersionOf(root)
+  if (!version) throw new SoapError('not-envelope', 'Not a SOAP envelope')
+  const ns = version === '1.1' ? SOAP11_NS : SOAP12_NS
+  const header = root.children.find((c) => c.name === 'Header' && c.ns === ns)
+  const body = root.children.find((c) => c.name === 'Body' && c.ns === ns)
+  if (!body) throw new SoapError('no-body', 'SOAP envelope has no Body')
+  const operation = body.children[0]
+  if (!operation) throw new SoapError('no-body', 'SOAP Body is empty')
+  return { version, header, operation }
+}
+
+export { XmlError }
+
+export interface EnvelopeOptions {
+  version: SoapVersion
+  /** the envelope prefix the real product uses (soapenv, soap, soap12, SOAP-ENV, env) */
+  prefix: string
+  body: string
+  header?: string
+  /** extra namespace declarations on the Envelope, e.g. { xsi: XSI_NS } */
+  namespaces?: Record<string, string>
+}
+
+export function buildEnvelope(options: EnvelopeOptions): string {
+  const ns = options.version === '1.1' ? SOAP11_NS : SOAP12_NS
+  const extra = Object.entries(options.namespaces ?? {})
+    .map(([prefix, uri]) => ` xmlns:${prefix}="${uri}"`)
+    .join('')
+  const p = options.prefix
+  const header = options.header ? `<${p}:Header>${options.header}</${p}:Header>` : ''
+  return `<?xml version="1.0" encoding="utf-8"?><${p}:Envelope xmlns:${p}="${ns}"${extra}>${header}<${p}:Body>${options.body}</${p}:Body></${p}:Envelope>`
+}
+
+export function contentTypeFor(version: SoapVersion): string {
+  return version === '1.1' ? 'text/xml; charset=utf-8' : 'application/soap+xml; charset=utf-8'
+}

@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import { connectPostgres, type Database, openEmbedded } from '../../src/db/database.js'
+import { migrate } from '../../src/db/migrate.js'
+
+export interface TestDatabase {
+  db: Database
+  /** a connection string other processes (a second server, a killed child) can use */
+  url: string
+  drop(): Promise<void>
+}
+
+/**
+ * A database of this test file's own: cloned from the migrated template on TEST_DATABASE_URL, or a fresh
+ * in-memory PGlite when no PostgreSQL is configured.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const base = process.env.TEST_DATABASE_URL
+  if (!base) {
+    const db = await openEmbedded(undefined)
+    await migrate(db)
+    return { db, url: db.connectionString, drop: () => db.close() }
+  }
+  const name = `trashd_test_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: base })
+  await admin.connect()
+  try {
+    await admin.query(`create database ${name} template ${process.env.TRASHD_TEMPLATE_DB}`)
+  } finally {
+    await admin.end()
+  }
+  const url = new URL(base)
+  url.pathname = `/${name}`
+  const db = connectPostgres(url.toString(), 10)
+  return {
+    db,
+    url: url.toString(),
+    drop: async () => {
+      await db.close()
+      const cleanup = new pg.Client({ connectionString: base })
+      await cleanup.connect()
+      try {
+        await cleanup.query(`drop database if exists ${name} with (force)`)
+      } finally {
+        await cleanup.end()
+      }
+    },
+  }
+}
+
+export const usingRealPostgres = () => Boolean(process.env.TEST_DATABASE_URL)

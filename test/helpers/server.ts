@@ -1,0 +1,95 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import pino from 'pino'
+import { loadConfig } from '../../src/config.js'
+import { type AppContext, createContext } from '../../src/context.js'
+import type { Actor, Door } from '../../src/core/types.js'
+import { buildApp } from '../../src/http/app.js'
+import { createTestDatabase, type TestDatabase } from './db.js'
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789'
+
+export interface TestServer {
+  app: FastifyInstance
+  ctx: AppContext
+  database: TestDatabase
+  dataDir: string
+  /** http://127.0.0.1:<port> of the listening server */
+  baseUrl: string
+  close(): Promise<void>
+}
+
+/** A real server on a loopback port over this file's own database and data directory. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const database = await createTestDatabase()
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'trashd-test-'))
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    ADMIN_TOKEN,
+    LOG_LEVEL: 'silent',
+    CLEANUP_SCHEDULE: 'off',
+    ...env,
+  })
+  const ctx = await createContext(config, {
+    db: database.db,
+    migrate: false,
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+  })
+  const app = await buildApp(ctx)
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  return {
+    app,
+    ctx,
+    database,
+    dataDir,
+    baseUrl: address,
+    close: async () => {
+      await app.close()
+      await database.drop()
+      await rm(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+export interface Fixture {
+  tenantId: number
+  users: Record<string, { id: number; login: string; password: string; actor: Actor }>
+  brandId: number
+}
+
+/**
+ * A tenant with an admin, an editor (brand view+delete), a purger (view+delete+purge), a viewer (view only)
+ * and an outsider (no rights), logins prefixed so two fixtures never collide.
+ */
+export async function createFixture(ctx: AppContext, prefix: string, door: Door = 'rest'): Promise<Fixture> {
+  const tenantId = await ctx.admin.createTenant(`${prefix} tenant`)
+  const brandId = await ctx.admin.createBrand(tenantId, `${prefix} brand`)
+  const users: Fixture['users'] = {}
+  const roles = {
+    admin: { admin: true, rights: null },
+    editor: { admin: false, rights: { view: true, delete: true, purge: false } },
+    purger: { admin: false, rights: { view: true, delete: true, purge: true } },
+    viewer: { admin: false, rights: { view: true, delete: false, purge: false } },
+    outsider: { admin: false, rights: null },
+  } as const
+  for (const [role, spec] of Object.entries(roles)) {
+    const login = `${prefix}-${role}`
+    const password = `${role}-pw-${prefix}`
+    const id = await ctx.admin.createUser(tenantId, {
+      login,
+      password,
+      admin: spec.admin,
+      displayName: `${prefix} ${role}`,
+    })
+    if (spec.rights) await ctx.admin.setAccess(tenantId, brandId, id, spec.rights)
+    const actor = (await ctx.auth.authenticate(login, password, door))!
+    users[role] = { id, login, password, actor }
+  }
+  return { tenantId, users, brandId }
+}
+
+export function basicAuth(user: { login: string; password: string }) {
+  return `Basic ${Buffer.from(`${user.login}:${user.password}`).toString('base64')}`
+}
