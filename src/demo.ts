@@ -76,5 +76,6 @@ export function demoInstructions(baseUrl: string, tenantId: number): string {
     ...DEMO.users.map((user) => `  ${user.login} / ${user.password}`),
     'Try:',
     `  REST      curl -u ${u.login}:${u.password} '${baseUrl}/api/v1/trash'`,
+    `  srv.asmx  curl '${baseUrl}/srv.asmx/AuthenticateUser?UID=${u.login}&PWD=${u.password}'  then  curl '${baseUrl}/srv.asmx/GetRecycleBinContent?AuthenticationTicket=<ticket>'`,
   ].join('\n')
 }

@@ -1,6 +1,7 @@
 import { type Database, isPgError } from '../db/database.js'
 import * as admin from '../db/admin-repository.js'
 import * as repo from '../db/trash-repository.js'
+import * as users from '../db/user-repository.js'
 import { CoreError, ErrorCodes } from './errors.js'
 import { hashPassword } from './passwords.js'
 import type { BlobStore } from './ports.js'
@@ -75,6 +76,11 @@ export class AdminService {
     if (!(await admin.updatePasswordHash(this.db, tenantId, userId, passwordHash))) {
       throw new CoreError(ErrorCodes.NOT_FOUND, 'User not found')
     }
+  }
+
+  /** A user of the tenant by login (case-insensitive), or null. */
+  findUserByLogin(tenantId: number, login: string) {
+    return users.findUserInTenant(this.db, tenantId, login)
   }
 
   listUsers(tenantId: number) {

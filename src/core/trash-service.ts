@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Database, Queryable } from '../db/database.js'
+import * as auditRepo from '../db/audit-repository.js'
 import * as repo from '../db/trash-repository.js'
 import { CoreError, type ErrorCode, ErrorCodes, defaultMessage } from './errors.js'
 import * as policy from './policy.js'
@@ -475,6 +476,25 @@ export class TrashService {
       yield page
       if (page.length < pageSize) return
       cursor = repo.encodeCursor(page[page.length - 1]!)
+    }
+  }
+
+  /**
+   * The tenant's trash history a unit at a time (a trashed folder once, not each member), oldest first, in
+   * id-keyset pages so that a long history is never held in memory at once.
+   */
+  async *deleteLog(
+    actor: Actor,
+    filter: auditRepo.DeleteLogFilter,
+    pageSize = 1000,
+  ): AsyncGenerator<auditRepo.DeleteLogRow[]> {
+    let afterId = 0
+    for (;;) {
+      const page = await auditRepo.listDeleteLog(this.db, actor.tenantId, filter, afterId, pageSize)
+      if (page.length === 0) return
+      yield page
+      if (page.length < pageSize) return
+      afterId = page[page.length - 1]!.id
     }
   }
 

@@ -397,10 +397,10 @@ export async function resolvePath(
   const result = await q.query(
     `with recursive walk as (
         select i.id, 1 as depth from items i
-         where i.tenant_id = $1 and i.parent_id is null and i.name = $2[1] and i.state = 'active'
+         where i.tenant_id = $1 and i.parent_id is null and i.name = ($2::text[])[1] and i.state = 'active'
         union all
         select c.id, walk.depth + 1 from walk
-          join items c on c.tenant_id = $1 and c.parent_id = walk.id and c.name = $2[walk.depth + 1]
+          join items c on c.tenant_id = $1 and c.parent_id = walk.id and c.name = ($2::text[])[walk.depth + 1]
          where walk.depth < cardinality($2::text[])
            and (c.state = 'active' or (walk.depth + 1 = cardinality($2::text[]) and c.state = any($3::text[])))
       )

@@ -78,3 +78,16 @@ export async function deleteExpiredSessions(q: Queryable): Promise<number> {
   const result = await q.query('delete from sessions where expires_at < now()')
   return result.rowCount ?? 0
 }
+
+/** A user of one tenant by login (case-insensitive). */
+export async function findUserInTenant(
+  q: Queryable,
+  tenantId: number,
+  login: string,
+): Promise<UserRow | null> {
+  const result = await q.query(
+    `select ${USER_COLUMNS} from users u where u.tenant_id = $1 and lower(u.login) = lower($2)`,
+    [tenantId, login],
+  )
+  return result.rows[0] ? toUser(result.rows[0]) : null
+}

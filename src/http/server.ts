@@ -16,6 +16,7 @@ export async function startServer(config: Config) {
       '',
       `trashd is listening on ${address} (${ctx.db.kind === 'embedded' ? `embedded database in ${config.DATA_DIR}` : 'PostgreSQL'})`,
       `  REST        ${base}/api/v1   (OpenAPI: ${base}/api/v1/openapi.json)`,
+      `  srv.asmx    ${base}/srv.asmx   (GET/POST ${base}/srv.asmx/<Method>, SOAP 1.1/1.2, WSDL: ${base}/srv.asmx?WSDL)`,
       demo ? demoInstructions(base, demo.tenantId) : '',
       '',
     ].join('\n'),

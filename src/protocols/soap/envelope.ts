@@ -63,13 +63,22 @@ export interface EnvelopeOptions {
 }
 
 export function buildEnvelope(options: EnvelopeOptions): string {
+  const [head, tail] = envelopeParts(options)
+  return `${head}${options.body}${tail}`
+}
+
+/** The envelope around a body, split in two, for answers whose body is streamed between them. */
+export function envelopeParts(options: Omit<EnvelopeOptions, 'body'>): [string, string] {
   const ns = options.version === '1.1' ? SOAP11_NS : SOAP12_NS
   const extra = Object.entries(options.namespaces ?? {})
     .map(([prefix, uri]) => ` xmlns:${prefix}="${uri}"`)
     .join('')
   const p = options.prefix
   const header = options.header ? `<${p}:Header>${options.header}</${p}:Header>` : ''
-  return `<?xml version="1.0" encoding="utf-8"?><${p}:Envelope xmlns:${p}="${ns}"${extra}>${header}<${p}:Body>${options.body}</${p}:Body></${p}:Envelope>`
+  return [
+    `<?xml version="1.0" encoding="utf-8"?><${p}:Envelope xmlns:${p}="${ns}"${extra}>${header}<${p}:Body>`,
+    `</${p}:Body></${p}:Envelope>`,
+  ]
 }
 
 export function contentTypeFor(version: SoapVersion): string {

@@ -1,0 +1,265 @@
+import { Readable } from 'node:stream'
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { AppContext } from '../../context.js'
+import {
+  contentTypeFor,
+  SOAP11_NS,
+  SOAP12_NS,
+  type SoapVersion,
+  soapVersionOf,
+  soapVersionOfContentType,
+  unwrapEnvelope,
+} from '../soap/envelope.js'
+import { isNil, parseXml, type XmlElement, XmlError } from '../soap/xml.js'
+import { type Args, type AsmxMethod, MethodFailure, methodByName, methods } from './methods.js'
+import { type AsmxReply, failed, type Framing, prepare, renderReply, soapFault, TEMPURI } from './render.js'
+import { buildDisco, buildWsdl, helpPage, operationPage } from './wsdl.js'
+
+const TEXT_XML = 'text/xml; charset=utf-8'
+
+/** ASMX answers protocol errors of the GET/POST bindings as HTTP 500 with the bare message. */
+function plainError(reply: FastifyReply, message: string) {
+  return reply.code(500).type('text/plain; charset=utf-8').send(message)
+}
+
+function fault(
+  reply: FastifyReply,
+  version: SoapVersion,
+  code: Parameters<typeof soapFault>[1],
+  message: string,
+) {
+  return reply
+    .code(500)
+    .type(contentTypeFor(version))
+    .send(soapFault(version, code, message))
+}
+
+const systemError = (requestId: string) =>
+  `SystemError:An unexpected server error occurred (request id ${requestId}).`
+
+/** A GET/POST parameter by name, case-insensitively (ASP.NET's collections ignore case); repeats are joined. */
+function caseInsensitiveValue(source: Record<string, unknown>, name: string): string | undefined {
+  const lower = name.toLowerCase()
+  for (const [key, value] of Object.entries(source)) {
+    if (key.toLowerCase() !== lower) continue
+    if (Array.isArray(value)) return value.map(String).join(',')
+    return value === undefined || value === null ? '' : String(value)
+  }
+  return undefined
+}
+
+/** A SOAP parameter: the child element of that name (in tempuri.org or unqualified); null when absent or nil. */
+function soapValue(operation: XmlElement, name: string): string | null {
+  const lower = name.toLowerCase()
+  const element = operation.children.find(
+    (c) => c.name.toLowerCase() === lower && (c.ns === TEMPURI || c.ns === ''),
+  )
+  if (!element || isNil(element)) return null
+  return element.text
+}
+
+async function answer(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  method: AsmxMethod,
+  args: Args,
+  framing: Framing,
+) {
+  let result: AsmxReply
+  let prepared: Awaited<ReturnType<typeof prepare>>
+  try {
+    result = await method.run(ctx, args)
+    prepared = await prepare(result)
+  } catch (error) {
+    if (error instanceof MethodFailure) result = failed(error.message)
+    else {
+      request.log.error({ err: error, method: method.name }, 'srv.asmx method failed')
+      result = failed(systemError(request.id))
+    }
+    prepared = { first: null, rest: null }
+  }
+  reply.code(200).type(framing.soap ? contentTypeFor(framing.soap.version) : TEXT_XML)
+  const chunks = renderReply(result, framing, prepared.first, prepared.rest)
+  if (!prepared.rest) {
+    let body = ''
+    for await (const chunk of chunks) body += chunk
+    return reply.send(body)
+  }
+  // listings are written while they are read from the database
+  const stream = Readable.from(chunks, { objectMode: false })
+  stream.on('error', (error) =>
+    request.log.error({ err: error, method: method.name }, 'srv.asmx stream failed'),
+  )
+  return reply.send(stream)
+}
+
+function unknownMethodMessage(name: string): string {
+  const other = methods.find((m) => m.name.toLowerCase() === name.toLowerCase())
+  if (other) {
+    return `Web Service method name is not valid. Method names are case-sensitive: '${name}' was not found, but '${other.name}' was.`
+  }
+  return `${name} Web Service method name is not valid.`
+}
+
+function serviceLocation(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}/srv.asmx`
+}
+
+/** `SOAPAction: "http://tempuri.org/X"` or the `action` parameter of a SOAP 1.2 Content-Type. */
+function requestedAction(request: FastifyRequest, version: SoapVersion): string {
+  let raw: string | undefined
+  if (version === '1.1') {
+    const header = request.headers.soapaction
+    raw = Array.isArray(header) ? header[0] : header
+  } else {
+    raw = /(?:^|;)\s*action\s*=\s*("[^"]*"|[^;]*)/i.exec(request.headers['content-type'] ?? '')?.[1]
+  }
+  const value = (raw ?? '').trim().replace(/^"(.*)"$/, '$1')
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
+  }
+}
+
+/** Why a body could not be read, in the words of .NET's XmlReader where there are some. */
+function unreadable(error: unknown): string {
+  if (error instanceof XmlError) {
+    if (error.kind === 'doctype') return 'For security reasons DTD is prohibited in this XML document.'
+    if (error.kind === 'empty') return 'Root element is missing.'
+    if (error.kind === 'too-deep') return 'The XML document is nested too deeply.'
+    return error.message
+  }
+  return (error as Error).message
+}
+
+export const asmxDoor: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500
+    const message =
+      status === 413
+        ? 'Maximum request length exceeded.'
+        : status < 500
+          ? error.message
+          : 'Server was unable to process request.'
+    if (status >= 500) request.log.error({ err: error }, 'srv.asmx request failed')
+    const path = request.url.split('?')[0]!.replace(/\/+$/, '')
+    if (request.method === 'POST' && path === '/srv.asmx') {
+      const version = soapVersionOfContentType(request.headers['content-type']) ?? '1.1'
+      return fault(
+        reply,
+        version,
+        status < 500 ? 'Client' : 'Server',
+        `Server was unable to read request. ---> ${message}`,
+      )
+    }
+    return plainError(reply, message)
+  })
+
+  app.get('/srv.asmx', async (request, reply) => {
+    const query = request.query as Record<string, unknown>
+    const keys = Object.keys(query).map((key) => key.toLowerCase())
+    if (keys.includes('wsdl')) return reply.type(TEXT_XML).send(buildWsdl(methods, serviceLocation(request)))
+    if (keys.includes('disco')) return reply.type(TEXT_XML).send(buildDisco(serviceLocation(request)))
+    const op = caseInsensitiveValue(query, 'op')
+    const method = op === undefined ? undefined : methodByName.get(op)
+    return reply.type('text/html; charset=utf-8').send(method ? operationPage(method) : helpPage(methods))
+  })
+
+  const httpBinding = (verb: 'GET' | 'POST') => async (request: FastifyRequest, reply: FastifyReply) => {
+    const name = (request.params as { method: string }).method
+    const method = methodByName.get(name)
+    if (!method) return plainError(reply, unknownMethodMessage(name))
+    let source: Record<string, unknown>
+    if (verb === 'GET') source = request.query as Record<string, unknown>
+    else {
+      const body = request.body
+      const contentType = request.headers['content-type']
+      const isForm = /^application\/x-www-form-urlencoded\b/i.test(contentType ?? '')
+      if (isForm && body && typeof body === 'object' && !Buffer.isBuffer(body)) {
+        source = body as Record<string, unknown>
+      } else if (isForm && body === undefined) source = {}
+      else if (!contentType && (body === undefined || (Buffer.isBuffer(body) && body.length === 0)))
+        source = {}
+      else return plainError(reply, `Request format is invalid: ${contentType ?? ''}.`)
+    }
+    const args: Args = {}
+    for (const param of method.params) {
+      const value = caseInsensitiveValue(source, param)
+      if (value === undefined) return plainError(reply, `Missing parameter: ${param}.`)
+      args[param] = value
+    }
+    return answer(ctx, request, reply, method, args, {})
+  }
+  app.get('/srv.asmx/:method', httpBinding('GET'))
+  app.post('/srv.asmx/:method', httpBinding('POST'))
+
+  app.post('/srv.asmx', async (request, reply) => {
+    const contentType = request.headers['content-type']
+    const version = soapVersionOfContentType(contentType)
+    if (!version) return plainError(reply, `Request format is invalid: ${contentType ?? ''}.`)
+    const readFault = (message: string) =>
+      fault(reply, version, 'Client', `Server was unable to read request. ---> ${message}`)
+    if (!Buffer.isBuffer(request.body)) return readFault('Root element is missing.')
+    let root: XmlElement
+    try {
+      root = parseXml(request.body)
+    } catch (error) {
+      return readFault(unreadable(error))
+    }
+    if (soapVersionOf(root) !== version) {
+      const expected = version === '1.1' ? SOAP11_NS : SOAP12_NS
+      return fault(
+        reply,
+        version,
+        'VersionMismatch',
+        `Possible SOAP version mismatch: Envelope namespace ${root.ns} was unexpected. Expecting ${expected}.`,
+      )
+    }
+    let operation: XmlElement
+    try {
+      operation = unwrapEnvelope(root).operation
+    } catch (error) {
+      return readFault((error as Error).message)
+    }
+
+    let method: AsmxMethod | undefined
+    const action = requestedAction(request, version)
+    if (action !== '') {
+      method = action.startsWith(TEMPURI) ? methodByName.get(action.slice(TEMPURI.length)) : undefined
+      if (!method) {
+        return version === '1.1'
+          ? fault(
+              reply,
+              version,
+              'Client',
+              `Server did not recognize the value of HTTP Header SOAPAction: ${action}.`,
+            )
+          : fault(
+              reply,
+              version,
+              'Client',
+              `Unable to handle request. The action '${action}' was not recognized.`,
+            )
+      }
+    } else {
+      // no action given: the Body's element names the method (SOAP 1.2 routing; accepted for 1.1 as well)
+      method = operation.ns === TEMPURI ? methodByName.get(operation.name) : undefined
+      if (!method) {
+        return fault(
+          reply,
+          version,
+          'Client',
+          'Unable to handle request without a valid action parameter. Please supply a valid soap action.',
+        )
+      }
+    }
+    if (operation.name !== method.name || (operation.ns !== TEMPURI && operation.ns !== '')) {
+      return readFault(`<${operation.name} xmlns='${operation.ns}'> was not expected.`)
+    }
+    const args: Args = {}
+    for (const param of method.params) args[param] = soapValue(operation, param)
+    return answer(ctx, request, reply, method, args, { soap: { version, method: method.name } })
+  })
+}

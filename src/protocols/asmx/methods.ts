@@ -1,0 +1,328 @@
+import type { AppContext } from '../../context.js'
+import { ErrorCodes } from '../../core/errors.js'
+import * as policy from '../../core/policy.js'
+import type { Actor, ItemKind, ItemResult, RestoreOptions, TrashFilter } from '../../core/types.js'
+import {
+  type AsmxReply,
+  DELETE_LOG_ACTIONS,
+  deleteLogItem,
+  failed,
+  isoSeconds,
+  logItems,
+  ok,
+  recycledItem,
+} from './render.js'
+
+/** The error strings infoRouter clients look for. */
+export const Errors = {
+  authenticationFailed: '[900] Authentication failed',
+  sessionExpired: '[901] Session expired or Invalid ticket.',
+  invalidHandler: 'Invalid ItemHandler',
+  documentGone: 'Document is no longer in the recycle bin.',
+  folderGone: 'Folder is no longer in the recycle bin.',
+  adminOnly: 'Only the system administrator can perform this operation',
+  accessDenied: 'Access denied.',
+  originalLocationGone: 'The original location no longer exists.',
+  targetNotFound: 'Target folder not found',
+  documentNotFound: 'Document not found',
+  folderNotFound: 'Folder not found',
+  userNotFound: 'User not found',
+  storageFailure: 'Unable to delete file from storage.',
+  requiredPath: "[903]Required parameter.'Path'",
+} as const
+
+/** A method's own failure: answered as `<response success="false" error="...">`. */
+export class MethodFailure extends Error {}
+
+/** Parameter values by declared name; null when a SOAP request left the element out (or sent xsi:nil). */
+export type Args = Record<string, string | null>
+
+export interface AsmxMethod {
+  name: string
+  summary: string
+  /** parameter names as infoRouter declares them (their casing matters over SOAP only) */
+  params: string[]
+  run(ctx: AppContext, args: Args): Promise<AsmxReply>
+}
+
+async function sessionActor(ctx: AppContext, ticket: string | null): Promise<Actor> {
+  const value = ticket?.trim()
+  if (!value) throw new MethodFailure(Errors.authenticationFailed)
+  const session = await ctx.auth.resolveSession(value, 'asmx')
+  if (!session) throw new MethodFailure(Errors.sessionExpired)
+  return session.actor
+}
+
+function requireAdmin(actor: Actor) {
+  if (policy.requireAdmin(actor)) throw new MethodFailure(Errors.adminOnly)
+}
+
+/** `\Library\Sub` or `/Library/Sub` → ['Library', 'Sub'] */
+export function pathSegments(path: string): string[] {
+  return path.split(/[\\/]/).filter((segment) => segment !== '')
+}
+
+/** `D9871` (document) / `F4312` (folder), prefix case-insensitive; null for anything else. */
+export function parseHandler(value: string | null): { id: number; kind: ItemKind } | null {
+  const match = /^([DdFf])(\d{1,15})$/.exec(value?.trim() ?? '')
+  if (!match) return null
+  return { id: Number(match[2]), kind: match[1]!.toUpperCase() === 'F' ? 'folder' : 'file' }
+}
+
+const goneMessage = (kind: ItemKind) => (kind === 'folder' ? Errors.folderGone : Errors.documentGone)
+
+/** Maps a core result of a single-item operation to the infoRouter wording. */
+function errorOf(result: ItemResult, kind: ItemKind): string {
+  switch (result.code) {
+    case ErrorCodes.ACCESS_DENIED:
+      return Errors.accessDenied
+    case ErrorCodes.NOT_FOUND:
+    case ErrorCodes.NOT_IN_TRASH:
+    case ErrorCodes.NOT_RESTORABLE:
+    case ErrorCodes.ALREADY_EMPTIED:
+      return goneMessage(kind)
+    case ErrorCodes.ORIGINAL_LOCATION_GONE:
+      return Errors.originalLocationGone
+    case ErrorCodes.TARGET_NOT_FOUND:
+      return Errors.targetNotFound
+    default:
+      return result.message ?? 'Failed'
+  }
+}
+
+/** The trashed item a handler names, as the actor may see it; a failure when there is none. */
+async function recycledItemOf(ctx: AppContext, actor: Actor, handlerText: string | null) {
+  const handler = parseHandler(handlerText)
+  if (!handler) throw new MethodFailure(Errors.invalidHandler)
+  const item = await ctx.trash.get(actor, handler.id)
+  // D<id> names a document and F<id> a folder: the other kind with that id is not what was asked for
+  if (!item || item.kind !== handler.kind || (item.state !== 'trashed' && item.state !== 'emptied')) {
+    throw new MethodFailure(goneMessage(handler.kind))
+  }
+  return { item, handler }
+}
+
+/** Empty or missing: no bound. `yyyy-MM-dd` (a maximum covers the whole day) or `yyyy-MM-ddTHH:mm:ss`, UTC. */
+export function parseDateBound(name: string, value: string | null, end: boolean): Date | undefined {
+  const text = value?.trim() ?? ''
+  if (text === '') return undefined
+  let date: Date | null = null
+  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
+    date = new Date(`${text}T00:00:00.000Z`)
+    if (end && !Number.isNaN(date.getTime())) date = new Date(date.getTime() + 86_400_000 - 1)
+  } else if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:?\d{2})?$/.test(text)) {
+    const zoned = /(Z|[+-]\d{2}:?\d{2})$/.test(text)
+    date = new Date(`${text.replace(' ', 'T')}${zoned ? '' : 'Z'}`)
+  }
+  if (!date || Number.isNaN(date.getTime())) {
+    throw new MethodFailure(`Invalid value for ${name}: '${text}'`)
+  }
+  return date
+}
+
+/** Empty, missing or 0: no bound. */
+export function parseSizeBound(name: string, value: string | null): number | undefined {
+  const text = value?.trim() ?? ''
+  if (text === '' || /^0+$/.test(text)) return undefined
+  if (!/^\d{1,15}$/.test(text)) throw new MethodFailure(`Invalid value for ${name}: '${text}'`)
+  return Number(text)
+}
+
+async function* recycledListing(ctx: AppContext, actor: Actor, filter: TrashFilter): AsyncGenerator<string> {
+  for await (const page of ctx.trash.iterate(actor, filter)) yield page.map(recycledItem).join('')
+}
+
+async function* deleteLogListing(
+  ctx: AppContext,
+  actor: Actor,
+  filter: Parameters<AppContext['trash']['deleteLog']>[1],
+): AsyncGenerator<string> {
+  let any = false
+  for await (const page of ctx.trash.deleteLog(actor, filter)) {
+    yield `${any ? '' : '<logs>'}${page.map(deleteLogItem).join('')}`
+    any = true
+  }
+  yield any ? '</logs>' : '<logs />'
+}
+
+/** The unit failures of a purge as `<logitem>` entries (one per file that could not be removed). */
+function purgeLog(results: ItemResult[]) {
+  return results.flatMap((result) =>
+    result.failures?.length
+      ? result.failures.map((failure) => ({ name: failure.name, message: Errors.storageFailure }))
+      : [{ name: result.name ?? String(result.id), message: result.message ?? 'Failed' }],
+  )
+}
+
+async function deleteByPath(ctx: AppContext, args: Args, kind: ItemKind): Promise<AsmxReply> {
+  const actor = await sessionActor(ctx, args.authenticationTicket ?? null)
+  const segments = pathSegments(args.Path ?? '')
+  if (segments.length === 0) return failed(Errors.requiredPath)
+  const notFound = kind === 'folder' ? Errors.folderNotFound : Errors.documentNotFound
+  const item = await ctx.trash.findByPath(actor, segments)
+  if (!item || item.kind !== kind) return failed(notFound)
+  const result = (await ctx.trash.trash(actor, [item.id])).results[0]!
+  if (result.status !== 'error') return ok()
+  return failed(result.code === ErrorCodes.NOT_FOUND ? notFound : errorOf(result, kind))
+}
+
+export const methods: AsmxMethod[] = [
+  {
+    name: 'AuthenticateUser',
+    summary: 'Signs in with a user name and password; answers a GUID ticket with a sliding expiry.',
+    params: ['UID', 'PWD'],
+    async run(ctx, args) {
+      const actor = await ctx.auth.authenticate(args.UID ?? '', args.PWD ?? '', 'asmx')
+      if (!actor) return failed(Errors.authenticationFailed)
+      const session = await ctx.auth.openSession(actor, 'guid')
+      const user = await ctx.admin.findUserByLogin(actor.tenantId, actor.login)
+      const fullName = actor.displayName?.trim() || actor.login
+      const [firstName = '', ...lastNames] = (actor.displayName ?? '').trim().split(/\s+/)
+      return ok([
+        ['ticket', session.ticket],
+        ['userid', actor.userId],
+        ['username', actor.login],
+        ['firstName', firstName],
+        ['lastName', lastNames.join(' ')],
+        ['fullname', fullName],
+        ['email', user?.email ?? ''],
+        ['expireOn', isoSeconds(session.expiresAt)],
+        ['isAuthenticated', 'True'],
+      ])
+    },
+  },
+  {
+    name: 'LogOut',
+    summary: 'Ends the session of a ticket.',
+    params: ['AuthenticationTicket'],
+    async run(ctx, args) {
+      const ticket = args.AuthenticationTicket?.trim()
+      if (!ticket) return failed(Errors.authenticationFailed)
+      return (await ctx.auth.closeSession(ticket)) ? ok() : failed(Errors.sessionExpired)
+    },
+  },
+  {
+    name: 'DeleteDocument',
+    summary: "Moves a document (backslash path from the library root) to the deleter's recycle bin.",
+    params: ['authenticationTicket', 'Path'],
+    run: (ctx, args) => deleteByPath(ctx, args, 'file'),
+  },
+  {
+    name: 'DeleteFolder',
+    summary: "Moves a folder and its contents to the deleter's recycle bin.",
+    params: ['authenticationTicket', 'Path'],
+    run: (ctx, args) => deleteByPath(ctx, args, 'folder'),
+  },
+  {
+    name: 'GetRecycleBinContent',
+    summary: 'Lists the documents and folders in the recycle bin of the ticket owner.',
+    params: ['AuthenticationTicket'],
+    async run(ctx, args) {
+      const actor = await sessionActor(ctx, args.AuthenticationTicket ?? null)
+      return ok(
+        undefined,
+        recycledListing(ctx, actor, { scope: 'own', rootsOnly: true, states: ['trashed'] }),
+      )
+    },
+  },
+  {
+    name: 'SearchRecycledItems',
+    summary: 'Searches the recycle bins of all users (system administrators only).',
+    params: [
+      'authenticationTicket',
+      'objectName',
+      'dateDeletedMinDate',
+      'dateDeletedMaxDate',
+      'minSize',
+      'maxSize',
+      'deletedByUsername',
+    ],
+    async run(ctx, args) {
+      const actor = await sessionActor(ctx, args.authenticationTicket ?? null)
+      requireAdmin(actor)
+      const filter: TrashFilter = {
+        scope: 'visible',
+        rootsOnly: true,
+        states: ['trashed'],
+        deletedFrom: parseDateBound('dateDeletedMinDate', args.dateDeletedMinDate ?? null, false),
+        deletedTo: parseDateBound('dateDeletedMaxDate', args.dateDeletedMaxDate ?? null, true),
+        sizeMin: parseSizeBound('minSize', args.minSize ?? null),
+        sizeMax: parseSizeBound('maxSize', args.maxSize ?? null),
+      }
+      const name = args.objectName?.trim()
+      if (name) filter.name = name
+      const deleter = args.deletedByUsername?.trim()
+      if (deleter) {
+        const user = await ctx.admin.findUserByLogin(actor.tenantId, deleter)
+        if (!user) return failed(Errors.userNotFound)
+        filter.deletedBy = user.id
+      }
+      return ok(undefined, recycledListing(ctx, actor, filter))
+    },
+  },
+  {
+    name: 'RestoreRecycleBinItem',
+    summary:
+      'Restores a recycled document or folder (with its contents) to its original folder or to RestorePath.',
+    params: ['AuthenticationTicket', 'ItemHandler', 'RestorePath'],
+    async run(ctx, args) {
+      const actor = await sessionActor(ctx, args.AuthenticationTicket ?? null)
+      const { item, handler } = await recycledItemOf(ctx, actor, args.ItemHandler ?? null)
+      if (item.state !== 'trashed') return failed(goneMessage(handler.kind))
+      const options: RestoreOptions = { onMissingParent: 'error' }
+      const restorePath = args.RestorePath?.trim() ?? ''
+      if (restorePath !== '') {
+        const segments = pathSegments(restorePath)
+        const folder = segments.length > 0 ? await ctx.trash.findByPath(actor, segments) : null
+        if (folder?.kind !== 'folder') return failed(Errors.targetNotFound)
+        options.targetFolderId = folder.id
+      }
+      const result = (await ctx.trash.restore(actor, [item.id], options)).results[0]!
+      return result.status === 'error' ? failed(errorOf(result, handler.kind)) : ok()
+    },
+  },
+  {
+    name: 'PurgeRecycleBinItem',
+    summary:
+      'Permanently deletes a recycled document or folder, a folder with everything in it (administrators).',
+    params: ['AuthenticationTicket', 'ItemHandler'],
+    async run(ctx, args) {
+      const actor = await sessionActor(ctx, args.AuthenticationTicket ?? null)
+      requireAdmin(actor)
+      const { item, handler } = await recycledItemOf(ctx, actor, args.ItemHandler ?? null)
+      const result = (await ctx.trash.purge(actor, [item.id])).results[0]!
+      if (result.status !== 'error') return ok()
+      if (result.code === ErrorCodes.STORAGE_FAILURE) return failed('[log]', logItems(purgeLog([result])))
+      return failed(errorOf(result, handler.kind))
+    },
+  },
+  {
+    name: 'EmptyRecycleBin',
+    summary: 'Permanently deletes everything in the recycle bin of the ticket owner.',
+    params: ['AuthenticationTicket'],
+    async run(ctx, args) {
+      const actor = await sessionActor(ctx, args.AuthenticationTicket ?? null)
+      const { failed: failures } = await ctx.trash.emptyOwnBin(actor)
+      return failures.length === 0 ? ok() : failed('[log]', logItems(purgeLog(failures)))
+    },
+  },
+  {
+    name: 'GetDeleteLog',
+    summary: 'Lists recycle, restore, purge and empty events (system administrators only).',
+    params: ['AuthenticationTicket', 'StartDate', 'EndDate', 'PathFilter'],
+    async run(ctx, args) {
+      const actor = await sessionActor(ctx, args.AuthenticationTicket ?? null)
+      requireAdmin(actor)
+      const segments = pathSegments(args.PathFilter ?? '')
+      const filter = {
+        actions: DELETE_LOG_ACTIONS,
+        from: parseDateBound('StartDate', args.StartDate ?? null, false),
+        to: parseDateBound('EndDate', args.EndDate ?? null, true),
+        ...(segments.length > 0 ? { pathPrefix: `/${segments.join('/')}` } : {}),
+      }
+      return ok(undefined, deleteLogListing(ctx, actor, filter))
+    },
+  },
+]
+
+export const methodByName = new Map(methods.map((method) => [method.name, method]))

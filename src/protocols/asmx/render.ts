@@ -1,0 +1,184 @@
+import type { TrashEntry } from '../../core/types.js'
+import type { DeleteLogRow } from '../../db/audit-repository.js'
+import { handles } from '../handles.js'
+import { envelopeParts, type SoapVersion } from '../soap/envelope.js'
+import { escapeXml, XSI_NS } from '../soap/xml.js'
+
+export const TEMPURI = 'http://tempuri.org/'
+const XSD_NS = 'http://www.w3.org/2001/XMLSchema'
+
+/**
+ * What an infoRouter method answers: the attributes of `<response>` and, for listings, its children as
+ * pre-rendered XML chunks (a listing of any size is written as it is read, never built as one string).
+ */
+export interface AsmxReply {
+  success: boolean
+  error: string
+  attrs?: [string, string | number][]
+  children?: AsyncIterable<string>
+}
+
+export const ok = (attrs?: AsmxReply['attrs'], children?: AsyncIterable<string>): AsmxReply => ({
+  success: true,
+  error: '',
+  ...(attrs ? { attrs } : {}),
+  ...(children ? { children } : {}),
+})
+
+export const failed = (error: string, children?: AsyncIterable<string>): AsmxReply => ({
+  success: false,
+  error,
+  ...(children ? { children } : {}),
+})
+
+export function attributes(pairs: [string, string | number | null | undefined][]): string {
+  return pairs.map(([name, value]) => ` ${name}="${escapeXml(value ?? '')}"`).join('')
+}
+
+function openTag(reply: AsmxReply, soap: boolean): string {
+  const attrs: [string, string | number][] = [
+    ['success', reply.success ? 'true' : 'false'],
+    ['error', reply.error],
+    ...(reply.attrs ?? []),
+  ]
+  // inside the SOAP Result element the payload resets the default namespace (it belongs to none)
+  return `<response${attributes(attrs)}${soap ? ' xmlns=""' : ''}`
+}
+
+/** `2024-06-15T10:23:45.000Z` (infoRouter's yyyy-MM-ddTHH:mm:ss.fffZ). */
+export const isoMillis = (date: Date) => date.toISOString()
+/** `2026-03-20T14:35:00Z` */
+export const isoSeconds = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z')
+/** `2024-06-15 14:30:00` (delete log, UTC) */
+export const logDate = (date: Date) => date.toISOString().slice(0, 19).replace('T', ' ')
+
+/** `/Finance/Reports/Q1.pdf` → `\Finance\Reports`: the containing folder with backslashes. */
+export function containingPath(fullPath: string | null): string {
+  const segments = (fullPath ?? '').split('/').filter(Boolean)
+  return `\\${segments.slice(0, -1).join('\\')}`
+}
+
+/** A `<document>` or `<folder>` of GetRecycleBinContent / SearchRecycledItems. */
+export function recycledItem(entry: TrashEntry): string {
+  const tag = entry.kind === 'folder' ? 'folder' : 'document'
+  return `<${tag}${attributes([
+    ['Name', entry.name],
+    ['DateDeleted', entry.deletedAt ? isoMillis(entry.deletedAt) : ''],
+    ['TotalSize', entry.kind === 'folder' ? entry.unitBytes : entry.size],
+    ['OriginalFolderId', entry.originalParentId ?? 0],
+    ['DeletePath', containingPath(entry.originalPath)],
+    ['DeletedById', entry.deletedBy],
+    ['DeletedByName', entry.deletedByLogin],
+    ['RecycledItemStatusId', 0],
+    ['RecycledItemStatus', 'In User Recycle Bin'],
+    ['Handler', handles.asmx(entry.id, entry.kind)],
+  ])} />`
+}
+
+const LOG_ACTIONS: Record<string, string> = {
+  trash: 'RECYCLE',
+  restore: 'RESTORE',
+  purge: 'PURGE',
+  expire: 'PURGE',
+  empty: 'RECYCLE EMPTIED',
+  empty_bin: 'RECYCLE EMPTIED',
+}
+/** the audit actions a delete log shows */
+export const DELETE_LOG_ACTIONS = Object.keys(LOG_ACTIONS)
+
+/** A `<LOGITEM>` of GetDeleteLog. */
+export function deleteLogItem(row: DeleteLogRow): string {
+  const segments = (row.itemPath ?? '').split('/').filter(Boolean)
+  const type = row.itemKind === 'file' ? 'DOCUMENT' : segments.length <= 1 ? 'DOMAIN' : 'FOLDER'
+  return `<LOGITEM${attributes([
+    ['TYPE', type],
+    ['NAME', row.itemName],
+    ['PATH', containingPath(row.itemPath)],
+    ['DATE', logDate(row.at)],
+    ['ID', row.itemId],
+    ['DOMAINID', row.libraryId],
+    ['DOMAINNAME', row.libraryName],
+    ['ACTION', LOG_ACTIONS[row.action] ?? row.action.toUpperCase()],
+    ['USERID', row.actorId],
+    ['FULLNAME', row.actorName],
+  ])} />`
+}
+
+/** `<logitem name message/>` lines of an `error="[log]"` answer. */
+export async function* logItems(entries: { name: string; message: string }[]): AsyncGenerator<string> {
+  for (const entry of entries)
+    yield `<logitem${attributes([
+      ['name', entry.name],
+      ['message', entry.message],
+    ])} />`
+}
+
+export async function* once(xml: string): AsyncGenerator<string> {
+  yield xml
+}
+
+/** The SOAP envelope around `<{Method}Response><{Method}Result>`, split where the payload goes. */
+export function soapParts(version: SoapVersion, method: string): [string, string] {
+  const [head, tail] = envelopeParts({
+    version,
+    prefix: 'soap',
+    namespaces: { xsi: XSI_NS, xsd: XSD_NS },
+  })
+  return [
+    `${head}<${method}Response xmlns="${TEMPURI}"><${method}Result>`,
+    `</${method}Result></${method}Response>${tail}`,
+  ]
+}
+
+export interface Framing {
+  /** set for SOAP answers */
+  soap?: { version: SoapVersion; method: string }
+}
+
+/**
+ * Renders a reply as a stream of strings. The first child chunk is read before anything is written, so
+ * that a failure at the start still becomes an ordinary `success="false"` answer (see `prepare`).
+ */
+export async function* renderReply(
+  reply: AsmxReply,
+  framing: Framing,
+  first: IteratorResult<string> | null,
+  rest: AsyncIterator<string> | null,
+): AsyncGenerator<string> {
+  const soap = framing.soap
+  const [head, tail] = soap
+    ? soapParts(soap.version, soap.method)
+    : ['<?xml version="1.0" encoding="utf-8"?>', '']
+  const open = openTag(reply, Boolean(soap))
+  if (!first || first.done) {
+    yield `${head}${open} />${tail}`
+    return
+  }
+  yield `${head}${open}>${first.value}`
+  if (rest) {
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value
+  }
+  yield `</response>${tail}`
+}
+
+/** Reads the first chunk of a reply's children (which may throw: the caller answers with SystemError). */
+export async function prepare(reply: AsmxReply) {
+  if (!reply.children) return { first: null, rest: null }
+  const iterator = reply.children[Symbol.asyncIterator]()
+  const first = await iterator.next()
+  return { first, rest: iterator }
+}
+
+/** A SOAP fault as ASMX writes it (HTTP 500). */
+export function soapFault(
+  version: SoapVersion,
+  code: 'Client' | 'Server' | 'VersionMismatch',
+  message: string,
+) {
+  const [head, tail] = envelopeParts({ version, prefix: 'soap', namespaces: { xsi: XSI_NS, xsd: XSD_NS } })
+  if (version === '1.1') {
+    return `${head}<soap:Fault><faultcode>soap:${code}</faultcode><faultstring>${escapeXml(message)}</faultstring><detail /></soap:Fault>${tail}`
+  }
+  const value = code === 'Client' ? 'Sender' : code === 'Server' ? 'Receiver' : code
+  return `${head}<soap:Fault><soap:Code><soap:Value>soap:${value}</soap:Value></soap:Code><soap:Reason><soap:Text xml:lang="en">${escapeXml(message)}</soap:Text></soap:Reason><soap:Detail /></soap:Fault>${tail}`
+}
