@@ -391,37 +391,36 @@ describe('AuthenticateUser and LogOut', () => {
 })
 
 describe('DeleteDocument and DeleteFolder', () => {
-  it.each(TRANSPORTS)(
-    "%s: moves a document and a folder (with its subtree) to the deleter's bin",
-    async (transport) => {
-      const { lib, docs, files } = await library(a)
-      const ticket = await ticketOf(a, 'editor')
-      const doc = files[transport]
-      const answer = await asmx(base, transport, 'DeleteDocument', {
-        authenticationTicket: ticket,
-        Path: `\\${lib.name}\\Docs\\${doc.name}`,
-      })
-      expect(responseXml(answer)).toBe(
-        `<response success="true" error=""${transport.startsWith('SOAP') ? ' xmlns=""' : ''} />`,
-      )
-      expect(await row(doc.id)).toMatchObject({ state: 'trashed', deleted_by: a.users.editor!.id })
+  it.each(
+    TRANSPORTS,
+  )("%s: moves a document and a folder (with its subtree) to the deleter's bin", async (transport) => {
+    const { lib, docs, files } = await library(a)
+    const ticket = await ticketOf(a, 'editor')
+    const doc = files[transport]
+    const answer = await asmx(base, transport, 'DeleteDocument', {
+      authenticationTicket: ticket,
+      Path: `\\${lib.name}\\Docs\\${doc.name}`,
+    })
+    expect(responseXml(answer)).toBe(
+      `<response success="true" error=""${transport.startsWith('SOAP') ? ' xmlns=""' : ''} />`,
+    )
+    expect(await row(doc.id)).toMatchObject({ state: 'trashed', deleted_by: a.users.editor!.id })
 
-      const sub = await folder(a, 'Sub', docs.id, 'editor')
-      const inner = await file(a, 'inner.txt', sub.id)
-      const folderAnswer = await asmx(base, transport, 'DeleteFolder', {
-        authenticationTicket: ticket,
-        Path: `/${lib.name}/Docs/Sub`,
-      })
-      expect(folderAnswer.response.attrs).toEqual({ success: 'true', error: '' })
-      expect(await row(sub.id)).toMatchObject({ state: 'trashed', deleted_by: a.users.editor!.id })
-      expect(await row(inner.id)).toMatchObject({ state: 'trashed', trash_root: sub.id })
-      const audit = await server.database.db.query(
-        "select door from audit where item_id = $1 and action = 'trash'",
-        [doc.id],
-      )
-      expect(audit.rows).toEqual([{ door: 'asmx' }])
-    },
-  )
+    const sub = await folder(a, 'Sub', docs.id, 'editor')
+    const inner = await file(a, 'inner.txt', sub.id)
+    const folderAnswer = await asmx(base, transport, 'DeleteFolder', {
+      authenticationTicket: ticket,
+      Path: `/${lib.name}/Docs/Sub`,
+    })
+    expect(folderAnswer.response.attrs).toEqual({ success: 'true', error: '' })
+    expect(await row(sub.id)).toMatchObject({ state: 'trashed', deleted_by: a.users.editor!.id })
+    expect(await row(inner.id)).toMatchObject({ state: 'trashed', trash_root: sub.id })
+    const audit = await server.database.db.query(
+      "select door from audit where item_id = $1 and action = 'trash'",
+      [doc.id],
+    )
+    expect(audit.rows).toEqual([{ door: 'asmx' }])
+  })
 
   it.each(TRANSPORTS)('%s: reports missing paths, wrong kinds, empty paths and rights', async (transport) => {
     const { lib, files } = await library(a)
@@ -473,47 +472,46 @@ describe('DeleteDocument and DeleteFolder', () => {
 })
 
 describe('GetRecycleBinContent', () => {
-  it.each(TRANSPORTS)(
-    "%s: lists the own bin with every attribute; never another user's items",
-    async (transport) => {
-      const f = await createFixture(server.ctx, unique('gb'), 'asmx')
-      const lib = await folder(f, 'Finance', null)
-      const reports = await folder(f, 'Reports', lib.id)
-      const doc = await file(f, 'Q1-2024-Report.pdf', reports.id, 'x'.repeat(2048))
-      const old = await folder(f, 'OldProjects', lib.id, 'editor')
-      await file(f, 'a.txt', old.id, 'aaaa')
-      await file(f, 'b.txt', old.id, 'bbbbbb')
-      const others = await file(f, 'others.pdf', reports.id)
-      await trashAs(f, 'editor', [doc.id])
-      await trashAs(f, 'editor', [old.id])
-      await trashAs(f, 'purger', [others.id])
-      const rows = await server.database.db.query(
-        'select id, deleted_at from items where id = any($1) order by id',
-        [[doc.id, old.id]],
-      )
-      const deletedAt = new Map(rows.rows.map((r) => [r.id, (r.deleted_at as Date).toISOString()]))
-      const editor = f.users.editor!
+  it.each(
+    TRANSPORTS,
+  )("%s: lists the own bin with every attribute; never another user's items", async (transport) => {
+    const f = await createFixture(server.ctx, unique('gb'), 'asmx')
+    const lib = await folder(f, 'Finance', null)
+    const reports = await folder(f, 'Reports', lib.id)
+    const doc = await file(f, 'Q1-2024-Report.pdf', reports.id, 'x'.repeat(2048))
+    const old = await folder(f, 'OldProjects', lib.id, 'editor')
+    await file(f, 'a.txt', old.id, 'aaaa')
+    await file(f, 'b.txt', old.id, 'bbbbbb')
+    const others = await file(f, 'others.pdf', reports.id)
+    await trashAs(f, 'editor', [doc.id])
+    await trashAs(f, 'editor', [old.id])
+    await trashAs(f, 'purger', [others.id])
+    const rows = await server.database.db.query(
+      'select id, deleted_at from items where id = any($1) order by id',
+      [[doc.id, old.id]],
+    )
+    const deletedAt = new Map(rows.rows.map((r) => [r.id, (r.deleted_at as Date).toISOString()]))
+    const editor = f.users.editor!
 
-      const ticket = await ticketOf(f, 'editor')
-      const answer = await asmx(base, transport, 'GetRecycleBinContent', { AuthenticationTicket: ticket })
-      const xmlns = transport.startsWith('SOAP') ? ' xmlns=""' : ''
-      expect(responseXml(answer)).toBe(
-        `<response success="true" error=""${xmlns}>` +
-          `<folder Name="OldProjects" DateDeleted="${deletedAt.get(old.id)}" TotalSize="10" OriginalFolderId="${lib.id}" DeletePath="\\Finance" DeletedById="${editor.id}" DeletedByName="${editor.login}" RecycledItemStatusId="0" RecycledItemStatus="In User Recycle Bin" Handler="F${old.id}" />` +
-          `<document Name="Q1-2024-Report.pdf" DateDeleted="${deletedAt.get(doc.id)}" TotalSize="2048" OriginalFolderId="${reports.id}" DeletePath="\\Finance\\Reports" DeletedById="${editor.id}" DeletedByName="${editor.login}" RecycledItemStatusId="0" RecycledItemStatus="In User Recycle Bin" Handler="D${doc.id}" />` +
-          '</response>',
-      )
-      // the purger's bin holds only what the purger deleted; the admin's is empty
-      const purger = await asmx(base, transport, 'GetRecycleBinContent', {
-        AuthenticationTicket: await ticketOf(f, 'purger'),
-      })
-      expect(purger.response.children.map((c) => c.attrs.Handler)).toEqual([`D${others.id}`])
-      const empty = await asmx(base, transport, 'GetRecycleBinContent', {
-        AuthenticationTicket: await ticketOf(f, 'admin'),
-      })
-      expect(responseXml(empty)).toBe(`<response success="true" error=""${xmlns} />`)
-    },
-  )
+    const ticket = await ticketOf(f, 'editor')
+    const answer = await asmx(base, transport, 'GetRecycleBinContent', { AuthenticationTicket: ticket })
+    const xmlns = transport.startsWith('SOAP') ? ' xmlns=""' : ''
+    expect(responseXml(answer)).toBe(
+      `<response success="true" error=""${xmlns}>` +
+        `<folder Name="OldProjects" DateDeleted="${deletedAt.get(old.id)}" TotalSize="10" OriginalFolderId="${lib.id}" DeletePath="\\Finance" DeletedById="${editor.id}" DeletedByName="${editor.login}" RecycledItemStatusId="0" RecycledItemStatus="In User Recycle Bin" Handler="F${old.id}" />` +
+        `<document Name="Q1-2024-Report.pdf" DateDeleted="${deletedAt.get(doc.id)}" TotalSize="2048" OriginalFolderId="${reports.id}" DeletePath="\\Finance\\Reports" DeletedById="${editor.id}" DeletedByName="${editor.login}" RecycledItemStatusId="0" RecycledItemStatus="In User Recycle Bin" Handler="D${doc.id}" />` +
+        '</response>',
+    )
+    // the purger's bin holds only what the purger deleted; the admin's is empty
+    const purger = await asmx(base, transport, 'GetRecycleBinContent', {
+      AuthenticationTicket: await ticketOf(f, 'purger'),
+    })
+    expect(purger.response.children.map((c) => c.attrs.Handler)).toEqual([`D${others.id}`])
+    const empty = await asmx(base, transport, 'GetRecycleBinContent', {
+      AuthenticationTicket: await ticketOf(f, 'admin'),
+    })
+    expect(responseXml(empty)).toBe(`<response success="true" error=""${xmlns} />`)
+  })
 
   it('streams the listing in chunks (no content-length) across many keyset pages', async () => {
     const f = await createFixture(server.ctx, unique('st'), 'asmx')
@@ -543,108 +541,106 @@ describe('GetRecycleBinContent', () => {
 })
 
 describe('SearchRecycledItems', () => {
-  it.each(TRANSPORTS)(
-    '%s: searches every bin of the tenant with filters (administrators only)',
-    async (transport) => {
-      const f = await createFixture(server.ctx, unique('sr'), 'asmx')
-      const lib = await folder(f, 'Lib', null)
-      const small = await file(f, 'Report small.pdf', lib.id, 'x')
-      const large = await file(f, 'report large.pdf', lib.id, 'x'.repeat(5000))
-      const other = await file(f, 'budget.xlsx', lib.id, 'x'.repeat(100))
-      await trashAs(f, 'editor', [small.id, large.id])
-      await trashAs(f, 'purger', [other.id])
-      await server.database.db.query("update items set deleted_at = '2024-06-15T10:00:00Z' where id = $1", [
-        large.id,
-      ])
-      const admin = await ticketOf(f, 'admin')
-      const search = (params: Partial<Record<string, string>>) =>
-        asmx(base, transport, 'SearchRecycledItems', {
-          authenticationTicket: admin,
-          objectName: '',
-          dateDeletedMinDate: '',
-          dateDeletedMaxDate: '',
-          minSize: '0',
-          maxSize: '0',
-          deletedByUsername: '',
-          ...params,
-        } as Record<string, string>)
-      const handlers = async (params: Partial<Record<string, string>>) => {
-        const answer = await search(params)
-        expect(answer.success).toBe('true')
-        return answer.response.children.map((c) => c.attrs.Handler).sort()
-      }
-      expect(await handlers({})).toEqual([`D${small.id}`, `D${large.id}`, `D${other.id}`].sort())
-      expect(await handlers({ objectName: 'REPORT' })).toEqual([`D${small.id}`, `D${large.id}`].sort())
-      expect(await handlers({ deletedByUsername: f.users.purger!.login })).toEqual([`D${other.id}`])
-      expect(await handlers({ minSize: '50', maxSize: '1000' })).toEqual([`D${other.id}`])
-      expect(await handlers({ dateDeletedMinDate: '2024-06-01', dateDeletedMaxDate: '2024-06-15' })).toEqual([
-        `D${large.id}`,
-      ])
-      expect(await handlers({ dateDeletedMaxDate: '2024-06-15T09:59:59' })).toEqual([])
-      const found = await search({ objectName: 'budget' })
-      expect(found.response.children[0]!.attrs).toMatchObject({
-        Name: 'budget.xlsx',
-        TotalSize: '100',
-        DeletePath: '\\Lib',
-        DeletedByName: f.users.purger!.login,
-      })
-      expect((await search({ deletedByUsername: 'nobody-here' })).error).toBe('User not found')
-      expect((await search({ deletedByUsername: a.users.editor!.login })).error).toBe('User not found')
-      expect((await search({ dateDeletedMinDate: 'yesterday' })).error).toBe(
-        "Invalid value for dateDeletedMinDate: 'yesterday'",
-      )
-      const editor = await ticketOf(f, 'editor')
-      const denied = await search({ authenticationTicket: editor })
-      expect(responseXml(denied)).toBe(
-        `<response success="false" error="Only the system administrator can perform this operation"${transport.startsWith('SOAP') ? ' xmlns=""' : ''} />`,
-      )
-    },
-  )
+  it.each(
+    TRANSPORTS,
+  )('%s: searches every bin of the tenant with filters (administrators only)', async (transport) => {
+    const f = await createFixture(server.ctx, unique('sr'), 'asmx')
+    const lib = await folder(f, 'Lib', null)
+    const small = await file(f, 'Report small.pdf', lib.id, 'x')
+    const large = await file(f, 'report large.pdf', lib.id, 'x'.repeat(5000))
+    const other = await file(f, 'budget.xlsx', lib.id, 'x'.repeat(100))
+    await trashAs(f, 'editor', [small.id, large.id])
+    await trashAs(f, 'purger', [other.id])
+    await server.database.db.query("update items set deleted_at = '2024-06-15T10:00:00Z' where id = $1", [
+      large.id,
+    ])
+    const admin = await ticketOf(f, 'admin')
+    const search = (params: Partial<Record<string, string>>) =>
+      asmx(base, transport, 'SearchRecycledItems', {
+        authenticationTicket: admin,
+        objectName: '',
+        dateDeletedMinDate: '',
+        dateDeletedMaxDate: '',
+        minSize: '0',
+        maxSize: '0',
+        deletedByUsername: '',
+        ...params,
+      } as Record<string, string>)
+    const handlers = async (params: Partial<Record<string, string>>) => {
+      const answer = await search(params)
+      expect(answer.success).toBe('true')
+      return answer.response.children.map((c) => c.attrs.Handler).sort()
+    }
+    expect(await handlers({})).toEqual([`D${small.id}`, `D${large.id}`, `D${other.id}`].sort())
+    expect(await handlers({ objectName: 'REPORT' })).toEqual([`D${small.id}`, `D${large.id}`].sort())
+    expect(await handlers({ deletedByUsername: f.users.purger!.login })).toEqual([`D${other.id}`])
+    expect(await handlers({ minSize: '50', maxSize: '1000' })).toEqual([`D${other.id}`])
+    expect(await handlers({ dateDeletedMinDate: '2024-06-01', dateDeletedMaxDate: '2024-06-15' })).toEqual([
+      `D${large.id}`,
+    ])
+    expect(await handlers({ dateDeletedMaxDate: '2024-06-15T09:59:59' })).toEqual([])
+    const found = await search({ objectName: 'budget' })
+    expect(found.response.children[0]!.attrs).toMatchObject({
+      Name: 'budget.xlsx',
+      TotalSize: '100',
+      DeletePath: '\\Lib',
+      DeletedByName: f.users.purger!.login,
+    })
+    expect((await search({ deletedByUsername: 'nobody-here' })).error).toBe('User not found')
+    expect((await search({ deletedByUsername: a.users.editor!.login })).error).toBe('User not found')
+    expect((await search({ dateDeletedMinDate: 'yesterday' })).error).toBe(
+      "Invalid value for dateDeletedMinDate: 'yesterday'",
+    )
+    const editor = await ticketOf(f, 'editor')
+    const denied = await search({ authenticationTicket: editor })
+    expect(responseXml(denied)).toBe(
+      `<response success="false" error="Only the system administrator can perform this operation"${transport.startsWith('SOAP') ? ' xmlns=""' : ''} />`,
+    )
+  })
 })
 
 describe('RestoreRecycleBinItem', () => {
-  it.each(TRANSPORTS)(
-    '%s: restores a document to its folder and a folder with its whole unit',
-    async (transport) => {
-      const { docs, files } = await library(a)
-      const doc = files[transport]
-      const sub = await folder(a, 'Sub', docs.id, 'editor')
-      const inner = await file(a, 'inner.txt', sub.id)
-      await trashAs(a, 'editor', [doc.id, sub.id])
-      const ticket = await ticketOf(a, 'editor')
-      const answer = await asmx(base, transport, 'RestoreRecycleBinItem', {
-        AuthenticationTicket: ticket,
-        ItemHandler: `d${doc.id}`,
-        RestorePath: '',
-      })
-      expect(answer.response.attrs).toEqual({ success: 'true', error: '' })
-      expect(await row(doc.id)).toMatchObject({ state: 'active', parent_id: docs.id })
-      const folderAnswer = await asmx(base, transport, 'RestoreRecycleBinItem', {
-        AuthenticationTicket: ticket,
-        ItemHandler: `F${sub.id}`,
-        RestorePath: '',
-      })
-      expect(folderAnswer.response.attrs).toEqual({ success: 'true', error: '' })
-      expect(await row(sub.id)).toMatchObject({ state: 'active' })
-      expect(await row(inner.id)).toMatchObject({ state: 'active', parent_id: sub.id })
-      // restored means no longer in the bin
-      const again = await asmx(base, transport, 'RestoreRecycleBinItem', {
-        AuthenticationTicket: ticket,
-        ItemHandler: `D${doc.id}`,
-        RestorePath: '',
-      })
-      expect(again.response.attrs).toEqual({
-        success: 'false',
-        error: 'Document is no longer in the recycle bin.',
-      })
-      const folderAgain = await asmx(base, transport, 'RestoreRecycleBinItem', {
-        AuthenticationTicket: ticket,
-        ItemHandler: `f${sub.id}`,
-        RestorePath: '',
-      })
-      expect(folderAgain.error).toBe('Folder is no longer in the recycle bin.')
-    },
-  )
+  it.each(
+    TRANSPORTS,
+  )('%s: restores a document to its folder and a folder with its whole unit', async (transport) => {
+    const { docs, files } = await library(a)
+    const doc = files[transport]
+    const sub = await folder(a, 'Sub', docs.id, 'editor')
+    const inner = await file(a, 'inner.txt', sub.id)
+    await trashAs(a, 'editor', [doc.id, sub.id])
+    const ticket = await ticketOf(a, 'editor')
+    const answer = await asmx(base, transport, 'RestoreRecycleBinItem', {
+      AuthenticationTicket: ticket,
+      ItemHandler: `d${doc.id}`,
+      RestorePath: '',
+    })
+    expect(answer.response.attrs).toEqual({ success: 'true', error: '' })
+    expect(await row(doc.id)).toMatchObject({ state: 'active', parent_id: docs.id })
+    const folderAnswer = await asmx(base, transport, 'RestoreRecycleBinItem', {
+      AuthenticationTicket: ticket,
+      ItemHandler: `F${sub.id}`,
+      RestorePath: '',
+    })
+    expect(folderAnswer.response.attrs).toEqual({ success: 'true', error: '' })
+    expect(await row(sub.id)).toMatchObject({ state: 'active' })
+    expect(await row(inner.id)).toMatchObject({ state: 'active', parent_id: sub.id })
+    // restored means no longer in the bin
+    const again = await asmx(base, transport, 'RestoreRecycleBinItem', {
+      AuthenticationTicket: ticket,
+      ItemHandler: `D${doc.id}`,
+      RestorePath: '',
+    })
+    expect(again.response.attrs).toEqual({
+      success: 'false',
+      error: 'Document is no longer in the recycle bin.',
+    })
+    const folderAgain = await asmx(base, transport, 'RestoreRecycleBinItem', {
+      AuthenticationTicket: ticket,
+      ItemHandler: `f${sub.id}`,
+      RestorePath: '',
+    })
+    expect(folderAgain.error).toBe('Folder is no longer in the recycle bin.')
+  })
 
   it.each(TRANSPORTS)('%s: RestorePath, original location gone, target not found', async (transport) => {
     const { lib, docs, files } = await library(a)
@@ -681,295 +677,287 @@ describe('RestoreRecycleBinItem', () => {
     expect(await row(doc.id)).toMatchObject({ state: 'active', parent_id: archive.id })
   })
 
-  it.each(TRANSPORTS)(
-    "%s: refuses another user's item, another tenant's handler and bad handlers",
-    async (transport) => {
-      const { files } = await library(a)
-      const doc = files[transport]
-      await trashAs(a, 'editor', [doc.id])
-      const outsider = await ticketOf(a, 'outsider')
-      const restore = (ticket: string, handler: string) =>
-        asmx(base, transport, 'RestoreRecycleBinItem', {
-          AuthenticationTicket: ticket,
-          ItemHandler: handler,
-          RestorePath: '',
-        })
-      expect((await restore(outsider, `D${doc.id}`)).response.attrs).toEqual({
+  it.each(
+    TRANSPORTS,
+  )("%s: refuses another user's item, another tenant's handler and bad handlers", async (transport) => {
+    const { files } = await library(a)
+    const doc = files[transport]
+    await trashAs(a, 'editor', [doc.id])
+    const outsider = await ticketOf(a, 'outsider')
+    const restore = (ticket: string, handler: string) =>
+      asmx(base, transport, 'RestoreRecycleBinItem', {
+        AuthenticationTicket: ticket,
+        ItemHandler: handler,
+        RestorePath: '',
+      })
+    expect((await restore(outsider, `D${doc.id}`)).response.attrs).toEqual({
+      success: 'false',
+      error: 'Access denied.',
+    })
+    // nor does it show in the outsider's bin
+    const bin = await asmx(base, transport, 'GetRecycleBinContent', { AuthenticationTicket: outsider })
+    expect(bin.response.children.map((c) => c.attrs.Handler)).not.toContain(`D${doc.id}`)
+    expect((await row(doc.id))!.state).toBe('trashed')
+
+    const otherTenant = await ticketOf(b, 'admin')
+    expect((await restore(otherTenant, `D${doc.id}`)).error).toBe('Document is no longer in the recycle bin.')
+    expect((await restore(otherTenant, `F${doc.id}`)).error).toBe('Folder is no longer in the recycle bin.')
+    const purge = await asmx(base, transport, 'PurgeRecycleBinItem', {
+      AuthenticationTicket: otherTenant,
+      ItemHandler: `D${doc.id}`,
+    })
+    expect(purge.error).toBe('Document is no longer in the recycle bin.')
+    expect((await row(doc.id))!.state).toBe('trashed')
+
+    const editor = await ticketOf(a, 'editor')
+    // F names a folder: a document's id under F is not a recycled folder
+    expect((await restore(editor, `F${doc.id}`)).error).toBe('Folder is no longer in the recycle bin.')
+    for (const handler of [
+      '',
+      'X12',
+      'D',
+      'Dabc',
+      '12',
+      'D-1',
+      'D1.5',
+      "D1' or '1'='1",
+      'D12345678901234567890',
+    ]) {
+      expect((await restore(editor, handler)).response.attrs, handler).toEqual({
         success: 'false',
-        error: 'Access denied.',
+        error: 'Invalid ItemHandler',
       })
-      // nor does it show in the outsider's bin
-      const bin = await asmx(base, transport, 'GetRecycleBinContent', { AuthenticationTicket: outsider })
-      expect(bin.response.children.map((c) => c.attrs.Handler)).not.toContain(`D${doc.id}`)
-      expect((await row(doc.id))!.state).toBe('trashed')
-
-      const otherTenant = await ticketOf(b, 'admin')
-      expect((await restore(otherTenant, `D${doc.id}`)).error).toBe(
-        'Document is no longer in the recycle bin.',
-      )
-      expect((await restore(otherTenant, `F${doc.id}`)).error).toBe('Folder is no longer in the recycle bin.')
-      const purge = await asmx(base, transport, 'PurgeRecycleBinItem', {
-        AuthenticationTicket: otherTenant,
-        ItemHandler: `D${doc.id}`,
-      })
-      expect(purge.error).toBe('Document is no longer in the recycle bin.')
-      expect((await row(doc.id))!.state).toBe('trashed')
-
-      const editor = await ticketOf(a, 'editor')
-      // F names a folder: a document's id under F is not a recycled folder
-      expect((await restore(editor, `F${doc.id}`)).error).toBe('Folder is no longer in the recycle bin.')
-      for (const handler of [
-        '',
-        'X12',
-        'D',
-        'Dabc',
-        '12',
-        'D-1',
-        'D1.5',
-        "D1' or '1'='1",
-        'D12345678901234567890',
-      ]) {
-        expect((await restore(editor, handler)).response.attrs, handler).toEqual({
-          success: 'false',
-          error: 'Invalid ItemHandler',
-        })
-      }
-      expect((await restore(editor, `D${doc.id + 100000}`)).error).toBe(
-        'Document is no longer in the recycle bin.',
-      )
-    },
-  )
+    }
+    expect((await restore(editor, `D${doc.id + 100000}`)).error).toBe(
+      'Document is no longer in the recycle bin.',
+    )
+  })
 })
 
 describe('PurgeRecycleBinItem', () => {
-  it.each(TRANSPORTS)(
-    '%s: a non-administrator gets the administrator-only error and nothing is purged',
-    async (transport) => {
-      const { files } = await library(a)
-      const doc = files[transport]
-      await trashAs(a, 'purger', [doc.id])
-      for (const role of ['editor', 'purger'] as const) {
-        const answer = await asmx(base, transport, 'PurgeRecycleBinItem', {
-          AuthenticationTicket: await ticketOf(a, role),
-          ItemHandler: `D${doc.id}`,
-        })
-        expect(answer.response.attrs).toEqual({
-          success: 'false',
-          error: 'Only the system administrator can perform this operation',
-        })
-      }
-      expect((await row(doc.id))!.state).toBe('trashed')
-    },
-  )
-
-  it.each(TRANSPORTS)(
-    '%s: an administrator purges any bin; a folder with its whole subtree, rows and files',
-    async (transport) => {
-      const { lib, files } = await library(a)
-      const doc = files[transport]
-      const project = await folder(a, 'Project', lib.id, 'editor')
-      const sub = await folder(a, 'Sub', project.id, 'editor')
-      const deep = await folder(a, 'Deep', sub.id, 'editor')
-      const leaves = [
-        await file(a, 'one.txt', project.id),
-        await file(a, 'two.txt', sub.id),
-        await file(a, 'three.txt', deep.id),
-      ]
-      const keys = (await Promise.all(leaves.map((leaf) => row(leaf.id)))).map((r) => r!.blob_key)
-      const blobs = server.ctx.blobs as FsBlobStore
-      for (const key of keys) expect(existsSync(blobs.pathOf(key))).toBe(true)
-      const docKey = (await row(doc.id))!.blob_key
-      await trashAs(a, 'editor', [doc.id, project.id])
-      const admin = await ticketOf(a, 'admin')
-
-      const purgedDoc = await asmx(base, transport, 'PurgeRecycleBinItem', {
-        AuthenticationTicket: admin,
+  it.each(
+    TRANSPORTS,
+  )('%s: a non-administrator gets the administrator-only error and nothing is purged', async (transport) => {
+    const { files } = await library(a)
+    const doc = files[transport]
+    await trashAs(a, 'purger', [doc.id])
+    for (const role of ['editor', 'purger'] as const) {
+      const answer = await asmx(base, transport, 'PurgeRecycleBinItem', {
+        AuthenticationTicket: await ticketOf(a, role),
         ItemHandler: `D${doc.id}`,
       })
-      expect(purgedDoc.response.attrs).toEqual({ success: 'true', error: '' })
-      expect(await row(doc.id)).toBeUndefined()
-      expect(existsSync(blobs.pathOf(docKey))).toBe(false)
-
-      const purgedFolder = await asmx(base, transport, 'PurgeRecycleBinItem', {
-        AuthenticationTicket: admin,
-        ItemHandler: `f${project.id}`,
+      expect(answer.response.attrs).toEqual({
+        success: 'false',
+        error: 'Only the system administrator can perform this operation',
       })
-      expect(purgedFolder.response.attrs).toEqual({ success: 'true', error: '' })
-      const left = await server.database.db.query('select id from items where id = any($1)', [
-        [project.id, sub.id, deep.id, ...leaves.map((leaf) => leaf.id)],
-      ])
-      expect(left.rows).toEqual([])
-      for (const key of keys) expect(existsSync(blobs.pathOf(key))).toBe(false)
-      const audit = await server.database.db.query(
-        "select count(*)::int as n from audit where action = 'purge' and unit_root = $1",
-        [project.id],
-      )
-      expect(audit.rows[0].n).toBe(6)
+    }
+    expect((await row(doc.id))!.state).toBe('trashed')
+  })
 
-      const again = await asmx(base, transport, 'PurgeRecycleBinItem', {
-        AuthenticationTicket: admin,
+  it.each(
+    TRANSPORTS,
+  )('%s: an administrator purges any bin; a folder with its whole subtree, rows and files', async (transport) => {
+    const { lib, files } = await library(a)
+    const doc = files[transport]
+    const project = await folder(a, 'Project', lib.id, 'editor')
+    const sub = await folder(a, 'Sub', project.id, 'editor')
+    const deep = await folder(a, 'Deep', sub.id, 'editor')
+    const leaves = [
+      await file(a, 'one.txt', project.id),
+      await file(a, 'two.txt', sub.id),
+      await file(a, 'three.txt', deep.id),
+    ]
+    const keys = (await Promise.all(leaves.map((leaf) => row(leaf.id)))).map((r) => r!.blob_key)
+    const blobs = server.ctx.blobs as FsBlobStore
+    for (const key of keys) expect(existsSync(blobs.pathOf(key))).toBe(true)
+    const docKey = (await row(doc.id))!.blob_key
+    await trashAs(a, 'editor', [doc.id, project.id])
+    const admin = await ticketOf(a, 'admin')
+
+    const purgedDoc = await asmx(base, transport, 'PurgeRecycleBinItem', {
+      AuthenticationTicket: admin,
+      ItemHandler: `D${doc.id}`,
+    })
+    expect(purgedDoc.response.attrs).toEqual({ success: 'true', error: '' })
+    expect(await row(doc.id)).toBeUndefined()
+    expect(existsSync(blobs.pathOf(docKey))).toBe(false)
+
+    const purgedFolder = await asmx(base, transport, 'PurgeRecycleBinItem', {
+      AuthenticationTicket: admin,
+      ItemHandler: `f${project.id}`,
+    })
+    expect(purgedFolder.response.attrs).toEqual({ success: 'true', error: '' })
+    const left = await server.database.db.query('select id from items where id = any($1)', [
+      [project.id, sub.id, deep.id, ...leaves.map((leaf) => leaf.id)],
+    ])
+    expect(left.rows).toEqual([])
+    for (const key of keys) expect(existsSync(blobs.pathOf(key))).toBe(false)
+    const audit = await server.database.db.query(
+      "select count(*)::int as n from audit where action = 'purge' and unit_root = $1",
+      [project.id],
+    )
+    expect(audit.rows[0].n).toBe(6)
+
+    const again = await asmx(base, transport, 'PurgeRecycleBinItem', {
+      AuthenticationTicket: admin,
+      ItemHandler: `F${project.id}`,
+    })
+    expect(again.error).toBe('Folder is no longer in the recycle bin.')
+    const docAgain = await asmx(base, transport, 'PurgeRecycleBinItem', {
+      AuthenticationTicket: admin,
+      ItemHandler: `D${doc.id}`,
+    })
+    expect(docAgain.error).toBe('Document is no longer in the recycle bin.')
+    const invalid = await asmx(base, transport, 'PurgeRecycleBinItem', {
+      AuthenticationTicket: admin,
+      ItemHandler: 'Q1',
+    })
+    expect(invalid.error).toBe('Invalid ItemHandler')
+  })
+
+  it.each(
+    TRANSPORTS,
+  )('%s: a storage failure answers error="[log]" with a logitem per file, nothing half-gone', async (transport) => {
+    const { lib } = await library(a)
+    const project = await folder(a, 'Stuck', lib.id, 'editor')
+    const good = await file(a, 'good.txt', project.id)
+    const bad = await file(a, 'Q1-2024-Report.pdf', project.id)
+    const badKey = (await row(bad.id))!.blob_key
+    await trashAs(a, 'editor', [project.id])
+    const blobs = server.ctx.blobs
+    const original = blobs.delete.bind(blobs)
+    const spy = vi.spyOn(blobs, 'delete').mockImplementation(async (key: string) => {
+      if (key === badKey) throw new Error('EACCES: permission denied')
+      return original(key)
+    })
+    try {
+      const answer = await asmx(base, transport, 'PurgeRecycleBinItem', {
+        AuthenticationTicket: await ticketOf(a, 'admin'),
         ItemHandler: `F${project.id}`,
       })
-      expect(again.error).toBe('Folder is no longer in the recycle bin.')
-      const docAgain = await asmx(base, transport, 'PurgeRecycleBinItem', {
-        AuthenticationTicket: admin,
-        ItemHandler: `D${doc.id}`,
-      })
-      expect(docAgain.error).toBe('Document is no longer in the recycle bin.')
-      const invalid = await asmx(base, transport, 'PurgeRecycleBinItem', {
-        AuthenticationTicket: admin,
-        ItemHandler: 'Q1',
-      })
-      expect(invalid.error).toBe('Invalid ItemHandler')
-    },
-  )
-
-  it.each(TRANSPORTS)(
-    '%s: a storage failure answers error="[log]" with a logitem per file, nothing half-gone',
-    async (transport) => {
-      const { lib } = await library(a)
-      const project = await folder(a, 'Stuck', lib.id, 'editor')
-      const good = await file(a, 'good.txt', project.id)
-      const bad = await file(a, 'Q1-2024-Report.pdf', project.id)
-      const badKey = (await row(bad.id))!.blob_key
-      await trashAs(a, 'editor', [project.id])
-      const blobs = server.ctx.blobs
-      const original = blobs.delete.bind(blobs)
-      const spy = vi.spyOn(blobs, 'delete').mockImplementation(async (key: string) => {
-        if (key === badKey) throw new Error('EACCES: permission denied')
-        return original(key)
-      })
-      try {
-        const answer = await asmx(base, transport, 'PurgeRecycleBinItem', {
-          AuthenticationTicket: await ticketOf(a, 'admin'),
-          ItemHandler: `F${project.id}`,
-        })
-        expect(responseXml(answer)).toBe(
-          `<response success="false" error="[log]"${transport.startsWith('SOAP') ? ' xmlns=""' : ''}><logitem name="Q1-2024-Report.pdf" message="Unable to delete file from storage." /></response>`,
-        )
-      } finally {
-        spy.mockRestore()
-      }
-      expect(await row(good.id)).toBeUndefined()
-      expect((await row(bad.id))!.state).toBe('trashed')
-      expect((await row(project.id))!.state).toBe('trashed')
-    },
-  )
+      expect(responseXml(answer)).toBe(
+        `<response success="false" error="[log]"${transport.startsWith('SOAP') ? ' xmlns=""' : ''}><logitem name="Q1-2024-Report.pdf" message="Unable to delete file from storage." /></response>`,
+      )
+    } finally {
+      spy.mockRestore()
+    }
+    expect(await row(good.id)).toBeUndefined()
+    expect((await row(bad.id))!.state).toBe('trashed')
+    expect((await row(project.id))!.state).toBe('trashed')
+  })
 })
 
 describe('EmptyRecycleBin', () => {
-  it.each(TRANSPORTS)(
-    "%s: permanently empties the caller's bin only; an empty bin is success",
-    async (transport) => {
-      const f = await createFixture(server.ctx, unique('eb'), 'asmx')
-      const lib = await folder(f, 'Lib', null)
-      const mine = [await file(f, 'm1.txt', lib.id), await file(f, 'm2.txt', lib.id)]
-      const sub = await folder(f, 'Sub', lib.id, 'editor')
-      const inSub = await file(f, 'in.txt', sub.id)
-      const theirs = await file(f, 't1.txt', lib.id)
-      await trashAs(f, 'editor', [...mine.map((m) => m.id), sub.id])
-      await trashAs(f, 'purger', [theirs.id])
-      const key = (await row(mine[0]!.id))!.blob_key
-      const ticket = await ticketOf(f, 'editor')
-      const answer = await asmx(base, transport, 'EmptyRecycleBin', { AuthenticationTicket: ticket })
-      expect(responseXml(answer)).toBe(
-        `<response success="true" error=""${transport.startsWith('SOAP') ? ' xmlns=""' : ''} />`,
-      )
-      for (const id of [...mine.map((m) => m.id), sub.id, inSub.id]) expect(await row(id)).toBeUndefined()
-      expect(existsSync((server.ctx.blobs as FsBlobStore).pathOf(key))).toBe(false)
-      expect((await row(theirs.id))!.state).toBe('trashed')
-      const again = await asmx(base, transport, 'EmptyRecycleBin', { AuthenticationTicket: ticket })
-      expect(again.response.attrs).toEqual({ success: 'true', error: '' })
-    },
-  )
+  it.each(
+    TRANSPORTS,
+  )("%s: permanently empties the caller's bin only; an empty bin is success", async (transport) => {
+    const f = await createFixture(server.ctx, unique('eb'), 'asmx')
+    const lib = await folder(f, 'Lib', null)
+    const mine = [await file(f, 'm1.txt', lib.id), await file(f, 'm2.txt', lib.id)]
+    const sub = await folder(f, 'Sub', lib.id, 'editor')
+    const inSub = await file(f, 'in.txt', sub.id)
+    const theirs = await file(f, 't1.txt', lib.id)
+    await trashAs(f, 'editor', [...mine.map((m) => m.id), sub.id])
+    await trashAs(f, 'purger', [theirs.id])
+    const key = (await row(mine[0]!.id))!.blob_key
+    const ticket = await ticketOf(f, 'editor')
+    const answer = await asmx(base, transport, 'EmptyRecycleBin', { AuthenticationTicket: ticket })
+    expect(responseXml(answer)).toBe(
+      `<response success="true" error=""${transport.startsWith('SOAP') ? ' xmlns=""' : ''} />`,
+    )
+    for (const id of [...mine.map((m) => m.id), sub.id, inSub.id]) expect(await row(id)).toBeUndefined()
+    expect(existsSync((server.ctx.blobs as FsBlobStore).pathOf(key))).toBe(false)
+    expect((await row(theirs.id))!.state).toBe('trashed')
+    const again = await asmx(base, transport, 'EmptyRecycleBin', { AuthenticationTicket: ticket })
+    expect(again.response.attrs).toEqual({ success: 'true', error: '' })
+  })
 })
 
 describe('GetDeleteLog', () => {
-  it.each(TRANSPORTS)(
-    '%s: lists RECYCLE, RESTORE, PURGE and RECYCLE EMPTIED per unit (administrators only)',
-    async (transport) => {
-      const f = await createFixture(server.ctx, unique('dl'), 'asmx')
-      const lib = await folder(f, 'Finance', null)
-      const reports = await folder(f, 'Reports', lib.id)
-      const doc = await file(f, 'Q1.pdf', reports.id)
-      const project = await folder(f, 'Project', reports.id, 'editor')
-      await file(f, 'member.txt', project.id)
-      const emptied = await file(f, 'old.txt', lib.id)
-      const editor = await ticketOf(f, 'editor')
-      const admin = await ticketOf(f, 'admin')
-      const t = { authenticationTicket: editor }
-      await asmx(base, transport, 'DeleteDocument', { ...t, Path: '\\Finance\\Reports\\Q1.pdf' })
-      await asmx(base, transport, 'RestoreRecycleBinItem', {
-        AuthenticationTicket: editor,
-        ItemHandler: `D${doc.id}`,
-        RestorePath: '',
-      })
-      await asmx(base, transport, 'DeleteFolder', { ...t, Path: '\\Finance\\Reports\\Project' })
-      await asmx(base, transport, 'PurgeRecycleBinItem', {
-        AuthenticationTicket: admin,
-        ItemHandler: `F${project.id}`,
-      })
-      await asmx(base, transport, 'DeleteDocument', { ...t, Path: '\\Finance\\old.txt' })
-      await asmx(base, transport, 'EmptyRecycleBin', { AuthenticationTicket: editor })
+  it.each(
+    TRANSPORTS,
+  )('%s: lists RECYCLE, RESTORE, PURGE and RECYCLE EMPTIED per unit (administrators only)', async (transport) => {
+    const f = await createFixture(server.ctx, unique('dl'), 'asmx')
+    const lib = await folder(f, 'Finance', null)
+    const reports = await folder(f, 'Reports', lib.id)
+    const doc = await file(f, 'Q1.pdf', reports.id)
+    const project = await folder(f, 'Project', reports.id, 'editor')
+    await file(f, 'member.txt', project.id)
+    const emptied = await file(f, 'old.txt', lib.id)
+    const editor = await ticketOf(f, 'editor')
+    const admin = await ticketOf(f, 'admin')
+    const t = { authenticationTicket: editor }
+    await asmx(base, transport, 'DeleteDocument', { ...t, Path: '\\Finance\\Reports\\Q1.pdf' })
+    await asmx(base, transport, 'RestoreRecycleBinItem', {
+      AuthenticationTicket: editor,
+      ItemHandler: `D${doc.id}`,
+      RestorePath: '',
+    })
+    await asmx(base, transport, 'DeleteFolder', { ...t, Path: '\\Finance\\Reports\\Project' })
+    await asmx(base, transport, 'PurgeRecycleBinItem', {
+      AuthenticationTicket: admin,
+      ItemHandler: `F${project.id}`,
+    })
+    await asmx(base, transport, 'DeleteDocument', { ...t, Path: '\\Finance\\old.txt' })
+    await asmx(base, transport, 'EmptyRecycleBin', { AuthenticationTicket: editor })
 
-      const log = await asmx(base, transport, 'GetDeleteLog', {
-        AuthenticationTicket: admin,
-        StartDate: '',
-        EndDate: '',
-        PathFilter: '',
-      })
-      expect(log.success).toBe('true')
-      const logs = log.response.children[0]!
-      expect(logs.name).toBe('logs')
-      const items = logs.children.map((c) => [
-        c.attrs.ACTION,
-        c.attrs.TYPE,
-        c.attrs.NAME,
-        c.attrs.PATH,
-        c.attrs.ID,
-      ])
-      expect(items).toEqual([
-        ['RECYCLE', 'DOCUMENT', 'Q1.pdf', '\\Finance\\Reports', String(doc.id)],
-        ['RESTORE', 'DOCUMENT', 'Q1.pdf', '\\Finance\\Reports', String(doc.id)],
-        ['RECYCLE', 'FOLDER', 'Project', '\\Finance\\Reports', String(project.id)],
-        ['PURGE', 'FOLDER', 'Project', '\\Finance\\Reports', String(project.id)],
-        ['RECYCLE', 'DOCUMENT', 'old.txt', '\\Finance', String(emptied.id)],
-        ['RECYCLE EMPTIED', 'DOCUMENT', 'old.txt', '\\Finance', String(emptied.id)],
-      ])
-      const first = logs.children[0]!.attrs
-      expect(first).toMatchObject({
-        DOMAINID: String(lib.id),
-        DOMAINNAME: 'Finance',
-        USERID: String(f.users.editor!.id),
-        FULLNAME: `${f.users.editor!.login.replace('-editor', '')} editor`,
-      })
-      expect(first.DATE).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/)
+    const log = await asmx(base, transport, 'GetDeleteLog', {
+      AuthenticationTicket: admin,
+      StartDate: '',
+      EndDate: '',
+      PathFilter: '',
+    })
+    expect(log.success).toBe('true')
+    const logs = log.response.children[0]!
+    expect(logs.name).toBe('logs')
+    const items = logs.children.map((c) => [
+      c.attrs.ACTION,
+      c.attrs.TYPE,
+      c.attrs.NAME,
+      c.attrs.PATH,
+      c.attrs.ID,
+    ])
+    expect(items).toEqual([
+      ['RECYCLE', 'DOCUMENT', 'Q1.pdf', '\\Finance\\Reports', String(doc.id)],
+      ['RESTORE', 'DOCUMENT', 'Q1.pdf', '\\Finance\\Reports', String(doc.id)],
+      ['RECYCLE', 'FOLDER', 'Project', '\\Finance\\Reports', String(project.id)],
+      ['PURGE', 'FOLDER', 'Project', '\\Finance\\Reports', String(project.id)],
+      ['RECYCLE', 'DOCUMENT', 'old.txt', '\\Finance', String(emptied.id)],
+      ['RECYCLE EMPTIED', 'DOCUMENT', 'old.txt', '\\Finance', String(emptied.id)],
+    ])
+    const first = logs.children[0]!.attrs
+    expect(first).toMatchObject({
+      DOMAINID: String(lib.id),
+      DOMAINNAME: 'Finance',
+      USERID: String(f.users.editor!.id),
+      FULLNAME: `${f.users.editor!.login.replace('-editor', '')} editor`,
+    })
+    expect(first.DATE).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/)
 
-      const filtered = await asmx(base, transport, 'GetDeleteLog', {
-        AuthenticationTicket: admin,
-        StartDate: '2000-01-01',
-        EndDate: '',
-        PathFilter: '\\Finance\\Reports\\Project',
-      })
-      expect(filtered.response.children[0]!.children.map((c) => c.attrs.ACTION)).toEqual(['RECYCLE', 'PURGE'])
-      const none = await asmx(base, transport, 'GetDeleteLog', {
-        AuthenticationTicket: admin,
-        StartDate: '',
-        EndDate: '2000-01-01',
-        PathFilter: '',
-      })
-      expect(responseXml(none)).toBe(
-        `<response success="true" error=""${transport.startsWith('SOAP') ? ' xmlns=""' : ''}><logs /></response>`,
-      )
-      const denied = await asmx(base, transport, 'GetDeleteLog', {
-        AuthenticationTicket: editor,
-        StartDate: '',
-        EndDate: '',
-        PathFilter: '',
-      })
-      expect(denied.error).toBe('Only the system administrator can perform this operation')
-    },
-  )
+    const filtered = await asmx(base, transport, 'GetDeleteLog', {
+      AuthenticationTicket: admin,
+      StartDate: '2000-01-01',
+      EndDate: '',
+      PathFilter: '\\Finance\\Reports\\Project',
+    })
+    expect(filtered.response.children[0]!.children.map((c) => c.attrs.ACTION)).toEqual(['RECYCLE', 'PURGE'])
+    const none = await asmx(base, transport, 'GetDeleteLog', {
+      AuthenticationTicket: admin,
+      StartDate: '',
+      EndDate: '2000-01-01',
+      PathFilter: '',
+    })
+    expect(responseXml(none)).toBe(
+      `<response success="true" error=""${transport.startsWith('SOAP') ? ' xmlns=""' : ''}><logs /></response>`,
+    )
+    const denied = await asmx(base, transport, 'GetDeleteLog', {
+      AuthenticationTicket: editor,
+      StartDate: '',
+      EndDate: '',
+      PathFilter: '',
+    })
+    expect(denied.error).toBe('Only the system administrator can perform this operation')
+  })
 })
 
 describe('unexpected failures', () => {
