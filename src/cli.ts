@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from './config.js'
-import { createContext } from './context.js'
+import { type AppContext, createContext } from './context.js'
+import { describeDueUnit } from './core/cleanup-job.js'
 import { migrate } from './db/migrate.js'
 import { demoInstructions, seedDemo } from './demo.js'
 import { startServer } from './http/server.js'
@@ -11,10 +12,19 @@ Commands:
   start        migrate, seed the demo data on a new embedded database, and serve HTTP
   migrate      apply pending database migrations and exit
   seed-demo    create the demo tenant, users, brands, folders and files (once)
+  purge        run the cleanup job once: purge emptied items, items past their retention, failed purges,
+               and purges a crashed process left unfinished
+                 --dry-run     print what would be purged per tenant and why; change nothing
+                 --tenant ID   only this tenant
 `
 
 async function main(argv: string[]) {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: false })
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    options: { 'dry-run': { type: 'boolean' }, tenant: { type: 'string' } },
+  })
   const command = positionals[0]
   if (!command || command === 'help' || command === '--help') {
     process.stdout.write(USAGE)
@@ -49,10 +59,59 @@ async function main(argv: string[]) {
       }
       return 0
     }
+    case 'purge': {
+      const tenant = values.tenant
+      if (tenant !== undefined && (typeof tenant !== 'string' || !/^\d+$/.test(tenant))) {
+        process.stderr.write('--tenant needs a tenant id (a number)\n')
+        return 2
+      }
+      const ctx = await createContext(config)
+      try {
+        return await purgeCommand(ctx, {
+          dryRun: values['dry-run'] === true,
+          tenantId: tenant === undefined ? undefined : Number(tenant),
+        })
+      } finally {
+        await ctx.close()
+      }
+    }
     default:
       process.stderr.write(`Unknown command: ${command}\n\n${USAGE}`)
       return 2
   }
+}
+
+async function purgeCommand(ctx: AppContext, options: { dryRun: boolean; tenantId?: number }) {
+  const out = (line: string) => process.stdout.write(`${line}\n`)
+  if (options.dryRun) {
+    out('dry run: nothing is changed')
+    const tenants = await ctx.cleanup.preview({ tenantId: options.tenantId }, (unit) => {
+      out(`tenant ${unit.tenantId}\t${describeDueUnit(unit)}`)
+    })
+    for (const t of tenants) {
+      out(
+        `tenant ${t.tenantId}: would purge ${t.units} unit(s), ${t.rows} item(s), ${t.bytes} bytes ` +
+          `(emptied ${t.emptied}, expired ${t.expired}, failed before ${t.retry}); ` +
+          `under legal hold ${t.held}; unfinished purges to finish ${t.unfinished}`,
+      )
+    }
+    if (tenants.length === 0) out('nothing to purge')
+    return 0
+  }
+  const report = await ctx.cleanup.run({ trigger: 'cli', tenantId: options.tenantId })
+  if (!report) return 1
+  const { run, errors } = report
+  out(
+    `run ${run.id} ${run.status}: purged ${run.purged} item(s) (emptied ${run.emptied}, expired ${run.expired}, ` +
+      `retried ${run.retried}, recovered ${run.recovered}), failed ${run.failed}, under legal hold ${run.held}`,
+  )
+  for (const error of errors) {
+    out(
+      `  tenant ${error.tenantId} item ${error.id}${error.name ? ` (${error.name})` : ''}: ${error.message}`,
+    )
+  }
+  if (run.error) out(`  error: ${run.error}`)
+  return run.status === 'succeeded' ? 0 : 1
 }
 
 main(process.argv.slice(2)).then(

@@ -25,6 +25,10 @@ const configSchema = z.object({
     .regex(cronExpression, 'must be a cron expression such as "0 0 * * *"')
     .or(z.literal('off'))
     .default('0 0 * * *'),
+  // due trash units the cleanup job marks and purges per batch (bounds its memory and lock time)
+  CLEANUP_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  // seconds after which a purge that stopped making progress (its process died) is finished by the cleanup job
+  CLEANUP_STALE_AFTER: z.coerce.number().int().min(1).default(900),
   SEED_DEMO: z.enum(['auto', 'true', 'false']).default('auto'),
   PLUGINS: z.string().default(''),
 })

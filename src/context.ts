@@ -5,6 +5,7 @@ import pino, { type Logger } from 'pino'
 import type { Config } from './config.js'
 import { AdminService } from './core/admin-service.js'
 import { AuthService } from './core/auth-service.js'
+import { CleanupJob } from './core/cleanup-job.js'
 import type { BlobStore } from './core/ports.js'
 import { TrashService } from './core/trash-service.js'
 import { connectPostgres, type Database, openEmbedded } from './db/database.js'
@@ -20,6 +21,8 @@ export interface AppContext {
   trash: TrashService
   auth: AuthService
   admin: AdminService
+  /** the cleanup job (retention, emptied items, failed and crashed purges) */
+  cleanup: CleanupJob
   /** the bearer token of the admin API (ADMIN_TOKEN, or the one generated under DATA_DIR) */
   adminToken: string
   close(): Promise<void>
@@ -69,6 +72,12 @@ export async function createContext(
     trash: new TrashService(database, blobs),
     auth: new AuthService(database, config.SESSION_TTL),
     admin: new AdminService(database, blobs),
+    cleanup: new CleanupJob(
+      database,
+      blobs,
+      { batchSize: config.CLEANUP_BATCH_SIZE, staleAfterSeconds: config.CLEANUP_STALE_AFTER },
+      logger.child({ component: 'cleanup' }),
+    ),
     close: () => database.close(),
   }
 }

@@ -4,6 +4,7 @@ import * as auditRepo from '../db/audit-repository.js'
 import * as repo from '../db/trash-repository.js'
 import { CoreError, type ErrorCode, ErrorCodes, defaultMessage } from './errors.js'
 import * as policy from './policy.js'
+import { completePurge, failuresByUnit } from './purge-protocol.js'
 import type { BlobStore } from './ports.js'
 import type {
   Actor,
@@ -16,8 +17,6 @@ import type {
   TrashPage,
 } from './types.js'
 
-const BLOB_DELETE_CONCURRENCY = 16
-const BLOB_PAGE = 1000
 const OWN_BIN_BATCH = 2000
 /** restores race on the active-name unique index; the whole batch is re-planned then */
 const UNIQUE_VIOLATION = '23505'
@@ -333,10 +332,9 @@ export class TrashService {
   }
 
   /**
-   * Removes units for good, rows and stored files. Protocol: mark the rows (one transaction), remove their
-   * files, put back the rows whose file could not be removed (with their ancestors, so nothing is half-gone),
-   * delete the rest with their audit rows. A crash between steps leaves rows in state 'purging' that the
-   * cleanup job finishes.
+   * Removes units for good, rows and stored files, through the shared purge protocol (purge-protocol.ts): the
+   * checks and the marking here, in one transaction; file removal, put-back of failures and row deletion there.
+   * A crash between steps leaves rows in state 'purging' that the cleanup job finishes.
    */
   async purge(actor: Actor, requested: readonly number[], options: PurgeOptions = {}): Promise<BatchResult> {
     const ids = uniqueIds(requested)
@@ -365,10 +363,11 @@ export class TrashService {
         }
       }
       const units = absorbIntoRequestedRoots(allowed, results)
+      const action = options.action ?? 'purge'
       const marked = await repo.markForPurge(
         tx,
-        actor.tenantId,
-        units.map((u) => u.id),
+        actor,
+        units.map((u) => ({ id: u.id, action })),
         token,
       )
       for (const id of marked.held) {
@@ -382,58 +381,18 @@ export class TrashService {
     })
 
     if (units.length > 0) {
-      const failures = await this.removeMarkedBlobs(actor.tenantId, token)
-      if (failures.length > 0) {
-        const reverted = await this.db.transaction((tx) => repo.revertPurge(tx, actor, token, failures))
-        const parentOf = new Map(reverted.map((row) => [row.id, row.parentId]))
-        const unitIds = new Set(units.map((unit) => unit.id))
-        const failuresByUnit = new Map<number, typeof failures>()
-        for (const failure of failures) {
-          // walk up the put-back rows to the addressed unit the failed file belongs to
-          let id: number | null | undefined = failure.id
-          while (id != null && !unitIds.has(id)) id = parentOf.get(id)
-          if (id == null) continue
-          failuresByUnit.set(id, [...(failuresByUnit.get(id) ?? []), failure])
-        }
-        for (const [unitId, unitFailures] of failuresByUnit) {
-          const unit = units.find((candidate) => candidate.id === unitId)!
-          const result = fail(unit.id, ErrorCodes.STORAGE_FAILURE, unit)
-          result.failures = unitFailures
-          results.set(unit.id, result)
-        }
+      const completed = await completePurge(this.db, this.blobs, actor, token)
+      const unitIds = new Set(units.map((unit) => unit.id))
+      for (const [unitId, unitFailures] of failuresByUnit(unitIds, completed)) {
+        const unit = units.find((candidate) => candidate.id === unitId)!
+        const result = fail(unit.id, ErrorCodes.STORAGE_FAILURE, unit)
+        result.failures = unitFailures
+        results.set(unit.id, result)
       }
-      await this.db.transaction((tx) => repo.finishPurge(tx, actor, token, options.action ?? 'purge'))
     }
     const batch = summarize(ids.map((id) => results.get(id)!))
     this.publish('purge', actor, batch)
     return batch
-  }
-
-  /** Purge step 2: removes the stored files of the marked rows; returns those that could not be removed. */
-  private async removeMarkedBlobs(tenantId: number, token: string) {
-    const failures: { id: number; name: string; message: string }[] = []
-    let afterId = 0
-    for (;;) {
-      const page = await repo.markedBlobs(this.db, tenantId, token, afterId, BLOB_PAGE)
-      if (page.length === 0) break
-      afterId = page[page.length - 1]!.id
-      for (let i = 0; i < page.length; i += BLOB_DELETE_CONCURRENCY) {
-        await Promise.all(
-          page.slice(i, i + BLOB_DELETE_CONCURRENCY).map(async (blob) => {
-            try {
-              await this.blobs.delete(blob.blobKey)
-            } catch {
-              failures.push({
-                id: blob.id,
-                name: blob.name,
-                message: defaultMessage(ErrorCodes.STORAGE_FAILURE),
-              })
-            }
-          }),
-        )
-      }
-    }
-    return failures
   }
 
   /** infoRouter EmptyRecycleBin: purges every unit the actor deleted, in batches. Own bin only. */

@@ -217,12 +217,12 @@ export async function upsertAccess(
   )
 }
 
+/** A row already being purged is gone for every purpose (its file may be too): a hold cannot bring it back. */
 export async function setItemLegalHold(q: Queryable, tenantId: number, itemId: number, hold: boolean) {
-  const result = await q.query('update items set legal_hold = $3 where tenant_id = $1 and id = $2', [
-    tenantId,
-    itemId,
-    hold,
-  ])
+  const result = await q.query(
+    "update items set legal_hold = $3 where tenant_id = $1 and id = $2 and state <> 'purging'",
+    [tenantId, itemId, hold],
+  )
   return (result.rowCount ?? 0) > 0
 }
 

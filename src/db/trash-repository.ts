@@ -126,7 +126,7 @@ export async function trashUnits(
  * The recursive walk from addressed trashed items down through the members of their own unit (children
  * trashed separately before are other units and stay where they are). $1 tenant, $2 addressed ids.
  */
-const UNIT_WALK = (states: string) => `unit as (
+export const UNIT_WALK = (states: string) => `unit as (
     select i.id, i.trash_root, i.id as addressed
       from items i where i.tenant_id = $1 and i.id = any($2::bigint[]) and i.state in (${states})
     union all
@@ -152,9 +152,9 @@ export async function restoreUnits(
         update items x set state = 'active', trash_root = null,
                parent_id = case when t.move then t.parent_id else x.parent_id end,
                name = coalesce(t.new_name, x.name),
-               modified_at = now(), modified_by = $3
+               modified_at = now(), modified_by = $3, purge_error = null, purge_attempts = 0
           from unit left join target t on t.id = unit.id
-         where x.tenant_id = $1 and x.id = unit.id
+         where x.tenant_id = $1 and x.id = unit.id and x.state = 'trashed'
         returning x.*, unit.addressed
       ),
       audited as (
@@ -187,7 +187,7 @@ export async function emptyUnits(q: Queryable, actor: Actor, ids: number[]): Pro
     `with recursive ${UNIT_WALK("'trashed'")},
       changed as (
         update items x set state = 'emptied', emptied_at = now()
-          from unit where x.tenant_id = $1 and x.id = unit.id
+          from unit where x.tenant_id = $1 and x.id = unit.id and x.state = 'trashed'
         returning x.*, unit.addressed
       ),
       audited as (
@@ -201,6 +201,21 @@ export async function emptyUnits(q: Queryable, actor: Actor, ids: number[]): Pro
   return new Map(result.rows.map((row) => [row.addressed, row.n]))
 }
 
+/** Who a purge is recorded for in the audit: a user through a door, or the cleanup job (no user). */
+export interface AuditActor {
+  tenantId: number
+  userId: number | null
+  login: string | null
+  door: string
+}
+
+/** One unit to mark: the addressed id, the audit action its rows get when deleted, and optional detail. */
+export interface PurgeUnit {
+  id: number
+  action: string
+  detail?: Record<string, unknown> | null
+}
+
 export interface MarkResult {
   /** rows marked per addressed id */
   marked: Map<number, number>
@@ -210,17 +225,23 @@ export interface MarkResult {
 
 /**
  * Purge step 1: marks every row of the addressed units with the purge token (state 'purging'), except units
- * holding an item under legal hold. From here on the rows are invisible and not restorable.
+ * holding an item under legal hold (the item's own flag or its brand's). From here on the rows are invisible and
+ * not restorable. Each row keeps who purges it and the audit action, so that whoever finishes the purge (this
+ * process, or the cleanup job after a crash) writes the audit row that was meant. Only rows still trashed or
+ * emptied when the update reaches them are marked: a member restored by a racing transaction stays restored.
  */
 export async function markForPurge(
   q: Queryable,
-  tenantId: number,
-  ids: number[],
+  actor: AuditActor,
+  units: PurgeUnit[],
   token: string,
 ): Promise<MarkResult> {
-  if (ids.length === 0) return { marked: new Map(), held: [] }
+  if (units.length === 0) return { marked: new Map(), held: [] }
   const result = await q.query<{ addressed: number; n: number; held: boolean }>(
     `with recursive ${UNIT_WALK("'trashed', 'emptied'")},
+      request as (
+        select * from unnest($2::bigint[], $4::text[], $5::jsonb[]) as r(id, action, detail)
+      ),
       held as (
         select distinct unit.addressed
           from unit join items i on i.tenant_id = $1 and i.id = unit.id
@@ -229,15 +250,26 @@ export async function markForPurge(
       ),
       marked as (
         update items x set state = 'purging', state_before_purge = x.state, purge_token = $3,
-               purge_started_at = now()
-          from unit where x.tenant_id = $1 and x.id = unit.id
+               purge_started_at = now(), purge_action = r.action, purge_detail = r.detail,
+               purge_actor_id = $6, purge_actor_login = $7, purge_door = $8
+          from unit join request r on r.id = unit.addressed
+         where x.tenant_id = $1 and x.id = unit.id and x.state in ('trashed', 'emptied')
            and unit.addressed not in (select addressed from held)
         returning x.id, unit.addressed
       )
       select addressed, count(*)::int as n, false as held from marked group by addressed
       union all
       select addressed, 0, true from held`,
-    [tenantId, ids, token],
+    [
+      actor.tenantId,
+      units.map((u) => u.id),
+      token,
+      units.map((u) => u.action),
+      units.map((u) => (u.detail ? JSON.stringify(u.detail) : null)),
+      actor.userId,
+      actor.login,
+      actor.door,
+    ],
   )
   const marked = new Map<number, number>()
   const held: number[] = []
@@ -272,12 +304,24 @@ export async function markedBlobs(
 }
 
 /**
+ * Purge step 2 heartbeat: a purge still removing files refreshes its rows' timestamp, so the cleanup job never
+ * takes over a purge whose process is alive (it only finishes rows whose timestamp went stale).
+ */
+export async function touchPurge(q: Queryable, tenantId: number, token: string): Promise<void> {
+  await q.query(
+    `update items set purge_started_at = now()
+      where tenant_id = $1 and purge_token = $2 and state = 'purging'`,
+    [tenantId, token],
+  )
+}
+
+/**
  * After a storage failure: the failed rows and their ancestors in the purge go back to the state they had,
  * with the error recorded, so nothing is left half-gone. Returns the ids put back.
  */
 export async function revertPurge(
   q: Queryable,
-  actor: Actor,
+  actor: AuditActor,
   token: string,
   failed: { id: number; message: string }[],
 ): Promise<{ id: number; parentId: number | null }[]> {
@@ -296,15 +340,17 @@ export async function revertPurge(
       reverted as (
         update items x set state = x.state_before_purge, purge_token = null, purge_started_at = null,
                state_before_purge = null, purge_attempts = x.purge_attempts + 1,
+               purge_action = null, purge_detail = null, purge_actor_id = null, purge_actor_login = null,
+               purge_door = null,
                purge_error = coalesce(f.message, 'A file in this folder could not be removed from storage')
           from anc left join failed f on f.id = anc.id
-         where x.tenant_id = $1 and x.id = anc.id
+         where x.tenant_id = $1 and x.id = anc.id and x.purge_token = $2
         returning x.*, f.message
       ),
       audited as (
         ${AUDIT_INSERT}
         select x.tenant_id, $5, $6, $7, 'purge_failed', x.id, x.kind, x.type, x.name, x.original_path, x.trash_root,
-               jsonb_build_object('error', x.message)
+               jsonb_build_object('error', x.message, 'attempts', x.purge_attempts)
           from reverted x where x.message is not null
       )
       select id, parent_id from reverted`,
@@ -321,25 +367,25 @@ export async function revertPurge(
   return result.rows.map((row) => ({ id: row.id, parentId: row.parent_id }))
 }
 
-/** Purge step 3: deletes the rows still marked with the token and writes their audit rows. */
-export async function finishPurge(
-  q: Queryable,
-  actor: Actor,
-  token: string,
-  action: string,
-): Promise<number> {
+/**
+ * Purge step 3: deletes the rows still marked with the token and writes their audit rows, each with the actor
+ * and action recorded when it was marked. A row is deleted once, so it is audited once.
+ */
+export async function finishPurge(q: Queryable, tenantId: number, token: string): Promise<number> {
   const result = await q.query<{ n: number }>(
     `with gone as (
-        delete from items x where x.tenant_id = $1 and x.purge_token = $2
+        delete from items x where x.tenant_id = $1 and x.purge_token = $2 and x.state = 'purging'
         returning x.*
       ),
       audited as (
         ${AUDIT_INSERT}
-        select x.tenant_id, $3, $4, $5, $6, x.id, x.kind, x.type, x.name, x.original_path, x.trash_root, null
+        select x.tenant_id, x.purge_actor_id, x.purge_actor_login, coalesce(x.purge_door, 'cleanup'),
+               coalesce(x.purge_action, 'purge'), x.id, x.kind, x.type, x.name, x.original_path, x.trash_root,
+               x.purge_detail
           from gone x
       )
       select count(*)::int as n from gone`,
-    [actor.tenantId, token, actor.userId, actor.login, actor.door, action],
+    [tenantId, token],
   )
   return result.rows[0]?.n ?? 0
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js'
 import { createContext } from '../context.js'
+import { scheduleCleanup } from '../core/cleanup-schedule.js'
 import { demoInstructions, seedDemo } from '../demo.js'
 import { buildApp } from './app.js'
 
@@ -11,12 +12,17 @@ export async function startServer(config: Config) {
   const app = await buildApp(ctx)
   const address = await app.listen({ port: config.PORT, host: config.HOST })
   const base = `http://localhost:${new URL(address).port}`
+  const schedule =
+    config.CLEANUP_SCHEDULE === 'off'
+      ? null
+      : scheduleCleanup(ctx.cleanup, config.CLEANUP_SCHEDULE, ctx.logger.child({ component: 'cleanup' }))
   process.stdout.write(
     [
       '',
       `trashd is listening on ${address} (${ctx.db.kind === 'embedded' ? `embedded database in ${config.DATA_DIR}` : 'PostgreSQL'})`,
       `  REST        ${base}/api/v1   (OpenAPI: ${base}/api/v1/openapi.json)`,
       `  srv.asmx    ${base}/srv.asmx   (GET/POST ${base}/srv.asmx/<Method>, SOAP 1.1/1.2, WSDL: ${base}/srv.asmx?WSDL)`,
+      `  cleanup     ${schedule ? `schedule "${config.CLEANUP_SCHEDULE}", next run ${schedule.next()?.toISOString()}` : 'schedule off (CLEANUP_SCHEDULE=off)'}`,
       demo ? demoInstructions(base, demo.tenantId) : '',
       '',
     ].join('\n'),
@@ -28,11 +34,12 @@ export async function startServer(config: Config) {
     app.log.info({ signal }, 'shutting down')
     const timer = setTimeout(() => process.exit(1), 10_000)
     timer.unref()
+    await schedule?.stop()
     await app.close()
     await ctx.close()
     process.exit(0)
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
-  return { app, ctx }
+  return { app, ctx, schedule }
 }

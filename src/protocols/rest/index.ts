@@ -2,6 +2,8 @@ import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { AppContext } from '../../context.js'
+import { type DryRunUnit, describeDueUnit } from '../../core/cleanup-job.js'
+import type { CleanupRun } from '../../core/cleanup-job.js'
 import { CoreError, ErrorCodes } from '../../core/errors.js'
 import type { Actor, BatchResult, TrashFilter } from '../../core/types.js'
 import { problem, STATUS_OF, sendProblem } from '../../http/problem.js'
@@ -308,6 +310,53 @@ export const routes: Route[] = [
     },
   }),
 
+  route({
+    method: 'GET',
+    url: '/cleanup/runs',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'Cleanup job runs, newest first (trigger, started, finished, purged, failed, status)',
+    query: s.cleanupRunsQuery,
+    handler: async (ctx, { query }) => {
+      const runs = await ctx.cleanup.runs(query.limit, query.before)
+      return {
+        runs: runs.map(cleanupRunJson),
+        next: runs.length === query.limit ? runs[runs.length - 1]!.id : null,
+      }
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/cleanup/run',
+    auth: 'admin',
+    tag: 'admin',
+    summary:
+      'Run the cleanup job now (202 when started; wait=true: 200 when finished); dryRun=true reports what it would purge',
+    body: s.cleanupRunBody.optional(),
+    handler: async (ctx, { body, reply }) => {
+      const options = s.cleanupRunBody.parse(body ?? {})
+      if (options.dryRun) {
+        const units: unknown[] = []
+        const tenants = await ctx.cleanup.preview({ tenantId: options.tenantId }, (unit) => {
+          if (units.length < DRY_RUN_LISTED_UNITS) units.push(dryRunUnitJson(unit))
+        })
+        return { dryRun: true, tenants, units, unitsListed: units.length }
+      }
+      let started: (run: CleanupRun) => void = () => {}
+      const startedRun = new Promise<CleanupRun>((resolve) => {
+        started = resolve
+      })
+      const finished = ctx.cleanup.run({ trigger: 'api', tenantId: options.tenantId, onStarted: started })
+      if (options.wait) {
+        const report = await finished
+        return { run: cleanupRunJson(report!.run), errors: report!.errors }
+      }
+      finished.catch((error) => ctx.logger.error({ err: error }, 'cleanup run failed'))
+      const run = await Promise.race([startedRun, finished.then((report) => report!.run)])
+      return reply.code(202).send({ run: cleanupRunJson(run) })
+    },
+  }),
+
   // ---- sessions
   route({
     method: 'POST',
@@ -478,6 +527,32 @@ export const routes: Route[] = [
     },
   }),
 ]
+
+const DRY_RUN_LISTED_UNITS = 1000
+
+function cleanupRunJson(run: CleanupRun) {
+  return { ...run }
+}
+
+function dryRunUnitJson(unit: DryRunUnit) {
+  return {
+    tenantId: unit.tenantId,
+    id: unit.id,
+    kind: unit.kind,
+    name: unit.name,
+    path: unit.path,
+    reason: unit.held ? 'legal_hold' : unit.reason,
+    wouldPurge: !unit.held,
+    items: unit.rows,
+    bytes: unit.bytes,
+    deletedAt: unit.deletedAt,
+    emptiedAt: unit.emptiedAt,
+    retentionDays: unit.retentionDays,
+    retentionFrom: unit.retentionSource,
+    purgeError: unit.purgeError,
+    explanation: describeDueUnit(unit),
+  }
+}
 
 function me(actor: Actor) {
   return {

@@ -121,3 +121,20 @@ export const trashQuery = z
     cursor: z.string().max(200).optional(),
   })
   .strict()
+
+export const cleanupRunsQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    before: id.optional(),
+  })
+  .strict()
+
+export const cleanupRunBody = z
+  .object({
+    /** report what would be purged, change nothing */
+    dryRun: z.boolean().default(false),
+    tenantId: id.optional(),
+    /** answer when the run finished (200) instead of when it started (202) */
+    wait: z.boolean().default(false),
+  })
+  .strict()

@@ -1,0 +1,110 @@
+import type { Database } from '../db/database.js'
+import * as repo from '../db/trash-repository.js'
+import { defaultMessage, ErrorCodes } from './errors.js'
+import type { BlobStore } from './ports.js'
+
+/**
+ * The one purge protocol, shared by every purge path (user purge, own-bin empty, the cleanup job, recovery of a
+ * crashed purge):
+ *
+ * 1. mark: the rows get state 'purging' and a token, in one transaction with the caller's checks
+ *    (repo.markForPurge). From then on they are invisible and not restorable.
+ * 2. remove the stored files of the marked rows (deleting a missing file succeeds, so this step can be redone).
+ * 3. put back the rows whose file could not be removed, with their ancestors in the purge, the error recorded
+ *    (repo.revertPurge): nothing is left half-gone, and the cleanup job retries them.
+ * 4. delete the rows still marked, with their audit rows (repo.finishPurge).
+ *
+ * A crash after step 1 leaves rows in 'purging' whose files may or may not exist yet; their timestamp stops being
+ * refreshed, and the cleanup job takes them over under a new token and runs steps 2 to 4 for them. So outside
+ * that recorded window there is never a row without its file nor a file without its row.
+ */
+
+const BLOB_DELETE_CONCURRENCY = 16
+const BLOB_PAGE = 1000
+
+export interface PurgeFailure {
+  id: number
+  name: string
+  message: string
+}
+
+/** Points between the steps, for the crash tests (see cleanup-job.ts). */
+export type PurgeCheckpoint = 'after-mark' | 'mid-blobs' | 'after-blobs'
+
+export interface CompletedPurge {
+  /** rows deleted */
+  purged: number
+  /** files that could not be removed (their rows were put back with the error) */
+  failures: PurgeFailure[]
+  /** rows put back (the failed ones and their ancestors in the purge), for mapping failures to units */
+  reverted: { id: number; parentId: number | null }[]
+}
+
+/** Steps 2 to 4 for the rows marked with `token` (step 1 is the caller's, inside its own transaction). */
+export async function completePurge(
+  db: Database,
+  blobs: BlobStore,
+  actor: repo.AuditActor,
+  token: string,
+  checkpoint?: (point: PurgeCheckpoint) => Promise<void>,
+): Promise<CompletedPurge> {
+  await checkpoint?.('after-mark')
+  const failures = await removeMarkedBlobs(db, blobs, actor.tenantId, token, checkpoint)
+  await checkpoint?.('after-blobs')
+  const reverted =
+    failures.length > 0 ? await db.transaction((tx) => repo.revertPurge(tx, actor, token, failures)) : []
+  const purged = await db.transaction((tx) => repo.finishPurge(tx, actor.tenantId, token))
+  return { purged, failures, reverted }
+}
+
+async function removeMarkedBlobs(
+  db: Database,
+  blobs: BlobStore,
+  tenantId: number,
+  token: string,
+  checkpoint?: (point: PurgeCheckpoint) => Promise<void>,
+): Promise<PurgeFailure[]> {
+  const failures: PurgeFailure[] = []
+  let afterId = 0
+  for (let page = 0; ; page++) {
+    const marked = await repo.markedBlobs(db, tenantId, token, afterId, BLOB_PAGE)
+    if (marked.length === 0) break
+    // a long purge keeps its rows fresh so that no cleanup run mistakes it for a crashed one
+    if (page > 0) await repo.touchPurge(db, tenantId, token)
+    afterId = marked[marked.length - 1]!.id
+    for (let i = 0; i < marked.length; i += BLOB_DELETE_CONCURRENCY) {
+      const slice = marked.slice(i, i + BLOB_DELETE_CONCURRENCY)
+      await Promise.all(
+        slice.map(async (blob) => {
+          try {
+            await blobs.delete(blob.blobKey)
+          } catch {
+            failures.push({
+              id: blob.id,
+              name: blob.name,
+              message: defaultMessage(ErrorCodes.STORAGE_FAILURE),
+            })
+          }
+        }),
+      )
+      if (page === 0 && i === 0) await checkpoint?.('mid-blobs')
+    }
+  }
+  return failures
+}
+
+/** Groups failed files under the addressed unit they belong to, walking up the rows that were put back. */
+export function failuresByUnit(
+  unitIds: ReadonlySet<number>,
+  completed: CompletedPurge,
+): Map<number, PurgeFailure[]> {
+  const parentOf = new Map(completed.reverted.map((row) => [row.id, row.parentId]))
+  const byUnit = new Map<number, PurgeFailure[]>()
+  for (const failure of completed.failures) {
+    let id: number | null | undefined = failure.id
+    while (id != null && !unitIds.has(id)) id = parentOf.get(id)
+    if (id == null) continue
+    byUnit.set(id, [...(byUnit.get(id) ?? []), failure])
+  }
+  return byUnit
+}

@@ -1,0 +1,317 @@
+import type { Queryable } from './database.js'
+import { UNIT_WALK } from './trash-repository.js'
+
+/**
+ * SQL of the cleanup job: which trash units are due, run rows, and taking over crashed purges. The purge itself
+ * goes through trash-repository's markForPurge / markedBlobs / revertPurge / finishPurge like every other purge.
+ */
+
+export type CleanupReason = 'emptied' | 'expired' | 'retry'
+
+export interface DueUnit {
+  id: number
+  reason: CleanupReason
+  /** effective retention in days (brand auto purge when set, else the tenant's), for the audit and dry-run */
+  retentionDays: number
+  retentionSource: 'brand' | 'tenant'
+  deletedAt: Date | null
+  emptiedAt: Date | null
+  purgeError: string | null
+}
+
+/**
+ * Which trash rows are due, each the head of what the job purges as one unit. The effective retention is
+ * policy.effectiveRetentionDays (brand auto_purge_days when set, else tenant retention_days; 0 = never) written
+ * set-based. Reasons, first match wins:
+ * - emptied: emptied (IPS) and not below another emptied row of its unit; whatever its age.
+ * - expired: the root of a trashed unit (or the top of what is left of one) older than its retention.
+ * - retry: an earlier purge of it failed (the error is recorded) and it is not below another such row.
+ * $1 tenant, $2 id after which to look (keyset: each run passes over the trash once).
+ */
+const RETENTION = 'coalesce(b.auto_purge_days, t.retention_days)'
+const IS_EMPTIED_HEAD = `(i.state = 'emptied' and not exists (
+    select 1 from items p where p.tenant_id = i.tenant_id and p.id = i.parent_id
+       and p.trash_root = i.trash_root and p.state = 'emptied'))`
+const IS_EXPIRED_HEAD = `(i.state = 'trashed' and ${RETENTION} > 0
+    and i.deleted_at <= now() - make_interval(days => ${RETENTION})
+    and (i.id = i.trash_root or not exists (
+      select 1 from items p where p.tenant_id = i.tenant_id and p.id = i.parent_id
+         and p.trash_root = i.trash_root and p.state = 'trashed')))`
+const IS_RETRY_HEAD = `(i.purge_error is not null and not exists (
+    select 1 from items p where p.tenant_id = i.tenant_id and p.id = i.parent_id
+       and p.trash_root = i.trash_root and p.purge_error is not null and p.state in ('trashed', 'emptied')))`
+
+const DUE_SELECT = `
+  select i.id, i.deleted_at, i.emptied_at, i.purge_error,
+         ${RETENTION} as retention_days,
+         case when b.auto_purge_days is not null then 'brand' else 'tenant' end as retention_source,
+         case when ${IS_EMPTIED_HEAD} then 'emptied' when ${IS_EXPIRED_HEAD} then 'expired' else 'retry' end
+           as reason
+    from items i
+    join tenants t on t.id = i.tenant_id
+    left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
+   where i.tenant_id = $1 and i.id > $2 and i.state in ('trashed', 'emptied')
+     and (${IS_EMPTIED_HEAD} or ${IS_EXPIRED_HEAD} or ${IS_RETRY_HEAD})
+   order by i.id`
+
+function toDueUnit(row: Record<string, unknown>): DueUnit {
+  return {
+    id: row.id as number,
+    reason: row.reason as CleanupReason,
+    retentionDays: row.retention_days as number,
+    retentionSource: row.retention_source as 'brand' | 'tenant',
+    deletedAt: (row.deleted_at as Date | null) ?? null,
+    emptiedAt: (row.emptied_at as Date | null) ?? null,
+    purgeError: (row.purge_error as string | null) ?? null,
+  }
+}
+
+/**
+ * The next batch of due units after `afterId`, locked for this transaction. Rows another transaction holds (a
+ * user's restore, another instance's batch) are skipped, not waited for.
+ */
+export async function lockDueUnits(
+  q: Queryable,
+  tenantId: number,
+  afterId: number,
+  limit: number,
+): Promise<DueUnit[]> {
+  const result = await q.query(`${DUE_SELECT} limit $3 for update of i skip locked`, [
+    tenantId,
+    afterId,
+    limit,
+  ])
+  return result.rows.map(toDueUnit)
+}
+
+export interface DuePreview extends DueUnit {
+  name: string
+  kind: string
+  path: string | null
+  /** rows the unit would remove (a folder counts its subtree) */
+  rows: number
+  bytes: number
+  /** an item of the unit, or its brand, is under legal hold: it would not be purged */
+  held: boolean
+}
+
+/** Dry-run: the next page of due units with what purging them would remove; reads only, locks nothing. */
+export async function previewDueUnits(
+  q: Queryable,
+  tenantId: number,
+  afterId: number,
+  limit: number,
+): Promise<DuePreview[]> {
+  const result = await q.query(
+    `with recursive due as (${DUE_SELECT} limit $3),
+      ${UNIT_WALK("'trashed', 'emptied'").replace('i.id = any($2::bigint[])', 'i.id in (select id from due)')},
+      totals as (
+        select unit.addressed, count(*)::int as rows, coalesce(sum(i.size), 0)::bigint as bytes,
+               bool_or(i.legal_hold or coalesce(b.legal_hold, false)) as held
+          from unit join items i on i.tenant_id = $1 and i.id = unit.id
+          left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
+         group by unit.addressed
+      )
+      select due.*, i.name, i.kind, i.original_path as path, totals.rows, totals.bytes, totals.held
+        from due join items i on i.tenant_id = $1 and i.id = due.id
+        join totals on totals.addressed = due.id
+       order by due.id`,
+    [tenantId, afterId, limit],
+  )
+  return result.rows.map((row) => ({
+    ...toDueUnit(row),
+    name: row.name,
+    kind: row.kind,
+    path: row.path,
+    rows: row.rows,
+    bytes: Number(row.bytes),
+    held: row.held,
+  }))
+}
+
+/**
+ * Takes over rows left in 'purging' by a purge whose process stopped refreshing them (crashed, killed): they get
+ * a new token, so the process that marked them, should it still be alive, no longer finishes them. Rows locked by
+ * a live transaction are skipped. Returns how many rows were taken.
+ */
+export async function claimStalePurges(
+  q: Queryable,
+  tenantId: number,
+  token: string,
+  staleAfterSeconds: number,
+  limit: number,
+  detail: Record<string, unknown>,
+): Promise<number> {
+  const result = await q.query<{ n: number }>(
+    `with stale as (
+        select id from items
+         where tenant_id = $1 and state = 'purging'
+           and purge_started_at <= now() - make_interval(secs => $3)
+         order by id limit $4
+           for update skip locked
+      ),
+      claimed as (
+        update items x set purge_token = $2, purge_started_at = now(),
+               purge_detail = coalesce(x.purge_detail, '{}'::jsonb) || $5::jsonb
+          from stale where x.tenant_id = $1 and x.id = stale.id and x.state = 'purging'
+        returning x.id
+      )
+      select count(*)::int as n from claimed`,
+    [tenantId, token, staleAfterSeconds, limit, JSON.stringify(detail)],
+  )
+  return result.rows[0]?.n ?? 0
+}
+
+/** Rows of the tenant left in 'purging' long enough to be taken over (dry-run reporting). */
+export async function countStalePurges(q: Queryable, tenantId: number, staleAfterSeconds: number) {
+  const result = await q.query<{ n: number }>(
+    `select count(*)::int as n from items
+      where tenant_id = $1 and state = 'purging' and purge_started_at <= now() - make_interval(secs => $2)`,
+    [tenantId, staleAfterSeconds],
+  )
+  return result.rows[0]?.n ?? 0
+}
+
+/** Tenants in id order after a cursor, a page at a time. */
+export async function tenantIdsAfter(q: Queryable, afterId: number, limit: number): Promise<number[]> {
+  const result = await q.query<{ id: number }>('select id from tenants where id > $1 order by id limit $2', [
+    afterId,
+    limit,
+  ])
+  return result.rows.map((row) => row.id)
+}
+
+export async function tenantExists(q: Queryable, tenantId: number): Promise<boolean> {
+  const result = await q.query('select 1 from tenants where id = $1', [tenantId])
+  return (result.rowCount ?? 0) > 0
+}
+
+// ---- run rows
+
+export type RunTrigger = 'schedule' | 'api' | 'cli'
+export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'abandoned'
+
+export interface RunCounters {
+  purged: number
+  expired: number
+  emptied: number
+  retried: number
+  recovered: number
+  failed: number
+  held: number
+}
+
+export interface CleanupRun extends RunCounters {
+  id: number
+  trigger: RunTrigger
+  scheduledFor: Date | null
+  tenantId: number | null
+  instance: string
+  startedAt: Date
+  heartbeatAt: Date
+  finishedAt: Date | null
+  status: RunStatus
+  error: string | null
+}
+
+const RUN_COLUMNS = `id, trigger, scheduled_for, tenant_id, instance, started_at, heartbeat_at, finished_at, status,
+  purged, expired, emptied, retried, recovered, failed, held, error`
+
+function toRun(row: Record<string, unknown>): CleanupRun {
+  return {
+    id: row.id as number,
+    trigger: row.trigger as RunTrigger,
+    scheduledFor: (row.scheduled_for as Date | null) ?? null,
+    tenantId: (row.tenant_id as number | null) ?? null,
+    instance: row.instance as string,
+    startedAt: row.started_at as Date,
+    heartbeatAt: row.heartbeat_at as Date,
+    finishedAt: (row.finished_at as Date | null) ?? null,
+    status: row.status as RunStatus,
+    purged: row.purged as number,
+    expired: row.expired as number,
+    emptied: row.emptied as number,
+    retried: row.retried as number,
+    recovered: row.recovered as number,
+    failed: row.failed as number,
+    held: row.held as number,
+    error: (row.error as string | null) ?? null,
+  }
+}
+
+/**
+ * Starts a run row. For a schedule tick every instance tries the same (tick) row and exactly one gets it: null
+ * means another instance already runs this tick.
+ */
+export async function startRun(
+  q: Queryable,
+  run: { trigger: RunTrigger; scheduledFor?: Date | null; tenantId?: number | null; instance: string },
+): Promise<CleanupRun | null> {
+  const result = await q.query(
+    `insert into cleanup_runs (trigger, scheduled_for, tenant_id, instance)
+     values ($1, $2, $3, $4)
+     on conflict (scheduled_for) where trigger = 'schedule' do nothing
+     returning ${RUN_COLUMNS}`,
+    [run.trigger, run.scheduledFor ?? null, run.tenantId ?? null, run.instance],
+  )
+  return result.rows[0] ? toRun(result.rows[0]) : null
+}
+
+/** Records progress (and proves the run is alive). */
+export async function updateRun(q: Queryable, id: number, counters: RunCounters): Promise<void> {
+  await q.query(
+    `update cleanup_runs set heartbeat_at = now(), purged = $2, expired = $3, emptied = $4, retried = $5,
+            recovered = $6, failed = $7, held = $8
+      where id = $1`,
+    [
+      id,
+      counters.purged,
+      counters.expired,
+      counters.emptied,
+      counters.retried,
+      counters.recovered,
+      counters.failed,
+      counters.held,
+    ],
+  )
+}
+
+export async function finishRun(
+  q: Queryable,
+  id: number,
+  status: RunStatus,
+  counters: RunCounters,
+  error: string | null,
+): Promise<CleanupRun> {
+  await updateRun(q, id, counters)
+  const result = await q.query(
+    `update cleanup_runs set finished_at = now(), status = $2, error = $3 where id = $1 returning ${RUN_COLUMNS}`,
+    [id, status, error],
+  )
+  return toRun(result.rows[0]!)
+}
+
+/** Runs whose process stopped reporting (killed mid-run) are closed as abandoned; their work is redone. */
+export async function abandonStaleRuns(q: Queryable, staleAfterSeconds: number): Promise<number> {
+  const result = await q.query(
+    `update cleanup_runs set status = 'abandoned', finished_at = now(),
+            error = 'The process running it stopped before it finished'
+      where status = 'running' and heartbeat_at <= now() - make_interval(secs => $1)`,
+    [staleAfterSeconds],
+  )
+  return result.rowCount ?? 0
+}
+
+/** Newest runs first, before an id cursor. */
+export async function listRuns(q: Queryable, limit: number, beforeId?: number): Promise<CleanupRun[]> {
+  const result = await q.query(
+    `select ${RUN_COLUMNS} from cleanup_runs where ($1::bigint is null or id < $1) order by id desc limit $2`,
+    [beforeId ?? null, limit],
+  )
+  return result.rows.map(toRun)
+}
+
+export async function getRun(q: Queryable, id: number): Promise<CleanupRun | null> {
+  const result = await q.query(`select ${RUN_COLUMNS} from cleanup_runs where id = $1`, [id])
+  return result.rows[0] ? toRun(result.rows[0]) : null
+}
