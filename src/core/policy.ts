@@ -18,6 +18,14 @@ export const IPS_TRASH_ROLES: readonly string[] = [
 
 export const IPS_ROLES: readonly string[] = [...IPS_TRASH_ROLES, 'ImagePortalUser', 'TrialSiteUser']
 
+/** IPS roles that may search and read assets and check logins (searchAssets, getAssets, checkLogin). */
+export const IPS_READ_ROLES: readonly string[] = [
+  ...IPS_TRASH_ROLES,
+  'TrialSiteAdmin',
+  'TrialSiteUser',
+  'ImagePortalUser',
+]
+
 export type Decision = ErrorCode | null
 
 const isOwner = (actor: Actor, item: ItemFacts) => item.ownerId !== null && item.ownerId === actor.userId
@@ -84,6 +92,19 @@ export function requireAdmin(actor: Actor): Decision {
 /** Whether an IPS role may use the trash operations at all (others get authorizationFault 20003). */
 export function ipsRoleMayUseTrash(actor: Actor): boolean {
   return actor.admin || IPS_TRASH_ROLES.includes(actor.ipsRole)
+}
+
+/** Whether an IPS role may search and read assets (others get authorizationFault 20003). */
+export function ipsRoleMayRead(actor: Actor): boolean {
+  return actor.admin || IPS_READ_ROLES.includes(actor.ipsRole)
+}
+
+/**
+ * Which items (any state) an actor may see, for the SQL layer; the SQL mirrors canView: admins everything;
+ * others unbranded items, what they own or deleted, and items of brands they may view.
+ */
+export function itemVisibility(actor: Actor): TrashVisibility {
+  return { tenantId: actor.tenantId, userId: actor.userId, everything: actor.admin }
 }
 
 /**

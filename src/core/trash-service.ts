@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Database, Queryable } from '../db/database.js'
 import * as auditRepo from '../db/audit-repository.js'
+import * as search from '../db/item-search-repository.js'
 import * as repo from '../db/trash-repository.js'
 import { CoreError, type ErrorCode, ErrorCodes, defaultMessage } from './errors.js'
 import * as policy from './policy.js'
@@ -10,7 +11,9 @@ import type {
   Actor,
   BatchResult,
   ItemFacts,
+  ItemListing,
   ItemResult,
+  ItemSearchFilter,
   RestoreOptions,
   TrashEntry,
   TrashFilter,
@@ -463,6 +466,24 @@ export class TrashService {
     const item = facts.get(id)
     if (!item || item.state === 'purging' || policy.canView(actor, item)) return null
     return item
+  }
+
+  /** Items in any state the actor may see, filtered by state, folder and type, a page at a time (by name). */
+  async searchItems(
+    actor: Actor,
+    filter: ItemSearchFilter,
+    page: { limit: number; offset: number },
+  ): Promise<{ total: number; items: ItemListing[] }> {
+    return search.searchItems(this.db, policy.itemVisibility(actor), filter, page)
+  }
+
+  /** The items among these ids the actor may see (any state), in the order asked; the others are left out. */
+  async getItems(
+    actor: Actor,
+    ids: readonly number[],
+    kind?: ItemSearchFilter['kind'],
+  ): Promise<ItemListing[]> {
+    return search.listItemsByIds(this.db, policy.itemVisibility(actor), uniqueIds(ids), kind)
   }
 
   /** Resolves a path of names from the top level; the last segment may name a trashed item when asked. */

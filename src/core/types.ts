@@ -137,3 +137,26 @@ export interface TrashPage {
   sort?: TrashSortColumn
   direction?: 'asc' | 'desc'
 }
+
+/** Items in any lifecycle state (IPS searchAssets/getAssets list active and trashed assets alike). */
+export interface ItemSearchFilter {
+  states: ('active' | 'trashed' | 'emptied')[]
+  kind?: ItemKind
+  /**
+   * Folder names from the top level ([] = the top level itself); undefined searches the whole tenant. Active
+   * items match by where they are, trashed and emptied ones by the folder they were deleted from.
+   */
+  folder?: string[]
+  includeSubfolders?: boolean
+  types?: string[]
+  excludeTypes?: string[]
+}
+
+/** An item with its folder path and the users who created and last changed it. */
+export interface ItemListing extends Item {
+  /** 'Library/images/' ('' at the top level): where an active item is, or where a trashed one was */
+  folderPath: string
+  /** e-mail of the creator, else their login */
+  createdByUser: string | null
+  modifiedByUser: string | null
+}

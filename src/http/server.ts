@@ -21,6 +21,7 @@ export async function startServer(config: Config) {
       '',
       `trashd is listening on ${address} (${ctx.db.kind === 'embedded' ? `embedded database in ${config.DATA_DIR}` : 'PostgreSQL'})`,
       `  REST        ${base}/api/v1   (OpenAPI: ${base}/api/v1/openapi.json)`,
+      `  IPS (SOAP)  ${base}/scene7/services/IpsApiService   (WSDL: ${base}/scene7/webservice/IpsApi-2014-04-03.wsdl)`,
       `  srv.asmx    ${base}/srv.asmx   (GET/POST ${base}/srv.asmx/<Method>, SOAP 1.1/1.2, WSDL: ${base}/srv.asmx?WSDL)`,
       `  cleanup     ${schedule ? `schedule "${config.CLEANUP_SCHEDULE}", next run ${schedule.next()?.toISOString()}` : 'schedule off (CLEANUP_SCHEDULE=off)'}`,
       demo ? demoInstructions(base, demo.tenantId) : '',

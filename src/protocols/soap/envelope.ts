@@ -60,7 +60,11 @@ export interface EnvelopeOptions {
   header?: string
   /** extra namespace declarations on the Envelope, e.g. { xsi: XSI_NS } */
   namespaces?: Record<string, string>
+  /** the XML declaration the real product writes (default `<?xml version="1.0" encoding="utf-8"?>`) */
+  declaration?: string
 }
+
+export const DEFAULT_XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
 
 export function buildEnvelope(options: EnvelopeOptions): string {
   const [head, tail] = envelopeParts(options)
@@ -76,7 +80,7 @@ export function envelopeParts(options: Omit<EnvelopeOptions, 'body'>): [string, 
   const p = options.prefix
   const header = options.header ? `<${p}:Header>${options.header}</${p}:Header>` : ''
   return [
-    `<?xml version="1.0" encoding="utf-8"?><${p}:Envelope xmlns:${p}="${ns}"${extra}>${header}<${p}:Body>`,
+    `${options.declaration ?? DEFAULT_XML_DECLARATION}<${p}:Envelope xmlns:${p}="${ns}"${extra}>${header}<${p}:Body>`,
     `</${p}:Body></${p}:Envelope>`,
   ]
 }

@@ -179,6 +179,13 @@ export function escapeXml(value: string | number | boolean): string {
     .replace(/[&<>"']/g, (c) => ESCAPES[c]!)
 }
 
+/** Escapes element text the way most servers write it: only &, < and > (quotes stay as they are). */
+export function escapeText(value: string | number | boolean): string {
+  return String(value)
+    .replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
+    .replace(/[&<>]/g, (c) => ESCAPES[c]!)
+}
+
 /** `<name>escaped</name>`, or `<name/>` for an empty string. */
 export function el(name: string, value: string | number | boolean | null | undefined): string {
   if (value === null || value === undefined) return ''

@@ -1,0 +1,180 @@
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { AppContext } from '../../context.js'
+import {
+  buildEnvelope,
+  SoapError,
+  type SoapVersion,
+  soapVersionOfContentType,
+  unwrapEnvelope,
+} from '../soap/envelope.js'
+import { parseXml, type XmlElement, XmlError } from '../soap/xml.js'
+import { bareFaultXml, faults, IPS_XML_DECLARATION, IpsFault, soapFaultXml } from './faults.js'
+import { runOperation } from './operations.js'
+import { renderReturn } from './render.js'
+import { credentialsOf, faultStatusOf, resolveCall } from './request.js'
+import { versionByKey, wsdlFileName } from './versions.js'
+import { SERVICE_PATH, withServiceUrl } from './wsdl.js'
+
+export const POX_PATH = '/scene7/api/IpsApiService'
+export const WSDL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../wsdl')
+
+type Form = 'soap' | 'pox'
+
+const CONTENT_TYPE = {
+  '1.1': 'text/xml;charset=UTF-8',
+  '1.2': 'application/soap+xml;charset=UTF-8',
+  pox: 'text/xml;charset=UTF-8',
+} as const
+
+interface Unwrapped {
+  soapVersion: SoapVersion | null
+  headers: XmlElement[]
+  param: XmlElement
+}
+
+/** SOAP: the envelope's Header children and the Body's first element. Plain XML: `<Request>` holds both. */
+function unwrap(form: Form, body: unknown): Unwrapped {
+  if (!Buffer.isBuffer(body)) throw faults.invalidXml('The request body is not an XML document')
+  let root: XmlElement
+  try {
+    root = parseXml(body)
+  } catch (error) {
+    if (error instanceof XmlError) throw faults.invalidXml(error.message)
+    throw error
+  }
+  if (form === 'soap') {
+    try {
+      const request = unwrapEnvelope(root)
+      return {
+        soapVersion: request.version,
+        headers: request.header?.children ?? [],
+        param: request.operation,
+      }
+    } catch (error) {
+      if (error instanceof SoapError) throw faults.invalidXml(error.message)
+      throw error
+    }
+  }
+  if (root.name !== 'Request') return { soapVersion: null, headers: [], param: root }
+  const headers = root.children.filter((c) => c.name === 'authHeader')
+  const param = root.children.find((c) => c.name !== 'authHeader')
+  if (!param) throw faults.missingParameter('The Request element holds no operation parameter element')
+  return { soapVersion: null, headers, param }
+}
+
+function send(reply: FastifyReply, form: Form, soapVersion: SoapVersion, status: number, xml: string) {
+  return reply
+    .code(status)
+    .header('content-type', form === 'pox' ? CONTENT_TYPE.pox : CONTENT_TYPE[soapVersion])
+    .send(xml)
+}
+
+function sendFault(
+  reply: FastifyReply,
+  form: Form,
+  soapVersion: SoapVersion,
+  status: number,
+  fault: IpsFault,
+) {
+  const xml = form === 'pox' ? bareFaultXml(fault) : soapFaultXml(fault, soapVersion)
+  return send(reply, form, soapVersion, status, xml)
+}
+
+async function handle(ctx: AppContext, form: Form, request: FastifyRequest, reply: FastifyReply) {
+  let soapVersion: SoapVersion = soapVersionOfContentType(request.headers['content-type']) ?? '1.1'
+  let status = 500
+  try {
+    const unwrapped = unwrap(form, request.body)
+    soapVersion = unwrapped.soapVersion ?? soapVersion
+    status = faultStatusOf(unwrapped.headers)
+    const call = resolveCall(unwrapped.param)
+    const credentials = credentialsOf(unwrapped.headers, request.headers.authorization)
+    if (!credentials) throw faults.noCredentials()
+    const actor = await ctx.auth.authenticate(credentials.user, credentials.password, 'ips')
+    if (!actor) throw faults.invalidCredentials()
+    const outcome = await runOperation(ctx, actor, call)
+    const result = renderReturn(call.op, call.version, outcome.value, outcome.filter)
+    const xml =
+      form === 'pox'
+        ? `${IPS_XML_DECLARATION}${result}`
+        : buildEnvelope({
+            version: soapVersion,
+            prefix: 'soapenv',
+            body: result,
+            declaration: IPS_XML_DECLARATION,
+          })
+    return send(reply, form, soapVersion, 200, xml)
+  } catch (error) {
+    if (error instanceof IpsFault) {
+      request.log.info({ ipsFault: error.code }, 'IPS fault')
+      return sendFault(reply, form, soapVersion, status, error)
+    }
+    request.log.error({ err: error }, 'IPS operation failed')
+    return sendFault(reply, form, soapVersion, status, faults.exception())
+  }
+}
+
+const wsdlCache = new Map<string, string>()
+
+async function loadWsdl(file: string): Promise<string> {
+  let text = wsdlCache.get(file)
+  if (text === undefined) {
+    text = await readFile(path.join(WSDL_DIR, file), 'utf8')
+    wsdlCache.set(file, text)
+  }
+  return text
+}
+
+/**
+ * `?serviceUrl=` rewrites the address: a URL with a path is used as it is, a bare origin gets the service
+ * path appended. Default: the address the request came to.
+ */
+function serviceUrlOf(request: FastifyRequest): string | null {
+  const given = (request.query as Record<string, unknown>).serviceUrl
+  if (typeof given !== 'string' || given === '') return `${request.protocol}://${request.host}${SERVICE_PATH}`
+  let url: URL
+  try {
+    url = new URL(given)
+  } catch {
+    return null
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null
+  return url.pathname === '/' && !given.endsWith('/') ? `${url.origin}${SERVICE_PATH}` : url.toString()
+}
+
+async function serveWsdl(request: FastifyRequest<{ Params: { file: string } }>, reply: FastifyReply) {
+  const match = /^IpsApi(?:-([\w-]+))?\.wsdl$/.exec(request.params.file)
+  const version = match ? versionByKey(match[1] ?? '') : undefined
+  if (!version) {
+    return reply.code(404).type('text/plain; charset=utf-8').send(`No such WSDL: ${request.params.file}\n`)
+  }
+  const serviceUrl = serviceUrlOf(request)
+  if (!serviceUrl) {
+    return reply.code(400).type('text/plain; charset=utf-8').send('serviceUrl must be an http or https URL\n')
+  }
+  const wsdl = await loadWsdl(wsdlFileName(version))
+  return reply.type('text/xml;charset=UTF-8').send(withServiceUrl(wsdl, serviceUrl))
+}
+
+/** The Scene7 IPS door: SOAP 1.1/1.2 and plain-XML endpoints, and the WSDL of every supported version. */
+export async function ipsDoor(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+  // Bodies refused before a handler runs (too large, unreadable) still get an IPS fault.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const form: Form = request.url.startsWith(POX_PATH) ? 'pox' : 'soap'
+    const version = soapVersionOfContentType(request.headers['content-type']) ?? '1.1'
+    request.log.info({ err: error }, 'IPS request refused')
+    const fault =
+      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? faults.invalidXml('The request body is too large')
+        : faults.invalidXml('The request body could not be read')
+    return sendFault(reply, form, version, 500, fault)
+  })
+  app.post(SERVICE_PATH, (request, reply) => handle(ctx, 'soap', request, reply))
+  app.post(POX_PATH, (request, reply) => handle(ctx, 'pox', request, reply))
+  app.get('/scene7/webservice/:file', serveWsdl)
+  // some .NET scripts fetch the WSDL without /webservice/
+  app.get('/scene7/:file', serveWsdl)
+}

@@ -1,0 +1,272 @@
+import type { AppContext } from '../../context.js'
+import { type ErrorCode, ErrorCodes } from '../../core/errors.js'
+import * as policy from '../../core/policy.js'
+import type { Actor, BatchResult, ItemListing, ItemResult, ItemSearchFilter } from '../../core/types.js'
+import { faultElementOf, faults, IpsFault, IpsFaultCodes } from './faults.js'
+import {
+  assetHandle,
+  companyRootName,
+  ipsFolderPath,
+  parseAssetHandle,
+  parseCompanyHandle,
+  parseFolder,
+} from './handles.js'
+import { type FieldFilter, fieldFilter, type ReplyObject } from './render.js'
+import { type IpsCall, Params } from './request.js'
+import type { IpsOperationName } from './schema.js'
+import { defines } from './versions.js'
+
+/** Adobe documents at most 1000 assets per searchAssets page. */
+export const MAX_RECORDS_PER_PAGE = 1000
+
+export interface OperationOutcome {
+  value: ReplyObject
+  filter?: FieldFilter
+}
+
+type Handler = (ctx: AppContext, actor: Actor, call: IpsCall, params: Params) => Promise<OperationOutcome>
+
+/** Trash states of Asset/trashState and of the searchAssets filter. */
+const TRASH_STATE_OF = { active: 'NotInTrash', trashed: 'InTrash', emptied: 'InEmptiedTrash' } as const
+const STATES_OF_FILTER: Record<string, ItemSearchFilter['states']> = {
+  NotInTrash: ['active'],
+  InTrash: ['trashed'],
+  Any: ['active', 'trashed', 'emptied'],
+}
+
+/** The company handle must name the caller's own tenant. */
+function requireCompany(actor: Actor, handle: string) {
+  const tenantId = parseCompanyHandle(handle)
+  if (tenantId === null) throw faults.invalidParameter(`Invalid company handle '${handle}'`)
+  if (tenantId !== actor.tenantId) throw faults.illegalCompany(handle)
+}
+
+async function companyRoot(ctx: AppContext, actor: Actor): Promise<string> {
+  const tenant = await ctx.admin.requireTenant(actor.tenantId)
+  return companyRootName(tenant.name)
+}
+
+/** How a core outcome reads on the IPS wire: code and reason of an AssetOperationFault (or a fault). */
+function itemFault(code: ErrorCode | undefined, handle: string, op: IpsOperationName): [number, string] {
+  switch (code) {
+    case ErrorCodes.NOT_FOUND:
+      return [IpsFaultCodes.INVALID_PARAMETER, `Asset '${handle}' does not exist`]
+    case ErrorCodes.ACCESS_DENIED:
+      return [
+        IpsFaultCodes.MISSING_PERMISSION,
+        `User does not have permission to access asset '${handle}' with operation '${op}'`,
+      ]
+    case ErrorCodes.ALREADY_TRASHED:
+      return [IpsFaultCodes.INVALID_PARAMETER, `Asset '${handle}' is already in the trash`]
+    case ErrorCodes.NOT_IN_TRASH:
+      return [IpsFaultCodes.INVALID_PARAMETER, `Asset '${handle}' is not in the trash`]
+    case ErrorCodes.ALREADY_EMPTIED:
+      return [IpsFaultCodes.INVALID_PARAMETER, `Asset '${handle}' has already been emptied from the trash`]
+    case ErrorCodes.NOT_RESTORABLE:
+      return [
+        IpsFaultCodes.INVALID_PARAMETER,
+        `Asset '${handle}' has been emptied from the trash and can no longer be restored`,
+      ]
+    case ErrorCodes.LEGAL_HOLD:
+      return [IpsFaultCodes.EXCEPTION, `Asset '${handle}' is under legal hold`]
+    case ErrorCodes.ORIGINAL_LOCATION_GONE:
+      return [IpsFaultCodes.EXCEPTION, `The folder of asset '${handle}' cannot be recreated`]
+    default:
+      return [IpsFaultCodes.EXCEPTION, `Operation '${op}' failed for asset '${handle}'`]
+  }
+}
+
+interface DetailItem extends ReplyObject {
+  assetHandle: string
+  code: number
+  reason: string
+}
+
+/**
+ * A batch over asset handles: malformed handles are errors, handles naming the same asset (`a|942` and
+ * `a|942|1|579`) count once, and each detail item echoes the handle as first given.
+ */
+async function assetBatch(
+  actor: Actor,
+  call: IpsCall,
+  params: Params,
+  run: (ids: number[]) => Promise<BatchResult>,
+): Promise<OperationOutcome> {
+  requireCompany(actor, params.string('companyHandle'))
+  const given = params.array('assetHandleArray')
+  const entries: ({ handle: string; id: number } | { handle: string; id: null })[] = []
+  const seenIds = new Set<number>()
+  const seenInvalid = new Set<string>()
+  for (const handle of given) {
+    const id = parseAssetHandle(handle)
+    if (id === null) {
+      if (seenInvalid.has(handle)) continue
+      seenInvalid.add(handle)
+      entries.push({ handle, id: null })
+    } else if (!seenIds.has(id)) {
+      seenIds.add(id)
+      entries.push({ handle, id })
+    }
+  }
+  const ids = entries.flatMap((entry) => (entry.id === null ? [] : [entry.id]))
+  const batch = ids.length > 0 ? await run(ids) : null
+  const byId = new Map<number, ItemResult>((batch?.results ?? []).map((result) => [result.id, result]))
+  const warnings: DetailItem[] = []
+  const errors: DetailItem[] = []
+  let successCount = 0
+  for (const entry of entries) {
+    if (entry.id === null) {
+      errors.push({
+        assetHandle: entry.handle,
+        code: IpsFaultCodes.INVALID_PARAMETER,
+        reason: `Invalid asset handle '${entry.handle}'`,
+      })
+      continue
+    }
+    const result = byId.get(entry.id)!
+    if (result.status === 'ok') {
+      successCount++
+      continue
+    }
+    const [code, reason] = itemFault(result.code, entry.handle, call.op.name)
+    ;(result.status === 'warning' ? warnings : errors).push({ assetHandle: entry.handle, code, reason })
+  }
+  return {
+    value: {
+      successCount,
+      warningCount: warnings.length,
+      errorCount: errors.length,
+      warningDetailArray: warnings.length > 0 ? { items: warnings } : undefined,
+      errorDetailArray: errors.length > 0 ? { items: errors } : undefined,
+    },
+  }
+}
+
+function assetOf(item: ItemListing, root: string): ReplyObject {
+  const folder = ipsFolderPath(root, item.folderPath)
+  return {
+    assetHandle: assetHandle(item.id),
+    type: item.type,
+    name: item.name,
+    fileName: item.kind === 'file' ? item.name : undefined,
+    folder,
+    folderHandle: `f|${folder}`,
+    trashState: TRASH_STATE_OF[item.state as keyof typeof TRASH_STATE_OF],
+    created: item.createdAt,
+    createUser: item.createdByUser,
+    lastModified: item.modifiedAt,
+    lastModifyUser: item.modifiedByUser,
+  }
+}
+
+function responseFields(params: Params): FieldFilter | undefined {
+  const include = params.optionalArray('responseFieldArray')
+  const exclude = params.optionalArray('excludeFieldArray')
+  return include?.length || exclude?.length ? fieldFilter(include, exclude) : undefined
+}
+
+const handlers: Record<IpsOperationName, Handler> = {
+  async checkLogin(ctx, actor, _call, params) {
+    const company = params.optionalString('companyHandle')
+    if (company) requireCompany(actor, company)
+    const email = params.string('email')
+    const password = params.string('password')
+    const checked = await ctx.auth.authenticate(email, password, 'ips')
+    const valid = checked !== null && checked.tenantId === actor.tenantId
+    return { value: { status: valid ? 'ValidLogin' : 'InvalidLogin' } }
+  },
+
+  async deleteAsset(ctx, actor, call, params) {
+    requireCompany(actor, params.string('companyHandle'))
+    const handle = params.string('assetHandle')
+    const id = parseAssetHandle(handle)
+    if (id === null) throw faults.invalidParameter(`Invalid asset handle '${handle}'`)
+    const result = (await ctx.trash.trash(actor, [id])).results[0]!
+    // Deleting an asset already in the trash leaves it there: nothing to report on a single delete.
+    if (result.status === 'error') {
+      const [code, reason] = itemFault(result.code, handle, call.op.name)
+      throw new IpsFault(faultElementOf(code), code, reason)
+    }
+    return { value: {} }
+  },
+
+  deleteAssets: (ctx, actor, call, params) =>
+    assetBatch(actor, call, params, (ids) => ctx.trash.trash(actor, ids)),
+
+  emptyAssetsFromTrash: (ctx, actor, call, params) =>
+    assetBatch(actor, call, params, (ids) => ctx.trash.empty(actor, ids)),
+
+  restoreAssetsFromTrash: (ctx, actor, call, params) =>
+    assetBatch(actor, call, params, (ids) => ctx.trash.restore(actor, ids, { onMissingParent: 'recreate' })),
+
+  async searchAssets(ctx, actor, call, params) {
+    requireCompany(actor, params.string('companyHandle'))
+    const root = await companyRoot(ctx, actor)
+    const folderParam = params.optionalString('folder')
+    const folder = folderParam ? parseFolder(folderParam, root) : undefined
+    if (folder === null) throw faults.invalidParameter(`Invalid folder '${folderParam}'`)
+    // No folder: the whole company (subfolders included unless asked otherwise); a folder: only its own
+    // assets unless includeSubfolders says otherwise.
+    const includeSubfolders = params.optionalBoolean('includeSubfolders') ?? folder === undefined
+    // Before 2008-01-15 searchAssets had no trashState: such clients only ever see assets not in the trash.
+    const trashStateSpec = call.op.param.find((e) => e.name === 'trashState')
+    const trashState = defines(call.version, trashStateSpec?.since)
+      ? (params.optionalString('trashState') ?? 'NotInTrash')
+      : 'NotInTrash'
+    const states = STATES_OF_FILTER[trashState]
+    if (!states) {
+      throw faults.invalidParameter(
+        `Invalid value for parameter 'trashState': '${trashState}' (NotInTrash, InTrash or Any)`,
+      )
+    }
+    const types = params.optionalArray('assetTypeArray')?.filter(Boolean)
+    const excludeTypes = params.optionalArray('excludeAssetTypeArray')?.filter(Boolean)
+    const recordsPerPage = Math.min(
+      params.optionalInt('recordsPerPage', 1, 1_000_000) ?? MAX_RECORDS_PER_PAGE,
+      MAX_RECORDS_PER_PAGE,
+    )
+    const resultsPage = params.optionalInt('resultsPage', 1, 1_000_000_000) ?? 1
+    const found = await ctx.trash.searchItems(
+      actor,
+      {
+        states,
+        kind: 'file',
+        folder: folder ?? (includeSubfolders ? undefined : []),
+        includeSubfolders,
+        types: types?.length ? types : undefined,
+        excludeTypes,
+      },
+      { limit: recordsPerPage, offset: (resultsPage - 1) * recordsPerPage },
+    )
+    return {
+      value: {
+        totalRows: found.total,
+        assetArray: found.items.length > 0 ? { items: found.items.map((i) => assetOf(i, root)) } : undefined,
+      },
+      filter: responseFields(params),
+    }
+  },
+
+  async getAssets(ctx, actor, _call, params) {
+    requireCompany(actor, params.string('companyHandle'))
+    const ids: number[] = []
+    for (const handle of params.array('assetHandleArray')) {
+      const id = parseAssetHandle(handle)
+      if (id === null) throw faults.invalidParameter(`Invalid asset handle '${handle}'`)
+      ids.push(id)
+    }
+    const root = await companyRoot(ctx, actor)
+    const items = await ctx.trash.getItems(actor, ids)
+    return {
+      value: { assetArray: items.length > 0 ? { items: items.map((i) => assetOf(i, root)) } : undefined },
+      filter: responseFields(params),
+    }
+  },
+}
+
+/** Runs an operation for an authenticated actor: role check (policy), then the handler. */
+export async function runOperation(ctx: AppContext, actor: Actor, call: IpsCall): Promise<OperationOutcome> {
+  const allowed = call.op.access === 'trash' ? policy.ipsRoleMayUseTrash(actor) : policy.ipsRoleMayRead(actor)
+  if (!allowed) throw faults.operationPermission(call.op.name)
+  return handlers[call.op.name](ctx, actor, call, new Params(call.param))
+}
