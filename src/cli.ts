@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from './config.js'
 import { type AppContext, createContext } from './context.js'
 import { describeDueUnit } from './core/cleanup-job.js'
+import { CoreError } from './core/errors.js'
 import { migrate } from './db/migrate.js'
 import { demoInstructions, seedDemo } from './demo.js'
 import { startServer } from './http/server.js'
@@ -119,7 +120,9 @@ main(process.argv.slice(2)).then(
     if (code !== null) process.exit(code)
   },
   (error) => {
-    process.stderr.write(`${error instanceof ConfigError ? error.message : (error as Error).stack}\n`)
+    process.stderr.write(
+      `${error instanceof ConfigError || error instanceof CoreError ? error.message : (error as Error).stack}\n`,
+    )
     process.exit(1)
   },
 )

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CleanupJob } from '../src/core/cleanup-job.js'
@@ -407,6 +409,29 @@ describe('storage failures', () => {
       'purge_failed',
       'expire',
     ])
+  })
+
+  it('a real filesystem refusal (a directory where the file was) is reported and retried once it clears', async () => {
+    const a = await tenant('fsfail')
+    const file = await createFile(t.ctx, a, 'blocked.bin')
+    await trash(a, [file.id])
+    await t.ctx.trash.empty(a.users.admin!.actor, [file.id])
+    const stored = t.blobs.inner.pathOf(file.blobKey!)
+    await rm(stored)
+    await mkdir(stored)
+    await writeFile(path.join(stored, 'occupant'), 'x')
+
+    const first = await runFor(a)
+    expect(first?.run).toMatchObject({ status: 'partial', failed: 1, purged: 0 })
+    expect(first?.errors[0]).toMatchObject({ id: file.id, code: 'STORAGE_FAILURE', name: 'blocked.bin' })
+    expect(await rowState(t.database.db, file.id)).toBe('emptied')
+
+    await rm(stored, { recursive: true })
+    await writeFile(stored, 'content back')
+    const second = await runFor(a)
+    expect(second?.run).toMatchObject({ status: 'succeeded', purged: 1, emptied: 1 })
+    expect(await rowState(t.database.db, file.id)).toBeNull()
+    expect(blobOnDisk(t.blobs, file.blobKey)).toBe(false)
   })
 
   it('a user purge of a folder whose file fails reports it, keeps the folder and that file, and the job retries', async () => {

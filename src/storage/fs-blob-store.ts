@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
@@ -7,12 +6,16 @@ import type { BlobStore } from '../core/ports.js'
 
 const KEY_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
-/** Files under `root/ab/cd/<uuid>`: temp file, fsync, rename, fsync of the directory. */
+/**
+ * Files under `root/ab/cd/<uuid>`. A write goes to a temp file that is fsynced, renamed into place, and the
+ * directory fsynced, so a file exists whole or not at all, and survives a power cut once put() resolved. A
+ * removal fsyncs the directory too, so a purged file cannot come back after a crash (a file without its row).
+ * Keys are generated here; anything but a key of ours never reaches the filesystem.
+ */
 export class FsBlobStore implements BlobStore {
   constructor(readonly root: string) {}
 
   pathOf(key: string): string {
-    // Keys are ours (UUIDs); anything else never reaches the filesystem.
     if (!KEY_PATTERN.test(key)) throw new Error('invalid blob key')
     return path.join(this.root, key.slice(0, 2), key.slice(2, 4), key)
   }
@@ -23,35 +26,45 @@ export class FsBlobStore implements BlobStore {
     const dir = path.dirname(target)
     await mkdir(dir, { recursive: true })
     const temp = `${target}.tmp-${process.pid}`
-    const handle = await open(temp, 'w', 0o600)
     try {
-      await handle.writeFile(content)
-      await handle.sync()
-    } finally {
-      await handle.close()
+      const handle = await open(temp, 'wx', 0o600)
+      try {
+        await handle.writeFile(content)
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      await rename(temp, target)
+    } catch (error) {
+      await unlink(temp).catch(() => {})
+      throw error
     }
-    await rename(temp, target)
-    const dirHandle = await open(dir, 'r')
-    try {
-      await dirHandle.sync()
-    } finally {
-      await dirHandle.close()
-    }
+    await syncDirectory(dir)
     return key
   }
 
   async get(key: string): Promise<Readable | null> {
     const file = this.pathOf(key)
-    if (!(await this.exists(key))) return null
-    return createReadStream(file)
+    try {
+      // opened before answering, so a file removed meanwhile is a clean null rather than a stream error
+      const handle = await open(file, 'r')
+      return handle.createReadStream()
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+      throw error
+    }
   }
 
   async delete(key: string): Promise<void> {
+    const file = this.pathOf(key)
     try {
-      await unlink(this.pathOf(key))
+      await unlink(file)
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      // already gone: a purge redone after a crash finds the files it removed before
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+      throw error
     }
+    await syncDirectory(path.dirname(file))
   }
 
   async exists(key: string): Promise<boolean> {
@@ -60,5 +73,14 @@ export class FsBlobStore implements BlobStore {
     } catch {
       return false
     }
+  }
+}
+
+async function syncDirectory(dir: string) {
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
   }
 }
