@@ -6,9 +6,12 @@ import type { Config } from './config.js'
 import { AdminService } from './core/admin-service.js'
 import { AuthService } from './core/auth-service.js'
 import { CleanupJob } from './core/cleanup-job.js'
+import type { EventBus } from './core/events.js'
+import { loadPlugins, PluginHost, type ServerPlugin } from './core/plugins.js'
 import type { BlobStore } from './core/ports.js'
 import { TrashService } from './core/trash-service.js'
 import { connectPostgres, type Database, openEmbedded } from './db/database.js'
+import { DatabaseEventBus } from './db/event-bus.js'
 import { migrate } from './db/migrate.js'
 import { FsBlobStore } from './storage/fs-blob-store.js'
 
@@ -23,6 +26,10 @@ export interface AppContext {
   admin: AdminService
   /** the cleanup job (retention, emptied items, failed and crashed purges) */
   cleanup: CleanupJob
+  /** trash / delete / restore events of every server instance on the database */
+  events: EventBus
+  /** the server plug-ins named in PLUGINS */
+  plugins: PluginHost
   /** the bearer token of the admin API (ADMIN_TOKEN, or the one generated under DATA_DIR) */
   adminToken: string
   close(): Promise<void>
@@ -47,7 +54,15 @@ export function createLogger(config: Pick<Config, 'LOG_LEVEL'>): Logger {
 /** Opens the configured database (or the embedded one), migrates it, and wires the services. */
 export async function createContext(
   config: Config,
-  options: { logger?: Logger; db?: Database; blobs?: BlobStore; migrate?: boolean; adminToken?: string } = {},
+  options: {
+    logger?: Logger
+    db?: Database
+    blobs?: BlobStore
+    migrate?: boolean
+    adminToken?: string
+    /** plug-ins to use instead of loading PLUGINS */
+    plugins?: ServerPlugin[]
+  } = {},
 ): Promise<AppContext> {
   const logger = options.logger ?? createLogger(config)
   let db = options.db
@@ -63,6 +78,8 @@ export async function createContext(
   const blobs = options.blobs ?? new FsBlobStore(path.resolve(config.DATA_DIR, 'blobs'))
   const database = db
   const adminToken = options.adminToken ?? (await resolveAdminToken(config, logger))
+  const plugins = new PluginHost(options.plugins ?? (await loadPlugins(config.PLUGINS)), logger)
+  const events = new DatabaseEventBus(database, logger)
   return {
     adminToken,
     config,
@@ -78,7 +95,12 @@ export async function createContext(
       { batchSize: config.CLEANUP_BATCH_SIZE, staleAfterSeconds: config.CLEANUP_STALE_AFTER },
       logger.child({ component: 'cleanup' }),
     ),
-    close: () => database.close(),
+    events,
+    plugins,
+    close: async () => {
+      await events.close()
+      await database.close()
+    },
   }
 }
 

@@ -4,8 +4,9 @@ import * as repo from '../db/trash-repository.js'
 import * as users from '../db/user-repository.js'
 import { CoreError, ErrorCodes } from './errors.js'
 import { hashPassword } from './passwords.js'
+import * as policy from './policy.js'
 import type { BlobStore } from './ports.js'
-import type { Item, ItemKind } from './types.js'
+import type { Actor, BrandRights, Item, ItemKind } from './types.js'
 
 export interface NewItemInput {
   kind: ItemKind
@@ -106,6 +107,12 @@ export class AdminService {
     return admin.listBrands(this.db, tenantId)
   }
 
+  /** The brands an actor works in, with the rights the actor has there (what an Enterprise LogOn lists). */
+  async brandsOf(actor: Actor): Promise<(admin.BrandAccessRow & { rights: BrandRights })[]> {
+    const rows = await admin.brandsWithAccess(this.db, actor.tenantId, actor.userId, actor.admin)
+    return rows.map((row) => ({ ...row, rights: policy.effectiveBrandRights(actor, row.rights) }))
+  }
+
   async createIssue(tenantId: number, brandId: number, name: string) {
     await this.requireBrand(tenantId, brandId)
     return admin.insertBrandChild(this.db, 'issues', tenantId, brandId, name).catch(translate)
@@ -126,6 +133,13 @@ export class AdminService {
       )
     }
     if (!outcome.deleted) throw new CoreError(ErrorCodes.NOT_FOUND)
+  }
+
+  /** A brand that items (trashed ones included) still belong to is not removed (seed 004). */
+  async deleteBrand(tenantId: number, brandId: number) {
+    const outcome = await admin.deleteBrand(this.db, tenantId, brandId)
+    if (outcome.occupied) throw new CoreError(ErrorCodes.IN_USE, 'The brand is still occupied')
+    if (!outcome.deleted) throw new CoreError(ErrorCodes.NOT_FOUND, 'Brand not found')
   }
 
   /** Admin clean-up: moves items, trashed ones included, to another issue or category. */

@@ -1,5 +1,5 @@
 import { type ErrorCode, ErrorCodes } from './errors.js'
-import type { Actor, ItemFacts } from './types.js'
+import type { Actor, BrandRights, ItemFacts } from './types.js'
 
 /**
  * The one place that answers "may this actor do this to this item". Every door asks here; none re-implements a
@@ -32,6 +32,13 @@ const isOwner = (actor: Actor, item: ItemFacts) => item.ownerId !== null && item
 const isDeleter = (actor: Actor, item: ItemFacts) =>
   item.deletedBy !== null && item.deletedBy === actor.userId
 
+/**
+ * WoodWing Enterprise grants file rights per brand through access profiles only (seed 004): "Delete" (also
+ * gates Restore) and "Delete Permanently" (Purge); system administrators are not limited. Owners and deleters
+ * get no exception there.
+ */
+const brandRightsOnly = (actor: Actor) => actor.door === 'enterprise'
+
 export function sameTenant(actor: Actor, item: { tenantId: number }): boolean {
   return actor.tenantId === item.tenantId
 }
@@ -47,7 +54,7 @@ export function canView(actor: Actor, item: ItemFacts): Decision {
 /** Move an active item (and its subtree) to the trash: owner, admin, or brand `delete`. */
 export function canTrash(actor: Actor, item: ItemFacts): Decision {
   if (!sameTenant(actor, item)) return ErrorCodes.NOT_FOUND
-  if (actor.admin || isOwner(actor, item)) return null
+  if (actor.admin || (!brandRightsOnly(actor) && isOwner(actor, item))) return null
   if (item.brandId !== null && item.rights?.delete) return null
   // Items outside any brand belong to the shared library: every user of the tenant may delete them there.
   if (item.brandId === null) return null
@@ -57,7 +64,12 @@ export function canTrash(actor: Actor, item: ItemFacts): Decision {
 /** Bring a trashed item back: the deleter, admin, or brand `delete`. */
 export function canRestore(actor: Actor, item: ItemFacts): Decision {
   if (!sameTenant(actor, item)) return ErrorCodes.NOT_FOUND
-  if (actor.admin || isDeleter(actor, item)) return null
+  if (actor.admin) return null
+  if (brandRightsOnly(actor)) {
+    if (item.brandId === null) return null
+    return item.rights?.delete ? null : ErrorCodes.ACCESS_DENIED
+  }
+  if (isDeleter(actor, item)) return null
   if (item.brandId !== null && item.rights?.delete) return null
   return ErrorCodes.ACCESS_DENIED
 }
@@ -84,6 +96,22 @@ export function canPurge(actor: Actor, item: ItemFacts, options: { ownBin?: bool
   return ErrorCodes.ACCESS_DENIED
 }
 
+/**
+ * Purging an active item straight away (Enterprise DeleteObjects Permanent from the Workflow area), after
+ * canPurge allowed it: Enterprise asks for the Purge right only; elsewhere the actor must also be allowed to
+ * trash it.
+ */
+export function canPurgeActive(actor: Actor, item: ItemFacts): Decision {
+  if (brandRightsOnly(actor)) return canPurge(actor, item)
+  return canPurge(actor, item) ?? canTrash(actor, item)
+}
+
+/** The rights an actor has on a brand: tenant administrators are not limited by access rights (seed 004). */
+export function effectiveBrandRights(actor: Actor, granted: BrandRights | null): BrandRights {
+  if (actor.admin) return { view: true, delete: true, purge: true }
+  return granted ?? { view: false, delete: false, purge: false }
+}
+
 /** Door operations reserved to the tenant's system administrators (srv.asmx PurgeRecycleBinItem, search). */
 export function requireAdmin(actor: Actor): Decision {
   return actor.admin ? null : ErrorCodes.ADMIN_ONLY
@@ -104,7 +132,7 @@ export function ipsRoleMayRead(actor: Actor): boolean {
  * others unbranded items, what they own or deleted, and items of brands they may view.
  */
 export function itemVisibility(actor: Actor): TrashVisibility {
-  return { tenantId: actor.tenantId, userId: actor.userId, everything: actor.admin }
+  return { tenantId: actor.tenantId, userId: actor.userId, everything: actor.admin, right: 'view' }
 }
 
 /**
@@ -115,10 +143,12 @@ export interface TrashVisibility {
   tenantId: number
   userId: number
   everything: boolean
+  /** 'purge': only rows the actor may purge (brand purge right; admins everything) */
+  right: 'view' | 'purge'
 }
 
-export function trashVisibility(actor: Actor): TrashVisibility {
-  return { tenantId: actor.tenantId, userId: actor.userId, everything: actor.admin }
+export function trashVisibility(actor: Actor, right: 'view' | 'purge' = 'view'): TrashVisibility {
+  return { tenantId: actor.tenantId, userId: actor.userId, everything: actor.admin, right }
 }
 
 /** Effective retention in days of a trashed item: brand auto purge when set, else the tenant's; 0 = never. */

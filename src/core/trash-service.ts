@@ -141,6 +141,7 @@ export class TrashService {
     actor: Actor,
     allowed: ItemFacts[],
     results: Map<number, ItemResult>,
+    auditDetail: Record<string, unknown> | null = null,
   ) {
     if (allowed.length === 0) return
     const paths = await repo.pathsOf(
@@ -156,7 +157,7 @@ export class TrashService {
       if (path.ancestorIds.some((ancestor) => allowedIds.has(ancestor))) results.set(item.id, ok(item, 0))
       else roots.push(path)
     }
-    const moved = await repo.trashUnits(tx, actor, roots)
+    const moved = await repo.trashUnits(tx, actor, roots, auditDetail)
     for (const root of roots) {
       const item = allowed.find((candidate) => candidate.id === root.id)!
       results.set(item.id, ok(item, moved.get(root.id) ?? 0))
@@ -351,14 +352,15 @@ export class TrashService {
         if (denied) return fail(item.id, denied, item)
         if (item.state === 'active') {
           if (!options.includeActive) return fail(item.id, ErrorCodes.NOT_IN_TRASH, item)
-          const trashDenied = policy.canTrash(actor, item)
+          const trashDenied = policy.canPurgeActive(actor, item)
           if (trashDenied) return fail(item.id, trashDenied, item)
           active.push(item)
         }
         return null
       })
       if (active.length > 0) {
-        await this.trashAllowed(tx, actor, active, results)
+        // audited as part of the permanent delete, so listeners see one permanent delete, not a trash first
+        await this.trashAllowed(tx, actor, active, results, { permanent: true })
         // the items now head their own units (or belong to a requested ancestor's)
         for (const item of active) {
           item.state = 'trashed'
@@ -417,11 +419,11 @@ export class TrashService {
   }
 
   async list(actor: Actor, filter: TrashFilter, page: TrashPage): Promise<TrashEntry[]> {
-    return repo.listTrash(this.db, policy.trashVisibility(actor), filter, page)
+    return repo.listTrash(this.db, visibilityFor(actor, filter), filter, page)
   }
 
   async count(actor: Actor, filter: TrashFilter): Promise<number> {
-    return repo.countTrash(this.db, policy.trashVisibility(actor), filter)
+    return repo.countTrash(this.db, visibilityFor(actor, filter), filter)
   }
 
   /** The keyset cursor of the page that follows this entry (default order). */
@@ -491,6 +493,9 @@ export class TrashService {
     return repo.resolvePath(this.db, actor.tenantId, segments, states)
   }
 }
+
+const visibilityFor = (actor: Actor, filter: TrashFilter) =>
+  policy.trashVisibility(actor, filter.purgeable ? 'purge' : 'view')
 
 /**
  * Applies a per-item check: missing ids are NOT_FOUND (another tenant's ids included: they do not exist for

@@ -108,7 +108,8 @@ export interface RestoreOptions {
 export interface TrashFilter {
   /** own: what the actor deleted; visible: everything the actor may see (admins: the whole tenant) */
   scope: 'own' | 'visible'
-  states?: ('trashed' | 'emptied')[]
+  /** default trashed; 'active' lists the workflow (Enterprise QueryObjects over the Workflow area) */
+  states?: ('trashed' | 'emptied' | 'active')[]
   /** only unit roots (a trashed folder is listed once, not with its subtree) */
   rootsOnly?: boolean
   name?: string
@@ -125,9 +126,20 @@ export interface TrashFilter {
   sizeMin?: number
   sizeMax?: number
   ids?: number[]
+  /** only what the actor may purge (Enterprise: empty the Trash Can) */
+  purgeable?: boolean
 }
 
-export type TrashSortColumn = 'deletedAt' | 'name' | 'size' | 'type' | 'deletedBy' | 'path' | 'brand' | 'id'
+export type TrashSortColumn =
+  | 'deletedAt'
+  | 'name'
+  | 'size'
+  | 'type'
+  | 'deletedBy'
+  | 'path'
+  | 'brand'
+  | 'id'
+  | 'modifiedAt'
 
 export interface TrashPage {
   limit: number

@@ -296,3 +296,79 @@ export async function listAudit(
     detail: row.detail,
   }))
 }
+
+export interface BrandAccessRow {
+  id: number
+  name: string
+  rights: { view: boolean; delete: boolean; purge: boolean } | null
+  issues: { id: number; name: string }[]
+  categories: { id: number; name: string }[]
+}
+
+/** The brands a user has any right on (all brands of the tenant when asked), with their issues and categories. */
+export async function brandsWithAccess(
+  q: Queryable,
+  tenantId: number,
+  userId: number,
+  allBrands: boolean,
+): Promise<BrandAccessRow[]> {
+  const result = await q.query(
+    `select b.id, b.name, a.can_view, a.can_delete, a.can_purge,
+            coalesce((select json_agg(json_build_object('id', i.id, 'name', i.name) order by i.id)
+                        from issues i where i.tenant_id = b.tenant_id and i.brand_id = b.id), '[]') as issues,
+            coalesce((select json_agg(json_build_object('id', c.id, 'name', c.name) order by c.id)
+                        from categories c where c.tenant_id = b.tenant_id and c.brand_id = b.id), '[]') as categories
+       from brands b
+       left join access a on a.tenant_id = b.tenant_id and a.brand_id = b.id and a.user_id = $2
+      where b.tenant_id = $1 and ($3 or a.can_view or a.can_delete or a.can_purge)
+      order by b.id`,
+    [tenantId, userId, allBrands],
+  )
+  return result.rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    rights:
+      row.can_view === null ? null : { view: row.can_view, delete: row.can_delete, purge: row.can_purge },
+    issues: (row.issues as { id: number | string; name: string }[]).map((i) => ({
+      id: Number(i.id),
+      name: i.name,
+    })),
+    categories: (row.categories as { id: number | string; name: string }[]).map((c) => ({
+      id: Number(c.id),
+      name: c.name,
+    })),
+  }))
+}
+
+/**
+ * Deletes a brand with its issues, categories and access rights, unless items (trashed ones included) still
+ * belong to it or to one of its issues or categories.
+ */
+export async function deleteBrand(q: Queryable, tenantId: number, brandId: number) {
+  const result = await q.query<{ occupied: boolean; deleted: boolean }>(
+    `with occupied as (
+        select exists (
+          select 1 from items i
+           where i.tenant_id = $1 and (i.brand_id = $2
+              or i.issue_id in (select id from issues where tenant_id = $1 and brand_id = $2)
+              or i.category_id in (select id from categories where tenant_id = $1 and brand_id = $2))
+        ) as occupied
+      ),
+      gone_issues as (
+        delete from issues where tenant_id = $1 and brand_id = $2 and not (select occupied from occupied)
+      ),
+      gone_categories as (
+        delete from categories where tenant_id = $1 and brand_id = $2 and not (select occupied from occupied)
+      ),
+      gone_access as (
+        delete from access where tenant_id = $1 and brand_id = $2 and not (select occupied from occupied)
+      ),
+      deleted as (
+        delete from brands where tenant_id = $1 and id = $2 and not (select occupied from occupied)
+        returning 1
+      )
+      select (select occupied from occupied) as occupied, exists (select 1 from deleted) as deleted`,
+    [tenantId, brandId],
+  )
+  return result.rows[0]!
+}

@@ -23,9 +23,14 @@ export interface RestoreTarget {
   newName?: string
 }
 
-/** audit columns filled from a changed `items` row aliased `x`; $2..$5 are actor id, login, door, action */
+/**
+ * audit columns filled from a changed `items` row aliased `x`; every select ends with AUDIT_ITEM_FACTS (the
+ * object's brand, issue, category and Deleted/Deleter, which events carry after the row itself is gone)
+ */
 const AUDIT_INSERT = `insert into audit (tenant_id, actor_id, actor_login, door, action, item_id, item_kind, item_type,
-    item_name, item_path, unit_root, detail)`
+    item_name, item_path, unit_root, detail, item_brand_id, item_issue_id, item_category_id, item_deleted_at,
+    item_deleted_by)`
+const AUDIT_ITEM_FACTS = 'x.brand_id, x.issue_id, x.category_id, x.deleted_at, x.deleted_by'
 
 /** Loads items for a decision and locks them (in id order, so racing batches queue instead of deadlocking). */
 export async function lockItemFacts(q: Queryable, tenantId: number, userId: number, ids: number[]) {
@@ -85,6 +90,7 @@ export async function trashUnits(
   q: Queryable,
   actor: Actor,
   roots: RootPath[],
+  detail: Record<string, unknown> | null = null,
 ): Promise<Map<number, number>> {
   if (roots.length === 0) return new Map()
   const result = await q.query<{ root: number; n: number }>(
@@ -105,7 +111,8 @@ export async function trashUnits(
       ),
       audited as (
         ${AUDIT_INSERT}
-        select x.tenant_id, $2, $3, $4, $5, x.id, x.kind, x.type, x.name, x.original_path, x.trash_root, null
+        select x.tenant_id, $2, $3, $4, $5, x.id, x.kind, x.type, x.name, x.original_path, x.trash_root, $8::jsonb,
+               ${AUDIT_ITEM_FACTS}
           from moved x
       )
       select trash_root as root, count(*)::int as n from moved group by trash_root`,
@@ -117,6 +124,7 @@ export async function trashUnits(
       'trash',
       roots.map((r) => r.id),
       roots.map((r) => r.path),
+      detail === null ? null : JSON.stringify(detail),
     ],
   )
   return new Map(result.rows.map((row) => [row.root, row.n]))
@@ -160,7 +168,7 @@ export async function restoreUnits(
       audited as (
         ${AUDIT_INSERT}
         select x.tenant_id, $3, $4, $5, $6, x.id, x.kind, x.type, x.name, x.original_path, x.addressed,
-               case when x.id = x.addressed then jsonb_build_object('parentId', x.parent_id, 'name', x.name) end
+               case when x.id = x.addressed then jsonb_build_object('parentId', x.parent_id, 'name', x.name) end, ${AUDIT_ITEM_FACTS}
           from moved x
       )
       select addressed, count(*)::int as n from moved group by addressed`,
@@ -192,7 +200,7 @@ export async function emptyUnits(q: Queryable, actor: Actor, ids: number[]): Pro
       ),
       audited as (
         ${AUDIT_INSERT}
-        select x.tenant_id, $3, $4, $5, $6, x.id, x.kind, x.type, x.name, x.original_path, x.addressed, null
+        select x.tenant_id, $3, $4, $5, $6, x.id, x.kind, x.type, x.name, x.original_path, x.addressed, null, ${AUDIT_ITEM_FACTS}
           from changed x
       )
       select addressed, count(*)::int as n from changed group by addressed`,
@@ -350,7 +358,7 @@ export async function revertPurge(
       audited as (
         ${AUDIT_INSERT}
         select x.tenant_id, $5, $6, $7, 'purge_failed', x.id, x.kind, x.type, x.name, x.original_path, x.trash_root,
-               jsonb_build_object('error', x.message, 'attempts', x.purge_attempts)
+               jsonb_build_object('error', x.message, 'attempts', x.purge_attempts), ${AUDIT_ITEM_FACTS}
           from reverted x where x.message is not null
       )
       select id, parent_id from reverted`,
@@ -381,7 +389,7 @@ export async function finishPurge(q: Queryable, tenantId: number, token: string)
         ${AUDIT_INSERT}
         select x.tenant_id, x.purge_actor_id, x.purge_actor_login, coalesce(x.purge_door, 'cleanup'),
                coalesce(x.purge_action, 'purge'), x.id, x.kind, x.type, x.name, x.original_path, x.trash_root,
-               x.purge_detail
+               x.purge_detail, ${AUDIT_ITEM_FACTS}
           from gone x
       )
       select count(*)::int as n from gone`,
@@ -514,6 +522,7 @@ const SORT_COLUMNS: Record<NonNullable<TrashPage['sort']>, string> = {
   path: 'i.original_path',
   brand: 'b.name',
   id: 'i.id',
+  modifiedAt: 'i.modified_at',
 }
 
 function trashWhere(visibility: TrashVisibility, filter: TrashFilter) {
@@ -525,7 +534,14 @@ function trashWhere(visibility: TrashVisibility, filter: TrashFilter) {
   }
   add((p) => `i.state = any(${p}::text[])`, filter.states ?? ['trashed'])
   if (filter.scope === 'own') add((p) => `i.deleted_by = ${p}`, visibility.userId)
-  else if (!visibility.everything) {
+  else if (!visibility.everything && visibility.right === 'purge') {
+    add(
+      (p) => `(i.brand_id is not null and exists (
+      select 1 from access a where a.tenant_id = i.tenant_id and a.brand_id = i.brand_id and a.user_id = ${p}
+         and a.can_purge))`,
+      visibility.userId,
+    )
+  } else if (!visibility.everything) {
     add(
       (p) => `(i.deleted_by = ${p} or i.owner_id = ${p} or (i.brand_id is not null and exists (
       select 1 from access a where a.tenant_id = i.tenant_id and a.brand_id = i.brand_id and a.user_id = ${p}
@@ -596,7 +612,7 @@ export async function listTrash(
   const result = await q.query(
     `select ${ITEM_COLUMNS('i')}, u.login as deleted_by_login, u.display_name as deleted_by_name,
             b.name as brand_name,
-            case when i.legal_hold or coalesce(b.legal_hold, false)
+            case when i.state = 'active' or i.legal_hold or coalesce(b.legal_hold, false)
                    or coalesce(b.auto_purge_days, t.retention_days) = 0 then null
                  when i.state = 'emptied' then i.emptied_at
                  else i.deleted_at + make_interval(days => coalesce(b.auto_purge_days, t.retention_days)) end

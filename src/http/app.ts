@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { AppContext } from '../context.js'
 import { migrationsApplied } from '../db/migrate.js'
 import { asmxDoor } from '../protocols/asmx/index.js'
+import { enterpriseDoor } from '../protocols/enterprise/index.js'
 import { ipsDoor } from '../protocols/ips/index.js'
 import { restDoor } from '../protocols/rest/index.js'
 import { problemErrorHandler } from './problem.js'
@@ -13,7 +14,7 @@ export const BODY_LIMIT = 8 * 1024 * 1024
 /** The doors, each a fastify plugin given the shared context. */
 export type Door = FastifyPluginAsync<{ ctx: AppContext }>
 
-const doors: Door[] = [restDoor, ipsDoor, asmxDoor]
+const doors: Door[] = [restDoor, ipsDoor, asmxDoor, enterpriseDoor]
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -47,6 +47,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     baseUrl: address,
     close: async () => {
       await app.close()
+      await ctx.events.close()
       await database.drop()
       await rm(dataDir, { recursive: true, force: true })
     },

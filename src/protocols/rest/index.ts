@@ -8,6 +8,7 @@ import { CoreError, ErrorCodes } from '../../core/errors.js'
 import type { Actor, BatchResult, TrashFilter } from '../../core/types.js'
 import { problem, STATUS_OF, sendProblem } from '../../http/problem.js'
 import { allHandles, handles } from '../handles.js'
+import { endEventStreams, streamEvents } from './events.js'
 import * as s from './schemas.js'
 import { batchJson, itemJson, trashEntryJson } from './serialize.js'
 
@@ -172,6 +173,19 @@ export const routes: Route[] = [
     body: s.updateBrandBody,
     handler: async (ctx, { params, body }) => {
       await ctx.admin.updateBrand(params.tenantId, params.brandId, body)
+      return { ok: true }
+    },
+  }),
+  route({
+    method: 'DELETE',
+    url: '/tenants/:tenantId/brands/:brandId',
+    auth: 'admin',
+    tag: 'admin',
+    summary:
+      'Delete a brand (with its issues and categories) that no item, trashed ones included, belongs to',
+    params: s.tenantBrandParams,
+    handler: async (ctx, { params }) => {
+      await ctx.admin.deleteBrand(params.tenantId, params.brandId)
       return { ok: true }
     },
   }),
@@ -514,6 +528,19 @@ export const routes: Route[] = [
   }),
   route({
     method: 'GET',
+    url: '/events',
+    auth: 'user',
+    tag: 'trash',
+    summary:
+      "Server-Sent Events of the user's tenant: DeleteObject (#4, with Permanent) and RestoreObject (#23), with the Enterprise v8 properties; resumable with Last-Event-ID (or ?after=<id>)",
+    query: s.eventsQuery,
+    handler: async (ctx, { actor, request, reply, query }) => {
+      await streamEvents(ctx, actor, request, reply, query.after)
+      return reply
+    },
+  }),
+  route({
+    method: 'GET',
     url: '/items/:id',
     auth: 'user',
     tag: 'trash',
@@ -587,6 +614,8 @@ const unauthorized = (reply: FastifyReply, detail: string) =>
   sendProblem(reply.header('www-authenticate', 'Basic realm="trashd"'), problem(401, detail))
 
 export async function restDoor(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+  // event streams never finish on their own: end them so that closing the server does not wait for them
+  app.addHook('preClose', async () => endEventStreams(ctx))
   await app.register(
     async (api) => {
       for (const definition of routes) {

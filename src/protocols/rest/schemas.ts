@@ -138,3 +138,5 @@ export const cleanupRunBody = z
     wait: z.boolean().default(false),
   })
   .strict()
+
+export const eventsQuery = z.object({ after: z.coerce.number().int().min(0).optional() }).strict()

@@ -1,0 +1,127 @@
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { Logger } from 'pino'
+import { CoreError, ErrorCodes } from './errors.js'
+import type { Actor, ItemResult } from './types.js'
+
+/**
+ * Server plug-in connectors, after WoodWing Enterprise's WflDeleteObjects / WflRestoreObjects connectors: called
+ * once per request, with the request flattened to ids (whatever the client sent, Params and "everything" are
+ * resolved to the ids they stand for before a connector sees them).
+ */
+
+export type ConnectorOperation = 'DeleteObjects' | 'RestoreObjects'
+export type Area = 'Workflow' | 'Trash'
+
+export interface ConnectorRequest {
+  operation: ConnectorOperation
+  actor: Actor
+  /** the objects addressed */
+  ids: number[]
+  /** DeleteObjects: delete permanently (true) or send to the Trash Can (false); RestoreObjects: false */
+  permanent: boolean
+  /** DeleteObjects: where the objects are taken from; RestoreObjects: ['Trash'] */
+  areas: Area[]
+}
+
+export interface ConnectorResponse {
+  /** the ids the operation handled */
+  ids: number[]
+  /** one result per addressed id */
+  results: ItemResult[]
+}
+
+/** A before-hook refuses the whole request by returning a veto (or by throwing). */
+export interface Veto {
+  veto: string
+}
+
+export interface ServerPlugin {
+  name: string
+  /** Runs before anything is changed; a veto refuses the request and nothing happens. */
+  before?(request: ConnectorRequest): Veto | undefined | Promise<Veto | undefined>
+  /** Runs after the operation committed. */
+  after?(request: ConnectorRequest, response: ConnectorResponse): void | Promise<void>
+  /** Runs when the operation failed as a whole. */
+  onError?(request: ConnectorRequest, error: unknown): void | Promise<void>
+}
+
+/** Runs the loaded plug-ins' hooks in load order. */
+export class PluginHost {
+  constructor(
+    readonly plugins: readonly ServerPlugin[] = [],
+    private readonly logger?: Logger,
+  ) {}
+
+  /** Throws CoreError VETOED (message: the plug-in's reason) when a before-hook refuses. */
+  async before(request: ConnectorRequest): Promise<void> {
+    for (const plugin of this.plugins) {
+      if (!plugin.before) continue
+      let outcome: Veto | undefined
+      try {
+        outcome = await plugin.before(request)
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error)
+        throw new CoreError(ErrorCodes.VETOED, reason, { plugin: plugin.name })
+      }
+      if (outcome && typeof outcome.veto === 'string') {
+        throw new CoreError(ErrorCodes.VETOED, outcome.veto, { plugin: plugin.name })
+      }
+    }
+  }
+
+  /** After-hooks cannot undo a committed operation: their failures are logged, not reported. */
+  async after(request: ConnectorRequest, response: ConnectorResponse): Promise<void> {
+    for (const plugin of this.plugins) {
+      try {
+        await plugin.after?.(request, response)
+      } catch (error) {
+        this.logger?.warn({ err: error, plugin: plugin.name }, 'plug-in after-hook failed')
+      }
+    }
+  }
+
+  async onError(request: ConnectorRequest, failure: unknown): Promise<void> {
+    for (const plugin of this.plugins) {
+      try {
+        await plugin.onError?.(request, failure)
+      } catch (error) {
+        this.logger?.warn({ err: error, plugin: plugin.name }, 'plug-in error-hook failed')
+      }
+    }
+  }
+}
+
+function isServerPlugin(value: unknown): value is ServerPlugin {
+  if (!value || typeof value !== 'object') return false
+  const candidate = value as Record<string, unknown>
+  return (
+    typeof candidate.name === 'string' &&
+    ['before', 'after', 'onError'].every(
+      (hook) => candidate[hook] === undefined || typeof candidate[hook] === 'function',
+    )
+  )
+}
+
+/**
+ * Loads the plug-ins named in PLUGINS (comma-separated module paths, relative to the working directory, or
+ * package names). A module's default export is a plug-in object or a function returning one.
+ */
+export async function loadPlugins(list: string, cwd = process.cwd()): Promise<ServerPlugin[]> {
+  const specifiers = list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+  const plugins: ServerPlugin[] = []
+  for (const specifier of specifiers) {
+    const isPath = specifier.startsWith('.') || path.isAbsolute(specifier)
+    const target = isPath ? pathToFileURL(path.resolve(cwd, specifier)).href : specifier
+    const loaded = (await import(target)) as { default?: unknown }
+    const exported = typeof loaded.default === 'function' ? await loaded.default() : loaded.default
+    if (!isServerPlugin(exported)) {
+      throw new Error(`Plug-in ${specifier} does not export a plug-in (an object with a name and hooks)`)
+    }
+    plugins.push(exported)
+  }
+  return plugins
+}

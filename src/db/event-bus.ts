@@ -1,0 +1,202 @@
+import type { Logger } from 'pino'
+import type pg from 'pg'
+import { type EventBus, type EventListener, type TrashEvent, toTrashEvent } from '../core/events.js'
+import type { Database } from './database.js'
+import { eventRowsAfter, eventRowsBetween, lastAuditId } from './event-repository.js'
+
+/** the channel the audit insert trigger (migration 0003) notifies */
+export const AUDIT_CHANNEL = 'trashd_audit'
+const RECONNECT_DELAY_MS = 1000
+const POLL_BATCH = 500
+
+interface Notice {
+  tenant: number
+  from: number
+  to: number
+}
+
+function parseNotice(payload: string | undefined): Notice | null {
+  try {
+    const notice = JSON.parse(payload ?? '') as Partial<Notice>
+    const ok = [notice.tenant, notice.from, notice.to].every((value) => Number.isSafeInteger(value))
+    return ok ? (notice as Notice) : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * The event bus over the audit table. With PostgreSQL, one dedicated connection LISTENs to the audit trigger's
+ * notifications, so every server instance on the database sees every event; a notification names the id range
+ * written, and exactly those rows are read. The embedded database (PGlite) serves a single connection, which
+ * a LISTEN would hold forever, so there the bus polls the audit table by cursor while anyone is subscribed (one
+ * process owns an embedded database, and its commits are serialized, so a cursor misses nothing).
+ */
+export class DatabaseEventBus implements EventBus {
+  private readonly listeners = new Map<number, Set<EventListener>>()
+  /** per tenant: the last audit id delivered (poll cursor, and catch-up point after a lost connection) */
+  private readonly cursors = new Map<number, number>()
+  private listenClient: pg.PoolClient | null = null
+  private connecting: Promise<void> | null = null
+  private pollTimer: NodeJS.Timeout | null = null
+  private polling = false
+  private closed = false
+  /** deliveries run one after another, so listeners get events in notification order */
+  private queue: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly db: Database,
+    private readonly logger?: Logger,
+    private readonly pollIntervalMs = 250,
+  ) {}
+
+  get mode(): 'listen' | 'poll' {
+    return this.db.kind === 'embedded' ? 'poll' : 'listen'
+  }
+
+  async subscribe(tenantId: number, listener: EventListener): Promise<() => void> {
+    if (this.closed) throw new Error('event bus closed')
+    let set = this.listeners.get(tenantId)
+    if (!set) {
+      set = new Set()
+      this.listeners.set(tenantId, set)
+      this.cursors.set(tenantId, await lastAuditId(this.db, tenantId))
+    }
+    set.add(listener)
+    if (this.mode === 'listen') await this.ensureListening()
+    else this.ensurePolling()
+    return () => {
+      const current = this.listeners.get(tenantId)
+      current?.delete(listener)
+      if (current && current.size === 0) {
+        this.listeners.delete(tenantId)
+        this.cursors.delete(tenantId)
+      }
+    }
+  }
+
+  async replay(tenantId: number, afterId: number, limit: number): Promise<TrashEvent[]> {
+    const rows = await eventRowsAfter(this.db, tenantId, afterId, limit)
+    return rows.map(toTrashEvent).filter((event): event is TrashEvent => event !== null)
+  }
+
+  private deliver(tenantId: number, events: TrashEvent[], lastId: number) {
+    const cursor = this.cursors.get(tenantId)
+    if (cursor !== undefined && lastId > cursor) this.cursors.set(tenantId, lastId)
+    for (const event of events) {
+      for (const listener of this.listeners.get(tenantId) ?? []) {
+        try {
+          listener(event)
+        } catch (error) {
+          this.logger?.warn({ err: error }, 'event listener failed')
+        }
+      }
+    }
+  }
+
+  private enqueue(work: () => Promise<void>) {
+    this.queue = this.queue.then(work).catch((error) => {
+      this.logger?.warn({ err: error }, 'reading events failed')
+    })
+  }
+
+  // ---- PostgreSQL: LISTEN on a dedicated connection
+
+  private ensureListening(): Promise<void> {
+    if (this.listenClient) return Promise.resolve()
+    this.connecting ??= this.connectListener().finally(() => {
+      this.connecting = null
+    })
+    return this.connecting
+  }
+
+  private async connectListener() {
+    const client = await this.db.connect()
+    client.on('notification', (message) => {
+      if (message.channel !== AUDIT_CHANNEL) return
+      const notice = parseNotice(message.payload)
+      if (!notice || !this.listeners.has(notice.tenant)) return
+      this.enqueue(async () => {
+        const rows = await eventRowsBetween(this.db, notice.tenant, notice.from, notice.to)
+        const events = rows.map(toTrashEvent).filter((event): event is TrashEvent => event !== null)
+        this.deliver(notice.tenant, events, notice.to)
+      })
+    })
+    client.on('error', (error) => {
+      this.logger?.warn({ err: error }, 'event listener connection lost; reconnecting')
+      this.dropListener(client, true)
+    })
+    await client.query(`listen ${AUDIT_CHANNEL}`)
+    this.listenClient = client
+  }
+
+  private dropListener(client: pg.PoolClient, reconnect: boolean) {
+    if (this.listenClient !== client) return
+    this.listenClient = null
+    client.release(true)
+    if (!reconnect || this.closed) return
+    setTimeout(() => {
+      if (this.closed || this.listeners.size === 0) return
+      this.ensureListening()
+        .then(() => this.catchUp())
+        .catch((error) => this.logger?.warn({ err: error }, 'event listener reconnect failed'))
+    }, RECONNECT_DELAY_MS).unref()
+  }
+
+  /** After a lost connection: whatever was written meanwhile, from each tenant's cursor. */
+  private catchUp() {
+    this.enqueue(async () => {
+      for (const tenantId of this.listeners.keys()) await this.readAfterCursor(tenantId)
+    })
+  }
+
+  private async readAfterCursor(tenantId: number) {
+    for (;;) {
+      const cursor = this.cursors.get(tenantId)
+      if (cursor === undefined) return
+      const rows = await eventRowsAfter(this.db, tenantId, cursor, POLL_BATCH)
+      if (rows.length === 0) return
+      const events = rows.map(toTrashEvent).filter((event): event is TrashEvent => event !== null)
+      this.deliver(tenantId, events, rows[rows.length - 1]!.id)
+      if (rows.length < POLL_BATCH) return
+    }
+  }
+
+  // ---- embedded: poll by cursor
+
+  private ensurePolling() {
+    if (this.pollTimer) return
+    this.pollTimer = setInterval(() => {
+      if (this.polling) return
+      if (this.listeners.size === 0) {
+        clearInterval(this.pollTimer!)
+        this.pollTimer = null
+        return
+      }
+      this.polling = true
+      this.enqueue(async () => {
+        try {
+          for (const tenantId of [...this.listeners.keys()]) await this.readAfterCursor(tenantId)
+        } finally {
+          this.polling = false
+        }
+      })
+    }, this.pollIntervalMs)
+    this.pollTimer.unref()
+  }
+
+  async close() {
+    this.closed = true
+    this.listeners.clear()
+    if (this.pollTimer) clearInterval(this.pollTimer)
+    this.pollTimer = null
+    await this.connecting?.catch(() => {})
+    const client = this.listenClient
+    if (client) {
+      this.listenClient = null
+      await client.query(`unlisten ${AUDIT_CHANNEL}`).catch(() => {})
+      client.release()
+    }
+    await this.queue
+  }
+}

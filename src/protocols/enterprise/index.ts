@@ -1,0 +1,129 @@
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { AppContext } from '../../context.js'
+import { CoreError, ErrorCodes } from '../../core/errors.js'
+import { SoapError, unwrapEnvelope } from '../soap/envelope.js'
+import { parseXml, XmlError } from '../soap/xml.js'
+import { OPERATIONS } from './operations.js'
+import { EnterpriseFault, faultEnvelope, S } from './wire.js'
+
+export const WSDL_FILE = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../wsdl/SCEnterprise.wsdl',
+)
+
+/** The workflow entry point under both of its names (classic Enterprise and Studio Server). */
+export const ENTERPRISE_PATHS = ['/Enterprise/index.php', '/StudioServer/index.php'] as const
+
+const XML_TYPE = 'text/xml; charset=utf-8'
+
+/**
+ * Documentation copied into a SOAP tool turns attribute quotes typographic (seed 004's own examples read
+ * `xsi:nil=”true”`); inside start tags such quotes are read as plain ones so those requests work as written.
+ */
+export function straightenAttributeQuotes(xml: string): string {
+  if (!/[“”]/.test(xml)) return xml
+  return xml.replace(/<[^<>!?/][^<>]*>/g, (tag) => tag.replace(/=\s*[“”]([^“”"<>]*)[“”]/g, '="$1"'))
+}
+
+function endpointOf(request: FastifyRequest): string {
+  const host = request.headers.host ?? `${request.hostname}`
+  return `${request.protocol}://${host}${request.url.split('?')[0]}`
+}
+
+function sendFault(reply: FastifyReply, fault: EnterpriseFault) {
+  // Enterprise answers faults with HTTP 200
+  return reply.code(200).type(XML_TYPE).send(faultEnvelope(fault))
+}
+
+function toFault(error: unknown, request: FastifyRequest): EnterpriseFault {
+  if (error instanceof EnterpriseFault) return error
+  if (error instanceof XmlError) return new EnterpriseFault('Client', 'Bad Request', error.message)
+  if (error instanceof SoapError) {
+    return error.kind === 'version-mismatch'
+      ? new EnterpriseFault('VersionMismatch', 'Wrong Version')
+      : new EnterpriseFault('Client', 'Bad Request', error.message)
+  }
+  const statusCode = (error as { statusCode?: number }).statusCode
+  if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
+    // body too large, malformed JSON and other rejections before the handler ran
+    return new EnterpriseFault('Client', 'Bad Request', (error as Error).message)
+  }
+  if (error instanceof CoreError) {
+    if (error.code === ErrorCodes.VETOED) {
+      const message = /\(S\d{4}\)$/.test(error.message)
+        ? error.message
+        : `${error.message} (${S.PERFORM.code})`
+      return new EnterpriseFault('Client', message, String(error.details?.plugin ?? ''))
+    }
+    if (error.code === ErrorCodes.SESSION_EXPIRED) {
+      return new EnterpriseFault('Client', S.TICKET.message, 'SCEntError_InvalidTicket')
+    }
+    if (error.code === ErrorCodes.INVALID_INPUT)
+      return new EnterpriseFault('Client', S.ARGUMENT.message, error.message)
+  }
+  request.log.error({ err: error }, 'enterprise request failed')
+  return new EnterpriseFault('Server', S.ERROR.message)
+}
+
+/** WoodWing Enterprise workflow door: SOAP 1.1 document/literal at /Enterprise/index.php (and ?wsdl). */
+export async function enterpriseDoor(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+  const wsdl = await readFile(WSDL_FILE, 'utf8')
+
+  for (const url of ENTERPRISE_PATHS) {
+    app.get(url, async (request, reply) => {
+      const query = request.query as Record<string, unknown>
+      if ('wsdl' in query || 'WSDL' in query) {
+        const location = endpointOf(request)
+        return reply
+          .type(XML_TYPE)
+          .send(wsdl.replace(/(<soap:address location=")[^"]*(")/, `$1${location.replace(/"/g, '&quot;')}$2`))
+      }
+      if ('test' in query)
+        return reply.type('text/plain; charset=utf-8').send('Workflow service index page is accessible.')
+      return reply
+        .type('text/plain; charset=utf-8')
+        .send(
+          'WoodWing Enterprise compatible workflow service (Trash Can). POST SOAP 1.1 requests here; ?wsdl for the WSDL.',
+        )
+    })
+
+    app.post(
+      url,
+      { errorHandler: (error, request, reply) => sendFault(reply, toFault(error, request)) },
+      async (request, reply) => {
+        try {
+          const raw = request.body
+          if (!Buffer.isBuffer(raw) && typeof raw !== 'string') {
+            throw new EnterpriseFault('Client', 'Bad Request', 'Send a SOAP 1.1 envelope as text/xml')
+          }
+          const text = straightenAttributeQuotes(Buffer.isBuffer(raw) ? decodeUtf8(raw) : raw)
+          const root = parseXml(text)
+          if (root.name === 'Envelope' && root.ns === 'http://www.w3.org/2003/05/soap-envelope') {
+            throw new SoapError('version-mismatch', 'SOAP 1.2 is not served here')
+          }
+          const { operation } = unwrapEnvelope(root)
+          // dispatch on the Body's first element, whatever its prefix; SOAPAction is ignored (as Enterprise does)
+          const handler = OPERATIONS[operation.name]
+          if (!handler) throw new EnterpriseFault('Server', `Procedure '${operation.name}' not present`)
+          const body = await handler({ ctx, body: operation, endpoint: endpointOf(request) })
+          return reply.type(XML_TYPE).send(body)
+        } catch (error) {
+          return sendFault(reply, toFault(error, request))
+        }
+      },
+    )
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+function decodeUtf8(body: Buffer): string {
+  try {
+    return utf8.decode(body)
+  } catch {
+    throw new XmlError('encoding', 'Request body is not valid UTF-8')
+  }
+}

@@ -1,0 +1,443 @@
+import type { AppContext } from '../../context.js'
+import { ErrorCodes } from '../../core/errors.js'
+import type { Area, ConnectorRequest } from '../../core/plugins.js'
+import type { Actor, BatchResult, BrandRights, ItemResult, TrashFilter } from '../../core/types.js'
+import { el, type XmlElement } from '../soap/xml.js'
+import { areaFilter, COLUMNS, columnsFor, sortFor } from './query.js'
+import {
+  argumentFault,
+  array,
+  EnterpriseFault,
+  errorReport,
+  ITEMS_RENAMED,
+  nil,
+  optionalText,
+  optionalUnsigned,
+  queryOrders,
+  queryParams,
+  type ReportEntry,
+  response,
+  S,
+  stringArray,
+  stringItems,
+  textOrNil,
+} from './wire.js'
+
+/** What an operation gets: the Body's first element, the context, and where the request came in. */
+export interface OperationInput {
+  ctx: AppContext
+  body: XmlElement
+  /** e.g. http://host:port/Enterprise/index.php */
+  endpoint: string
+}
+
+/** Enterprise's DBMAXQUERY default, and the most rows one QueryObjects answers (MaxEntries 0 = "all"). */
+export const DEFAULT_MAX_ENTRIES = 50
+export const MAX_ENTRIES = 10_000
+const RESOLVE_PAGE = 1000
+const BATCH = 1000
+
+export const SERVER_VERSION = '10.5.0 Build 1'
+
+async function requireActor(input: OperationInput): Promise<Actor> {
+  const ticket = optionalText(input.body, 'Ticket') ?? ''
+  const session = await input.ctx.auth.resolveSession(ticket, 'enterprise')
+  if (!session) throw new EnterpriseFault('Client', S.TICKET.message, 'SCEntError_InvalidTicket')
+  return session.actor
+}
+
+/** Areas: null when absent, nil or empty (a v7 client); else Workflow or Trash, one at a time. */
+function readAreas(body: XmlElement): Area[] | null {
+  const values = stringArray(body, 'Areas')
+  if (!values || values.length === 0) return null
+  const areas = [...new Set(values)]
+  for (const area of areas) {
+    if (area !== 'Workflow' && area !== 'Trash') throw argumentFault(`Unknown area: ${area}`)
+  }
+  if (areas.length > 1) throw argumentFault('Can only have one of the two areas: Workflow OR Trash')
+  return areas as Area[]
+}
+
+// ---- LogOn / LogOff
+
+const FEATURES: [keyof BrandRights, string, string][] = [
+  ['view', 'View', 'View'],
+  ['delete', 'Delete', 'Delete'],
+  ['purge', 'Purge', 'Delete Permanently'],
+]
+
+function profileName(rights: BrandRights): string {
+  const granted = FEATURES.filter(([key]) => rights[key]).map(([, , label]) => label)
+  if (granted.length === FEATURES.length) return 'Full Control'
+  return granted.length === 0 ? 'No Access' : granted.join(', ')
+}
+
+/** A profile lists the file-access features it does not grant, with Value No (as Enterprise 10 does). */
+function featureProfile(rights: BrandRights): string {
+  const denied = FEATURES.filter(([key]) => !rights[key]).map(
+    ([, name]) => `<AppFeature>${el('Name', name)}<Value>No</Value></AppFeature>`,
+  )
+  return `<FeatureProfile>${el('Name', profileName(rights))}${array('Features', denied)}</FeatureProfile>`
+}
+
+export async function logOn(input: OperationInput): Promise<string> {
+  const { ctx, body } = input
+  const login = optionalText(body, 'User') ?? ''
+  const password = optionalText(body, 'Password') ?? ''
+  const actor = await ctx.auth.authenticate(login, password, 'enterprise')
+  if (!actor) throw new EnterpriseFault('Client', S.WRONG_PASSWORD.message)
+  const { ticket } = await ctx.auth.openSession(actor, 'hex40')
+
+  const requested = stringArray(body, 'RequestInfo')
+  const wants = (part: string) => requested === null || requested.includes(part)
+  const brands = wants('Publications') || wants('FeatureProfiles') ? await ctx.admin.brandsOf(actor) : []
+
+  const publications = brands.map((brand) => {
+    const issues = brand.issues.map((i) => `<IssueInfo>${el('Id', i.id)}${el('Name', i.name)}</IssueInfo>`)
+    const categories = brand.categories.map(
+      (c) => `<CategoryInfo>${el('Id', c.id)}${el('Name', c.name)}</CategoryInfo>`,
+    )
+    const access = `<FeatureAccess>${el('Profile', profileName(brand.rights))}${nil('Issue')}${nil('Section')}${nil('State')}</FeatureAccess>`
+    return (
+      `<PublicationInfo>${el('Id', brand.id)}${el('Name', brand.name)}${array('Issues', issues)}` +
+      `${array('FeatureAccessList', [access])}${array('Categories', categories)}</PublicationInfo>`
+    )
+  })
+  const profiles = new Map<string, string>()
+  for (const brand of brands) profiles.set(profileName(brand.rights), featureProfile(brand.rights))
+
+  const serverInfo =
+    `<ServerInfo><Name>trashd</Name>${el('URL', input.endpoint)}<Developer>trashd</Developer>` +
+    `<Implementation>trashd</Implementation><Technology>Node.js</Technology>${el('Version', SERVER_VERSION)}` +
+    `<FeatureSet/>${nil('CryptKey')}</ServerInfo>`
+  const currentUser =
+    `<CurrentUser>${el('UserID', actor.login)}${el('FullName', actor.displayName ?? actor.login)}` +
+    '<TrackChangesColor>#FF0000</TrackChangesColor></CurrentUser>'
+
+  return response(
+    'LogOn',
+    el('Ticket', ticket) +
+      (wants('Publications') ? array('Publications', publications) : nil('Publications')) +
+      nil('NamedQueries') +
+      nil('FeatureSet') +
+      nil('LimitationSet') +
+      (wants('ServerInfo') ? serverInfo : nil('ServerInfo')) +
+      nil('Settings') +
+      nil('Users') +
+      nil('UserGroups') +
+      nil('Membership') +
+      nil('ObjectTypeProperties') +
+      nil('ActionProperties') +
+      nil('Terms') +
+      (wants('FeatureProfiles') ? array('FeatureProfiles', [...profiles.values()]) : nil('FeatureProfiles')) +
+      (wants('CurrentUser') ? currentUser : ''),
+  )
+}
+
+/** LogOff does not check the ticket (as Enterprise); it ends the session when there is one. */
+export async function logOff(input: OperationInput): Promise<string> {
+  const ticket = optionalText(input.body, 'Ticket')
+  if (ticket) await input.ctx.auth.closeSession(ticket)
+  return response('LogOff', '')
+}
+
+// ---- per-object outcomes
+
+interface Outcome {
+  /** the id as the client wrote it */
+  id: string
+  handled: boolean
+  /** an ErrorReport entry (v8) / a fault line (v7); a handled object may carry a warning */
+  report?: ReportEntry
+  /** the v7 detail line: the id, with the right flag when access was denied */
+  detailLine?: string
+}
+
+function reportEntry(result: ItemResult, permanent: boolean): ReportEntry {
+  switch (result.code) {
+    case ErrorCodes.ACCESS_DENIED:
+      // seed 004 shows access denied as a Warning
+      return {
+        message: S.AUTHORIZATION.message,
+        details: '',
+        errorCode: S.AUTHORIZATION.code,
+        level: 'Warning',
+      }
+    case ErrorCodes.NOT_FOUND:
+    case ErrorCodes.NOT_RESTORABLE:
+    case ErrorCodes.NOT_IN_TRASH:
+      return {
+        message: S.NOT_FOUND.message,
+        details: String(result.id),
+        errorCode: S.NOT_FOUND.code,
+        level: 'Error',
+      }
+    case ErrorCodes.LEGAL_HOLD:
+      return {
+        message: S.PERFORM.message,
+        details: result.message ?? '',
+        errorCode: S.PERFORM.code,
+        level: 'Error',
+      }
+    case ErrorCodes.STORAGE_FAILURE:
+      return {
+        message: `${S.DELETE.message} ${result.name ?? result.id}`,
+        details: (result.failures ?? []).map((failure) => `${failure.name}: ${failure.message}`).join('\n'),
+        errorCode: S.DELETE.code,
+        level: 'Error',
+      }
+    default:
+      return {
+        message: permanent ? `${S.DELETE.message} ${result.name ?? result.id}` : S.ERROR.message,
+        details: result.message ?? '',
+        errorCode: permanent ? S.DELETE.code : S.ERROR.code,
+        level: 'Error',
+      }
+  }
+}
+
+/** Ids as written that are not numbers are unknown records; the numeric ones go to the core. */
+function splitIds(raw: string[]): { numeric: number[]; unknown: string[] } {
+  const numeric: number[] = []
+  const unknown: string[] = []
+  for (const id of raw) {
+    if (/^\d{1,15}$/.test(id) && Number(id) > 0) numeric.push(Number(id))
+    else unknown.push(id)
+  }
+  return { numeric, unknown }
+}
+
+const notFound = (id: string): Outcome => ({
+  id,
+  handled: false,
+  report: { message: S.NOT_FOUND.message, details: id, errorCode: S.NOT_FOUND.code, level: 'Error' },
+  detailLine: id,
+})
+
+function outcomesOf(
+  raw: string[],
+  results: ItemResult[],
+  mode: { operation: 'delete' | 'restore'; permanent: boolean },
+): Outcome[] {
+  const byId = new Map(results.map((result) => [result.id, result]))
+  const flag = mode.permanent ? 'U' : 'D'
+  const outcomes: Outcome[] = []
+  const seen = new Set<string>()
+  for (const id of raw) {
+    const numeric = /^\d{1,15}$/.test(id) && Number(id) > 0 ? Number(id) : null
+    const key = numeric === null ? id : String(numeric)
+    if (seen.has(key)) continue
+    seen.add(key)
+    const result = numeric === null ? undefined : byId.get(numeric)
+    if (!result) {
+      outcomes.push(notFound(id))
+      continue
+    }
+    if (result.status === 'ok') {
+      const outcome: Outcome = { id: key, handled: true }
+      if (result.renamedTo !== undefined) {
+        outcome.report = {
+          message: `${ITEMS_RENAMED} ${result.renamedTo}`,
+          details: `${result.name ?? ''} → ${result.renamedTo}`,
+          errorCode: '',
+          level: 'Warning',
+        }
+      }
+      outcomes.push(outcome)
+    } else if (result.status === 'warning') {
+      // trash of an object already in the Trash Can: done; restore of one in the workflow: nothing to report
+      if (mode.operation === 'delete') outcomes.push({ id: key, handled: true })
+    } else {
+      const report = reportEntry(result, mode.permanent)
+      outcomes.push({
+        id: key,
+        handled: false,
+        report,
+        detailLine: result.code === ErrorCodes.ACCESS_DENIED ? `${key} (${flag})` : key,
+      })
+    }
+  }
+  return outcomes
+}
+
+function v8Reply(operation: string, outcomes: Outcome[]): string {
+  const ids = outcomes.filter((o) => o.handled).map((o) => o.id)
+  const reports = outcomes.filter((o) => o.report).map((o) => errorReport(o.id, [o.report!]))
+  return response(operation, array('IDs', stringItems(ids)) + array('Reports', reports))
+}
+
+/** v7 clients know SOAP faults only: every failure in one fault, messages and ids one per line (seed 004). */
+function v7Reply(outcomes: Outcome[]): string {
+  const failed = outcomes.filter((o) => !o.handled && o.report)
+  if (failed.length > 0) {
+    throw new EnterpriseFault(
+      'Client',
+      failed.map((o) => o.report!.message).join('\n'),
+      failed.map((o) => o.detailLine ?? o.id).join('\n'),
+    )
+  }
+  return response('DeleteObjects', `<IDs/>${nil('Reports')}`)
+}
+
+// ---- DeleteObjects / RestoreObjects
+
+/** All ids a filter finds (Params resolution, "empty the Trash Can"), a page at a time, in id order. */
+async function resolveIds(ctx: AppContext, actor: Actor, filter: TrashFilter): Promise<number[]> {
+  const ids: number[] = []
+  for (let offset = 0; ; offset += RESOLVE_PAGE) {
+    const page = await ctx.trash.list(actor, filter, {
+      limit: RESOLVE_PAGE,
+      offset,
+      sort: 'id',
+      direction: 'asc',
+    })
+    for (const entry of page) ids.push(entry.id)
+    if (page.length < RESOLVE_PAGE) return ids
+  }
+}
+
+async function inBatches(
+  ids: number[],
+  run: (batch: number[]) => Promise<BatchResult>,
+): Promise<ItemResult[]> {
+  const results: ItemResult[] = []
+  for (let i = 0; i < ids.length; i += BATCH) results.push(...(await run(ids.slice(i, i + BATCH))).results)
+  return results
+}
+
+/** Runs the plug-ins' hooks around an operation, once per request. */
+async function withConnectors(
+  ctx: AppContext,
+  request: ConnectorRequest,
+  run: () => Promise<ItemResult[]>,
+): Promise<ItemResult[]> {
+  await ctx.plugins.before(request)
+  let results: ItemResult[]
+  try {
+    results = await run()
+  } catch (error) {
+    await ctx.plugins.onError(request, error)
+    throw error
+  }
+  await ctx.plugins.after(request, {
+    ids: results.filter((r) => r.status !== 'error').map((r) => r.id),
+    results,
+  })
+  return results
+}
+
+export async function deleteObjects(input: OperationInput): Promise<string> {
+  const { ctx, body } = input
+  const actor = await requireActor(input)
+  const permanentText = optionalText(body, 'Permanent')
+  if (permanentText === null || permanentText === '') throw argumentFault('Permanent is required')
+  const permanent = /^(true|1)$/i.test(permanentText)
+  if (!permanent && !/^(false|0)$/i.test(permanentText))
+    throw argumentFault('Permanent must be true or false')
+  const givenAreas = readAreas(body)
+  const v7 = givenAreas === null
+  const area: Area = givenAreas?.[0] ?? 'Workflow'
+  if (!permanent && area === 'Trash')
+    throw argumentFault('Cannot have Area=Trash and Permanent=False combination')
+
+  const rawIds = stringArray(body, 'IDs')
+  const params = queryParams(body, 'Params')
+  const noParams = params === null || params.length === 0
+  const emptyTrash = rawIds === null && noParams && permanent && area === 'Trash'
+  if (rawIds === null && noParams && !emptyTrash) {
+    throw argumentFault('Empty Param and Empty IDs are not allowed on Workflow area.')
+  }
+
+  // Flatten: IDs joined with what Params (or "everything") resolve to, so plug-ins always see ids.
+  const written = rawIds ?? []
+  let resolved: number[] = []
+  if (emptyTrash) resolved = await resolveIds(ctx, actor, { ...areaFilter('Trash', []), purgeable: true })
+  else if (!noParams) resolved = await resolveIds(ctx, actor, areaFilter(area, params))
+  const all = [...written, ...resolved.map(String)]
+  const { numeric } = splitIds(all)
+  const ids = [...new Set(numeric)]
+
+  const results = await withConnectors(
+    ctx,
+    { operation: 'DeleteObjects', actor, ids, permanent, areas: [area] },
+    () =>
+      inBatches(ids, (batch) =>
+        permanent
+          ? ctx.trash.purge(actor, batch, { includeActive: area === 'Workflow' })
+          : ctx.trash.trash(actor, batch),
+      ),
+  )
+  const outcomes = outcomesOf(all, results, { operation: 'delete', permanent })
+  return v7 ? v7Reply(outcomes) : v8Reply('DeleteObjects', outcomes)
+}
+
+export async function restoreObjects(input: OperationInput): Promise<string> {
+  const { ctx, body } = input
+  const actor = await requireActor(input)
+  const written = stringArray(body, 'IDs')
+  if (written === null) throw argumentFault('IDs is required')
+  const ids = [...new Set(splitIds(written).numeric)]
+  const results = await withConnectors(
+    ctx,
+    { operation: 'RestoreObjects', actor, ids, permanent: false, areas: ['Trash'] },
+    // objects come back where they were; a folder that is gone meanwhile is recreated
+    () => inBatches(ids, (batch) => ctx.trash.restore(actor, batch, { onMissingParent: 'recreate' })),
+  )
+  return v8Reply('RestoreObjects', outcomesOf(written, results, { operation: 'restore', permanent: false }))
+}
+
+// ---- QueryObjects
+
+export async function queryObjects(input: OperationInput): Promise<string> {
+  const { ctx, body } = input
+  const actor = await requireActor(input)
+  const params = queryParams(body, 'Params') ?? []
+  const area: Area = readAreas(body)?.[0] ?? 'Workflow'
+  const firstEntry = Math.max(1, optionalUnsigned(body, 'FirstEntry') ?? 1)
+  const maxEntries = optionalUnsigned(body, 'MaxEntries')
+  const limit =
+    maxEntries === null
+      ? DEFAULT_MAX_ENTRIES
+      : maxEntries === 0
+        ? MAX_ENTRIES
+        : Math.min(maxEntries, MAX_ENTRIES)
+  const columns = columnsFor(area, stringArray(body, 'RequestProps'), stringArray(body, 'MinimalProps'))
+  const { sort, direction } = sortFor(area, queryOrders(body, 'Order'))
+
+  const filter = areaFilter(area, params)
+  const [entries, total] = await Promise.all([
+    ctx.trash.list(actor, filter, { limit, offset: firstEntry - 1, sort, direction }),
+    ctx.trash.count(actor, filter),
+  ])
+  const header = columns.map((name) => {
+    const column = COLUMNS[name]!
+    return `<Property>${el('Name', name)}${el('DisplayName', column.displayName)}${el('Type', column.type)}</Property>`
+  })
+  const rows = entries.map(
+    (entry) => `<Row>${columns.map((name) => el('String', COLUMNS[name]!.value(entry))).join('')}</Row>`,
+  )
+  const counted = total > 0
+  return response(
+    'QueryObjects',
+    array('Columns', header) +
+      array('Rows', rows) +
+      nil('ChildColumns') +
+      nil('ChildRows') +
+      nil('ComponentColumns') +
+      nil('ComponentRows') +
+      textOrNil('FirstEntry', counted ? firstEntry : null) +
+      textOrNil('ListedEntries', counted ? entries.length : null) +
+      textOrNil('TotalEntries', counted ? total : null) +
+      nil('UpdateID') +
+      nil('Facets') +
+      nil('SearchFeatures'),
+  )
+}
+
+export const OPERATIONS: Record<string, (input: OperationInput) => Promise<string>> = {
+  LogOn: logOn,
+  LogOff: logOff,
+  DeleteObjects: deleteObjects,
+  RestoreObjects: restoreObjects,
+  QueryObjects: queryObjects,
+}

@@ -1,0 +1,198 @@
+import { buildEnvelope } from '../soap/envelope.js'
+import { child, el, escapeXml, isNil, type XmlElement } from '../soap/xml.js'
+
+/** WoodWing Enterprise workflow interface wire: urn:SmartConnection, document/literal, unqualified children. */
+export const SC_NS = 'urn:SmartConnection'
+const XSI = 'http://www.w3.org/2001/XMLSchema-instance'
+
+/** The enUS server messages trashd answers with (config/resources/enUS.xml of Enterprise Server). */
+export const S = {
+  ARGUMENT: { code: 'S1000', message: 'Missing function parameter (S1000)' },
+  AUTHORIZATION: { code: 'S1002', message: 'Access denied (S1002)' },
+  DATABASE: { code: 'S1004', message: 'Database error (S1004)' },
+  DELETE: { code: 'S1008', message: 'The following could not be deleted (S1008):' },
+  ERROR: { code: 'S1012', message: 'Sorry, an unknown error occurred. (S1012)' },
+  INVALID_OPERATION: { code: 'S1019', message: 'Invalid operation (S1019)' },
+  INVALID_PROPERTY: { code: 'S1020', message: 'Invalid property (S1020)' },
+  NOT_FOUND: { code: 'S1029', message: 'The database record could not be found. (S1029)' },
+  TICKET: {
+    code: 'S1043',
+    message:
+      'The system could not be accessed because the log-on ticket has become invalid or has expired. Please log in again. (S1043)',
+  },
+  WRONG_PASSWORD: { code: 'S1053', message: 'The user name or password is incorrect. (S1053)' },
+  PERFORM: { code: 'S1072', message: 'Not allowed to perform this operation. (S1072)' },
+} as const
+
+/** Enterprise's message for restores that had to take another name (ERR_ITEMS_RENAMED has no S-code). */
+export const ITEMS_RENAMED =
+  'The following restored items had to be renamed because the original name was occupied again:'
+
+/** A SOAP fault as Enterprise sends it: faultcode Client|Server, localized faultstring, plain-text detail. */
+export class EnterpriseFault extends Error {
+  constructor(
+    readonly faultcode: 'Client' | 'Server' | 'VersionMismatch',
+    readonly faultstring: string,
+    readonly detail = '',
+  ) {
+    super(faultstring)
+    this.name = 'EnterpriseFault'
+  }
+}
+
+export const argumentFault = (detail: string) => new EnterpriseFault('Server', S.ARGUMENT.message, detail)
+
+// ---- reading requests
+
+/** A child by local name in any namespace or none (clients differ in qualifying children). */
+export function field(parent: XmlElement, name: string): XmlElement | undefined {
+  return child(parent, name)
+}
+
+/** Text of an optional string field; null when absent or nil. */
+export function optionalText(parent: XmlElement, name: string): string | null {
+  const element = field(parent, name)
+  if (!element || isNil(element)) return null
+  return element.text.trim()
+}
+
+/**
+ * An array parameter: its items whatever they are called (String, item, Area, AreaType, Param, QueryParam)
+ * and whatever SOAP-ENC attributes it carries; null when absent or nil.
+ */
+export function arrayItems(parent: XmlElement, name: string): XmlElement[] | null {
+  const element = field(parent, name)
+  if (!element || isNil(element)) return null
+  return element.children
+}
+
+export function stringArray(parent: XmlElement, name: string): string[] | null {
+  const items = arrayItems(parent, name)
+  return items ? items.filter((item) => !isNil(item)).map((item) => item.text.trim()) : null
+}
+
+export function parseBoolean(value: string, name: string): boolean {
+  const normalized = value.trim().toLowerCase()
+  if (normalized === 'true' || normalized === '1') return true
+  if (normalized === 'false' || normalized === '0') return false
+  throw argumentFault(`${name} must be true or false`)
+}
+
+export function optionalBoolean(parent: XmlElement, name: string): boolean | null {
+  const text = optionalText(parent, name)
+  return text === null || text === '' ? null : parseBoolean(text, name)
+}
+
+export function optionalUnsigned(parent: XmlElement, name: string): number | null {
+  const text = optionalText(parent, name)
+  if (text === null || text === '') return null
+  if (!/^\d{1,9}$/.test(text)) throw argumentFault(`${name} must be an unsigned integer`)
+  return Number(text)
+}
+
+export interface QueryParam {
+  property: string
+  operation: string
+  value: string
+  value2: string | null
+}
+
+export function queryParams(parent: XmlElement, name: string): QueryParam[] | null {
+  const items = arrayItems(parent, name)
+  if (!items) return null
+  return items
+    .filter((item) => !isNil(item))
+    .map((item) => ({
+      property: optionalText(item, 'Property') ?? '',
+      operation: optionalText(item, 'Operation') ?? '',
+      value: optionalText(item, 'Value') ?? '',
+      value2: optionalText(item, 'Value2'),
+    }))
+}
+
+export interface QueryOrder {
+  property: string
+  ascending: boolean
+}
+
+export function queryOrders(parent: XmlElement, name: string): QueryOrder[] | null {
+  const items = arrayItems(parent, name)
+  if (!items) return null
+  return items
+    .filter((item) => !isNil(item))
+    .map((item) => {
+      const direction = optionalText(item, 'Direction')
+      return {
+        property: optionalText(item, 'Property') ?? '',
+        // Direction false = descending, anything else ascending
+        ascending: direction === null || direction === '' ? true : parseBoolean(direction, 'Direction'),
+      }
+    })
+}
+
+// ---- writing replies
+
+/** `<name xsi:nil="true"/>` */
+export const nil = (name: string) => `<${name} xsi:nil="true"/>`
+
+/** A string element that is nil when null. */
+export const textOrNil = (name: string, value: string | number | null | undefined) =>
+  value === null || value === undefined ? nil(name) : el(name, value)
+
+/** An array written with its items named after their type; `<name/>` when empty. */
+export function array(name: string, items: string[]): string {
+  return items.length === 0 ? `<${name}/>` : `<${name}>${items.join('')}</${name}>`
+}
+
+export const stringItems = (values: (string | number)[]) => values.map((value) => el('String', String(value)))
+
+/** Escaped text that keeps the empty element form Enterprise writes for empty strings. */
+export const text = (name: string, value: string) => el(name, value)
+
+export function envelope(body: string): string {
+  return buildEnvelope({
+    version: '1.1',
+    prefix: 'SOAP-ENV',
+    namespaces: { ns1: SC_NS, xsi: XSI },
+    body,
+  })
+}
+
+/** A response wrapper: `<ns1:XxxResponse>…</ns1:XxxResponse>` with unqualified children. */
+export function response(operation: string, children: string): string {
+  const name = `ns1:${operation}Response`
+  return envelope(children === '' ? `<${name}/>` : `<${name}>${children}</${name}>`)
+}
+
+/** Text content escaped the way PHP writes it: quotes stay as they are. */
+const escapeText = (value: string) =>
+  escapeXml(value)
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+
+export function faultEnvelope(fault: EnterpriseFault): string {
+  return envelope(
+    `<SOAP-ENV:Fault><faultcode>SOAP-ENV:${fault.faultcode}</faultcode>` +
+      `<faultstring>${escapeText(fault.faultstring)}</faultstring><faultactor/>` +
+      (fault.detail === '' ? '<detail/>' : `<detail>${escapeText(fault.detail)}</detail>`) +
+      '</SOAP-ENV:Fault>',
+  )
+}
+
+export interface ReportEntry {
+  message: string
+  details: string
+  errorCode: string
+  level: 'Info' | 'Warning' | 'Error'
+}
+
+/** One ErrorReport for an object, as seed 004 shows it. */
+export function errorReport(id: string, entries: ReportEntry[]): string {
+  const belongsTo = `<BelongsTo><Type>Object</Type>${el('ID', id)}${nil('Name')}${nil('Role')}</BelongsTo>`
+  const rendered = entries.map(
+    (entry) =>
+      `<ErrorReportEntry><Entities/>${el('Message', entry.message)}${el('Details', entry.details)}` +
+      `${el('ErrorCode', entry.errorCode)}${el('MessageLevel', entry.level)}</ErrorReportEntry>`,
+  )
+  return `<ErrorReport>${belongsTo}${array('Entries', rendered)}</ErrorReport>`
+}
