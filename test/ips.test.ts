@@ -308,6 +308,40 @@ describe('trash operations', () => {
   })
 })
 
+describe('concurrency', () => {
+  it('racing restore and empty on the same assets leave each in one state, counts adding up', async () => {
+    const company = `c|${a.tenantId}`
+    const racers: number[] = []
+    for (let i = 0; i < 6; i++) {
+      racers.push(
+        (
+          await server.ctx.admin.createItem(a.tenantId, {
+            kind: 'file',
+            name: `race-${i}.jpg`,
+            type: 'Image',
+            ownerId: a.users.editor!.id,
+          })
+        ).item.id,
+      )
+    }
+    await server.ctx.trash.trash(a.users.editor!.actor, racers)
+    const handles = racers.map((id) => `a|${id}`)
+    const [restore, empty] = await Promise.all([
+      call(a.users.editor!, batch('restoreAssetsFromTrash', company, handles)),
+      call(a.users.admin!, batch('emptyAssetsFromTrash', company, [...handles].reverse())),
+    ])
+    const count = (reply: typeof restore, name: string) => Number(text(bodyOf(reply.root), name))
+    for (const reply of [restore, empty]) {
+      expect(reply.status).toBe(200)
+      expect(count(reply, 'successCount') + count(reply, 'warningCount') + count(reply, 'errorCount')).toBe(6)
+    }
+    expect(count(restore, 'successCount') + count(empty, 'successCount')).toBe(6)
+    const final = await states(racers)
+    expect(Object.values(final).filter((s) => s === 'active')).toHaveLength(count(restore, 'successCount'))
+    expect(Object.values(final).filter((s) => s === 'emptied')).toHaveLength(count(empty, 'successCount'))
+  })
+})
+
 describe('searchAssets and getAssets', () => {
   it('filters by folder, subfolders, trash state and type, and pages with totalRows', async () => {
     const company = `c|${a.tenantId}`
@@ -632,6 +666,25 @@ describe('authorization and faults', () => {
       code: '30002',
       reason: "Missing required parameter 'companyHandle'",
     })
+    const sqlish = await call(
+      user,
+      search(`c|${a.tenantId}`, "<folder>Library/x'; drop table items; --/</folder>"),
+    )
+    expect(text(bodyOf(sqlish.root), 'totalRows')).toBe('0')
+    const injected = await call(
+      user,
+      batch('deleteAssets', `c|${a.tenantId}`, ["a|1' or '1'='1", 'a|1;delete']),
+    )
+    expect(text(bodyOf(injected.root), 'errorCount')).toBe('2')
+    expect(
+      faultOf((await call(user, search(`c|${a.tenantId}`, '<recordsPerPage>ten</recordsPerPage>'))).root)
+        .code,
+    ).toBe('30001')
+    expect(
+      faultOf(
+        (await call(user, search(`c|${a.tenantId}`, '<includeSubfolders>maybe</includeSubfolders>'))).root,
+      ).code,
+    ).toBe('30001')
     expect(faultOf((await call(user, `<launchRocketParam xmlns="${ns('2014-04-03')}"/>`)).root).code).toBe(
       '30002',
     )
@@ -652,6 +705,15 @@ describe('authorization and faults', () => {
       expect(reply.root.ns).toBe(SOAP11)
       expect(faultOf(reply.root)).toMatchObject({ element: 'ipsApiFault', ns: COMMON_NS, code: '30003' })
     }
+    const deep = `${'<a>'.repeat(200)}${'</a>'.repeat(200)}`
+    expect(faultOf((await post(server.baseUrl, SERVICE, soap11(deep))).root).code).toBe('30003')
+    const untyped = await post(
+      server.baseUrl,
+      SERVICE,
+      soap11(search(`c|${a.tenantId}`, ''), authHeader(a.users.admin!)),
+      {},
+    )
+    expect(bodyOf(untyped.root).name).toBe('searchAssetsReturn')
     const pox = await post(server.baseUrl, POX, '<Request><unclosed></Request>')
     expect(pox.root.name).toBe('ipsApiFault')
     expect(text(pox.root, 'code')).toBe('30003')

@@ -37,7 +37,10 @@ interface Unwrapped {
 
 /** SOAP: the envelope's Header children and the Body's first element. Plain XML: `<Request>` holds both. */
 function unwrap(form: Form, body: unknown): Unwrapped {
-  if (!Buffer.isBuffer(body)) throw faults.invalidXml('The request body is not an XML document')
+  // XML arrives as bytes; a client that labels it text/plain (the default of some HTTP libraries) as a string
+  if (!Buffer.isBuffer(body) && typeof body !== 'string') {
+    throw faults.invalidXml('The request body is not an XML document')
+  }
   let root: XmlElement
   try {
     root = parseXml(body)
