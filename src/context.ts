@@ -47,8 +47,59 @@ export const REDACTED_PATHS = [
   '*.ticket',
 ]
 
-export function createLogger(config: Pick<Config, 'LOG_LEVEL'>): Logger {
-  return pino({ level: config.LOG_LEVEL, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } })
+/** Query parameters whose values never reach a log line (srv.asmx sends tickets and passwords in URLs). */
+const SECRET_QUERY_PARAMS = /^(authenticationticket|ticket|pwd|password|trusteduserpwd|oldticket)$/i
+
+function safeDecode(text: string) {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '))
+  } catch {
+    return text
+  }
+}
+
+/** The URL with the values of secret query parameters replaced. */
+export function redactUrl(url: string): string {
+  const question = url.indexOf('?')
+  if (question < 0) return url
+  const pairs = url
+    .slice(question + 1)
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=')
+      const name = equals < 0 ? pair : pair.slice(0, equals)
+      return SECRET_QUERY_PARAMS.test(safeDecode(name).trim()) ? `${name}=[redacted]` : pair
+    })
+  return `${url.slice(0, question + 1)}${pairs.join('&')}`
+}
+
+interface LoggedRequest {
+  method: string
+  url: string
+  host?: string
+  ip?: string
+}
+
+/** Fastify's request fields, with secrets taken out of the URL. */
+export function serializeRequest(request: LoggedRequest) {
+  return {
+    method: request.method,
+    url: redactUrl(request.url),
+    host: request.host,
+    remoteAddress: request.ip,
+  }
+}
+
+export function createLogger(
+  config: Pick<Config, 'LOG_LEVEL'>,
+  destination?: pino.DestinationStream,
+): Logger {
+  const options = {
+    level: config.LOG_LEVEL,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: { req: serializeRequest },
+  }
+  return destination ? pino(options, destination) : pino(options)
 }
 
 /** Opens the configured database (or the embedded one), migrates it, and wires the services. */

@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs'
+import { Writable } from 'node:stream'
 import { vi } from 'vitest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLogger, redactUrl } from '../src/context.js'
+import { buildApp } from '../src/http/app.js'
 import type { FsBlobStore } from '../src/storage/fs-blob-store.js'
 import { parseXml } from '../src/protocols/soap/xml.js'
 import {
@@ -975,6 +978,42 @@ describe('unexpected failures', () => {
       expect(answer.text).not.toContain('relation')
     } finally {
       spy.mockRestore()
+    }
+  })
+})
+
+describe('logging', () => {
+  it('never writes passwords or tickets sent in a query string', async () => {
+    expect(redactUrl('/srv.asmx/AuthenticateUser?UID=bob&PWD=secret&x=1')).toBe(
+      '/srv.asmx/AuthenticateUser?UID=bob&PWD=[redacted]&x=1',
+    )
+    const lines: string[] = []
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk))
+        done()
+      },
+    })
+    const app = await buildApp({ ...server.ctx, logger: createLogger({ LOG_LEVEL: 'info' }, sink) })
+    try {
+      const user = a.users.viewer!
+      const login = await app.inject({
+        method: 'GET',
+        url: `/srv.asmx/AuthenticateUser?UID=${user.login}&pwd=${encodeURIComponent(user.password)}`,
+      })
+      const ticket = /ticket="([^"]+)"/.exec(login.body)![1]!
+      await app.inject({
+        method: 'GET',
+        url: `/srv.asmx/GetRecycleBinContent?authenticationTicket=${ticket}`,
+      })
+      const log = lines.join('')
+      expect(log).toContain('/srv.asmx/AuthenticateUser?UID=')
+      expect(log).toContain('pwd=[redacted]')
+      expect(log).not.toContain(user.password)
+      expect(log).not.toContain(encodeURIComponent(user.password))
+      expect(log).not.toContain(ticket)
+    } finally {
+      await app.close()
     }
   })
 })
