@@ -78,5 +78,6 @@ export function demoInstructions(baseUrl: string, tenantId: number): string {
     `  REST      curl -u ${u.login}:${u.password} '${baseUrl}/api/v1/trash'`,
     `  IPS       curl -u ${u.login}:${u.password} -H 'content-type: text/xml' ${baseUrl}/scene7/services/IpsApiService -d '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><searchAssetsParam xmlns="http://www.scene7.com/IpsApi/xsd/2014-04-03"><companyHandle>c|${tenantId}</companyHandle><trashState>InTrash</trashState></searchAssetsParam></soapenv:Body></soapenv:Envelope>'`,
     `  srv.asmx  curl '${baseUrl}/srv.asmx/AuthenticateUser?UID=${u.login}&PWD=${u.password}'  then  curl '${baseUrl}/srv.asmx/GetRecycleBinContent?AuthenticationTicket=<ticket>'`,
+    `  Web page  ${baseUrl}/ (sign in as ${u.login} / ${u.password}, or ${a.login} for the whole tenant)`,
   ].join('\n')
 }

@@ -112,6 +112,11 @@ export function effectiveBrandRights(actor: Actor, granted: BrandRights | null):
   return granted ?? { view: false, delete: false, purge: false }
 }
 
+/** What a listing shows the actor may do with a trashed item (the same rules the operations apply). */
+export function trashEntryRights(actor: Actor, item: ItemFacts): { restore: boolean; purge: boolean } {
+  return { restore: canRestore(actor, item) === null, purge: canPurge(actor, item) === null }
+}
+
 /** Door operations reserved to the tenant's system administrators (srv.asmx PurgeRecycleBinItem, search). */
 export function requireAdmin(actor: Actor): Decision {
   return actor.admin ? null : ErrorCodes.ADMIN_ONLY

@@ -426,9 +426,14 @@ export class TrashService {
     return repo.countTrash(this.db, visibilityFor(actor, filter), filter)
   }
 
-  /** The keyset cursor of the page that follows this entry (default order). */
-  cursorAfter(entry: TrashEntry): string {
-    return repo.encodeCursor(entry)
+  /** The brands, deleters and types present in the trash the actor may see (filter choices). */
+  async facets(actor: Actor, filter: TrashFilter) {
+    return repo.trashFacets(this.db, policy.trashVisibility(actor), filter)
+  }
+
+  /** The keyset cursor of the page that follows this entry in the given order (default: newest deleted first). */
+  cursorAfter(entry: TrashEntry, sort?: TrashPage['sort'], direction?: TrashPage['direction']): string {
+    return repo.encodeCursor(entry, sort, direction)
   }
 
   /** Streams a whole listing in keyset pages, so a bin of any size is never held in memory at once. */

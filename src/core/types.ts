@@ -58,8 +58,8 @@ export interface ItemFacts extends Item {
   brandLegalHold: boolean
 }
 
-/** A trash listing row: the item plus names the doors display. */
-export interface TrashEntry extends Item {
+/** A trash listing row: the item, the actor's rights on it, and names the doors display. */
+export interface TrashEntry extends ItemFacts {
   deletedByLogin: string | null
   deletedByName: string | null
   brandName: string | null

@@ -81,7 +81,7 @@ export function toItemFacts(row: ItemRow): ItemFacts {
 
 export function toTrashEntry(row: ItemRow): TrashEntry {
   return {
-    ...toItem(row),
+    ...toItemFacts(row),
     deletedByLogin: row.deleted_by_login as string | null,
     deletedByName: row.deleted_by_name as string | null,
     brandName: row.brand_name as string | null,

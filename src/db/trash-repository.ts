@@ -1,3 +1,4 @@
+import { CoreError, ErrorCodes } from '../core/errors.js'
 import type { Actor, ItemFacts, ItemKind, TrashEntry, TrashFilter, TrashPage } from '../core/types.js'
 import type { TrashVisibility } from '../core/policy.js'
 import type { Queryable } from './database.js'
@@ -575,19 +576,107 @@ function trashWhere(visibility: TrashVisibility, filter: TrashFilter) {
   return { where, values }
 }
 
-export function encodeCursor(entry: { deletedAt: Date | null; id: number }): string {
-  return Buffer.from(`${entry.deletedAt?.toISOString() ?? ''}|${entry.id}`).toString('base64url')
+type SortColumn = NonNullable<TrashPage['sort']>
+type Direction = 'asc' | 'desc'
+
+/** The value an entry sorts by, as it goes into a cursor. */
+function sortValue(entry: TrashEntry, sort: SortColumn): string | number | null {
+  switch (sort) {
+    case 'deletedAt':
+      return entry.deletedAt?.toISOString() ?? null
+    case 'name':
+      return entry.name
+    case 'size':
+      return entry.size
+    case 'type':
+      return entry.type
+    case 'deletedBy':
+      return entry.deletedByLogin
+    case 'path':
+      return entry.originalPath
+    case 'brand':
+      return entry.brandName
+    case 'id':
+      return entry.id
+    case 'modifiedAt':
+      return entry.modifiedAt.toISOString()
+  }
 }
 
-function decodeCursor(cursor: string): { deletedAt: string; id: number } | null {
-  const [deletedAt, id] = Buffer.from(cursor, 'base64url').toString().split('|')
-  if (!deletedAt || !id || !/^\d+$/.test(id) || Number.isNaN(Date.parse(deletedAt))) return null
-  return { deletedAt, id: Number(id) }
+const SORT_CASTS: Record<SortColumn, string> = {
+  deletedAt: 'timestamptz',
+  name: 'text',
+  size: 'bigint',
+  type: 'text',
+  deletedBy: 'text',
+  path: 'text',
+  brand: 'text',
+  id: 'bigint',
+  modifiedAt: 'timestamptz',
 }
 
 /**
- * One page of the trash an actor may see. Default order: deleted newest first, id as tie-break, with a keyset
- * cursor; other orders page by offset.
+ * The keyset cursor of the page after this entry. Newest-deleted-first (the default) keeps its compact
+ * `deletedAt|id` form; other orders carry their column, direction and value.
+ */
+export function encodeCursor(
+  entry: TrashEntry | { deletedAt: Date | null; id: number },
+  sort: SortColumn = 'deletedAt',
+  direction: Direction = 'desc',
+): string {
+  if (sort === 'deletedAt' && direction === 'desc')
+    return Buffer.from(`${entry.deletedAt?.toISOString() ?? ''}|${entry.id}`).toString('base64url')
+  const value = sortValue(entry as TrashEntry, sort)
+  return Buffer.from(JSON.stringify([sort, direction, value, entry.id])).toString('base64url')
+}
+
+/** Sort columns that can be null (trashed rows always have a deleted_at, a name, a type and a size). */
+const NULLABLE_SORTS = new Set<SortColumn>(['deletedBy', 'path', 'brand'])
+
+/** Whether a listing's sort column can be null: deleted_at only when active items are listed too. */
+const nullableIn = (sort: SortColumn, filter: TrashFilter) =>
+  NULLABLE_SORTS.has(sort) || (sort === 'deletedAt' && (filter.states ?? ['trashed']).includes('active'))
+
+/** A cursor value must have its column's type: a forged one is refused, never handed to SQL to fail. */
+function valueFits(sort: SortColumn, value: unknown): boolean {
+  const cast = SORT_CASTS[sort]
+  if (cast === 'bigint') return Number.isSafeInteger(value)
+  if (typeof value !== 'string' || value.length > 1000) return false
+  return cast !== 'timestamptz' || !Number.isNaN(Date.parse(value))
+}
+
+interface Cursor {
+  sort: SortColumn
+  direction: Direction
+  value: string | number | null
+  id: number
+}
+
+function decodeCursor(cursor: string): Cursor | null {
+  const text = Buffer.from(cursor, 'base64url').toString()
+  if (text.startsWith('[')) {
+    try {
+      const [sort, direction, value, id] = JSON.parse(text) as unknown[]
+      if (typeof sort !== 'string' || !(sort in SORT_CASTS)) return null
+      if (direction !== 'asc' && direction !== 'desc') return null
+      if (!Number.isSafeInteger(id)) return null
+      const column = sort as SortColumn
+      if (value === null ? !NULLABLE_SORTS.has(column) && column !== 'deletedAt' : !valueFits(column, value))
+        return null
+      return { sort: column, direction, value: value as string | number | null, id: id as number }
+    } catch {
+      return null
+    }
+  }
+  const [deletedAt, id] = text.split('|')
+  if (!deletedAt || !id || !/^\d+$/.test(id) || Number.isNaN(Date.parse(deletedAt))) return null
+  return { sort: 'deletedAt', direction: 'desc', value: deletedAt, id: Number(id) }
+}
+
+/**
+ * One page of the trash an actor may see, with the actor's rights on each entry. Every order pages by keyset
+ * (cursor: the sort value and id of the last row seen; nulls sort last) so a deep page costs what the first
+ * does; `offset` remains for clients that jump. Default order: deleted newest first, id as tie-break.
  */
 export async function listTrash(
   q: Queryable,
@@ -597,21 +686,49 @@ export async function listTrash(
 ): Promise<TrashEntry[]> {
   const { where, values } = trashWhere(visibility, filter)
   const sort = page.sort ?? 'deletedAt'
-  const direction = page.direction === 'asc' ? 'asc' : 'desc'
+  const direction: Direction = page.direction === 'asc' ? 'asc' : 'desc'
+  const column = SORT_COLUMNS[sort]
+  const nullable = nullableIn(sort, filter)
   if (page.cursor !== undefined) {
     const cursor = decodeCursor(page.cursor)
-    if (!cursor) throw new RangeError('invalid cursor')
-    values.push(cursor.deletedAt, cursor.id)
-    where.push(`(i.deleted_at, i.id) < ($${values.length - 1}::timestamptz, $${values.length}::bigint)`)
+    if (!cursor || cursor.sort !== sort || cursor.direction !== direction)
+      throw new CoreError(ErrorCodes.INVALID_INPUT, 'The cursor does not belong to this sort order')
+    const after = direction === 'desc' ? '<' : '>'
+    values.push(cursor.id)
+    const id = `$${values.length}::bigint`
+    if (cursor.value === null) {
+      // only nullable columns reach here: the rest of the nulls, which sort last
+      where.push(`(${column} is null and i.id ${after} ${id})`)
+    } else {
+      values.push(cursor.value)
+      const v = `$${values.length}::${SORT_CASTS[sort]}`
+      // a non-null column is a row comparison (the default order's is answered by an index)
+      where.push(
+        nullable
+          ? `(${column} ${after} ${v} or (${column} = ${v} and i.id ${after} ${id}) or ${column} is null)`
+          : `(${column}, i.id) ${after} (${v}, ${id})`,
+      )
+    }
   }
-  values.push(page.limit, page.offset ?? 0)
-  const order =
-    sort === 'deletedAt' && page.cursor !== undefined
-      ? 'i.deleted_at desc, i.id desc'
-      : `${SORT_COLUMNS[sort]} ${direction} nulls last, i.id ${direction}`
+  values.push(visibility.userId, page.limit, page.offset ?? 0)
+  const userParam = `$${values.length - 2}`
+  const order = `${column} ${direction}${nullable ? ' nulls last' : ''}, i.id ${direction}`
+  // The page's ids are chosen first, from items alone (joined only with what the sort needs), then the
+  // few rows of the page get their names, rights and expiry: joins never run over the whole trash.
+  const sortJoin =
+    sort === 'deletedBy'
+      ? 'left join users u on u.tenant_id = i.tenant_id and u.id = i.deleted_by'
+      : sort === 'brand'
+        ? 'left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id'
+        : ''
   const result = await q.query(
-    `select ${ITEM_COLUMNS('i')}, u.login as deleted_by_login, u.display_name as deleted_by_name,
-            b.name as brand_name,
+    `with page as (
+       select i.id, ${column} as sort_value from items i ${sortJoin}
+        where ${where.join(' and ')}
+        order by ${order}
+        limit $${values.length - 1} offset $${values.length})
+     select ${ITEM_COLUMNS('i')}, u.login as deleted_by_login, u.display_name as deleted_by_name,
+            b.name as brand_name, b.legal_hold as brand_legal_hold, a.can_view, a.can_delete, a.can_purge,
             case when i.state = 'active' or i.legal_hold or coalesce(b.legal_hold, false)
                    or coalesce(b.auto_purge_days, t.retention_days) = 0 then null
                  when i.state = 'emptied' then i.emptied_at
@@ -623,16 +740,44 @@ export async function listTrash(
             case when i.kind = 'folder' and i.id = i.trash_root then
               (select coalesce(sum(m.size), 0)::bigint from items m where m.tenant_id = i.tenant_id and m.trash_root = i.id
                   and m.state = i.state) end as unit_bytes
-       from items i
+       from page p
+       join items i on i.tenant_id = $1 and i.id = p.id
        join tenants t on t.id = i.tenant_id
        left join users u on u.tenant_id = i.tenant_id and u.id = i.deleted_by
        left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
-      where ${where.join(' and ')}
-      order by ${order}
-      limit $${values.length - 1} offset $${values.length}`,
+       left join access a on a.tenant_id = i.tenant_id and a.brand_id = i.brand_id and a.user_id = ${userParam}
+      order by p.sort_value ${direction}${nullable ? ' nulls last' : ''}, p.id ${direction}`,
     values,
   )
   return result.rows.map(toTrashEntry)
+}
+
+/** The brands, deleters and types present in the trash an actor may see (for filter choices). */
+export async function trashFacets(q: Queryable, visibility: TrashVisibility, filter: TrashFilter) {
+  const { where, values } = trashWhere(visibility, filter)
+  const result = await q.query<{
+    facet: string
+    id: number | null
+    name: string | null
+    label: string | null
+  }>(
+    `with visible as (select i.brand_id, i.deleted_by, i.type from items i where ${where.join(' and ')})
+     select 'brand' as facet, b.id, b.name, null as label
+       from brands b where b.tenant_id = $1 and b.id in (select brand_id from visible)
+     union all
+     select 'deleter', u.id, u.login, u.display_name
+       from users u where u.tenant_id = $1 and u.id in (select deleted_by from visible)
+     union all
+     select 'type', null, v.type, null from (select distinct type from visible) v
+     order by 1, 3`,
+    values,
+  )
+  const rows = (facet: string) => result.rows.filter((row) => row.facet === facet)
+  return {
+    brands: rows('brand').map((row) => ({ id: row.id!, name: row.name! })),
+    deleters: rows('deleter').map((row) => ({ id: row.id!, login: row.name!, name: row.label })),
+    types: rows('type').map((row) => row.name!),
+  }
 }
 
 export async function countTrash(

@@ -8,13 +8,14 @@ import { enterpriseDoor } from '../protocols/enterprise/index.js'
 import { ipsDoor } from '../protocols/ips/index.js'
 import { restDoor } from '../protocols/rest/index.js'
 import { problemErrorHandler } from './problem.js'
+import { webPage } from './web-page.js'
 
 export const BODY_LIMIT = 8 * 1024 * 1024
 
 /** The doors, each a fastify plugin given the shared context. */
 export type Door = FastifyPluginAsync<{ ctx: AppContext }>
 
-const doors: Door[] = [restDoor, ipsDoor, asmxDoor, enterpriseDoor]
+const doors: Door[] = [restDoor, ipsDoor, asmxDoor, enterpriseDoor, webPage]
 
 declare module 'fastify' {
   interface FastifyInstance {

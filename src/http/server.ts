@@ -24,6 +24,7 @@ export async function startServer(config: Config) {
       `  IPS (SOAP)  ${base}/scene7/services/IpsApiService   (WSDL: ${base}/scene7/webservice/IpsApi-2014-04-03.wsdl)`,
       `  srv.asmx    ${base}/srv.asmx   (GET/POST ${base}/srv.asmx/<Method>, SOAP 1.1/1.2, WSDL: ${base}/srv.asmx?WSDL)`,
       `  cleanup     ${schedule ? `schedule "${config.CLEANUP_SCHEDULE}", next run ${schedule.next()?.toISOString()}` : 'schedule off (CLEANUP_SCHEDULE=off)'}`,
+      `  Web page    ${base}/   (the Trash Can: sign in with a tenant login)`,
       demo ? demoInstructions(base, demo.tenantId) : '',
       '',
     ].join('\n'),

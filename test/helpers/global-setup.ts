@@ -2,12 +2,15 @@ import pg from 'pg'
 import { connectPostgres } from '../../src/db/database.js'
 import { loadMigrations, migrate } from '../../src/db/migrate.js'
 import { createHash } from 'node:crypto'
+import { buildWebPage } from '../../web/build.js'
 
 /**
  * With TEST_DATABASE_URL: builds a template database holding the current migrations once, so that each test
  * file clones its own database from it in a few milliseconds (graphile-worker's discipline).
  */
 export default async function setup() {
+  // the page the server serves at / (the browser tests drive it); built only when web/ changed
+  await buildWebPage({ ifStale: true })
   const url = process.env.TEST_DATABASE_URL
   if (!url) return
   const checksum = createHash('sha256')

@@ -5,6 +5,7 @@ import type { AppContext } from '../../context.js'
 import { type DryRunUnit, describeDueUnit } from '../../core/cleanup-job.js'
 import type { CleanupRun } from '../../core/cleanup-job.js'
 import { CoreError, ErrorCodes } from '../../core/errors.js'
+import * as policy from '../../core/policy.js'
 import type { Actor, BatchResult, TrashFilter } from '../../core/types.js'
 import { problem, STATUS_OF, sendProblem } from '../../http/problem.js'
 import { allHandles, handles } from '../handles.js'
@@ -427,14 +428,28 @@ export const routes: Route[] = [
       })
       const total = await ctx.trash.count(actor, filter)
       const last = page[page.length - 1]
-      const defaultOrder =
-        query.sort === 'deletedAt' && query.direction === 'desc' && query.offset === undefined
       return {
         total,
-        items: page.map(trashEntryJson),
-        nextCursor: defaultOrder && last && page.length === query.limit ? ctx.trash.cursorAfter(last) : null,
+        items: page.map((entry) => {
+          const may = policy.trashEntryRights(actor, entry)
+          return { ...trashEntryJson(entry), mayRestore: may.restore, mayPurge: may.purge }
+        }),
+        nextCursor:
+          query.offset === undefined && last && page.length === query.limit
+            ? ctx.trash.cursorAfter(last, query.sort, query.direction)
+            : null,
       }
     },
+  }),
+  route({
+    method: 'GET',
+    url: '/trash/filters',
+    auth: 'user',
+    tag: 'trash',
+    summary: 'The brands, deleters and types present in the trash the user may see (filter choices)',
+    query: s.trashFiltersQuery,
+    handler: async (ctx, { actor, query }) =>
+      ctx.trash.facets(actor, { scope: query.scope, states: ['trashed'], rootsOnly: true }),
   }),
   route({
     method: 'POST',

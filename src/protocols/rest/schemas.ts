@@ -140,3 +140,5 @@ export const cleanupRunBody = z
   .strict()
 
 export const eventsQuery = z.object({ after: z.coerce.number().int().min(0).optional() }).strict()
+
+export const trashFiltersQuery = z.object({ scope: z.enum(['own', 'visible']).default('visible') }).strict()
