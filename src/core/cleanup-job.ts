@@ -157,7 +157,8 @@ export class CleanupJob {
     } catch (error) {
       const message = options.signal?.aborted ? 'Stopped by shutdown' : (error as Error).message
       const finished = await runs.finishRun(this.db, run.id, 'failed', counters, message).catch(() => run)
-      this.logger?.error({ run: run.id, err: error }, 'cleanup run failed')
+      if (options.signal?.aborted) this.logger?.warn({ run: run.id }, 'cleanup run stopped by shutdown')
+      else this.logger?.error({ run: run.id, err: error }, 'cleanup run failed')
       return { run: { ...finished, status: 'failed', error: message }, errors }
     }
   }
