@@ -1,0 +1,241 @@
+import type { FastifyInstance } from 'fastify'
+import pino from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../src/config.js'
+import { type AppContext, createContext } from '../src/context.js'
+import { connectPostgres } from '../src/db/database.js'
+import { buildApp } from '../src/http/app.js'
+import { deleteObjects, envelope, ids, logOn, postEnterprise } from './helpers/enterprise.js'
+import { usingRealPostgres } from './helpers/db.js'
+import {
+  ADMIN_TOKEN,
+  basicAuth,
+  createFixture,
+  type Fixture,
+  startTestServer,
+  type TestServer,
+} from './helpers/server.js'
+
+let server: TestServer
+let f: Fixture
+let other: Fixture
+/** the instance the SSE clients talk to: a second server on the same database (PostgreSQL) */
+let second: { app: FastifyInstance; ctx: AppContext; baseUrl: string } | null = null
+let streamBase: string
+
+interface SseMessage {
+  id: string
+  event: string
+  data: {
+    EventHeaders: { EventVersion: number; EventId: number; EventType: string }
+    EventData: Record<string, string>
+  }
+}
+
+/** An SSE client over fetch: collects messages as they arrive. */
+async function openStream(user: { login: string; password: string }, headers: Record<string, string> = {}) {
+  const controller = new AbortController()
+  const response = await fetch(`${streamBase}/api/v1/events`, {
+    headers: { authorization: basicAuth(user), accept: 'text/event-stream', ...headers },
+    signal: controller.signal,
+  })
+  expect(response.status).toBe(200)
+  expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
+  const messages: SseMessage[] = []
+  const waiters: (() => void)[] = []
+  const decoder = new TextDecoder()
+  let buffer = ''
+  const reader = response.body!.getReader()
+  void (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) return
+        buffer += decoder.decode(value, { stream: true })
+        let end = buffer.indexOf('\n\n')
+        while (end >= 0) {
+          const block = buffer.slice(0, end)
+          buffer = buffer.slice(end + 2)
+          const fields = Object.fromEntries(
+            block
+              .split('\n')
+              .filter((line) => line && !line.startsWith(':'))
+              .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
+          )
+          if (fields.data)
+            messages.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data) })
+          for (const wake of waiters.splice(0)) wake()
+          end = buffer.indexOf('\n\n')
+        }
+      }
+    } catch {
+      // aborted
+    }
+  })()
+  return {
+    messages,
+    /** resolves once at least n messages arrived (generous deadline: delivery crosses two servers) */
+    async waitFor(n: number) {
+      const deadline = Date.now() + 15_000
+      while (messages.length < n) {
+        if (Date.now() > deadline) throw new Error(`expected ${n} events, got ${JSON.stringify(messages)}`)
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve)
+          setTimeout(resolve, 250)
+        })
+      }
+      return messages
+    },
+    close: () => controller.abort(),
+  }
+}
+
+async function item(name: string, fixture = f) {
+  return (
+    await server.ctx.admin.createItem(fixture.tenantId, {
+      kind: 'file',
+      name,
+      type: 'Article',
+      brandId: fixture.brandId,
+      content: Buffer.from(name),
+    })
+  ).item.id
+}
+
+beforeAll(async () => {
+  server = await startTestServer()
+  f = await createFixture(server.ctx, 'sse', 'enterprise')
+  other = await createFixture(server.ctx, 'sso', 'enterprise')
+  if (usingRealPostgres()) {
+    // a second server instance: its own pool, event bus and HTTP listener, on the first one's database
+    const config = loadConfig({
+      DATA_DIR: server.dataDir,
+      ADMIN_TOKEN,
+      LOG_LEVEL: 'silent',
+      CLEANUP_SCHEDULE: 'off',
+    })
+    const ctx = await createContext(config, {
+      db: connectPostgres(server.database.url, 4),
+      migrate: false,
+      logger: pino({ level: 'silent' }),
+    })
+    const app = await buildApp(ctx)
+    second = { app, ctx, baseUrl: await app.listen({ port: 0, host: '127.0.0.1' }) }
+    streamBase = second.baseUrl
+  } else {
+    // embedded PGlite belongs to one process: the stream comes from the same server (its bus polls the audit log)
+    streamBase = server.baseUrl
+  }
+})
+
+afterAll(async () => {
+  if (second) {
+    await second.app.close()
+    await second.ctx.close()
+  }
+  await server?.close()
+})
+
+describe('events over NOTIFY and SSE', () => {
+  it(`an SSE client of ${usingRealPostgres() ? 'a second server instance' : 'the server'} receives #4 and #23 with the v8 properties`, async () => {
+    const stream = await openStream(f.users.editor!)
+    const id = await item('evented article')
+    const ticket = await logOn(server, f.users.purger!)
+    await postEnterprise(server, deleteObjects(ticket, { ids: [id], permanent: false, areas: ['Workflow'] }))
+    await postEnterprise(
+      server,
+      envelope(`<ns1:RestoreObjects><Ticket>${ticket}</Ticket>${ids([id])}</ns1:RestoreObjects>`),
+    )
+    await postEnterprise(server, deleteObjects(ticket, { ids: [id], permanent: true, areas: ['Workflow'] }))
+    // another tenant's activity never reaches this stream
+    const foreign = await item('other tenant', other)
+    await server.ctx.trash.trash(other.users.admin!.actor, [foreign])
+
+    const [trashed, restored, purged, ...rest] = await stream.waitFor(3)
+    stream.close()
+    expect(rest).toEqual([])
+    const audit = await server.database.db.query(
+      "select id, action from audit where tenant_id = $1 and item_id = $2 and action in ('trash', 'restore', 'purge') order by id",
+      [f.tenantId, id],
+    )
+    expect(audit.rows.map((row) => row.action)).toEqual(['trash', 'restore', 'trash', 'purge'])
+
+    expect(trashed!.event).toBe('DeleteObject')
+    expect(trashed!.id).toBe(String(audit.rows[0].id))
+    expect(trashed!.data.EventHeaders).toEqual({ EventVersion: 1, EventId: 4, EventType: 'DeleteObject' })
+    const deleted = trashed!.data.EventData.Deleted!
+    expect(deleted).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/)
+    expect(trashed!.data.EventData).toEqual({
+      ID: String(id),
+      Type: 'Article',
+      Name: 'evented article',
+      PublicationId: String(f.brandId),
+      IssueIds: '',
+      EditionIds: '',
+      SectionId: '',
+      StateId: '',
+      RouteTo: '',
+      LockedBy: '',
+      Version: '',
+      Deleted: deleted,
+      Deleter: f.users.purger!.login,
+      UserId: 'sse purger',
+      Permanent: 'false',
+    })
+
+    expect(restored!.event).toBe('RestoreObject')
+    expect(restored!.data.EventHeaders.EventId).toBe(23)
+    expect(restored!.data.EventData).toMatchObject({
+      ID: String(id),
+      Name: 'evented article',
+      Deleted: deleted,
+      Deleter: f.users.purger!.login,
+      Modifier: f.users.purger!.login,
+    })
+    expect(restored!.data.EventData).not.toHaveProperty('Permanent')
+
+    // a permanent delete from the workflow is one #4 with Permanent true (its trash half is no event)
+    expect(purged!.event).toBe('DeleteObject')
+    expect(purged!.id).toBe(String(audit.rows[3].id))
+    expect(purged!.data.EventData).toMatchObject({
+      ID: String(id),
+      Permanent: 'true',
+      Deleter: f.users.purger!.login,
+    })
+  })
+
+  it('resumes after Last-Event-ID from the audit log, then goes on live', async () => {
+    const first = await item('resume one')
+    const secondItem = await item('resume two')
+    await server.ctx.trash.trash(f.users.editor!.actor, [first])
+    const mark = await server.database.db.query(
+      "select max(id) as id from audit where tenant_id = $1 and action = 'trash' and item_id = $2",
+      [f.tenantId, first],
+    )
+    await server.ctx.trash.trash(f.users.editor!.actor, [secondItem])
+    await server.ctx.trash.restore(f.users.editor!.actor, [first])
+
+    const stream = await openStream(f.users.viewer!, { 'last-event-id': String(mark.rows[0].id) })
+    const replayed = await stream.waitFor(2)
+    expect(replayed.map((m) => [m.event, m.data.EventData.ID])).toEqual([
+      ['DeleteObject', String(secondItem)],
+      ['RestoreObject', String(first)],
+    ])
+    await server.ctx.trash.restore(f.users.editor!.actor, [secondItem])
+    const all = await stream.waitFor(3)
+    stream.close()
+    expect(all.slice(2).map((m) => [m.event, m.data.EventData.ID])).toEqual([
+      ['RestoreObject', String(secondItem)],
+    ])
+    expect(new Set(all.map((m) => m.id)).size).toBe(all.length)
+    expect(all.map((m) => Number(m.id))).toEqual([...all.map((m) => Number(m.id))].sort((x, y) => x - y))
+  })
+
+  it('needs a signed-in user and a numeric Last-Event-ID', async () => {
+    expect((await fetch(`${streamBase}/api/v1/events`)).status).toBe(401)
+    const bad = await fetch(`${streamBase}/api/v1/events`, {
+      headers: { authorization: basicAuth(f.users.viewer!), 'last-event-id': 'x; drop table audit' },
+    })
+    expect(bad.status).toBe(400)
+  })
+})
