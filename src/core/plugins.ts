@@ -104,7 +104,7 @@ function isServerPlugin(value: unknown): value is ServerPlugin {
 }
 
 /**
- * Loads the plug-ins named in PLUGINS (comma-separated module paths, relative to the working directory, or
+ * Loads the plug-ins named in PLUGINS (comma-separated module files, relative to the working directory, or
  * package names). A module's default export is a plug-in object or a function returning one.
  */
 export async function loadPlugins(list: string, cwd = process.cwd()): Promise<ServerPlugin[]> {
@@ -114,7 +114,7 @@ export async function loadPlugins(list: string, cwd = process.cwd()): Promise<Se
     .filter(Boolean)
   const plugins: ServerPlugin[] = []
   for (const specifier of specifiers) {
-    const isPath = specifier.startsWith('.') || path.isAbsolute(specifier)
+    const isPath = specifier.startsWith('.') || path.isAbsolute(specifier) || /\.[cm]?[jt]s$/.test(specifier)
     const target = isPath ? pathToFileURL(path.resolve(cwd, specifier)).href : specifier
     const loaded = (await import(target)) as { default?: unknown }
     const exported = typeof loaded.default === 'function' ? await loaded.default() : loaded.default
