@@ -79,5 +79,7 @@ export function demoInstructions(baseUrl: string, tenantId: number): string {
     `  IPS       curl -u ${u.login}:${u.password} -H 'content-type: text/xml' ${baseUrl}/scene7/services/IpsApiService -d '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><searchAssetsParam xmlns="http://www.scene7.com/IpsApi/xsd/2014-04-03"><companyHandle>c|${tenantId}</companyHandle><trashState>InTrash</trashState></searchAssetsParam></soapenv:Body></soapenv:Envelope>'`,
     `  srv.asmx  curl '${baseUrl}/srv.asmx/AuthenticateUser?UID=${u.login}&PWD=${u.password}'  then  curl '${baseUrl}/srv.asmx/GetRecycleBinContent?AuthenticationTicket=<ticket>'`,
     `  Web page  ${baseUrl}/ (sign in as ${u.login} / ${u.password}, or ${a.login} for the whole tenant)`,
+    `  Enterprise curl -H 'content-type: text/xml' ${baseUrl}/Enterprise/index.php -d '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns1="urn:SmartConnection"><SOAP-ENV:Body><ns1:LogOn><User>${u.login}</User><Password>${u.password}</Password><ClientName>curl</ClientName><ClientAppName>curl</ClientAppName></ns1:LogOn></SOAP-ENV:Body></SOAP-ENV:Envelope>'  then QueryObjects with <Ticket>, <Params/> and <Areas><AreaType>Trash</AreaType></Areas>`,
+    `  Events    curl -N -u ${u.login}:${u.password} '${baseUrl}/api/v1/events'`,
   ].join('\n')
 }

@@ -23,6 +23,8 @@ export async function startServer(config: Config) {
       `  REST        ${base}/api/v1   (OpenAPI: ${base}/api/v1/openapi.json)`,
       `  IPS (SOAP)  ${base}/scene7/services/IpsApiService   (WSDL: ${base}/scene7/webservice/IpsApi-2014-04-03.wsdl)`,
       `  srv.asmx    ${base}/srv.asmx   (GET/POST ${base}/srv.asmx/<Method>, SOAP 1.1/1.2, WSDL: ${base}/srv.asmx?WSDL)`,
+      `  Enterprise  ${base}/Enterprise/index.php   (SOAP 1.1, WSDL: ${base}/Enterprise/index.php?wsdl)`,
+      `  Events      ${base}/api/v1/events   (Server-Sent Events)`,
       `  cleanup     ${schedule ? `schedule "${config.CLEANUP_SCHEDULE}", next run ${schedule.next()?.toISOString()}` : 'schedule off (CLEANUP_SCHEDULE=off)'}`,
       `  Web page    ${base}/   (the Trash Can: sign in with a tenant login)`,
       demo ? demoInstructions(base, demo.tenantId) : '',
