@@ -277,6 +277,49 @@ describe('trash operations', () => {
     expect(text(bodyOf(found.root), 'assetArray/items/folder')).toBe('iatenant/Library/images/sub/')
   })
 
+  it('reports an asset whose folder cannot be recreated (a file holds its name) as an error item', async () => {
+    const owner = a.users.editor!.id
+    const lost = (
+      await server.ctx.admin.createItem(a.tenantId, {
+        kind: 'folder',
+        name: 'lost',
+        parentId: ids.library,
+        ownerId: owner,
+      })
+    ).item.id
+    const inside = (
+      await server.ctx.admin.createItem(a.tenantId, {
+        kind: 'file',
+        name: 'in.jpg',
+        type: 'Image',
+        parentId: lost,
+        ownerId: owner,
+      })
+    ).item.id
+    await server.ctx.trash.trash(a.users.editor!.actor, [inside])
+    await server.ctx.trash.trash(a.users.editor!.actor, [lost])
+    await server.ctx.trash.empty(a.users.editor!.actor, [lost])
+    await server.ctx.admin.createItem(a.tenantId, {
+      kind: 'file',
+      name: 'lost',
+      type: 'Document',
+      parentId: ids.library,
+      ownerId: owner,
+    })
+    const reply = await call(
+      a.users.editor!,
+      batch('restoreAssetsFromTrash', `c|${a.tenantId}`, [`a|${inside}`, `a|${ids.top}`]),
+    )
+    const result = bodyOf(reply.root)
+    expect([text(result, 'successCount'), text(result, 'warningCount'), text(result, 'errorCount')]).toEqual([
+      '0',
+      '1',
+      '1',
+    ])
+    expect(text(result, 'errorDetailArray/items/code')).toBe('30000')
+    expect((await state(inside))!.state).toBe('trashed')
+  })
+
   it('empties to InEmptiedTrash: hidden from NotInTrash and InTrash, shown by Any, not restorable', async () => {
     const company = `c|${a.tenantId}`
     await call(a.users.editor!, batch('deleteAssets', company, [`a|${ids.report}`]))

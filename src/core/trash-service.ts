@@ -239,8 +239,15 @@ export class TrashService {
           continue
         }
         const folderPath = (unit.originalPath ?? `/${unit.name}`).split('/').filter(Boolean).slice(0, -1)
-        const parentId = await this.ensureFolderPath(tx, actor, folderPath)
-        destination.set(unit.id, { parentId, move: true })
+        // A file where a folder of the path should be stops this unit only (nothing was created for it: a
+        // folder made along the way is new and empty, so the blocking file can only sit above it).
+        try {
+          const parentId = await this.ensureFolderPath(tx, actor, folderPath)
+          destination.set(unit.id, { parentId, move: true })
+        } catch (error) {
+          if (!(error instanceof CoreError && error.code === ErrorCodes.ORIGINAL_LOCATION_GONE)) throw error
+          results.set(unit.id, fail(unit.id, ErrorCodes.ORIGINAL_LOCATION_GONE, unit))
+        }
       }
     }
 

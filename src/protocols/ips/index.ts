@@ -3,6 +3,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../../context.js'
+import { CoreError } from '../../core/errors.js'
 import {
   buildEnvelope,
   SoapError,
@@ -114,6 +115,10 @@ async function handle(ctx: AppContext, form: Form, request: FastifyRequest, repl
     if (error instanceof IpsFault) {
       request.log.info({ ipsFault: error.code }, 'IPS fault')
       return sendFault(reply, form, soapVersion, status, error)
+    }
+    if (error instanceof CoreError) {
+      request.log.info({ code: error.code }, 'IPS operation refused by the core')
+      return sendFault(reply, form, soapVersion, status, faults.exception(error.message))
     }
     request.log.error({ err: error }, 'IPS operation failed')
     return sendFault(reply, form, soapVersion, status, faults.exception())
