@@ -589,6 +589,15 @@ describe('SearchRecycledItems', () => {
       DeletePath: '\\Lib',
       DeletedByName: f.users.purger!.login,
     })
+    expect(await handlers({ objectName: "%' or 1=1 --" })).toEqual([])
+    // items emptied through another door wait for the cleanup job: the system recycle bin
+    await server.ctx.trash.empty(f.users.purger!.actor, [other.id])
+    const system = await search({ objectName: 'budget' })
+    expect(system.response.children[0]!.attrs).toMatchObject({
+      Handler: `D${other.id}`,
+      RecycledItemStatusId: '1',
+      RecycledItemStatus: 'In System Recycle Bin',
+    })
     expect((await search({ deletedByUsername: 'nobody-here' })).error).toBe('User not found')
     expect((await search({ deletedByUsername: a.users.editor!.login })).error).toBe('User not found')
     expect((await search({ dateDeletedMinDate: 'yesterday' })).error).toBe(
@@ -734,6 +743,35 @@ describe('RestoreRecycleBinItem', () => {
     expect((await restore(editor, `D${doc.id + 100000}`)).error).toBe(
       'Document is no longer in the recycle bin.',
     )
+  })
+})
+
+describe('racing restores and purges of one item', () => {
+  it('end with the item in exactly one state and exactly one success', async () => {
+    const { files } = await library(a)
+    const doc = files.GET
+    await trashAs(a, 'editor', [doc.id])
+    const editor = await ticketOf(a, 'editor')
+    const admin = await ticketOf(a, 'admin')
+    const calls = TRANSPORTS.flatMap((transport) => [
+      asmx(base, transport, 'RestoreRecycleBinItem', {
+        AuthenticationTicket: editor,
+        ItemHandler: `D${doc.id}`,
+        RestorePath: '',
+      }),
+      asmx(base, transport, 'PurgeRecycleBinItem', {
+        AuthenticationTicket: admin,
+        ItemHandler: `D${doc.id}`,
+      }),
+    ])
+    const answers = await Promise.all(calls)
+    expect(answers.filter((answer) => answer.success === 'true')).toHaveLength(1)
+    for (const answer of answers.filter((candidate) => candidate.success === 'false')) {
+      expect(answer.error).toBe('Document is no longer in the recycle bin.')
+    }
+    const state = (await row(doc.id))?.state
+    const winner = answers.findIndex((answer) => answer.success === 'true')
+    expect(state).toBe(winner % 2 === 0 ? 'active' : undefined)
   })
 })
 

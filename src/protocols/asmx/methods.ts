@@ -162,8 +162,10 @@ async function deleteByPath(ctx: AppContext, args: Args, kind: ItemKind): Promis
   const item = await ctx.trash.findByPath(actor, segments)
   if (!item || item.kind !== kind) return failed(notFound)
   const result = (await ctx.trash.trash(actor, [item.id])).results[0]!
-  if (result.status !== 'error') return ok()
-  return failed(result.code === ErrorCodes.NOT_FOUND ? notFound : errorOf(result, kind))
+  if (result.status === 'ok') return ok()
+  // a warning here means a racing call trashed it first: for this caller it is gone
+  const gone = result.status === 'warning' || result.code === ErrorCodes.NOT_FOUND
+  return failed(gone ? notFound : errorOf(result, kind))
 }
 
 export const methods: AsmxMethod[] = [
@@ -243,7 +245,7 @@ export const methods: AsmxMethod[] = [
       const filter: TrashFilter = {
         scope: 'visible',
         rootsOnly: true,
-        states: ['trashed'],
+        states: ['trashed', 'emptied'],
         deletedFrom: parseDateBound('dateDeletedMinDate', args.dateDeletedMinDate ?? null, false),
         deletedTo: parseDateBound('dateDeletedMaxDate', args.dateDeletedMaxDate ?? null, true),
         sizeMin: parseSizeBound('minSize', args.minSize ?? null),
@@ -278,7 +280,9 @@ export const methods: AsmxMethod[] = [
         options.targetFolderId = folder.id
       }
       const result = (await ctx.trash.restore(actor, [item.id], options)).results[0]!
-      return result.status === 'error' ? failed(errorOf(result, handler.kind)) : ok()
+      if (result.status === 'ok') return ok()
+      // a warning means a racing call restored it first: it is no longer in the bin
+      return failed(result.status === 'warning' ? goneMessage(handler.kind) : errorOf(result, handler.kind))
     },
   },
   {
@@ -291,7 +295,8 @@ export const methods: AsmxMethod[] = [
       requireAdmin(actor)
       const { item, handler } = await recycledItemOf(ctx, actor, args.ItemHandler ?? null)
       const result = (await ctx.trash.purge(actor, [item.id])).results[0]!
-      if (result.status !== 'error') return ok()
+      if (result.status === 'ok') return ok()
+      if (result.status === 'warning') return failed(goneMessage(handler.kind))
       if (result.code === ErrorCodes.STORAGE_FAILURE) return failed('[log]', logItems(purgeLog([result])))
       return failed(errorOf(result, handler.kind))
     },

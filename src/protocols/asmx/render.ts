@@ -69,8 +69,9 @@ export function recycledItem(entry: TrashEntry): string {
     ['DeletePath', containingPath(entry.originalPath)],
     ['DeletedById', entry.deletedBy],
     ['DeletedByName', entry.deletedByLogin],
-    ['RecycledItemStatusId', 0],
-    ['RecycledItemStatus', 'In User Recycle Bin'],
+    // emptied (IPS emptyAssetsFromTrash) items wait for the cleanup job: infoRouter's system recycle bin
+    ['RecycledItemStatusId', entry.state === 'emptied' ? 1 : 0],
+    ['RecycledItemStatus', entry.state === 'emptied' ? 'In System Recycle Bin' : 'In User Recycle Bin'],
     ['Handler', handles.asmx(entry.id, entry.kind)],
   ])} />`
 }
