@@ -217,6 +217,34 @@ describe('LogOn / LogOff', () => {
     })
   })
 
+  it('logs on again silently with a live ticket and no password; a dead ticket is S1043', async () => {
+    const ticket = await logOn(server, a.users.editor!)
+    const again = await postEnterprise(
+      server,
+      envelope(
+        `<ns1:LogOn><User>${a.users.editor!.login}</User><Password/><Ticket>${ticket}</Ticket></ns1:LogOn>`,
+      ),
+    )
+    expect(responseBody(again.text, 'LogOn')).toMatch(new RegExp(`^<Ticket>${ticket}</Ticket><Publications>`))
+    const otherUser = await postEnterprise(
+      server,
+      envelope(
+        `<ns1:LogOn><User>${a.users.viewer!.login}</User><Password/><Ticket>${ticket}</Ticket></ns1:LogOn>`,
+      ),
+    )
+    expect(fault(otherUser.text).faultstring).toContain('(S1043)')
+    const dead = await postEnterprise(
+      server,
+      envelope(
+        `<ns1:LogOn><User>${a.users.editor!.login}</User><Password/><Ticket>${'f'.repeat(40)}</Ticket></ns1:LogOn>`,
+      ),
+    )
+    expect(fault(dead.text)).toMatchObject({
+      faultcode: 'SOAP-ENV:Client',
+      detail: 'SCEntError_InvalidTicket',
+    })
+  })
+
   it('LogOff ends the session: the ticket stops working', async () => {
     const ticket = await logOn(server, a.users.viewer!)
     const reply = await postEnterprise(
@@ -608,13 +636,18 @@ describe('DeleteObjects / RestoreObjects: rights and ids', () => {
     const ticket = await logOn(server, a.users.admin!)
     const reply = await postEnterprise(
       server,
-      deleteObjects(ticket, { ids: [mine, theirs, 999999, 'abc'], permanent: false, areas: ['Workflow'] }),
+      deleteObjects(ticket, {
+        ids: [mine, theirs, 999999, 'abc', "1'; drop table items; --"],
+        permanent: false,
+        areas: ['Workflow'],
+      }),
     )
     expect(handledIds(reply.text, 'DeleteObjects')).toEqual([String(mine)])
     expect(reports(reply.text, 'DeleteObjects')).toEqual([
       { id: String(theirs), code: 'S1029', level: 'Error' },
       { id: '999999', code: 'S1029', level: 'Error' },
       { id: 'abc', code: 'S1029', level: 'Error' },
+      { id: '1&apos;; drop table items; --', code: 'S1029', level: 'Error' },
     ])
     expect(responseBody(reply.text, 'DeleteObjects')).toContain(
       `<ErrorReport><BelongsTo><Type>Object</Type><ID>${theirs}</ID><Name xsi:nil="true"/><Role xsi:nil="true"/></BelongsTo><Entries><ErrorReportEntry><Entities/><Message>The database record could not be found. (S1029)</Message><Details>${theirs}</Details><ErrorCode>S1029</ErrorCode><MessageLevel>Error</MessageLevel></ErrorReportEntry></Entries></ErrorReport>`,
@@ -655,6 +688,38 @@ describe('DeleteObjects / RestoreObjects: rights and ids', () => {
     expect(after.deleted_at).toEqual(before.deleted_at)
     expect(await row(a.tenantId, newcomer)).toMatchObject({ state: 'active', name: 'collide.txt' })
     expect(await lastAudit(a.tenantId, original)).toMatchObject({ action: 'restore', door: 'enterprise' })
+  })
+})
+
+describe('racing clients', () => {
+  it('a restore racing a permanent delete of the same objects: each object ends in one state, no fault', async () => {
+    const objects: number[] = []
+    for (let i = 0; i < 20; i++) objects.push(await item(a, `race ${i}`))
+    await server.ctx.trash.trash(a.users.admin!.actor, objects)
+    const [restorer, purger] = [await logOn(server, a.users.editor!), await logOn(server, a.users.purger!)]
+    const [restore, purge] = await Promise.all([
+      postEnterprise(
+        server,
+        envelope(`<ns1:RestoreObjects><Ticket>${restorer}</Ticket>${ids(objects)}</ns1:RestoreObjects>`),
+      ),
+      postEnterprise(server, deleteObjects(purger, { ids: objects, permanent: true, areas: ['Trash'] })),
+    ])
+    const restored = handledIds(restore.text, 'RestoreObjects')
+    const purged = handledIds(purge.text, 'DeleteObjects')
+    expect(restored.filter((id) => purged.includes(id))).toEqual([])
+    for (const id of objects) {
+      const stored = await row(a.tenantId, id)
+      if (restored.includes(String(id))) expect(stored).toMatchObject({ state: 'active' })
+      else if (purged.includes(String(id))) expect(stored).toBeNull()
+      else throw new Error(`object ${id} was neither restored nor purged`)
+    }
+    // what one side did not handle, the other reports as gone or not in the Trash Can
+    for (const report of [
+      ...reports(restore.text, 'RestoreObjects'),
+      ...reports(purge.text, 'DeleteObjects'),
+    ]) {
+      expect(report.code).toBe('S1029')
+    }
   })
 })
 

@@ -84,9 +84,22 @@ export async function logOn(input: OperationInput): Promise<string> {
   const { ctx, body } = input
   const login = optionalText(body, 'User') ?? ''
   const password = optionalText(body, 'Password') ?? ''
-  const actor = await ctx.auth.authenticate(login, password, 'enterprise')
-  if (!actor) throw new EnterpriseFault('Client', S.WRONG_PASSWORD.message)
-  const { ticket } = await ctx.auth.openSession(actor, 'hex40')
+  const given = optionalText(body, 'Ticket') ?? ''
+  let actor: Actor | null
+  let ticket: string
+  if (password === '' && given !== '') {
+    // silent re-logon: a client that still holds a ticket logs on with it instead of a password
+    const session = await ctx.auth.resolveSession(given, 'enterprise')
+    if (!session || (login !== '' && session.actor.login.toLowerCase() !== login.toLowerCase())) {
+      throw new EnterpriseFault('Client', S.TICKET.message, 'SCEntError_InvalidTicket')
+    }
+    actor = session.actor
+    ticket = given
+  } else {
+    actor = await ctx.auth.authenticate(login, password, 'enterprise')
+    if (!actor) throw new EnterpriseFault('Client', S.WRONG_PASSWORD.message)
+    ticket = (await ctx.auth.openSession(actor, 'hex40')).ticket
+  }
 
   const requested = stringArray(body, 'RequestInfo')
   const wants = (part: string) => requested === null || requested.includes(part)
