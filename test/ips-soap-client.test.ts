@@ -137,6 +137,17 @@ describe('node-soap client generated from the served WSDL', () => {
     })
     const [inTrashNow] = await ips.searchAssetsAsync({ companyHandle: company, trashState: 'InTrash' })
     expect(inTrashNow.totalRows).toBe(0)
+    const audit = await server.database.db.query(
+      'select action, door, actor_login from audit where item_id = $1 order by id',
+      [ids.two],
+    )
+    expect(audit.rows).toEqual(
+      ['trash', 'restore', 'trash', 'empty'].map((action) => ({
+        action,
+        door: 'ips',
+        actor_login: a.users.editor!.login,
+      })),
+    )
   })
 
   it('surfaces IPS faults as SOAP faults with the fault element in the detail', async () => {

@@ -558,6 +558,25 @@ describe('wire forms', () => {
     )
   })
 
+  it('gzips replies for clients that accept it unless authHeader/gzipResponse says false', async () => {
+    const body = search(`c|${a.tenantId}`, '<folder>Library/images/</folder>')
+    const user = a.users.viewer!
+    const raw = async (header: string, acceptEncoding: string) =>
+      fetch(`${server.baseUrl}${SERVICE}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/xml', 'accept-encoding': acceptEncoding },
+        body: soap11(body, header),
+      })
+    const zipped = await raw(authHeader(user), 'gzip, deflate')
+    expect(zipped.headers.get('content-encoding')).toBe('gzip')
+    expect(bodyOf(parseXml(await zipped.text())).name).toBe('searchAssetsReturn')
+    const refused = await raw(authHeader(user, { extra: '<gzipResponse>false</gzipResponse>' }), 'gzip')
+    expect(refused.headers.get('content-encoding')).toBeNull()
+    const identity = await raw(authHeader(user), 'identity, gzip;q=0')
+    expect(identity.headers.get('content-encoding')).toBeNull()
+    expect(bodyOf(parseXml(await identity.text())).name).toBe('searchAssetsReturn')
+  })
+
   it('serves the WSDL of each version with the service address rewritten', async () => {
     const res = await fetch(`${server.baseUrl}/scene7/webservice/IpsApi-2014-04-03.wsdl`)
     expect(res.status).toBe(200)
@@ -728,6 +747,14 @@ describe('authorization and faults', () => {
         (await call(user, search(`c|${a.tenantId}`, '<includeSubfolders>maybe</includeSubfolders>'))).root,
       ).code,
     ).toBe('30001')
+    const keyword = await call(
+      user,
+      search(`c|${a.tenantId}`, '<keywordArray><items>hat</items></keywordArray>'),
+    )
+    expect(faultOf(keyword.root)).toMatchObject({
+      code: '30001',
+      reason: "Parameter 'keywordArray' is not supported by this server",
+    })
     expect(faultOf((await call(user, `<launchRocketParam xmlns="${ns('2014-04-03')}"/>`)).root).code).toBe(
       '30002',
     )

@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises'
+import { promisify } from 'node:util'
+import { gzip } from 'node:zlib'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -15,7 +17,7 @@ import { parseXml, type XmlElement, XmlError } from '../soap/xml.js'
 import { bareFaultXml, faults, IPS_XML_DECLARATION, IpsFault, soapFaultXml } from './faults.js'
 import { runOperation } from './operations.js'
 import { renderReturn } from './render.js'
-import { credentialsOf, faultStatusOf, resolveCall } from './request.js'
+import { credentialsOf, faultStatusOf, gzipWanted, resolveCall } from './request.js'
 import { versionByKey, wsdlFileName } from './versions.js'
 import { SERVICE_PATH, withServiceUrl } from './wsdl.js'
 
@@ -69,31 +71,43 @@ function unwrap(form: Form, body: unknown): Unwrapped {
   return { soapVersion: null, headers, param }
 }
 
-function send(reply: FastifyReply, form: Form, soapVersion: SoapVersion, status: number, xml: string) {
-  return reply
-    .code(status)
-    .header('content-type', form === 'pox' ? CONTENT_TYPE.pox : CONTENT_TYPE[soapVersion])
-    .send(xml)
+const gzipAsync = promisify(gzip)
+
+interface Answer {
+  form: Form
+  soapVersion: SoapVersion
+  status: number
+  gzip: boolean
 }
 
-function sendFault(
-  reply: FastifyReply,
-  form: Form,
-  soapVersion: SoapVersion,
-  status: number,
-  fault: IpsFault,
-) {
-  const xml = form === 'pox' ? bareFaultXml(fault) : soapFaultXml(fault, soapVersion)
-  return send(reply, form, soapVersion, status, xml)
+async function send(reply: FastifyReply, answer: Answer, xml: string) {
+  reply
+    .code(answer.status)
+    .header('content-type', answer.form === 'pox' ? CONTENT_TYPE.pox : CONTENT_TYPE[answer.soapVersion])
+  if (!answer.gzip) return reply.send(xml)
+  return reply
+    .header('content-encoding', 'gzip')
+    .header('vary', 'accept-encoding')
+    .send(await gzipAsync(xml))
+}
+
+function sendFault(reply: FastifyReply, answer: Answer, fault: IpsFault) {
+  const xml = answer.form === 'pox' ? bareFaultXml(fault) : soapFaultXml(fault, answer.soapVersion)
+  return send(reply, answer, xml)
 }
 
 async function handle(ctx: AppContext, form: Form, request: FastifyRequest, reply: FastifyReply) {
-  let soapVersion: SoapVersion = soapVersionOfContentType(request.headers['content-type']) ?? '1.1'
-  let status = 500
+  const answer: Answer = {
+    form,
+    soapVersion: soapVersionOfContentType(request.headers['content-type']) ?? '1.1',
+    status: 500,
+    gzip: false,
+  }
   try {
     const unwrapped = unwrap(form, request.body)
-    soapVersion = unwrapped.soapVersion ?? soapVersion
-    status = faultStatusOf(unwrapped.headers)
+    answer.soapVersion = unwrapped.soapVersion ?? answer.soapVersion
+    answer.status = faultStatusOf(unwrapped.headers)
+    answer.gzip = gzipWanted(unwrapped.headers, request.headers['accept-encoding'])
     const call = resolveCall(unwrapped.param)
     const credentials = credentialsOf(unwrapped.headers, request.headers.authorization)
     if (!credentials) throw faults.noCredentials()
@@ -105,23 +119,23 @@ async function handle(ctx: AppContext, form: Form, request: FastifyRequest, repl
       form === 'pox'
         ? `${IPS_XML_DECLARATION}${result}`
         : buildEnvelope({
-            version: soapVersion,
+            version: answer.soapVersion,
             prefix: 'soapenv',
             body: result,
             declaration: IPS_XML_DECLARATION,
           })
-    return send(reply, form, soapVersion, 200, xml)
+    return send(reply, { ...answer, status: 200 }, xml)
   } catch (error) {
     if (error instanceof IpsFault) {
       request.log.info({ ipsFault: error.code }, 'IPS fault')
-      return sendFault(reply, form, soapVersion, status, error)
+      return sendFault(reply, answer, error)
     }
     if (error instanceof CoreError) {
       request.log.info({ code: error.code }, 'IPS operation refused by the core')
-      return sendFault(reply, form, soapVersion, status, faults.exception(error.message))
+      return sendFault(reply, answer, faults.exception(error.message))
     }
     request.log.error({ err: error }, 'IPS operation failed')
-    return sendFault(reply, form, soapVersion, status, faults.exception())
+    return sendFault(reply, answer, faults.exception())
   }
 }
 
@@ -178,7 +192,7 @@ export async function ipsDoor(app: FastifyInstance, { ctx }: { ctx: AppContext }
       error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
         ? faults.invalidXml('The request body is too large')
         : faults.invalidXml('The request body could not be read')
-    return sendFault(reply, form, version, 500, fault)
+    return sendFault(reply, { form, soapVersion: version, status: 500, gzip: false }, fault)
   })
   app.post(SERVICE_PATH, (request, reply) => handle(ctx, 'soap', request, reply))
   app.post(POX_PATH, (request, reply) => handle(ctx, 'pox', request, reply))

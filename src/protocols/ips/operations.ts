@@ -34,6 +34,24 @@ const STATES_OF_FILTER: Record<string, ItemSearchFilter['states']> = {
   Any: ['active', 'trashed', 'emptied'],
 }
 
+/**
+ * searchAssets filters of Adobe's schema that this server cannot apply (no metadata, tags, projects, publish
+ * states or per-user access views): refused rather than ignored, so a client never takes an unfiltered
+ * answer for a filtered one.
+ */
+const UNSUPPORTED_SEARCH_FILTERS = [
+  'accessUserHandle',
+  'accessGroupHandle',
+  'publishState',
+  'keywordArray',
+  'systemFieldConditionArray',
+  'tagConditionArray',
+  'metadataConditionArray',
+  'assetSubTypeArray',
+  'excludeByproductArray',
+  'projectHandle',
+]
+
 /** The company handle must name the caller's own tenant. */
 function requireCompany(actor: Actor, handle: string) {
   const tenantId = parseCompanyHandle(handle)
@@ -201,6 +219,10 @@ const handlers: Record<IpsOperationName, Handler> = {
 
   async searchAssets(ctx, actor, call, params) {
     requireCompany(actor, params.string('companyHandle'))
+    const unsupported = UNSUPPORTED_SEARCH_FILTERS.find((name) => params.given(name))
+    if (unsupported) {
+      throw faults.invalidParameter(`Parameter '${unsupported}' is not supported by this server`)
+    }
     const root = await companyRoot(ctx, actor)
     const folderParam = params.optionalString('folder')
     const folder = folderParam ? parseFolder(folderParam, root) : undefined

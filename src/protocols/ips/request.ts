@@ -54,6 +54,25 @@ export function faultStatusOf(headers: XmlElement[]): number {
 }
 
 /**
+ * Whether to gzip the reply: authHeader/gzipResponse when given, else whenever the client accepts gzip (the
+ * real service's default, `webservice.gzip.response=accept`).
+ */
+export function gzipWanted(headers: XmlElement[], acceptEncoding: string | undefined): boolean {
+  const accepts = (acceptEncoding ?? '').split(',').some((part) => {
+    const [coding, ...options] = part.split(';').map((p) => p.trim().toLowerCase())
+    const q = options.find((o) => o.startsWith('q='))
+    return (coding === 'gzip' || coding === '*') && (q === undefined || Number(q.slice(2)) > 0)
+  })
+  if (!accepts) return false
+  for (const header of headers) {
+    if (!isAuthHeader(header)) continue
+    const value = childValue(header, 'gzipResponse')
+    if (value === 'false' || value === '0') return false
+  }
+  return true
+}
+
+/**
  * Credentials, in order: authHeader (unversioned or any versioned namespace, children in any order), the
  * deprecated AuthUser/AuthPassword headers, then HTTP Basic. Null when none is given.
  */
@@ -85,6 +104,12 @@ export class Params {
   private find(name: string): XmlElement | undefined {
     const found = this.param.children.find((c) => c.name === name)
     return found && !isNil(found) ? found : undefined
+  }
+
+  /** Whether a parameter carries a value (text, or child elements). */
+  given(name: string): boolean {
+    const found = this.find(name)
+    return !!found && (found.text.trim() !== '' || found.children.length > 0)
   }
 
   optionalString(name: string): string | undefined {
