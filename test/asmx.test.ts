@@ -441,6 +441,16 @@ describe('DeleteDocument and DeleteFolder', () => {
       Path: `\\${lib.name}\\Docs\\${files[transport].name}`,
     })
     expect(docAsFolder.error).toBe('Folder not found')
+    // infoRouter's short form ~D<id> / ~F<id>
+    const sub = await folder(a, 'Short', lib.id, 'editor')
+    expect((await asmx(base, transport, 'DeleteFolder', { ...t, Path: `~D${sub.id}` })).error).toBe(
+      'Folder not found',
+    )
+    expect((await asmx(base, transport, 'DeleteFolder', { ...t, Path: `~f${sub.id}` })).success).toBe('true')
+    expect((await row(sub.id))!.state).toBe('trashed')
+    expect((await asmx(base, transport, 'DeleteFolder', { ...t, Path: `~F${sub.id}` })).error).toBe(
+      'Folder not found',
+    )
     const empty = await asmx(base, transport, 'DeleteFolder', { ...t, Path: '' })
     expect(empty.error).toBe("[903]Required parameter.'Path'")
     const sql = await asmx(base, transport, 'DeleteDocument', { ...t, Path: "\\'; drop table items; --\\x" })

@@ -154,12 +154,21 @@ function purgeLog(results: ItemResult[]) {
   )
 }
 
+/** An active item by path from the library root, or by infoRouter's short form `~D<id>` / `~F<id>`. */
+async function itemAtPath(ctx: AppContext, actor: Actor, segments: string[]) {
+  const short = segments.length === 1 ? /^~([DdFf])(\d{1,15})$/.exec(segments[0]!) : null
+  if (!short) return ctx.trash.findByPath(actor, segments)
+  const item = await ctx.trash.get(actor, Number(short[2]))
+  const kind: ItemKind = short[1]!.toUpperCase() === 'F' ? 'folder' : 'file'
+  return item?.state === 'active' && item.kind === kind ? item : null
+}
+
 async function deleteByPath(ctx: AppContext, args: Args, kind: ItemKind): Promise<AsmxReply> {
   const actor = await sessionActor(ctx, args.authenticationTicket ?? null)
   const segments = pathSegments(args.Path ?? '')
   if (segments.length === 0) return failed(Errors.requiredPath)
   const notFound = kind === 'folder' ? Errors.folderNotFound : Errors.documentNotFound
-  const item = await ctx.trash.findByPath(actor, segments)
+  const item = await itemAtPath(ctx, actor, segments)
   if (!item || item.kind !== kind) return failed(notFound)
   const result = (await ctx.trash.trash(actor, [item.id])).results[0]!
   if (result.status === 'ok') return ok()
