@@ -924,6 +924,42 @@ describe('EmptyRecycleBin', () => {
   })
 })
 
+describe('EmptyRecycleBin that cannot remove everything', () => {
+  it('answers error="[log]" naming what stayed (legal hold, storage failure) and purges the rest', async () => {
+    const f = await createFixture(server.ctx, unique('el'), 'asmx')
+    const lib = await folder(f, 'Lib', null)
+    const gone = await file(f, 'gone.txt', lib.id)
+    const held = await file(f, 'held.txt', lib.id)
+    const stuck = await file(f, 'stuck.txt', lib.id)
+    await server.ctx.admin.setItemLegalHold(f.tenantId, held.id, true)
+    await trashAs(f, 'editor', [gone.id, held.id, stuck.id])
+    const stuckKey = (await row(stuck.id))!.blob_key
+    const blobs = server.ctx.blobs
+    const original = blobs.delete.bind(blobs)
+    const spy = vi.spyOn(blobs, 'delete').mockImplementation(async (key: string) => {
+      if (key === stuckKey) throw new Error('EIO')
+      return original(key)
+    })
+    try {
+      for (const transport of TRANSPORTS) {
+        const answer = await asmx(base, transport, 'EmptyRecycleBin', {
+          AuthenticationTicket: await ticketOf(f, 'editor'),
+        })
+        expect(answer.response.attrs).toEqual({ success: 'false', error: '[log]' })
+        expect(answer.response.children.map((c) => [c.name, c.attrs.name, c.attrs.message])).toEqual([
+          ['logitem', 'held.txt', 'Item is under legal hold and cannot be purged'],
+          ['logitem', 'stuck.txt', 'Unable to delete file from storage.'],
+        ])
+      }
+    } finally {
+      spy.mockRestore()
+    }
+    expect(await row(gone.id)).toBeUndefined()
+    expect((await row(held.id))!.state).toBe('trashed')
+    expect((await row(stuck.id))!.state).toBe('trashed')
+  })
+})
+
 describe('GetDeleteLog', () => {
   it.each(
     TRANSPORTS,
