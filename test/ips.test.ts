@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { IPS_VERSIONS } from '../src/protocols/ips/versions.js'
 import { parseXml } from '../src/protocols/soap/xml.js'
 import {
   all,
@@ -173,6 +174,25 @@ describe('seed documents', () => {
     expect(await states([942, 943])).toEqual({ 942: 'emptied', 943: 'emptied' })
     const audit = await server.database.db.query(`select action from audit where item_id = 942 order by id`)
     expect(audit.rows.map((row) => row.action)).toEqual(['trash', 'restore', 'trash', 'empty'])
+  })
+
+  it('answers every accepted namespace in that namespace, dispatching on the body element', async () => {
+    for (const version of IPS_VERSIONS.filter((v) => v.key !== '')) {
+      const body = batch('restoreAssetsFromTrash', 'c|6', ['a|942'], version.key)
+      // a SOAPAction naming another operation changes nothing: the body element decides
+      const reply = await post(server.baseUrl, SERVICE, soap11(body, authHeader(seedUser)), {
+        'content-type': 'text/xml',
+        soapaction: 'searchAssets',
+      })
+      const result = bodyOf(reply.root)
+      expect([result.name, result.ns]).toEqual(['restoreAssetsFromTrashReturn', version.ns])
+      expect(result.children.map((c) => c.name)).toEqual([
+        'successCount',
+        'warningCount',
+        'errorCount',
+        'errorDetailArray',
+      ])
+    }
   })
 
   it('writes the envelope and return element the way the real service does', async () => {
