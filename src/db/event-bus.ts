@@ -57,14 +57,17 @@ export class DatabaseEventBus implements EventBus {
   async subscribe(tenantId: number, listener: EventListener): Promise<() => void> {
     if (this.closed) throw new Error('event bus closed')
     let set = this.listeners.get(tenantId)
+    const first = !set
     if (!set) {
       set = new Set()
       this.listeners.set(tenantId, set)
-      this.cursors.set(tenantId, await lastAuditId(this.db, tenantId))
     }
     set.add(listener)
+    // listen first, then note where "now" is: whatever commits after the LISTEN is announced
     if (this.mode === 'listen') await this.ensureListening()
-    else this.ensurePolling()
+    if (first && this.listeners.has(tenantId) && !this.cursors.has(tenantId))
+      this.cursors.set(tenantId, await lastAuditId(this.db, tenantId))
+    if (this.mode === 'poll') this.ensurePolling()
     return () => {
       const current = this.listeners.get(tenantId)
       current?.delete(listener)
