@@ -231,6 +231,34 @@ describe('events over NOTIFY and SSE', () => {
     expect(all.map((m) => Number(m.id))).toEqual([...all.map((m) => Number(m.id))].sort((x, y) => x - y))
   })
 
+  it.runIf(usingRealPostgres())(
+    'a lost LISTEN connection is re-established and what committed meanwhile is still delivered',
+    async () => {
+      const stream = await openStream(f.users.admin!)
+      const terminated = await server.database.db.query(
+        `select pid, pg_terminate_backend(pid) as done from pg_stat_activity
+          where datname = current_database() and query = 'listen trashd_audit'`,
+      )
+      expect(terminated.rows.length).toBeGreaterThanOrEqual(1)
+      const pids = terminated.rows.map((row) => row.pid)
+      // the old listening backends are gone before anything is written
+      for (let gone = false; !gone; ) {
+        const left = await server.database.db.query(
+          'select 1 from pg_stat_activity where pid = any($1::int[])',
+          [pids],
+        )
+        gone = left.rowCount === 0
+        if (!gone) await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      const id = await item('while reconnecting')
+      await server.ctx.trash.trash(f.users.admin!.actor, [id])
+      const [message] = await stream.waitFor(1)
+      stream.close()
+      expect(message!.event).toBe('DeleteObject')
+      expect(message!.data.EventData.ID).toBe(String(id))
+    },
+  )
+
   it('needs a signed-in user and a numeric Last-Event-ID', async () => {
     expect((await fetch(`${streamBase}/api/v1/events`)).status).toBe(401)
     const bad = await fetch(`${streamBase}/api/v1/events`, {
