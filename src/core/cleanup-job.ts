@@ -312,8 +312,10 @@ export class CleanupJob {
             code: ErrorCodes.LEGAL_HOLD,
             message: defaultMessage(ErrorCodes.LEGAL_HOLD),
           })
-        } else if (batch.marked.marked.has(unit.id)) {
+        } else if (batch.marked.marked.has(unit.id) || batch.marked.deleted.has(unit.id)) {
           counters[unit.reason === 'retry' ? 'retried' : unit.reason]++
+          // units without stored files were deleted by the mark statement itself
+          counters.purged += batch.marked.deleted.get(unit.id) ?? 0
         }
       }
       if (batch.marked.marked.size > 0) {

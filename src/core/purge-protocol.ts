@@ -8,7 +8,8 @@ import type { BlobStore } from './ports.js'
  * crashed purge):
  *
  * 1. mark: the rows get state 'purging' and a token, in one transaction with the caller's checks
- *    (repo.markForPurge). From then on they are invisible and not restorable.
+ *    (repo.markForPurge). From then on they are invisible and not restorable. Units without stored files are
+ *    deleted by that same statement, with their audit rows: nothing outside the database is left to remove.
  * 2. remove the stored files of the marked rows (deleting a missing file succeeds, so this step can be redone).
  * 3. put back the rows whose file could not be removed, with their ancestors in the purge, the error recorded
  *    (repo.revertPurge): nothing is left half-gone, and the cleanup job retries them.

@@ -136,14 +136,15 @@ export class TrashService {
     return batch
   }
 
+  /** Trashes the allowed items as units; returns the ids that head a unit (the others went along). */
   private async trashAllowed(
     tx: Queryable,
     actor: Actor,
     allowed: ItemFacts[],
     results: Map<number, ItemResult>,
     auditDetail: Record<string, unknown> | null = null,
-  ) {
-    if (allowed.length === 0) return
+  ): Promise<Set<number>> {
+    if (allowed.length === 0) return new Set()
     const paths = await repo.pathsOf(
       tx,
       actor.tenantId,
@@ -162,6 +163,7 @@ export class TrashService {
       const item = allowed.find((candidate) => candidate.id === root.id)!
       results.set(item.id, ok(item, moved.get(root.id) ?? 0))
     }
+    return new Set(roots.map((root) => root.id))
   }
 
   /** trashed → active under the same id, into the original folder, a target, or a recreated path. */
@@ -365,16 +367,21 @@ export class TrashService {
         }
         return null
       })
+      const wentAlong = new Set<number>()
       if (active.length > 0) {
         // audited as part of the permanent delete, so listeners see one permanent delete, not a trash first
-        await this.trashAllowed(tx, actor, active, results, { permanent: true })
-        // the items now head their own units (or belong to a requested ancestor's)
+        const roots = await this.trashAllowed(tx, actor, active, results, { permanent: true })
         for (const item of active) {
-          item.state = 'trashed'
-          item.trashRoot = item.id
+          if (roots.has(item.id)) {
+            item.state = 'trashed'
+            item.trashRoot = item.id
+          } else wentAlong.add(item.id) // purged with its requested ancestor's unit
         }
       }
-      const units = absorbIntoRequestedRoots(allowed, results)
+      const units = absorbIntoRequestedRoots(
+        allowed.filter((item) => !wentAlong.has(item.id)),
+        results,
+      )
       const action = options.action ?? 'purge'
       const marked = await repo.markForPurge(
         tx,
@@ -382,14 +389,16 @@ export class TrashService {
         units.map((u) => ({ id: u.id, action })),
         token,
       )
-      for (const id of marked.held) {
-        const unit = units.find((u) => u.id === id)!
-        results.set(id, fail(id, ErrorCodes.LEGAL_HOLD, unit))
-      }
+      const held = new Set(marked.held)
       for (const unit of units) {
-        if (!marked.held.includes(unit.id)) results.set(unit.id, ok(unit, marked.marked.get(unit.id) ?? 0))
+        if (held.has(unit.id)) results.set(unit.id, fail(unit.id, ErrorCodes.LEGAL_HOLD, unit))
+        else {
+          const affected = (marked.deleted.get(unit.id) ?? 0) + (marked.marked.get(unit.id) ?? 0)
+          results.set(unit.id, ok(unit, affected))
+        }
       }
-      return { results, units: units.filter((unit) => !marked.held.includes(unit.id)) }
+      // only units with stored files wait for the rest of the protocol
+      return { results, units: units.filter((unit) => marked.marked.has(unit.id)) }
     })
 
     if (units.length > 0) {

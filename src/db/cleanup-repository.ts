@@ -104,7 +104,7 @@ export async function previewDueUnits(
 ): Promise<DuePreview[]> {
   const result = await q.query(
     `with recursive due as (${DUE_SELECT} limit $3),
-      ${UNIT_WALK("'trashed', 'emptied'").replace('i.id = any($2::bigint[])', 'i.id in (select id from due)')},
+      ${UNIT_WALK("'trashed', 'emptied'", (column) => `${column} in (select id from due)`)},
       totals as (
         select unit.addressed, count(*)::int as rows, coalesce(sum(i.size), 0)::bigint as bytes,
                bool_or(i.legal_hold or coalesce(b.legal_hold, false)) as held

@@ -80,7 +80,8 @@ class PoolDatabase implements Database {
 }
 
 export function connectPostgres(connectionString: string, max = 10): Database {
-  const pool = new pg.Pool({ connectionString, max, application_name: 'trashd' })
+  // Connections are recycled so that PostgreSQL re-plans cached statements as tables grow.
+  const pool = new pg.Pool({ connectionString, max, application_name: 'trashd', maxLifetimeSeconds: 600 })
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {})
   return new PoolDatabase('postgres', connectionString, pool)

@@ -132,16 +132,31 @@ export async function trashUnits(
 }
 
 /**
- * The recursive walk from addressed trashed items down through the members of their own unit (children
- * trashed separately before are other units and stay where they are). $1 tenant, $2 addressed ids.
+ * The rows of the addressed trashed items' units: for a unit root, every row whose trash_root is the root (one
+ * index range, whatever the unit's size: a recursive walk here was planned badly on large folders); for an
+ * item inside a unit, a walk down from it through the members of the same unit. Children trashed separately
+ * before are other units and stay where they are. Defines `unit(id, trash_root, addressed, blob_key,
+ * legal_hold, brand_id)`; needs `with recursive`. $1 is the tenant; `addressed` makes the predicate that
+ * picks the addressed ids (default: `= any($2)`, which the planner turns into index lookups).
  */
-export const UNIT_WALK = (states: string) => `unit as (
-    select i.id, i.trash_root, i.id as addressed
-      from items i where i.tenant_id = $1 and i.id = any($2::bigint[]) and i.state in (${states})
+export const UNIT_WALK = (
+  states: string,
+  addressed: (column: string) => string = (column) => `${column} = any($2::bigint[])`,
+) => `walk as (
+    select i.id, i.trash_root, i.id as addressed, i.blob_key, i.legal_hold, i.brand_id
+      from items i where i.tenant_id = $1 and ${addressed('i.id')} and i.state in (${states})
+       and i.id <> i.trash_root
     union all
-    select c.id, c.trash_root, unit.addressed
-      from unit join items c on c.tenant_id = $1 and c.parent_id = unit.id and c.trash_root = unit.trash_root
+    select c.id, c.trash_root, walk.addressed, c.blob_key, c.legal_hold, c.brand_id
+      from walk join items c on c.tenant_id = $1 and c.parent_id = walk.id and c.trash_root = walk.trash_root
      where c.state in (${states})
+  ),
+  unit as (
+    select m.id, m.trash_root, r.id as addressed, m.blob_key, m.legal_hold, m.brand_id
+      from items r join items m on m.tenant_id = $1 and m.trash_root = r.id and m.state in (${states})
+     where r.tenant_id = $1 and ${addressed('r.id')} and r.id = r.trash_root and r.state in (${states})
+    union all
+    select id, trash_root, addressed, blob_key, legal_hold, brand_id from walk
   )`
 
 /** Brings units back: the addressed item (moved and renamed when asked) and its unit members become active. */
@@ -226,18 +241,23 @@ export interface PurgeUnit {
 }
 
 export interface MarkResult {
-  /** rows marked per addressed id */
+  /** rows marked per addressed id (units with stored files: steps 2 to 4 finish them) */
   marked: Map<number, number>
-  /** addressed ids whose unit holds an item under legal hold (nothing of them was marked) */
+  /** rows deleted at once per addressed id (units without stored files: nothing outside the database waits) */
+  deleted: Map<number, number>
+  /** addressed ids whose unit holds an item under legal hold (nothing of them was touched) */
   held: number[]
 }
 
 /**
- * Purge step 1: marks every row of the addressed units with the purge token (state 'purging'), except units
- * holding an item under legal hold (the item's own flag or its brand's). From here on the rows are invisible and
- * not restorable. Each row keeps who purges it and the audit action, so that whoever finishes the purge (this
- * process, or the cleanup job after a crash) writes the audit row that was meant. Only rows still trashed or
- * emptied when the update reaches them are marked: a member restored by a racing transaction stays restored.
+ * Purge step 1, one statement for the whole batch. Units holding an item under legal hold (the item's own flag
+ * or its brand's) are left alone. Units without stored files are deleted right away with their audit rows: no
+ * file can be left behind, so the protocol's later steps have nothing to do for them. Units with stored files
+ * are marked with the token (state 'purging'): from here on they are invisible and not restorable. Each marked
+ * row keeps who purges it and the audit action, so that whoever finishes the purge (this process, or the
+ * cleanup job after a crash) writes the audit row that was meant. Only rows still trashed or emptied when the
+ * statement reaches them are touched: a member restored by a racing transaction stays restored. Children left
+ * behind by a deleted folder (trashed separately before it) lose their parent in the same statement.
  */
 export async function markForPurge(
   q: Queryable,
@@ -245,30 +265,54 @@ export async function markForPurge(
   units: PurgeUnit[],
   token: string,
 ): Promise<MarkResult> {
-  if (units.length === 0) return { marked: new Map(), held: [] }
-  const result = await q.query<{ addressed: number; n: number; held: boolean }>(
+  const outcome: MarkResult = { marked: new Map(), deleted: new Map(), held: [] }
+  if (units.length === 0) return outcome
+  const result = await q.query<{ addressed: number; n: number; outcome: 'marked' | 'deleted' | 'held' }>(
     `with recursive ${UNIT_WALK("'trashed', 'emptied'")},
       request as (
         select * from unnest($2::bigint[], $4::text[], $5::jsonb[]) as r(id, action, detail)
       ),
-      held as (
-        select distinct unit.addressed
-          from unit join items i on i.tenant_id = $1 and i.id = unit.id
-          left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
-         where i.legal_hold or coalesce(b.legal_hold, false)
+      per_unit as (
+        select unit.addressed,
+               bool_or(unit.legal_hold or coalesce(b.legal_hold, false)) as held,
+               bool_or(unit.blob_key is not null) as has_blobs
+          from unit left join brands b on b.tenant_id = $1 and b.id = unit.brand_id
+         group by unit.addressed
       ),
       marked as (
         update items x set state = 'purging', state_before_purge = x.state, purge_token = $3,
                purge_started_at = now(), purge_action = r.action, purge_detail = r.detail,
                purge_actor_id = $6, purge_actor_login = $7, purge_door = $8
-          from unit join request r on r.id = unit.addressed
+          from unit
+          join per_unit p on p.addressed = unit.addressed and not p.held and p.has_blobs
+          join request r on r.id = unit.addressed
          where x.tenant_id = $1 and x.id = unit.id and x.state in ('trashed', 'emptied')
-           and unit.addressed not in (select addressed from held)
         returning x.id, unit.addressed
+      ),
+      gone as (
+        delete from items x
+         using unit
+          join per_unit p on p.addressed = unit.addressed and not p.held and not p.has_blobs
+          join request r on r.id = unit.addressed
+         where x.tenant_id = $1 and x.id = unit.id and x.state in ('trashed', 'emptied')
+        returning x.*, unit.addressed, r.action as purge_action_now, r.detail as purge_detail_now
+      ),
+      detached as (
+        update items c set parent_id = null
+          from gone
+         where c.tenant_id = $1 and c.parent_id = gone.id and not exists (select 1 from unit where unit.id = c.id)
+      ),
+      audited as (
+        ${AUDIT_INSERT}
+        select x.tenant_id, $6, $7, $8, x.purge_action_now, x.id, x.kind, x.type, x.name, x.original_path,
+               x.trash_root, x.purge_detail_now, ${AUDIT_ITEM_FACTS}
+          from gone x
       )
-      select addressed, count(*)::int as n, false as held from marked group by addressed
+      select addressed, count(*)::int as n, 'marked' as outcome from marked group by addressed
       union all
-      select addressed, 0, true from held`,
+      select addressed, count(*)::int, 'deleted' from gone group by addressed
+      union all
+      select addressed, 0, 'held' from per_unit where held`,
     [
       actor.tenantId,
       units.map((u) => u.id),
@@ -280,13 +324,11 @@ export async function markForPurge(
       actor.door,
     ],
   )
-  const marked = new Map<number, number>()
-  const held: number[] = []
   for (const row of result.rows) {
-    if (row.held) held.push(row.addressed)
-    else marked.set(row.addressed, row.n)
+    if (row.outcome === 'held') outcome.held.push(row.addressed)
+    else outcome[row.outcome].set(row.addressed, row.n)
   }
-  return { marked, held }
+  return outcome
 }
 
 export interface MarkedBlob {
@@ -385,6 +427,10 @@ export async function finishPurge(q: Queryable, tenantId: number, token: string)
     `with gone as (
         delete from items x where x.tenant_id = $1 and x.purge_token = $2 and x.state = 'purging'
         returning x.*
+      ),
+      detached as (
+        update items c set parent_id = null
+          from gone where c.tenant_id = $1 and c.parent_id = gone.id and c.purge_token is distinct from $2
       ),
       audited as (
         ${AUDIT_INSERT}

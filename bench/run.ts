@@ -1,0 +1,79 @@
+import { readdir, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { BENCH_DATABASE_URL, median, type Workload, withBenchContext } from './lib.js'
+
+/**
+ * Runs every bench/*.bench.ts workload (or those named on the command line, e.g. `npm run bench -- W5`), each
+ * against its limit in the same run on the same database, and writes bench/results/latest.{json,md}.
+ */
+const dir = import.meta.dirname
+const only = process.argv.slice(2).map((arg) => arg.toUpperCase())
+const repetitions = Number(process.env.BENCH_REPETITIONS ?? 3)
+
+const files = (await readdir(dir)).filter((file) => file.endsWith('.bench.ts')).sort()
+const workloads: Workload[] = []
+for (const file of files) {
+  const module = (await import(path.join(dir, file))) as { workloads?: Workload[]; workload?: Workload }
+  workloads.push(...(module.workloads ?? (module.workload ? [module.workload] : [])))
+}
+
+const results: Record<string, unknown>[] = []
+for (const workload of workloads.filter((w) => only.length === 0 || only.includes(w.id.toUpperCase()))) {
+  process.stdout.write(`\n== ${workload.id}: ${workload.title}\n`)
+  const started = Date.now()
+  const measurement = await withBenchContext((ctx, url) =>
+    workload.run({ ctx, url, repetitions, log: (message) => process.stdout.write(`   ${message}\n`) }),
+  )
+  const ours = median(measurement.ours)
+  const limit = median(measurement.limit)
+  const ratio = ours / limit
+  const extra = measurement.extra ?? {}
+  const meets = workload.meets(ratio, extra)
+  const unit = measurement.kind === 'throughput' ? 'req/s' : 'ms'
+  process.stdout.write(
+    `   ours ${ours.toFixed(1)} ${unit} (runs ${measurement.ours.map((v) => v.toFixed(0)).join(', ')}), limit ${limit.toFixed(1)} ${unit} (runs ${measurement.limit.map((v) => v.toFixed(0)).join(', ')})\n` +
+      `   ratio ${ratio.toFixed(2)} target ${workload.target}: ${meets ? 'MET' : 'MISSED'}\n` +
+      Object.entries(extra)
+        .map(([key, value]) => `   ${key}: ${typeof value === 'number' ? value.toFixed(1) : value}\n`)
+        .join(''),
+  )
+  results.push({
+    id: workload.id,
+    title: workload.title,
+    target: workload.target,
+    unit,
+    ours,
+    limit,
+    ratio: Number(ratio.toFixed(3)),
+    meets,
+    runs: { ours: measurement.ours, limit: measurement.limit },
+    extra,
+    seconds: Math.round((Date.now() - started) / 1000),
+  })
+}
+
+const database = new URL(BENCH_DATABASE_URL)
+const report = {
+  at: new Date().toISOString(),
+  node: process.version,
+  database: `${database.hostname}:${database.port}`,
+  repetitions,
+  results,
+}
+await writeFile(path.join(dir, 'results', 'latest.json'), `${JSON.stringify(report, null, 2)}\n`)
+const table = [
+  '| id | workload | ours (median) | limit (median) | ratio | target | met | notes |',
+  '|---|---|---|---|---|---|---|---|',
+  ...results.map((r) => {
+    const notes = Object.entries(r.extra as Record<string, number | string>)
+      .map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(1) : v}`)
+      .join('; ')
+    const value = (v: number) => `${v.toFixed(1)} ${r.unit}`
+    return `| ${r.id} | ${r.title} | ${value(r.ours as number)} | ${value(r.limit as number)} | ${r.ratio} | ${r.target} | ${r.meets ? 'yes' : 'no'} | ${notes} |`
+  }),
+]
+await writeFile(
+  path.join(dir, 'results', 'latest.md'),
+  `# Benchmark results\n\n${report.at}, ${report.node}, PostgreSQL at ${report.database}, median of ${repetitions} runs.\n\n${table.join('\n')}\n`,
+)
+process.stdout.write(`\n${table.join('\n')}\n\nwrote bench/results/latest.json and bench/results/latest.md\n`)
