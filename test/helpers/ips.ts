@@ -1,4 +1,4 @@
-import { type XmlElement, parseXml } from '../../src/protocols/soap/xml.js'
+import { parseXml, type XmlElement } from '../../src/protocols/soap/xml.js'
 
 export const COMMON_NS = 'http://www.scene7.com/IpsApi/xsd'
 export const ns = (version: string) => `${COMMON_NS}/${version}`

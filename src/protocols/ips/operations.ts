@@ -112,7 +112,7 @@ async function assetBatch(
 ): Promise<OperationOutcome> {
   requireCompany(actor, params.string('companyHandle'))
   const given = params.array('assetHandleArray')
-  const entries: ({ handle: string; id: number } | { handle: string; id: null })[] = []
+  const entries: { handle: string; id: number | null }[] = []
   const seenIds = new Set<number>()
   const seenInvalid = new Set<string>()
   for (const handle of given) {

@@ -1,8 +1,8 @@
 import { isNil, type XmlElement } from '../soap/xml.js'
 import { faults } from './faults.js'
 import { type OperationSpec, operationByName } from './schema.js'
-import { operationsOf } from './wsdl.js'
 import { IPS_COMMON_NS, IPS_WSDL_NS, type IpsVersion, versionByNamespace } from './versions.js'
+import { operationsOf } from './wsdl.js'
 
 /** What a request says once its wire form (SOAP 1.1/1.2 or plain XML) is peeled off. */
 export interface IpsCall {
