@@ -380,6 +380,79 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('web Trash Can page in Ch
     await page.close()
   })
 
+  it('follows the events stream: a srv.asmx DeleteDocument elsewhere appears, a restore elsewhere removes it', async () => {
+    const page = await openPage()
+    await signIn(page, 'admin')
+    await expect.poll(() => page.locator('#live-status').textContent()).toBe('Live')
+    // a reload would lose this mark: the list must change without one
+    await page.evaluate(() => {
+      ;(window as unknown as { mark: number }).mark = 42
+    })
+    ids['live.txt'] = await createItem({
+      kind: 'file',
+      name: 'live.txt',
+      type: 'Document',
+      content: 'bGl2ZQ==',
+    })
+    const editor = f.users.editor!
+    const login = await fetch(
+      `${server.baseUrl}/srv.asmx/AuthenticateUser?UID=${encodeURIComponent(editor.login)}&PWD=${encodeURIComponent(editor.password)}`,
+    )
+    const ticket = /ticket="([^"]+)"/.exec(await login.text())![1]!
+    const deleted = await fetch(
+      `${server.baseUrl}/srv.asmx/DeleteDocument?authenticationTicket=${ticket}&Path=${encodeURIComponent('\\live.txt')}`,
+    )
+    expect(await deleted.text()).toContain('success="true"')
+    await expect.poll(() => rowNames(page), { timeout: 10_000 }).toContain('live.txt')
+    expect(await row(page, 'live.txt').locator('td').nth(5).textContent()).toBe('we editor')
+    const restored = await fetch(`${server.baseUrl}/api/v1/trash/${ids['live.txt']}/restore`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(editor) },
+    })
+    expect(restored.status).toBe(200)
+    await expect.poll(() => rowNames(page), { timeout: 10_000 }).not.toContain('live.txt')
+    expect(await page.evaluate(() => (window as unknown as { mark: number }).mark)).toBe(42)
+    await page.close()
+  })
+
+  it('shows administrators the next cleanup run and the last runs', async () => {
+    // one item emptied (waits for the cleanup), one past the tenant's 7-day retention
+    await fetch(`${server.baseUrl}/api/v1/trash/empty`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(f.users.admin!), 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: [ids['hero-banner.psd']] }),
+    })
+    await trashAs('editor', ['notes.txt'])
+    await db().query("update items set deleted_at = now() - interval '8 days' where id = $1", [
+      ids['notes.txt'],
+    ])
+    const page = await openPage()
+    await signIn(page, 'admin')
+    const plan = page.locator('#cleanup-plan')
+    await expect
+      .poll(() => plan.locator('p').textContent())
+      .toBe(
+        'The next run would purge 2 items (2 files and folders, 235 KB): 1 past their retention, 1 emptied.',
+      )
+    expect(await plan.locator('tbody tr').allTextContents()).toEqual([
+      expect.stringContaining('hero-banner.psd'),
+      expect.stringContaining('notes.txt'),
+    ])
+    expect(await page.locator('#cleanup-runs').textContent()).toContain('No cleanup has run yet.')
+    const run = await fetch(`${server.baseUrl}/api/v1/cleanup/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ wait: true }),
+    })
+    expect(run.status).toBe(200)
+    await page.getByRole('button', { name: 'Refresh' }).click()
+    await expect.poll(() => plan.textContent()).toContain('Nothing is due.')
+    const cells = page.locator('#cleanup-runs tbody tr').first().locator('td')
+    await expect.poll(() => cells.allTextContents()).toMatchObject({ 2: 'API', 3: 'succeeded', 4: '2' })
+    expect(await state('notes.txt')).toBeNull()
+    await page.close()
+  })
+
   it('fits a phone screen: rows become cards, nothing scrolls sideways', async () => {
     const page = await openPage(390, 844)
     await signIn(page, 'admin')

@@ -153,6 +153,49 @@ describe('REST additions for the page', () => {
   })
 })
 
+describe('cleanup for tenant administrators', () => {
+  it('answers the plan and the runs to tenant administrators only', async () => {
+    for (const url of ['/api/v1/trash/cleanup/plan', '/api/v1/trash/cleanup/runs']) {
+      const denied = await get(url, basicAuth(f.users.purger!))
+      expect(denied.statusCode).toBe(403)
+      expect(denied.json()).toMatchObject({ code: 'ADMIN_ONLY' })
+    }
+  })
+
+  it("plans what the next run purges in the tenant and lists the runs with the tenant's own count", async () => {
+    const other = await createFixture(server.ctx, 'wq')
+    const make = async (fixture: Fixture, name: string) => {
+      const { item } = await server.ctx.admin.createItem(fixture.tenantId, {
+        kind: 'file',
+        name,
+        content: Buffer.from(name),
+      })
+      await server.ctx.trash.trash(fixture.users.admin!.actor, [item.id])
+      await server.database.db.query(
+        "update items set deleted_at = now() - interval '30 days' where id = $1",
+        [item.id],
+      )
+      return item.id
+    }
+    const mine = await make(f, 'old-mine.txt')
+    await make(other, 'old-theirs.txt')
+    await make(other, 'old-theirs-2.txt')
+    const plan = (await get('/api/v1/trash/cleanup/plan', basicAuth(f.users.admin!))).json()
+    expect(plan.nextRunAt).toBeNull()
+    expect(plan.summary).toMatchObject({ tenantId: f.tenantId, units: 1, expired: 1, emptied: 0 })
+    expect(plan.units).toEqual([
+      expect.objectContaining({ id: mine, name: 'old-mine.txt', reason: 'expired', retentionDays: 7 }),
+    ])
+    const report = await server.ctx.cleanup.run({ trigger: 'api' })
+    expect(report!.run.purged).toBe(3)
+    const runs = (await get('/api/v1/trash/cleanup/runs', basicAuth(f.users.admin!))).json().runs
+    expect(runs[0]).toMatchObject({ id: report!.run.id, status: 'succeeded', purged: 3, tenantPurged: 1 })
+    expect(runs[0]).not.toHaveProperty('instance')
+    const theirs = (await get('/api/v1/trash/cleanup/runs', basicAuth(other.users.admin!))).json().runs
+    expect(theirs[0]).toMatchObject({ id: report!.run.id, tenantPurged: 2 })
+  })
+})
+
 describe('paging a large trash', () => {
   const TOTAL = 100_000
   let large: Fixture

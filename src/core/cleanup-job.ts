@@ -168,6 +168,11 @@ export class CleanupJob {
     return runs.listRuns(this.db, limit, beforeId)
   }
 
+  /** Recorded runs that covered a tenant, newest first, with how many of its items each purged. */
+  tenantRuns(tenantId: number, limit: number) {
+    return runs.listTenantRuns(this.db, tenantId, limit)
+  }
+
   /** What a run would purge, per tenant and why; changes nothing. `onUnit` receives every due unit. */
   async preview(
     options: { tenantId?: number; staleAfterSeconds?: number },

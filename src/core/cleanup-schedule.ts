@@ -28,6 +28,15 @@ export function tickTime(cron: Cron, now: Date): Date | null {
   return tick
 }
 
+/** When a schedule expression fires next ('off': never). */
+export function nextTick(expression: string, after = new Date()): Date | null {
+  if (expression === 'off') return null
+  const cron = new Cron(expression, { paused: true })
+  const next = cron.nextRun(after)
+  cron.stop()
+  return next
+}
+
 export function scheduleCleanup(
   job: CleanupJob,
   expression: string,

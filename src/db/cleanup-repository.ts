@@ -311,6 +311,28 @@ export async function listRuns(q: Queryable, limit: number, beforeId?: number): 
   return result.rows.map(toRun)
 }
 
+/**
+ * Newest runs that covered a tenant (every-tenant runs and the tenant's own), each with the number of that
+ * tenant's items it purged, counted from the audit rows the run wrote (their detail names the run).
+ */
+export async function listTenantRuns(
+  q: Queryable,
+  tenantId: number,
+  limit: number,
+): Promise<(CleanupRun & { tenantPurged: number })[]> {
+  const result = await q.query(
+    `select ${RUN_COLUMNS},
+            (select count(*)::int from audit a
+              where a.tenant_id = $1 and a.door = 'cleanup' and a.at >= r.started_at
+                and a.at <= coalesce(r.finished_at, now()) and a.detail ->> 'run' = r.id::text) as tenant_purged
+       from cleanup_runs r
+      where r.tenant_id is null or r.tenant_id = $1
+      order by r.id desc limit $2`,
+    [tenantId, limit],
+  )
+  return result.rows.map((row) => ({ ...toRun(row), tenantPurged: row.tenant_purged as number }))
+}
+
 export async function getRun(q: Queryable, id: number): Promise<CleanupRun | null> {
   const result = await q.query(`select ${RUN_COLUMNS} from cleanup_runs where id = $1`, [id])
   return result.rows[0] ? toRun(result.rows[0]) : null

@@ -1,32 +1,60 @@
 import type { Api, Features } from './api.js'
 import { h } from './dom.js'
-import { formatCount, formatDateTime, items } from './format.js'
+import { formatBytes, formatCount, formatDateTime, items } from './format.js'
 
-/** A cleanup run as GET /api/v1/trash/cleanup/runs lists it. */
+/** A cleanup run as GET /api/v1/trash/cleanup/runs lists it (counts of the whole run, and of this tenant). */
 interface CleanupRun {
   id: number
-  trigger: string
-  status: string
+  trigger: 'schedule' | 'api' | 'cli'
+  status: 'running' | 'succeeded' | 'partial' | 'failed' | 'abandoned'
   startedAt: string
   finishedAt: string | null
   purged: number
   failed: number
+  held: number
+  tenantPurged: number
 }
 
-/** The dry-run plan of the next cleanup run for the admin's tenant. */
+/** The dry run of the next cleanup for the admin's tenant (GET /api/v1/trash/cleanup/plan). */
 interface CleanupPlan {
   nextRunAt: string | null
-  total: number
-  reasons: { reason: string; count: number }[]
-  items: { id: number; name: string; originalPath: string | null; reason: string; expiresAt: string | null }[]
+  summary: {
+    units: number
+    rows: number
+    bytes: number
+    emptied: number
+    expired: number
+    retry: number
+    held: number
+    unfinished: number
+  }
+  units: {
+    id: number
+    kind: 'file' | 'folder'
+    name: string
+    path: string | null
+    reason: 'emptied' | 'expired' | 'retry' | 'legal_hold'
+    items: number
+    bytes: number
+    deletedAt: string | null
+    retentionDays: number | null
+  }[]
 }
 
-const REASONS: Record<string, string> = {
-  emptied: 'emptied, waiting for the cleanup',
-  expired: 'retention elapsed',
+const REASONS: Record<CleanupPlan['units'][number]['reason'], string> = {
+  emptied: 'emptied from the trash',
+  expired: 'past its retention',
+  retry: 'an earlier purge failed',
+  legal_hold: 'kept: legal hold',
 }
 
-/** The admin view: what the next cleanup run would purge, and the last runs. */
+const TRIGGERS: Record<CleanupRun['trigger'], string> = {
+  schedule: 'schedule',
+  api: 'API',
+  cli: 'command line',
+}
+
+/** The admin view: what the next cleanup run would purge in this tenant, and the last runs. */
 export async function renderCleanup(
   api: Api,
   features: Features,
@@ -34,30 +62,40 @@ export async function renderCleanup(
   runsBox: HTMLElement,
   note: HTMLElement,
 ) {
-  note.textContent = 'What the cleanup job purges: emptied items and items past their retention.'
+  note.textContent = 'The cleanup job purges emptied items and items past their retention.'
   if (features.cleanupPlan) {
     const plan = await api.get<CleanupPlan>('/api/v1/trash/cleanup/plan')
-    const next = plan.nextRunAt ? ` (next run ${formatDateTime(plan.nextRunAt)})` : ''
+    const { summary } = plan
+    const when = plan.nextRunAt
+      ? `Next cleanup run: ${formatDateTime(plan.nextRunAt)}`
+      : 'Next cleanup run: not scheduled'
+    const parts = [
+      summary.expired ? `${formatCount(summary.expired)} past their retention` : '',
+      summary.emptied ? `${formatCount(summary.emptied)} emptied` : '',
+      summary.retry ? `${formatCount(summary.retry)} retried after a failure` : '',
+      summary.held ? `${formatCount(summary.held)} kept under legal hold` : '',
+    ].filter(Boolean)
     planBox.replaceChildren(
-      h('h3', {}, `Next run would purge ${items(plan.total)}${next}`),
-      plan.reasons.length
-        ? h(
-            'ul',
+      h('h3', {}, when),
+      summary.units + summary.held === 0
+        ? h('p', {}, 'Nothing is due.')
+        : h(
+            'p',
             {},
-            ...plan.reasons.map((r) =>
-              h('li', {}, `${formatCount(r.count)}: ${REASONS[r.reason] ?? r.reason}`),
-            ),
-          )
-        : h('p', {}, 'Nothing is due.'),
-      plan.items.length
+            `The next run would purge ${items(summary.units)} (${items(summary.rows, 'file or folder', 'files and folders')}, ${formatBytes(summary.bytes)}): ${parts.join(', ')}.`,
+          ),
+      plan.units.length
         ? table(
-            'Items the next run would purge',
-            ['Name', 'Original path', 'Why', 'Expired on'],
-            plan.items.map((item) => [
-              item.name,
-              item.originalPath ?? '—',
-              REASONS[item.reason] ?? item.reason,
-              item.expiresAt ? formatDateTime(item.expiresAt) : '—',
+            `The first ${plan.units.length} items of the next run`,
+            ['Name', 'Original path', 'Why', 'Deleted on', 'Size'],
+            plan.units.map((unit) => [
+              unit.kind === 'folder' ? `${unit.name} (folder, ${items(unit.items)})` : unit.name,
+              unit.path ?? '—',
+              unit.reason === 'expired' && unit.retentionDays !== null
+                ? `${REASONS.expired} (${unit.retentionDays} days)`
+                : REASONS[unit.reason],
+              unit.deletedAt ? formatDateTime(unit.deletedAt) : '—',
+              formatBytes(unit.bytes),
             ]),
           )
         : '',
@@ -70,12 +108,13 @@ export async function renderCleanup(
       runs.length
         ? table(
             'Last cleanup runs',
-            ['Started', 'Finished', 'Trigger', 'Status', 'Purged', 'Failed'],
+            ['Started', 'Finished', 'Started by', 'Status', 'Purged here', 'Purged in all', 'Failed'],
             runs.map((run) => [
               formatDateTime(run.startedAt),
               run.finishedAt ? formatDateTime(run.finishedAt) : 'running',
-              run.trigger,
+              TRIGGERS[run.trigger] ?? run.trigger,
               run.status,
+              formatCount(run.tenantPurged),
               formatCount(run.purged),
               formatCount(run.failed),
             ]),
@@ -92,7 +131,7 @@ function table(caption: string, headers: string[], rows: string[][]) {
     h(
       'table',
       { class: 'plain' },
-      h('caption', { class: 'visually-hidden' }, caption),
+      h('caption', {}, caption),
       h('thead', {}, h('tr', {}, ...headers.map((header) => h('th', { scope: 'col' }, header)))),
       h(
         'tbody',

@@ -29,8 +29,8 @@ export function formatBytes(bytes: number) {
 }
 
 /** "1 item", "3 items" */
-export function items(n: number, noun = 'item') {
-  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`
+export function items(n: number, noun = 'item', plural = `${noun}s`) {
+  return `${formatCount(n)} ${n === 1 ? noun : plural}`
 }
 
 /** What a failed or skipped item result means to a person. */

@@ -153,12 +153,16 @@ async function showTrash() {
   startLive()
   await Promise.all([loadFacets(), load()])
   byId('trash-title').focus()
-  if (me.admin && (features.cleanupRuns || features.cleanupPlan)) {
-    el.adminView.hidden = false
-    await renderCleanup(api, features, byId('cleanup-plan'), byId('cleanup-runs'), byId('admin-note')).catch(
-      handleFailure,
-    )
-  }
+  await loadAdmin()
+}
+
+/** Tenant administrators also see what the next cleanup would purge and the last runs. */
+async function loadAdmin() {
+  if (!me?.admin || !(features.cleanupRuns || features.cleanupPlan)) return
+  el.adminView.hidden = false
+  await renderCleanup(api, features, byId('cleanup-plan'), byId('cleanup-runs'), byId('admin-note')).catch(
+    handleFailure,
+  )
 }
 
 // ---- live updates
@@ -283,6 +287,7 @@ el.pageSize.addEventListener('change', () => {
 el.refresh.addEventListener('click', () => {
   void loadFacets()
   void load()
+  void loadAdmin()
 })
 
 async function loadFacets() {

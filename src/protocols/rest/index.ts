@@ -4,6 +4,7 @@ import { z } from 'zod'
 import type { AppContext } from '../../context.js'
 import { type DryRunUnit, describeDueUnit } from '../../core/cleanup-job.js'
 import type { CleanupRun } from '../../core/cleanup-job.js'
+import { nextTick } from '../../core/cleanup-schedule.js'
 import { CoreError, ErrorCodes } from '../../core/errors.js'
 import * as policy from '../../core/policy.js'
 import type { Actor, BatchResult, TrashFilter } from '../../core/types.js'
@@ -452,6 +453,51 @@ export const routes: Route[] = [
       ctx.trash.facets(actor, { scope: query.scope, states: ['trashed'], rootsOnly: true }),
   }),
   route({
+    method: 'GET',
+    url: '/trash/cleanup/runs',
+    auth: 'user',
+    tag: 'trash',
+    summary:
+      'Tenant administrators: the last cleanup runs that covered the tenant, with how many of its items each purged',
+    query: s.tenantCleanupRunsQuery,
+    handler: async (ctx, { actor, query }) => {
+      const denied = policy.requireAdmin(actor)
+      if (denied) throw new CoreError(denied)
+      const runs = await ctx.cleanup.tenantRuns(actor.tenantId, query.limit)
+      return { runs: runs.map(({ instance: _instance, tenantId: _tenant, ...run }) => run) }
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/trash/cleanup/plan',
+    auth: 'user',
+    tag: 'trash',
+    summary: 'Tenant administrators: what the next cleanup run would purge in the tenant, and why (dry run)',
+    handler: async (ctx, { actor }) => {
+      const denied = policy.requireAdmin(actor)
+      if (denied) throw new CoreError(denied)
+      const units: ReturnType<typeof dryRunUnitJson>[] = []
+      const [summary] = await ctx.cleanup.preview({ tenantId: actor.tenantId }, (unit) => {
+        if (units.length < PLAN_LISTED_UNITS) units.push(dryRunUnitJson(unit))
+      })
+      return {
+        nextRunAt: nextTick(ctx.config.CLEANUP_SCHEDULE),
+        summary: summary ?? {
+          tenantId: actor.tenantId,
+          units: 0,
+          rows: 0,
+          bytes: 0,
+          emptied: 0,
+          expired: 0,
+          retry: 0,
+          held: 0,
+          unfinished: 0,
+        },
+        units,
+      }
+    },
+  }),
+  route({
     method: 'POST',
     url: '/items/trash',
     auth: 'user',
@@ -571,6 +617,8 @@ export const routes: Route[] = [
 ]
 
 const DRY_RUN_LISTED_UNITS = 1000
+/** the web page's plan lists this many units; the summary counts all of them */
+const PLAN_LISTED_UNITS = 100
 
 function cleanupRunJson(run: CleanupRun) {
   return { ...run }

@@ -142,3 +142,6 @@ export const cleanupRunBody = z
 export const eventsQuery = z.object({ after: z.coerce.number().int().min(0).optional() }).strict()
 
 export const trashFiltersQuery = z.object({ scope: z.enum(['own', 'visible']).default('visible') }).strict()
+export const tenantCleanupRunsQuery = z
+  .object({ limit: z.coerce.number().int().min(1).max(100).default(10) })
+  .strict()
