@@ -18,8 +18,13 @@ import {
  * fails there; a developer machine without /usr/bin/chromium leaves them out.
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const SCREENSHOT = path.resolve(import.meta.dirname, '../docs/screenshot.png')
-const PHONE_SCREENSHOT = path.resolve(import.meta.dirname, '../docs/screenshot-phone.png')
+/** CI and UPDATE_SCREENSHOTS=1 refresh the README's pictures; other runs keep theirs out of the work tree. */
+const SCREENSHOT_DIR = path.resolve(
+  import.meta.dirname,
+  process.env.CI || process.env.UPDATE_SCREENSHOTS === '1' ? '../docs' : '../test-results',
+)
+const SCREENSHOT = path.join(SCREENSHOT_DIR, 'screenshot.png')
+const PHONE_SCREENSHOT = path.join(SCREENSHOT_DIR, 'screenshot-phone.png')
 
 describe.runIf(existsSync(CHROMIUM) || process.env.CI)('web Trash Can page in Chromium', () => {
   let server: TestServer
