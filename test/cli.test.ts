@@ -1,46 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { runCli, waitForOutput } from './helpers/processes.js'
 
-const root = path.resolve(import.meta.dirname, '..')
-/**
- * The CLI runs in node itself with tsx as a loader, not under the tsx command: that one relays signals to a child
- * and exits 143 when the child takes over 30 ms to acknowledge one, which a loaded machine does.
- */
-const tsx = ['--import', 'tsx']
-
-function run(args: string[], env: Record<string, string>) {
-  return spawn(process.execPath, [...tsx, path.join(root, 'src', 'cli.ts'), ...args], {
-    env: { ...process.env, ...env, DATABASE_URL: '', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-}
-
-function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = ''
-    const timer = setTimeout(
-      () => reject(new Error(`timed out waiting for ${pattern}; output:\n${output}`)),
-      timeoutMs,
-    )
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      if (pattern.test(output)) {
-        clearTimeout(timer)
-        resolve(output)
-      }
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      if (!pattern.test(output))
-        reject(new Error(`exited with ${code} before ${pattern}; output:\n${output}`))
-    })
-  })
-}
+const run = (args: string[], env: Record<string, string>) =>
+  runCli(args, { ...env, DATABASE_URL: '', LOG_LEVEL: 'warn' })
 
 let dataDir: string
 afterAll(async () => {
@@ -50,7 +15,7 @@ afterAll(async () => {
 describe('npm start on a fresh data directory (embedded database)', () => {
   it('migrates, seeds the demo, prints URLs and credentials, serves, and stops cleanly', async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'trashd-cli-'))
-    const server = run(['start'], { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' })
+    const { child: server, exited } = run(['start'], { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' })
     try {
       const output = await waitForOutput(server, /Try:[\s\S]*REST/, 90_000)
       const address = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1]!
@@ -70,17 +35,15 @@ describe('npm start on a fresh data directory (embedded database)', () => {
       })
       expect(tenants.status).toBe(200)
     } finally {
-      const exited = new Promise<number | null>((resolve) => server.on('exit', resolve))
       server.kill('SIGTERM')
-      expect(await exited).toBe(0)
+      expect((await exited).code).toBe(0)
     }
   }, 120_000)
 
   it('fails fast on bad configuration, naming the variable', async () => {
-    const child = run(['migrate'], { PORT: 'not-a-port', DATA_DIR: dataDir })
-    const exited = new Promise((resolve) => child.on('exit', resolve))
+    const { child, exited } = run(['migrate'], { PORT: 'not-a-port', DATA_DIR: dataDir })
     const output = await waitForOutput(child, /PORT/, 30_000)
     expect(output).toMatch(/Invalid configuration[\s\S]*PORT/)
-    expect(await exited).toBe(1)
+    expect((await exited).code).toBe(1)
   }, 60_000)
 })
