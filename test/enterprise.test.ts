@@ -101,6 +101,9 @@ describe('endpoint', () => {
     const probe = await fetch(`${server.baseUrl}/Enterprise/index.php?test=1`)
     expect(probe.status).toBe(200)
     expect(await probe.text()).toBe('Workflow service index page is accessible.')
+    const handshake = await (await fetch(`${server.baseUrl}/Enterprise/index.php?handshake=v1`)).text()
+    expect(handshake).toContain('<Technique protocol="SOAP" transfer="HTTP"/>')
+    expect(handshake).toContain('<Interface name="Workflow" type="core"/>')
   })
 
   it('answers hostile or wrong input with SOAP faults over HTTP 200', async () => {

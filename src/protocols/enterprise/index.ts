@@ -81,6 +81,16 @@ export async function enterpriseDoor(app: FastifyInstance, { ctx }: { ctx: AppCo
           .type(XML_TYPE)
           .send(wsdl.replace(/(<soap:address location=")[^"]*(")/, `$1${location.replace(/"/g, '&quot;')}$2`))
       }
+      if (query.handshake === 'v1') {
+        // what the server speaks (Enterprise 8+): SOAP over HTTP, the workflow interface
+        return reply
+          .type(XML_TYPE)
+          .send(
+            '<?xml version="1.0" encoding="UTF-8"?><EnterpriseHandshake version="1"><Techniques>' +
+              '<Technique protocol="SOAP" transfer="HTTP"/></Techniques><Interfaces minVersion="8" maxVersion="10">' +
+              '<Interface name="Workflow" type="core"/></Interfaces></EnterpriseHandshake>',
+          )
+      }
       if ('test' in query)
         return reply.type('text/plain; charset=utf-8').send('Workflow service index page is accessible.')
       return reply

@@ -13,6 +13,7 @@ import {
   nil,
   optionalText,
   optionalUnsigned,
+  parseBoolean,
   queryOrders,
   queryParams,
   type ReportEntry,
@@ -344,9 +345,7 @@ export async function deleteObjects(input: OperationInput): Promise<string> {
   const actor = await requireActor(input)
   const permanentText = optionalText(body, 'Permanent')
   if (permanentText === null || permanentText === '') throw argumentFault('Permanent is required')
-  const permanent = /^(true|1)$/i.test(permanentText)
-  if (!permanent && !/^(false|0)$/i.test(permanentText))
-    throw argumentFault('Permanent must be true or false')
+  const permanent = parseBoolean(permanentText, 'Permanent')
   const givenAreas = readAreas(body)
   const v7 = givenAreas === null
   const area: Area = givenAreas?.[0] ?? 'Workflow'

@@ -78,11 +78,6 @@ export function parseBoolean(value: string, name: string): boolean {
   throw argumentFault(`${name} must be true or false`)
 }
 
-export function optionalBoolean(parent: XmlElement, name: string): boolean | null {
-  const text = optionalText(parent, name)
-  return text === null || text === '' ? null : parseBoolean(text, name)
-}
-
 export function optionalUnsigned(parent: XmlElement, name: string): number | null {
   const text = optionalText(parent, name)
   if (text === null || text === '') return null
@@ -145,9 +140,6 @@ export function array(name: string, items: string[]): string {
 }
 
 export const stringItems = (values: (string | number)[]) => values.map((value) => el('String', String(value)))
-
-/** Escaped text that keeps the empty element form Enterprise writes for empty strings. */
-export const text = (name: string, value: string) => el(name, value)
 
 export function envelope(body: string): string {
   return buildEnvelope({
