@@ -2,15 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 
 export const root = path.resolve(import.meta.dirname, '..', '..')
-/**
- * The CLI runs in node itself with tsx as a loader, not under the tsx command: that one relays signals to a child
- * and exits 143 when the child takes over 30 ms to acknowledge one, which a loaded machine does.
- */
-const tsx = ['--import', 'tsx']
+const tsx = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs')
 
 /** `trashd <args>` as a child process (the CLI through tsx), with its output collected. */
 export function runCli(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [...tsx, path.join(root, 'src', 'cli.ts'), ...args], {
+  const child = spawn(process.execPath, [tsx, path.join(root, 'src', 'cli.ts'), ...args], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
