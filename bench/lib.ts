@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -8,6 +9,7 @@ import { loadConfig } from '../src/config.js'
 import { type AppContext, createContext } from '../src/context.js'
 import type { Actor } from '../src/core/types.js'
 import { connectPostgres } from '../src/db/database.js'
+import { buildApp } from '../src/http/app.js'
 
 export const BENCH_DATABASE_URL =
   process.env.BENCH_DATABASE_URL ??
@@ -118,4 +120,146 @@ export async function benchTenant(
   await ctx.admin.createUser(tenantId, { login, password: 'bench', admin: true })
   const admin = (await ctx.auth.authenticate(login, 'bench', 'rest'))!
   return { tenantId, admin }
+}
+
+/** The app as `trashd start` builds it, listening on a loopback port. */
+export async function startBenchServer(
+  ctx: AppContext,
+): Promise<{ baseUrl: string; close(): Promise<void> }> {
+  const app = await buildApp(ctx)
+  const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' })
+  return { baseUrl, close: () => app.close() }
+}
+
+/** A user of the tenant with a known password (IPS and srv.asmx log in with it). */
+export async function benchUser(ctx: AppContext, tenantId: number, name: string, admin = true) {
+  const login = `${name}-${randomBytes(3).toString('hex')}`
+  const password = 'bench-password'
+  await ctx.admin.createUser(tenantId, { login, password, admin })
+  const actor = (await ctx.auth.authenticate(login, password, 'rest'))!
+  return { login, password, actor, userId: actor.userId }
+}
+
+/** A srv.asmx ticket, as a client gets it (AuthenticateUser over GET). */
+export async function asmxTicket(
+  baseUrl: string,
+  user: { login: string; password: string },
+): Promise<string> {
+  const query = new URLSearchParams({ UID: user.login, PWD: user.password })
+  const text = await (await fetch(`${baseUrl}/srv.asmx/AuthenticateUser?${query}`)).text()
+  const ticket = /ticket="([^"]+)"/.exec(text)?.[1]
+  if (!ticket) throw new Error(`no ticket in ${text.slice(0, 200)}`)
+  return ticket
+}
+
+export const IPS_PATH = '/scene7/services/IpsApiService'
+const IPS_NS = 'http://www.scene7.com/IpsApi/xsd'
+
+/** A SOAP 1.1 IPS restoreAssetsFromTrash request as a client sends it. */
+export function ipsRestoreEnvelope(
+  user: { login: string; password: string },
+  tenantId: number,
+  ids: (number | string)[],
+) {
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">` +
+    `<soapenv:Header><authHeader xmlns="${IPS_NS}"><user>${user.login}</user><password>${user.password}</password>` +
+    '<appName>trashd-bench</appName><appVersion>1.0</appVersion></authHeader></soapenv:Header>' +
+    `<soapenv:Body><restoreAssetsFromTrashParam xmlns="${IPS_NS}/2014-04-03"><companyHandle>c|${tenantId}</companyHandle>` +
+    `<assetHandleArray>${ids.map((id) => `<items>a|${id}</items>`).join('')}</assetHandleArray>` +
+    '</restoreAssetsFromTrashParam></soapenv:Body></soapenv:Envelope>'
+  )
+}
+
+export interface LatencyProbe {
+  stop(): Promise<{ p50: number; p99: number; count: number; failures: number }>
+}
+
+/**
+ * Restores single items of another user's bin through the IPS door, one after the other, while a workload
+ * runs; bounded by the ids given and by `maxSeconds`. Each restore is checked to have succeeded.
+ */
+export function restoreProbe(
+  baseUrl: string,
+  user: { login: string; password: string },
+  tenantId: number,
+  ids: number[],
+  maxSeconds = 600,
+): LatencyProbe {
+  const latencies: number[] = []
+  let failures = 0
+  let stopped = false
+  const deadline = Date.now() + maxSeconds * 1000
+  const loop = (async () => {
+    for (const id of ids) {
+      if (stopped || Date.now() > deadline) break
+      const start = process.hrtime.bigint()
+      const response = await fetch(`${baseUrl}${IPS_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '"restoreAssetsFromTrash"' },
+        body: ipsRestoreEnvelope(user, tenantId, [id]),
+      })
+      const text = await response.text()
+      latencies.push(Number(process.hrtime.bigint() - start) / 1e6)
+      if (response.status !== 200 || !text.includes('<successCount>1</successCount>')) failures++
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  })()
+  return {
+    async stop() {
+      stopped = true
+      await loop
+      return {
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        count: latencies.length,
+        failures,
+      }
+    },
+  }
+}
+
+export interface LoadOptions {
+  url: string
+  /** the request body; `{ID}` is replaced by ids[0], ids[1], … one per request */
+  body: string
+  ids?: { first: number; last: number }
+  connections: number
+  seconds: number
+  headers?: Record<string, string>
+}
+
+export interface LoadResult {
+  /** 2xx replies per second */
+  rps: number
+  total: number
+  non2xx: number
+  errors: number
+  p50: number
+  p99: number
+}
+
+/**
+ * Drives HTTP load with autocannon (keep-alive connections) from a child process, so that the load generator
+ * does not share the event loop of the server it measures.
+ */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  if (!new URL(options.url).hostname.startsWith('127.')) throw new Error('load only to loopback')
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, 'load-driver.ts')],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  )
+  child.stdin.end(JSON.stringify(options))
+  let output = ''
+  child.stdout.on('data', (chunk) => {
+    output += chunk
+  })
+  const timeout = setTimeout(() => child.kill('SIGKILL'), (options.seconds + 60) * 1000)
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+  clearTimeout(timeout)
+  if (code !== 0) throw new Error(`load driver exited with ${code}: ${output.slice(0, 500)}`)
+  return JSON.parse(output) as LoadResult
 }

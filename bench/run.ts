@@ -1,4 +1,4 @@
-import { readdir, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { BENCH_DATABASE_URL, median, type Workload, withBenchContext } from './lib.js'
 
@@ -60,6 +60,7 @@ const report = {
   repetitions,
   results,
 }
+await mkdir(path.join(dir, 'results'), { recursive: true })
 await writeFile(path.join(dir, 'results', 'latest.json'), `${JSON.stringify(report, null, 2)}\n`)
 const table = [
   '| id | workload | ours (median) | limit (median) | ratio | target | met | notes |',

@@ -141,7 +141,9 @@ export async function trashUnits(
  */
 export const UNIT_WALK = (
   states: string,
-  addressed: (column: string) => string = (column) => `${column} = any($2::bigint[])`,
+  // a join with the unnested ids, not `= any(array)`: with the array the planner estimates a handful of rows and
+  // walks a whole tenant's trash through the partial roots index (id = trash_root) instead of probing the key
+  addressed: (column: string) => string = (column) => `${column} in (select unnest($2::bigint[]))`,
 ) => `walk as (
     select i.id, i.trash_root, i.id as addressed, i.blob_key, i.legal_hold, i.brand_id
       from items i where i.tenant_id = $1 and ${addressed('i.id')} and i.state in (${states})
