@@ -274,6 +274,23 @@ describe('legal hold', () => {
     expect(await rowState(t.database.db, plain.id)).toBeNull()
   })
 
+  it('passes each held unit once per run, in batches of one, whatever the timestamp precision', async () => {
+    const a = await tenant('hold-pass')
+    const ids: number[] = []
+    for (let i = 0; i < 3; i++) ids.push((await createFile(t.ctx, a, `held-${i}.txt`)).id)
+    for (const id of ids) await t.ctx.admin.setItemLegalHold(a.tenantId, id, true)
+    await trash(a, ids)
+    // microseconds that a JavaScript Date would lose: the pass cursor must not step back onto these rows
+    await t.database.db.query(
+      "update items set deleted_at = now() - interval '30 days 0.000123 seconds' where id = any($1::bigint[])",
+      [ids],
+    )
+    const job = new CleanupJob(t.database.db, t.blobs, { batchSize: 1, staleAfterSeconds: 900 })
+    const report = await job.run({ trigger: 'cli', tenantId: a.tenantId })
+    expect(report?.run).toMatchObject({ status: 'succeeded', held: 3, purged: 0 })
+    expect(report?.errors.map((error) => error.id)).toEqual(ids)
+  })
+
   it('a hold cannot be put on a row already being purged (it is gone for every purpose)', async () => {
     const a = await tenant('hold3')
     const file = await createFile(t.ctx, a, 'x.txt')
@@ -332,18 +349,19 @@ describe('dry-run', () => {
         unfinished: 1,
       },
     ])
+    // oldest first
     expect(units).toEqual([
       { id: expired.id, reason: 'expired', held: false },
-      { id: emptied.id, reason: 'emptied', held: false },
       { id: held.id, reason: 'expired', held: true },
+      { id: emptied.id, reason: 'emptied', held: false },
     ])
     const rest = await call('POST', '/api/v1/cleanup/run', { dryRun: true, tenantId: a.tenantId })
     expect(rest.status).toBe(200)
     expect(rest.body.tenants).toEqual([expect.objectContaining({ tenantId: a.tenantId, units: 2, held: 1 })])
     expect(rest.body.units.map((unit: { id: number; reason: string }) => [unit.id, unit.reason])).toEqual([
       [expired.id, 'expired'],
-      [emptied.id, 'emptied'],
       [held.id, 'legal_hold'],
+      [emptied.id, 'emptied'],
     ])
     expect(rest.body.units[0].explanation).toMatch(/past the 7-day retention of its tenant/)
 

@@ -195,11 +195,11 @@ export class CleanupJob {
         held: 0,
         unfinished: await runs.countStalePurges(this.db, tenantId, staleAfter),
       }
-      let afterId = 0
+      let after: runs.DueCursor | null = null
       for (;;) {
-        const page = await runs.previewDueUnits(this.db, tenantId, afterId, this.settings.batchSize)
+        const page = await runs.previewDueUnits(this.db, tenantId, after, this.settings.batchSize)
         if (page.length === 0) break
-        afterId = page[page.length - 1]!.id
+        after = runs.cursorAfter(page)
         for (const unit of page) {
           if (unit.held) summary.held++
           else {
@@ -280,12 +280,12 @@ export class CleanupJob {
     signal?: AbortSignal,
   ) {
     const actor = cleanupActor(tenantId)
-    let afterId = 0
+    let after: runs.DueCursor | null = null
     for (;;) {
       signal?.throwIfAborted()
       const token = randomUUID()
       const batch = await this.db.transaction(async (tx) => {
-        const due = await runs.lockDueUnits(tx, tenantId, afterId, this.settings.batchSize)
+        const due = await runs.lockDueUnits(tx, tenantId, after, this.settings.batchSize)
         if (due.length === 0) return null
         const marked = await repo.markForPurge(
           tx,
@@ -306,7 +306,7 @@ export class CleanupJob {
         return { due, marked }
       })
       if (!batch) return
-      afterId = batch.due[batch.due.length - 1]!.id
+      after = runs.cursorAfter(batch.due)
       const held = new Set(batch.marked.held)
       for (const unit of batch.due) {
         if (held.has(unit.id)) {

@@ -17,6 +17,8 @@ export interface DueUnit {
   deletedAt: Date | null
   emptiedAt: Date | null
   purgeError: string | null
+  /** keyset position of this unit in the pass */
+  cursorAt: string
 }
 
 /**
@@ -26,9 +28,12 @@ export interface DueUnit {
  * - emptied: emptied (IPS) and not below another emptied row of its unit; whatever its age.
  * - expired: the root of a trashed unit (or the top of what is left of one) older than its retention.
  * - retry: an earlier purge of it failed (the error is recorded) and it is not below another such row.
- * $1 tenant, $2 id after which to look (keyset: each run passes over the trash once).
+ * $1 tenant; $2, $3 the keyset cursor (each run passes over the trash once).
  */
-const RETENTION = 'coalesce(b.auto_purge_days, t.retention_days)'
+/** brand auto purge days when the item has a brand that sets them, else the tenant's retention ($1's) */
+const BRAND_DAYS =
+  '(select b.auto_purge_days from brands b where b.tenant_id = i.tenant_id and b.id = i.brand_id)'
+const RETENTION = `coalesce(${BRAND_DAYS}, (select t.retention_days from tenants t where t.id = $1))`
 const IS_EMPTIED_HEAD = `(i.state = 'emptied' and not exists (
     select 1 from items p where p.tenant_id = i.tenant_id and p.id = i.parent_id
        and p.trash_root = i.trash_root and p.state = 'emptied'))`
@@ -41,18 +46,32 @@ const IS_RETRY_HEAD = `(i.purge_error is not null and not exists (
     select 1 from items p where p.tenant_id = i.tenant_id and p.id = i.parent_id
        and p.trash_root = i.trash_root and p.purge_error is not null and p.state in ('trashed', 'emptied')))`
 
+/**
+ * Walks the tenant's trash oldest first along items_trash_idx, from a keyset cursor ($2 deleted_at as text, so
+ * microseconds survive the round trip; $3 id), without joins, so that LIMIT stops the scan after one batch.
+ */
 const DUE_SELECT = `
-  select i.id, i.deleted_at, i.emptied_at, i.purge_error,
+  select i.id, i.deleted_at, i.deleted_at::text as cursor_at, i.emptied_at, i.purge_error,
          ${RETENTION} as retention_days,
-         case when b.auto_purge_days is not null then 'brand' else 'tenant' end as retention_source,
+         case when ${BRAND_DAYS} is not null then 'brand' else 'tenant' end as retention_source,
          case when ${IS_EMPTIED_HEAD} then 'emptied' when ${IS_EXPIRED_HEAD} then 'expired' else 'retry' end
            as reason
     from items i
-    join tenants t on t.id = i.tenant_id
-    left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
-   where i.tenant_id = $1 and i.id > $2 and i.state in ('trashed', 'emptied')
+   where i.tenant_id = $1 and i.state in ('trashed', 'emptied')
+     and ($2::timestamptz is null or (i.deleted_at, i.id) > ($2::timestamptz, $3::bigint))
      and (${IS_EMPTIED_HEAD} or ${IS_EXPIRED_HEAD} or ${IS_RETRY_HEAD})
-   order by i.id`
+   order by i.deleted_at, i.id`
+
+/** Where the next batch of a pass over the trash starts. */
+export interface DueCursor {
+  deletedAt: string
+  id: number
+}
+
+export function cursorAfter(units: { cursorAt: string; id: number }[]): DueCursor | null {
+  const last = units[units.length - 1]
+  return last ? { deletedAt: last.cursorAt, id: last.id } : null
+}
 
 function toDueUnit(row: Record<string, unknown>): DueUnit {
   return {
@@ -63,6 +82,7 @@ function toDueUnit(row: Record<string, unknown>): DueUnit {
     deletedAt: (row.deleted_at as Date | null) ?? null,
     emptiedAt: (row.emptied_at as Date | null) ?? null,
     purgeError: (row.purge_error as string | null) ?? null,
+    cursorAt: row.cursor_at as string,
   }
 }
 
@@ -73,12 +93,15 @@ function toDueUnit(row: Record<string, unknown>): DueUnit {
 export async function lockDueUnits(
   q: Queryable,
   tenantId: number,
-  afterId: number,
+  after: DueCursor | null,
   limit: number,
 ): Promise<DueUnit[]> {
-  const result = await q.query(`${DUE_SELECT} limit $3 for update of i skip locked`, [
+  // short statements on a few hundred rows: JIT compiling them costs more than it saves (transaction-local)
+  await q.query('set local jit = off')
+  const result = await q.query(`${DUE_SELECT} limit $4 for update of i skip locked`, [
     tenantId,
-    afterId,
+    after?.deletedAt ?? null,
+    after?.id ?? 0,
     limit,
   ])
   return result.rows.map(toDueUnit)
@@ -99,11 +122,11 @@ export interface DuePreview extends DueUnit {
 export async function previewDueUnits(
   q: Queryable,
   tenantId: number,
-  afterId: number,
+  after: DueCursor | null,
   limit: number,
 ): Promise<DuePreview[]> {
   const result = await q.query(
-    `with recursive due as (${DUE_SELECT} limit $3),
+    `with recursive due as (${DUE_SELECT} limit $4),
       ${UNIT_WALK("'trashed', 'emptied'", (column) => `${column} in (select id from due)`)},
       totals as (
         select unit.addressed, count(*)::int as rows, coalesce(sum(i.size), 0)::bigint as bytes,
@@ -115,8 +138,8 @@ export async function previewDueUnits(
       select due.*, i.name, i.kind, i.original_path as path, totals.rows, totals.bytes, totals.held
         from due join items i on i.tenant_id = $1 and i.id = due.id
         join totals on totals.addressed = due.id
-       order by due.id`,
-    [tenantId, afterId, limit],
+       order by due.deleted_at, due.id`,
+    [tenantId, after?.deletedAt ?? null, after?.id ?? 0, limit],
   )
   return result.rows.map((row) => ({
     ...toDueUnit(row),
