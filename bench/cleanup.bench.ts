@@ -3,7 +3,7 @@ import path from 'node:path'
 import type { AppContext } from '../src/context.js'
 import { CleanupJob } from '../src/core/cleanup-job.js'
 import type { Database } from '../src/db/database.js'
-import { FsBlobStore } from '../src/storage/fs-blob-store.js'
+import type { FsBlobStore } from '../src/storage/fs-blob-store.js'
 import { benchTenant, peakRssGrowth, percentile, timed, type Workload } from './lib.js'
 
 /**
