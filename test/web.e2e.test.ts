@@ -439,9 +439,10 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('web Trash Can page in Ch
       .toBe(
         'The next run would purge 2 items (2 files and folders, 235 KB): 1 past their retention, 1 emptied.',
       )
+    // the cleanup plan lists what it would purge oldest first
     expect(await plan.locator('tbody tr').allTextContents()).toEqual([
-      expect.stringContaining('hero-banner.psd'),
       expect.stringContaining('notes.txt'),
+      expect.stringContaining('hero-banner.psd'),
     ])
     expect(await page.locator('#cleanup-runs').textContent()).toContain('No cleanup has run yet.')
     const run = await fetch(`${server.baseUrl}/api/v1/cleanup/run`, {
