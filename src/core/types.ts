@@ -69,6 +69,8 @@ export interface TrashEntry extends ItemFacts {
   unitSize: number
   /** bytes in the unit */
   unitBytes: number
+  /** a timestamp the listing sorted by, to the microsecond (a Date keeps milliseconds): for cursors */
+  sortKey?: string
 }
 
 export type ResultStatus = 'ok' | 'warning' | 'error'
@@ -140,6 +142,7 @@ export type TrashSortColumn =
   | 'brand'
   | 'id'
   | 'modifiedAt'
+  | 'expiresAt'
 
 export interface TrashPage {
   limit: number

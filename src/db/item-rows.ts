@@ -88,5 +88,6 @@ export function toTrashEntry(row: ItemRow): TrashEntry {
     expiresAt: row.expires_at as Date | null,
     unitSize: (row.unit_size as number | null) ?? 1,
     unitBytes: (row.unit_bytes as number | null) ?? (row.size as number),
+    ...(typeof row.sort_key === 'string' ? { sortKey: row.sort_key } : {}),
   }
 }

@@ -563,6 +563,12 @@ export async function getItem(q: Queryable, tenantId: number, id: number) {
   return result.rows[0] ? toItem(result.rows[0]) : null
 }
 
+/** When the cleanup job will purge a row (null: never, under legal hold or retention 0); needs `b` and `t`. */
+const EXPIRES_AT = `case when i.state = 'active' or i.legal_hold or coalesce(b.legal_hold, false)
+                   or coalesce(b.auto_purge_days, t.retention_days) = 0 then null
+                 when i.state = 'emptied' then i.emptied_at
+                 else i.deleted_at + make_interval(days => coalesce(b.auto_purge_days, t.retention_days)) end`
+
 const SORT_COLUMNS: Record<NonNullable<TrashPage['sort']>, string> = {
   deletedAt: 'i.deleted_at',
   name: 'i.name',
@@ -573,6 +579,7 @@ const SORT_COLUMNS: Record<NonNullable<TrashPage['sort']>, string> = {
   brand: 'b.name',
   id: 'i.id',
   modifiedAt: 'i.modified_at',
+  expiresAt: EXPIRES_AT,
 }
 
 function trashWhere(visibility: TrashVisibility, filter: TrashFilter) {
@@ -649,6 +656,8 @@ function sortValue(entry: TrashEntry, sort: SortColumn): string | number | null 
       return entry.id
     case 'modifiedAt':
       return entry.modifiedAt.toISOString()
+    case 'expiresAt':
+      return entry.expiresAt?.toISOString() ?? null
   }
 }
 
@@ -662,6 +671,7 @@ const SORT_CASTS: Record<SortColumn, string> = {
   brand: 'text',
   id: 'bigint',
   modifiedAt: 'timestamptz',
+  expiresAt: 'timestamptz',
 }
 
 /**
@@ -673,14 +683,15 @@ export function encodeCursor(
   sort: SortColumn = 'deletedAt',
   direction: Direction = 'desc',
 ): string {
+  const exact = (entry as TrashEntry).sortKey
   if (sort === 'deletedAt' && direction === 'desc')
-    return Buffer.from(`${entry.deletedAt?.toISOString() ?? ''}|${entry.id}`).toString('base64url')
-  const value = sortValue(entry as TrashEntry, sort)
+    return Buffer.from(`${exact ?? entry.deletedAt?.toISOString() ?? ''}|${entry.id}`).toString('base64url')
+  const value = exact ?? sortValue(entry as TrashEntry, sort)
   return Buffer.from(JSON.stringify([sort, direction, value, entry.id])).toString('base64url')
 }
 
 /** Sort columns that can be null (trashed rows always have a deleted_at, a name, a type and a size). */
-const NULLABLE_SORTS = new Set<SortColumn>(['deletedBy', 'path', 'brand'])
+const NULLABLE_SORTS = new Set<SortColumn>(['deletedBy', 'path', 'brand', 'expiresAt'])
 
 /** Whether a listing's sort column can be null: deleted_at only when active items are listed too. */
 const nullableIn = (sort: SortColumn, filter: TrashFilter) =>
@@ -769,20 +780,24 @@ export async function listTrash(
       ? 'left join users u on u.tenant_id = i.tenant_id and u.id = i.deleted_by'
       : sort === 'brand'
         ? 'left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id'
-        : ''
+        : sort === 'expiresAt'
+          ? `join tenants t on t.id = i.tenant_id
+             left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id`
+          : ''
   const result = await q.query(
     `with page as (
-       select i.id, ${column} as sort_value from items i ${sortJoin}
+       select i.id, ${column} as sort_value${
+         SORT_CASTS[sort] === 'timestamptz'
+           ? `, to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as sort_key`
+           : ''
+       } from items i ${sortJoin}
         where ${where.join(' and ')}
         order by ${order}
         limit $${values.length - 1} offset $${values.length})
      select ${ITEM_COLUMNS('i')}, u.login as deleted_by_login, u.display_name as deleted_by_name,
             b.name as brand_name, b.legal_hold as brand_legal_hold, a.can_view, a.can_delete, a.can_purge,
-            case when i.state = 'active' or i.legal_hold or coalesce(b.legal_hold, false)
-                   or coalesce(b.auto_purge_days, t.retention_days) = 0 then null
-                 when i.state = 'emptied' then i.emptied_at
-                 else i.deleted_at + make_interval(days => coalesce(b.auto_purge_days, t.retention_days)) end
-              as expires_at,
+            ${SORT_CASTS[sort] === 'timestamptz' ? 'p.sort_key,' : ''}
+            ${EXPIRES_AT} as expires_at,
             case when i.kind = 'folder' and i.id = i.trash_root then
               (select count(*) from items m where m.tenant_id = i.tenant_id and m.trash_root = i.id
                   and m.state = i.state) end as unit_size,

@@ -69,7 +69,7 @@ export interface Features {
   cleanupPlan: boolean
 }
 
-export type SortColumn = 'name' | 'path' | 'type' | 'size' | 'deletedAt' | 'deletedBy' | 'brand'
+export type SortColumn = 'name' | 'path' | 'type' | 'size' | 'deletedAt' | 'deletedBy' | 'brand' | 'expiresAt'
 
 export interface TrashQuery {
   scope: 'own' | 'visible'

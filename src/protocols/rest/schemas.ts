@@ -114,7 +114,9 @@ export const trashQuery = z
     brandId: id.optional(),
     from: isoDate.optional(),
     to: isoDate.optional(),
-    sort: z.enum(['deletedAt', 'name', 'size', 'type', 'deletedBy', 'path', 'brand']).default('deletedAt'),
+    sort: z
+      .enum(['deletedAt', 'name', 'size', 'type', 'deletedBy', 'path', 'brand', 'expiresAt'])
+      .default('deletedAt'),
     direction: z.enum(['asc', 'desc']).default('desc'),
     limit: z.coerce.number().int().min(1).max(1000).default(50),
     offset: z.coerce.number().int().min(0).max(10_000_000).optional(),
