@@ -6,7 +6,7 @@ import type { AppContext } from '../src/context.js'
 import type { BatchResult } from '../src/core/types.js'
 import { IPS_PATH, ipsRestoreEnvelope, runLoad, startBenchServer, type Workload } from './lib.js'
 
-const SECONDS = Number(process.env.BENCH_W6_SECONDS ?? 8)
+const SECONDS = Number(process.env.BENCH_W6_SECONDS ?? 5)
 const CONNECTIONS = 50
 const WSDL = path.join(import.meta.dirname, '..', 'wsdl', 'IpsApi-2014-04-03.wsdl')
 const USER = { login: 'soap-peer', password: 'no-database' }
