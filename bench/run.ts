@@ -1,4 +1,4 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { BENCH_DATABASE_URL, median, type Workload, withBenchContext } from './lib.js'
 
@@ -78,3 +78,15 @@ await writeFile(
   `# Benchmark results\n\n${report.at}, ${report.node}, PostgreSQL at ${report.database}, median of ${repetitions} runs.\n\n${table.join('\n')}\n`,
 )
 process.stdout.write(`\n${table.join('\n')}\n\nwrote bench/results/latest.json and bench/results/latest.md\n`)
+
+// a run of every workload refreshes the README's table
+if (only.length === 0) {
+  const readme = path.join(dir, '..', 'README.md')
+  const text = await readFile(readme, 'utf8')
+  const block = `<!-- bench:start -->\n${report.at}, ${report.node}, median of ${repetitions} runs (W2: see its notes).\n\n${table.join('\n')}\n<!-- bench:end -->`
+  const updated = text.replace(/<!-- bench:start -->[^]*<!-- bench:end -->/, block)
+  if (updated !== text) {
+    await writeFile(readme, updated)
+    process.stdout.write('updated the README table\n')
+  }
+}
