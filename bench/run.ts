@@ -84,7 +84,7 @@ if (only.length === 0) {
   const readme = path.join(dir, '..', 'README.md')
   const text = await readFile(readme, 'utf8')
   const block = `<!-- bench:start -->\n${report.at}, ${report.node}, median of ${repetitions} runs (W2: see its notes).\n\n${table.join('\n')}\n<!-- bench:end -->`
-  const updated = text.replace(/<!-- bench:start -->[^]*<!-- bench:end -->/, block)
+  const updated = text.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, () => block)
   if (updated !== text) {
     await writeFile(readme, updated)
     process.stdout.write('updated the README table\n')
