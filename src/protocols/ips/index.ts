@@ -39,7 +39,7 @@ interface Unwrapped {
 }
 
 /** SOAP: the envelope's Header children and the Body's first element. Plain XML: `<Request>` holds both. */
-function unwrap(form: Form, body: unknown): Unwrapped {
+function unwrap(form: Form, body: unknown, transportVersion: SoapVersion | null): Unwrapped {
   // XML arrives as bytes; a client that labels it text/plain (the default of some HTTP libraries) as a string
   if (!Buffer.isBuffer(body) && typeof body !== 'string') {
     throw faults.invalidXml('The request body is not an XML document')
@@ -54,6 +54,10 @@ function unwrap(form: Form, body: unknown): Unwrapped {
   if (form === 'soap') {
     try {
       const request = unwrapEnvelope(root)
+      // Axis2 refuses an envelope whose version contradicts the Content-Type (untyped bodies are read as sent)
+      if (transportVersion && request.version !== transportVersion) {
+        throw faults.invalidXml('Transport level information does not match with SOAP Message namespace URI')
+      }
       return {
         soapVersion: request.version,
         headers: request.header?.children ?? [],
@@ -97,14 +101,15 @@ function sendFault(reply: FastifyReply, answer: Answer, fault: IpsFault) {
 }
 
 async function handle(ctx: AppContext, form: Form, request: FastifyRequest, reply: FastifyReply) {
+  const transportVersion = soapVersionOfContentType(request.headers['content-type'])
   const answer: Answer = {
     form,
-    soapVersion: soapVersionOfContentType(request.headers['content-type']) ?? '1.1',
+    soapVersion: transportVersion ?? '1.1',
     status: 500,
     gzip: false,
   }
   try {
-    const unwrapped = unwrap(form, request.body)
+    const unwrapped = unwrap(form, request.body, transportVersion)
     answer.soapVersion = unwrapped.soapVersion ?? answer.soapVersion
     answer.status = faultStatusOf(unwrapped.headers)
     answer.gzip = gzipWanted(unwrapped.headers, request.headers['accept-encoding'])
