@@ -1,6 +1,9 @@
 import { z } from 'zod'
 
-const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER)
+// ids arrive as JSON numbers or as decimal digits (paths, queries); never as '0x1', '1e3' or ' 1'
+const id = z
+  .union([z.number(), z.string().regex(/^\d{1,16}$/, 'must be a decimal id')])
+  .pipe(z.coerce.number<string | number>().int().positive().max(Number.MAX_SAFE_INTEGER))
 const name = z
   .string()
   .min(1)
