@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
 import formbody from '@fastify/formbody'
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify'
 import type { AppContext } from '../context.js'
 import { migrationsApplied } from '../db/migrate.js'
 import { asmxDoor } from '../protocols/asmx/index.js'
@@ -23,6 +24,24 @@ declare module 'fastify' {
   }
 }
 
+/** How much of a refused request body is read and thrown away before the connection is cut. */
+export const REFUSED_BODY_DRAIN_LIMIT = 128 * 1024 * 1024
+
+/**
+ * An answer sent before the request body has arrived (a body over the limit): closing the connection at once
+ * would reset it while the client is still sending, and the client would lose the door's answer to
+ * ECONNRESET. The rest of the body is read and discarded instead (bounded), so the answer arrives intact.
+ */
+function keepReadingRefusedBody(raw: IncomingMessage, reply: FastifyReply) {
+  if (reply.getHeader('connection') === 'close') reply.removeHeader('connection')
+  let drained = 0
+  raw.on('data', (chunk: Buffer) => {
+    drained += chunk.length
+    if (drained > REFUSED_BODY_DRAIN_LIMIT) raw.socket.destroy()
+  })
+  raw.resume()
+}
+
 export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.logger,
@@ -40,6 +59,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   app.decorate('ctx', ctx)
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    if (!request.raw.complete) keepReadingRefusedBody(request.raw, reply)
   })
 
   await app.register(formbody, { bodyLimit: BODY_LIMIT })
