@@ -718,7 +718,7 @@ describe('hostile input: REST', () => {
 // ---------------------------------------------------------------- 100 MB streamed to every door
 
 describe('hostile input: a 100 MB body streamed to every door', () => {
-  it('each door answers in its own format before the body ends, memory stays bounded, the process stays up', async () => {
+  it('each door answers in its own format without cutting the sender off, memory stays bounded, the process stays up', async () => {
     const before = await databaseFingerprint(server.database.db)
     const rssBefore = rssMiB()
     for (const door of XML_DOORS()) {
@@ -735,7 +735,7 @@ describe('hostile input: a 100 MB body streamed to every door', () => {
       } catch (error) {
         throw new Error(`${door.name}: ${(error as Error).message}`)
       }
-      expect(reply.sent, door.name).toBeLessThan(HUNDRED_MB)
+      expect(reply.cutOff, door.name).toBe(false)
     }
     const asmxPost = await streamed(
       '/srv.asmx/PurgeRecycleBinItem',
@@ -744,10 +744,10 @@ describe('hostile input: a 100 MB body streamed to every door', () => {
       '',
     )
     expectAsmxHttpError(asmxPost)
-    expect(asmxPost.sent).toBeLessThan(HUNDRED_MB)
+    expect(asmxPost.cutOff).toBe(false)
     const rest = await streamed('/api/v1/trash/restore', 'application/json', '{"ids":[1],"pad":"', '"}')
     expectProblem(rest, [401, 413])
-    expect(rest.sent).toBeLessThan(HUNDRED_MB)
+    expect(rest.cutOff).toBe(false)
     const health = await fetch(`${server.baseUrl}/healthz`)
     expect(health.status).toBe(200)
     // 800 MB went towards the server; what it kept is bounded by the 8 MiB body limit

@@ -21,14 +21,16 @@ export interface RawReply {
   status: number
   contentType: string
   text: string
-  /** bytes of the request body written before the server answered or closed */
+  /** bytes of the request body written */
   sent: number
+  /** the server cut the connection (reset or closed) before the whole body was sent */
+  cutOff: boolean
 }
 
 /**
  * POSTs a body produced chunk by chunk (never held in memory as a whole) with chunked transfer encoding over
- * a raw socket, and stops sending as soon as the server answers or stops reading: what a client streaming a
- * huge upload sees. A server that answers and closes early must still deliver its answer.
+ * a raw socket, and keeps sending all of it even once the server has answered, as simple clients do: the
+ * answer must arrive intact and the connection must not be cut under the client while it is still sending.
  */
 export function postStream(
   url: string,
@@ -41,7 +43,8 @@ export function postStream(
     const socket = net.connect({ host: target.hostname, port: Number(target.port) })
     const received: Buffer[] = []
     let sent = 0
-    let stopped = false
+    let bodyDone = false
+    let cutOff = false
     let settled = false
     const timer = setTimeout(() => finish(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
     const finish = (error?: Error) => {
@@ -51,23 +54,25 @@ export function postStream(
       socket.destroy()
       if (error) return reject(error)
       try {
-        resolve({ ...parseResponse(Buffer.concat(received)), sent })
+        resolve({ ...parseResponse(Buffer.concat(received)), sent, cutOff })
       } catch (parseError) {
         reject(parseError)
       }
     }
+    const maybeDone = () => {
+      if ((bodyDone || cutOff) && responseComplete(Buffer.concat(received))) finish()
+    }
     socket.on('data', (part: Buffer) => {
-      stopped = true
       received.push(part)
-      if (responseComplete(Buffer.concat(received))) finish()
+      maybeDone()
     })
-    socket.on('end', () => finish())
-    socket.on('close', () => finish())
-    // EPIPE / ECONNRESET while writing: the server stopped reading; what it answered is still read
-    socket.on('error', () => {
-      stopped = true
-      if (received.length > 0) finish()
-    })
+    const cut = () => {
+      if (!bodyDone) cutOff = true
+      finish()
+    }
+    socket.on('end', cut)
+    socket.on('close', cut)
+    socket.on('error', cut)
     socket.on('connect', () => {
       const head = [
         `POST ${target.pathname}${target.search} HTTP/1.1`,
@@ -79,10 +84,13 @@ export function postStream(
       socket.write(head)
       const iterator = chunks()
       const pump = () => {
-        while (!stopped && !socket.destroyed) {
+        while (!socket.destroyed) {
           const next = iterator.next()
           if (next.done) {
-            socket.write('0\r\n\r\n')
+            socket.write('0\r\n\r\n', () => {
+              bodyDone = true
+              maybeDone()
+            })
             return
           }
           sent += next.value.length
@@ -141,7 +149,7 @@ function responseComplete(raw: Buffer): boolean {
   return split !== null && bodyOf(split) !== null
 }
 
-function parseResponse(raw: Buffer): Omit<RawReply, 'sent'> {
+function parseResponse(raw: Buffer): Omit<RawReply, 'sent' | 'cutOff'> {
   const split = splitResponse(raw)
   if (!split) throw new Error(`the server closed the connection without an answer (${raw.length} bytes)`)
   const body = bodyOf(split)
@@ -165,3 +173,16 @@ export function* filler(prefix: string, total: number, suffix: string): Generato
 
 /** Resident set size in MiB. */
 export const rssMiB = () => Math.round(process.memoryUsage().rss / (1024 * 1024))
+
+/** The same fingerprint restricted to one tenant's items and audit rows. */
+export async function tenantFingerprint(db: Database, tenantId: number): Promise<Record<string, string>> {
+  const result = await db.query(
+    `select
+       (select count(*) || ':' || coalesce(md5(string_agg(i::text, ',' order by i.id)), '')
+          from items i where i.tenant_id = $1) as items,
+       (select count(*) || ':' || coalesce(md5(string_agg(a::text, ',' order by a.id)), '')
+          from audit a where a.tenant_id = $1) as audit`,
+    [tenantId],
+  )
+  return result.rows[0] as Record<string, string>
+}
