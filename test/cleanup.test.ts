@@ -274,6 +274,26 @@ describe('legal hold', () => {
     expect(await rowState(t.database.db, plain.id)).toBeNull()
   })
 
+  it('a hold below an active folder stops its permanent delete from the workflow before anything is trashed', async () => {
+    const a = await tenant('hold-active')
+    const folder = await createFolder(t.ctx, a, 'Live')
+    const held = await createFile(t.ctx, a, 'contract.pdf', { parentId: folder.id })
+    const free = await createFile(t.ctx, a, 'free.pdf')
+    await t.ctx.admin.setItemLegalHold(a.tenantId, held.id, true)
+    const result = await t.ctx.trash.purge(a.users.admin!.actor, [folder.id, free.id], {
+      includeActive: true,
+    })
+    expect(result.results.map((r) => [r.id, r.status, r.code])).toEqual([
+      [folder.id, 'error', 'LEGAL_HOLD'],
+      [free.id, 'ok', undefined],
+    ])
+    expect(await rowState(t.database.db, folder.id)).toBe('active')
+    expect(await rowState(t.database.db, held.id)).toBe('active')
+    expect(await auditOf(t.database.db, folder.id)).toEqual([])
+    expect(await rowState(t.database.db, free.id)).toBeNull()
+    expect(blobOnDisk(t.blobs, held.blobKey)).toBe(true)
+  })
+
   it('passes each held unit once per run, in batches of one, whatever the timestamp precision', async () => {
     const a = await tenant('hold-pass')
     const ids: number[] = []

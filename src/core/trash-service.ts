@@ -367,6 +367,19 @@ export class TrashService {
         }
         return null
       })
+      // a legal hold anywhere below an active item stops its permanent delete before anything is trashed
+      const activeHeld = await repo.activeSubtreesUnderHold(
+        tx,
+        actor.tenantId,
+        active.map((item) => item.id),
+      )
+      if (activeHeld.size > 0) {
+        for (const item of active.filter((candidate) => activeHeld.has(candidate.id))) {
+          results.set(item.id, fail(item.id, ErrorCodes.LEGAL_HOLD, item))
+          allowed.splice(allowed.indexOf(item), 1)
+          active.splice(active.indexOf(item), 1)
+        }
+      }
       const wentAlong = new Set<number>()
       if (active.length > 0) {
         // audited as part of the permanent delete, so listeners see one permanent delete, not a trash first

@@ -84,6 +84,31 @@ export async function pathsOf(q: Queryable, tenantId: number, ids: number[]): Pr
 }
 
 /**
+ * Of these active items, those whose active subtree (the item included) holds an item under legal hold, its own
+ * flag or its brand's: a permanent delete from the workflow must refuse them before trashing anything.
+ */
+export async function activeSubtreesUnderHold(
+  q: Queryable,
+  tenantId: number,
+  ids: number[],
+): Promise<Set<number>> {
+  if (ids.length === 0) return new Set()
+  const result = await q.query<{ root: number }>(
+    `with recursive sub as (
+        select i.id, i.id as root from unnest($2::bigint[]) as a(id)
+          join items i on i.tenant_id = $1 and i.id = a.id and i.state = 'active'
+        union all
+        select c.id, sub.root from sub join items c on c.tenant_id = $1 and c.parent_id = sub.id and c.state = 'active'
+      )
+      select distinct sub.root from sub join items i on i.tenant_id = $1 and i.id = sub.id
+        left join brands b on b.tenant_id = $1 and b.id = i.brand_id
+       where i.legal_hold or coalesce(b.legal_hold, false)`,
+    [tenantId, ids],
+  )
+  return new Set(result.rows.map((row) => row.root))
+}
+
+/**
  * Moves each root and its active subtree to the trash as one unit. Returns the number of rows moved per root.
  * Only rows still active are touched, so a racing trash of the same items moves each row once.
  */
