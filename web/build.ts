@@ -26,20 +26,29 @@ async function sourceHash(): Promise<string> {
     }
   }
   await walk(WEB_SOURCE)
-  const vite = JSON.parse(
-    await readFile(fileURLToPath(new URL('../node_modules/vite/package.json', import.meta.url)), 'utf8'),
-  ) as { version: string }
-  return hash.update(vite.version).digest('hex')
+  return hash.digest('hex')
 }
 
-export async function buildWebPage(options: { ifStale?: boolean } = {}): Promise<'built' | 'up to date'> {
+export async function buildWebPage(
+  options: { ifStale?: boolean } = {},
+): Promise<'built' | 'up to date' | 'no vite'> {
   const wanted = await sourceHash()
   if (options.ifStale) {
     const stamp = await readFile(STAMP, 'utf8').catch(() => '')
     const index = await readFile(path.join(WEB_OUTPUT, 'index.html')).catch(() => null)
     if (stamp.trim() === wanted && index) return 'up to date'
   }
-  const { build } = await import('vite')
+  let build: typeof import('vite').build
+  try {
+    ;({ build } = await import('vite'))
+  } catch {
+    // an install without devDependencies: serve what was built before (or answer 503 for the page)
+    if (!options.ifStale) throw new Error('vite is not installed: run npm install (with devDependencies)')
+    process.stderr.write(
+      'the web page was not rebuilt: vite is not installed (npm install with devDependencies)\n',
+    )
+    return 'no vite'
+  }
   await build({ configFile: path.join(WEB_SOURCE, 'vite.config.ts') })
   await writeFile(STAMP, `${wanted}\n`)
   return 'built'
