@@ -7,6 +7,7 @@ import { AdminService } from './core/admin-service.js'
 import { AuthService } from './core/auth-service.js'
 import { CleanupJob } from './core/cleanup-job.js'
 import type { EventBus } from './core/events.js'
+import { ObjectService } from './core/object-service.js'
 import { loadPlugins, PluginHost, type ServerPlugin } from './core/plugins.js'
 import type { BlobStore } from './core/ports.js'
 import { TrashService } from './core/trash-service.js'
@@ -24,6 +25,8 @@ export interface AppContext {
   trash: TrashService
   auth: AuthService
   admin: AdminService
+  /** object reads, versions and renditions (Enterprise GetObjects, ListVersions, GetVersion, file downloads) */
+  objects: ObjectService
   /** the cleanup job (retention, emptied items, failed and crashed purges) */
   cleanup: CleanupJob
   /** trash / delete / restore events of every server instance on the database */
@@ -140,6 +143,7 @@ export async function createContext(
     trash: new TrashService(database, blobs),
     auth: new AuthService(database, config.SESSION_TTL),
     admin: new AdminService(database, blobs),
+    objects: new ObjectService(database, blobs),
     cleanup: new CleanupJob(
       database,
       blobs,

@@ -1,5 +1,5 @@
-import { type Database, isPgError } from '../db/database.js'
 import * as admin from '../db/admin-repository.js'
+import { type Database, isPgError } from '../db/database.js'
 import * as repo from '../db/trash-repository.js'
 import * as users from '../db/user-repository.js'
 import { CoreError, ErrorCodes } from './errors.js'
@@ -171,7 +171,7 @@ export class AdminService {
     tenantId: number,
     brandId: number,
     userId: number,
-    rights: { view: boolean; delete: boolean; purge: boolean },
+    rights: { view: boolean; delete: boolean; purge: boolean; read?: boolean },
   ) {
     await admin.upsertAccess(this.db, { tenantId, brandId, userId, ...rights }).catch(translate)
   }

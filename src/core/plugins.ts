@@ -10,7 +10,7 @@ import type { Actor, ItemResult } from './types.js'
  * resolved to the ids they stand for before a connector sees them).
  */
 
-export type ConnectorOperation = 'DeleteObjects' | 'RestoreObjects'
+export type ConnectorOperation = 'DeleteObjects' | 'RestoreObjects' | 'SetObjectProperties'
 export type Area = 'Workflow' | 'Trash'
 
 export interface ConnectorRequest {
@@ -20,7 +20,10 @@ export interface ConnectorRequest {
   ids: number[]
   /** DeleteObjects: delete permanently (true) or send to the Trash Can (false); RestoreObjects: false */
   permanent: boolean
-  /** DeleteObjects: where the objects are taken from; RestoreObjects: ['Trash'] */
+  /**
+   * DeleteObjects: where the objects are taken from; RestoreObjects: ['Trash']; SetObjectProperties: where the
+   * object is (an admin move reaches objects in the Trash Can too)
+   */
   areas: Area[]
 }
 

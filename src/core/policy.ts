@@ -51,6 +51,19 @@ export function canView(actor: Actor, item: ItemFacts): Decision {
   return item.rights?.view ? null : ErrorCodes.ACCESS_DENIED
 }
 
+/**
+ * Read an item's files, versions and properties (Enterprise GetObjects, ListVersions, GetVersion, GetDialog2 and
+ * file downloads): admins always; in a brand, the View and Read rights of its access profile; items outside any
+ * brand: whoever may see them.
+ */
+export function canRead(actor: Actor, item: ItemFacts): Decision {
+  const visible = canView(actor, item)
+  if (visible === ErrorCodes.NOT_FOUND) return visible
+  if (actor.admin) return null
+  if (item.brandId === null) return visible
+  return item.rights?.view && item.rights.read !== false ? null : ErrorCodes.ACCESS_DENIED
+}
+
 /** Move an active item (and its subtree) to the trash: owner, admin, or brand `delete`. */
 export function canTrash(actor: Actor, item: ItemFacts): Decision {
   if (!sameTenant(actor, item)) return ErrorCodes.NOT_FOUND

@@ -20,6 +20,8 @@ export interface BrandRights {
   view: boolean
   delete: boolean
   purge: boolean
+  /** open or download an object's file (Enterprise "Read"); absent where a door has no such right: granted */
+  read?: boolean
 }
 
 /** An item as the core sees it when deciding: its row plus the actor's rights on its brand. */

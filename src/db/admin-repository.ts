@@ -206,14 +206,24 @@ export async function upsertAccess(
     view: boolean
     delete: boolean
     purge: boolean
+    read?: boolean
   },
 ) {
   await q.query(
-    `insert into access (tenant_id, user_id, brand_id, can_view, can_delete, can_purge)
-     values ($1, $2, $3, $4, $5, $6)
+    `insert into access (tenant_id, user_id, brand_id, can_view, can_delete, can_purge, can_read)
+     values ($1, $2, $3, $4, $5, $6, $7)
      on conflict (tenant_id, user_id, brand_id)
-     do update set can_view = excluded.can_view, can_delete = excluded.can_delete, can_purge = excluded.can_purge`,
-    [access.tenantId, access.userId, access.brandId, access.view, access.delete, access.purge],
+     do update set can_view = excluded.can_view, can_delete = excluded.can_delete, can_purge = excluded.can_purge,
+                   can_read = excluded.can_read`,
+    [
+      access.tenantId,
+      access.userId,
+      access.brandId,
+      access.view,
+      access.delete,
+      access.purge,
+      access.read ?? true,
+    ],
   )
 }
 

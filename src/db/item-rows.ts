@@ -73,7 +73,12 @@ export function toItemFacts(row: ItemRow): ItemFacts {
   return {
     ...toItem(row),
     rights: hasRights
-      ? { view: row.can_view as boolean, delete: row.can_delete as boolean, purge: row.can_purge as boolean }
+      ? {
+          view: row.can_view as boolean,
+          delete: row.can_delete as boolean,
+          purge: row.can_purge as boolean,
+          ...(typeof row.can_read === 'boolean' ? { read: row.can_read } : {}),
+        }
       : null,
     brandLegalHold: (row.brand_legal_hold as boolean | null) ?? false,
   }

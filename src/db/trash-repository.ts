@@ -1,6 +1,6 @@
 import { CoreError, ErrorCodes } from '../core/errors.js'
-import type { Actor, ItemFacts, ItemKind, TrashEntry, TrashFilter, TrashPage } from '../core/types.js'
 import type { TrashVisibility } from '../core/policy.js'
+import type { Actor, ItemFacts, ItemKind, TrashEntry, TrashFilter, TrashPage } from '../core/types.js'
 import type { Queryable } from './database.js'
 import { ITEM_COLUMNS, toItem, toItemFacts, toTrashEntry } from './item-rows.js'
 
@@ -36,7 +36,7 @@ const AUDIT_ITEM_FACTS = 'x.brand_id, x.issue_id, x.category_id, x.deleted_at, x
 /** Loads items for a decision and locks them (in id order, so racing batches queue instead of deadlocking). */
 export async function lockItemFacts(q: Queryable, tenantId: number, userId: number, ids: number[]) {
   const result = await q.query(
-    `select ${ITEM_COLUMNS('i')}, a.can_view, a.can_delete, a.can_purge, b.legal_hold as brand_legal_hold
+    `select ${ITEM_COLUMNS('i')}, a.can_view, a.can_delete, a.can_purge, a.can_read, b.legal_hold as brand_legal_hold
        from items i
        left join access a on a.tenant_id = i.tenant_id and a.brand_id = i.brand_id and a.user_id = $2
        left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
@@ -51,7 +51,7 @@ export async function lockItemFacts(q: Queryable, tenantId: number, userId: numb
 /** Reads facts without locking (views, listings of single items). */
 export async function readItemFacts(q: Queryable, tenantId: number, userId: number, ids: number[]) {
   const result = await q.query(
-    `select ${ITEM_COLUMNS('i')}, a.can_view, a.can_delete, a.can_purge, b.legal_hold as brand_legal_hold
+    `select ${ITEM_COLUMNS('i')}, a.can_view, a.can_delete, a.can_purge, a.can_read, b.legal_hold as brand_legal_hold
        from items i
        left join access a on a.tenant_id = i.tenant_id and a.brand_id = i.brand_id and a.user_id = $2
        left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
@@ -303,7 +303,8 @@ export async function markForPurge(
       per_unit as (
         select unit.addressed,
                bool_or(unit.legal_hold or coalesce(b.legal_hold, false)) as held,
-               bool_or(unit.blob_key is not null) as has_blobs
+               bool_or(unit.blob_key is not null or exists (
+                 select 1 from item_versions v where v.tenant_id = $1 and v.item_id = unit.id)) as has_blobs
           from unit left join brands b on b.tenant_id = $1 and b.id = unit.brand_id
          group by unit.addressed
       ),
@@ -329,6 +330,9 @@ export async function markForPurge(
         update items c set parent_id = null
           from gone
          where c.tenant_id = $1 and c.parent_id = gone.id and not exists (select 1 from unit where unit.id = c.id)
+      ),
+      versions_gone as (
+        delete from item_versions v using gone where v.tenant_id = $1 and v.item_id = gone.id
       ),
       audited as (
         ${AUDIT_INSERT}
@@ -373,10 +377,26 @@ export async function markedBlobs(
   afterId: number,
   limit: number,
 ): Promise<MarkedBlob[]> {
+  // a page of marked rows (by id, so the caller's afterId stays exact), then every file each row holds: its
+  // blob and each version's native, thumb and preview files, each key once
   const result = await q.query<{ id: number; name: string; blob_key: string }>(
-    `select id, name, blob_key from items
-      where tenant_id = $1 and purge_token = $2 and blob_key is not null and id > $3
-      order by id limit $4`,
+    `with page as (
+        select i.id, i.name, i.blob_key from items i
+         where i.tenant_id = $1 and i.purge_token = $2 and i.id > $3
+           and (i.blob_key is not null
+                or exists (select 1 from item_versions v where v.tenant_id = $1 and v.item_id = i.id))
+         order by i.id limit $4
+      )
+      select distinct page.id, page.name, k.blob_key
+        from page
+        cross join lateral (
+          select page.blob_key
+          union select v.blob_key from item_versions v where v.tenant_id = $1 and v.item_id = page.id
+          union select v.thumb_blob_key from item_versions v where v.tenant_id = $1 and v.item_id = page.id
+          union select v.preview_blob_key from item_versions v where v.tenant_id = $1 and v.item_id = page.id
+        ) k
+       where k.blob_key is not null
+       order by page.id, k.blob_key`,
     [tenantId, token, afterId, limit],
   )
   return result.rows.map((row) => ({ id: row.id, name: row.name, blobKey: row.blob_key }))
@@ -459,6 +479,9 @@ export async function finishPurge(q: Queryable, tenantId: number, token: string)
       detached as (
         update items c set parent_id = null
           from gone where c.tenant_id = $1 and c.parent_id = gone.id and c.purge_token is distinct from $2
+      ),
+      versions_gone as (
+        delete from item_versions v using gone where v.tenant_id = $1 and v.item_id = gone.id
       ),
       audited as (
         ${AUDIT_INSERT}

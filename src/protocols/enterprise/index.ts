@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../../context.js'
 import { CoreError, ErrorCodes } from '../../core/errors.js'
+import { RENDITIONS, type Rendition } from '../../core/object-service.js'
 import { SoapError, unwrapEnvelope } from '../soap/envelope.js'
 import { parseXml, XmlError } from '../soap/xml.js'
 import { OPERATIONS } from './operations.js'
@@ -100,6 +101,8 @@ export async function enterpriseDoor(app: FastifyInstance, { ctx }: { ctx: AppCo
         )
     })
 
+    app.get(url.replace(/index\.php$/, 'fileindex.php'), (request, reply) => sendFile(ctx, request, reply))
+
     app.post(
       url,
       { errorHandler: (error, request, reply) => sendFault(reply, toFault(error, request)) },
@@ -125,6 +128,59 @@ export async function enterpriseDoor(app: FastifyInstance, { ctx }: { ctx: AppCo
         }
       },
     )
+  }
+}
+
+/** Ticket errors and denied reads answer 403, unknown objects, versions and renditions 404 (fileindex.php). */
+function fileError(reply: FastifyReply, status: number, message: string) {
+  return reply.code(status).type('text/plain; charset=utf-8').send(message)
+}
+
+/**
+ * fileindex.php: streams a rendition of an object (of a version when asked) in the Workflow or the Trash area
+ * to a holder of a valid ticket, given as `ticket` in the query or as the `ticket` cookie.
+ */
+async function sendFile(ctx: AppContext, request: FastifyRequest, reply: FastifyReply) {
+  const query = request.query as Record<string, string | undefined>
+  const ticket = query.ticket ?? cookieTicket(request.headers.cookie)
+  const session = ticket ? await ctx.auth.resolveSession(ticket, 'enterprise') : null
+  if (!session) return fileError(reply, 403, S.TICKET.message)
+  const id = query.objectid ?? ''
+  const rendition = (query.rendition ?? 'native') as Rendition
+  const area = query.areas ?? 'Workflow'
+  if (!/^\d{1,15}$/.test(id) || !RENDITIONS.includes(rendition) || rendition === 'none') {
+    return fileError(reply, 400, S.ARGUMENT.message)
+  }
+  if (area !== 'Workflow' && area !== 'Trash') return fileError(reply, 400, S.ARGUMENT.message)
+  try {
+    const file = await ctx.objects.openRendition(
+      session.actor,
+      Number(id),
+      area,
+      rendition,
+      query.version ?? null,
+    )
+    if (!file) return fileError(reply, 404, S.NOT_FOUND.message)
+    reply.type(file.contentType)
+    if (file.size !== null) reply.header('content-length', String(file.size))
+    return reply.send(file.stream)
+  } catch (error) {
+    if (error instanceof CoreError && error.code === ErrorCodes.ACCESS_DENIED)
+      return fileError(reply, 403, S.AUTHORIZATION.message)
+    if (error instanceof CoreError && error.code === ErrorCodes.NOT_FOUND)
+      return fileError(reply, 404, S.NOT_FOUND.message)
+    request.log.error({ err: error }, 'enterprise file download failed')
+    return fileError(reply, 500, S.ERROR.message)
+  }
+}
+
+function cookieTicket(cookie: string | undefined): string | undefined {
+  const match = cookie?.match(/(?:^|;\s*)ticket=([^;]+)/)
+  if (!match) return undefined
+  try {
+    return decodeURIComponent(match[1]!)
+  } catch {
+    return undefined
   }
 }
 

@@ -3,6 +3,7 @@ import { ErrorCodes } from '../../core/errors.js'
 import type { Area, ConnectorRequest } from '../../core/plugins.js'
 import type { Actor, BatchResult, BrandRights, ItemResult, TrashFilter } from '../../core/types.js'
 import { el, type XmlElement } from '../soap/xml.js'
+import * as objectOperations from './objects.js'
 import { areaFilter, COLUMNS, columnsFor, sortFor } from './query.js'
 import {
   argumentFault,
@@ -40,7 +41,7 @@ const BATCH = 1000
 
 export const SERVER_VERSION = '10.5.0 Build 1'
 
-async function requireActor(input: OperationInput): Promise<Actor> {
+export async function requireActor(input: OperationInput): Promise<Actor> {
   const ticket = optionalText(input.body, 'Ticket') ?? ''
   const session = await input.ctx.auth.resolveSession(ticket, 'enterprise')
   if (!session) throw new EnterpriseFault('Client', S.TICKET.message, 'SCEntError_InvalidTicket')
@@ -48,7 +49,7 @@ async function requireActor(input: OperationInput): Promise<Actor> {
 }
 
 /** Areas: null when absent, nil or empty (a v7 client); else Workflow or Trash, one at a time. */
-function readAreas(body: XmlElement): Area[] | null {
+export function readAreas(body: XmlElement): Area[] | null {
   const values = stringArray(body, 'Areas')
   if (!values || values.length === 0) return null
   const areas = [...new Set(values)]
@@ -320,7 +321,7 @@ async function inBatches(
 }
 
 /** Runs the plug-ins' hooks around an operation, once per request. */
-async function withConnectors(
+export async function withConnectors(
   ctx: AppContext,
   request: ConnectorRequest,
   run: () => Promise<ItemResult[]>,
@@ -413,7 +414,13 @@ export async function queryObjects(input: OperationInput): Promise<string> {
       : maxEntries === 0
         ? MAX_ENTRIES
         : Math.min(maxEntries, MAX_ENTRIES)
-  const columns = columnsFor(area, stringArray(body, 'RequestProps'), stringArray(body, 'MinimalProps'))
+  const configured = area === 'Trash' ? await ctx.objects.configuredTrashColumns(actor.tenantId) : null
+  const columns = columnsFor(
+    area,
+    stringArray(body, 'RequestProps'),
+    stringArray(body, 'MinimalProps'),
+    configured,
+  )
   const { sort, direction } = sortFor(area, queryOrders(body, 'Order'))
 
   const filter = areaFilter(area, params)
@@ -452,4 +459,10 @@ export const OPERATIONS: Record<string, (input: OperationInput) => Promise<strin
   DeleteObjects: deleteObjects,
   RestoreObjects: restoreObjects,
   QueryObjects: queryObjects,
+  GetObjects: (input) => objectOperations.getObjects(input),
+  ListVersions: (input) => objectOperations.listVersions(input),
+  GetVersion: (input) => objectOperations.getVersion(input),
+  GetDialog2: (input) => objectOperations.getDialog2(input),
+  SetObjectProperties: (input) => objectOperations.setObjectProperties(input),
+  NamedQuery: (input) => objectOperations.namedQuery(input),
 }

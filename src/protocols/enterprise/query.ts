@@ -1,5 +1,5 @@
-import type { Area } from '../../core/plugins.js'
 import { enterpriseDateTime } from '../../core/events.js'
+import type { Area } from '../../core/plugins.js'
 import type { TrashEntry, TrashFilter, TrashSortColumn } from '../../core/types.js'
 import { EnterpriseFault, type QueryOrder, type QueryParam, S } from './wire.js'
 
@@ -172,7 +172,17 @@ export function columnsFor(
   area: Area,
   requestProps: string[] | null,
   minimalProps: string[] | null,
+  /** the tenant's Trash Can columns (Dialog Setup), when it set its own */
+  configuredTrash: string[] | null = null,
 ): string[] {
+  if (area === 'Trash' && configuredTrash && requestProps === null) {
+    const names = ['ID', 'Type', 'Name']
+    for (const requested of [...configuredTrash, ...(minimalProps ?? [])]) {
+      const name = ALIASES[requested] ?? requested
+      if (COLUMNS[name] && !names.includes(name)) names.push(name)
+    }
+    return names
+  }
   const names = ['ID', 'Type', 'Name', ...(area === 'Trash' ? ['Deleted', 'Deletor'] : [])]
   const extra =
     requestProps ??

@@ -299,6 +299,57 @@ export const routes: Route[] = [
   }),
   route({
     method: 'POST',
+    url: '/tenants/:tenantId/items/:id/versions',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'Add a version to an active file (content base64); it becomes the current one',
+    params: s.tenantItemParams,
+    body: s.addVersionBody,
+    status: 201,
+    handler: async (ctx, { params, body }) => {
+      const decode = (value: string | undefined) =>
+        value === undefined ? undefined : Buffer.from(value, 'base64')
+      return ctx.objects.addVersion(params.tenantId, params.id, {
+        content: Buffer.from(body.content, 'base64'),
+        contentType: body.contentType,
+        thumb: decode(body.thumb),
+        preview: decode(body.preview),
+        comment: body.comment,
+        major: body.major,
+        createdBy: body.createdBy,
+      })
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/tenants/:tenantId/trash-columns',
+    auth: 'admin',
+    tag: 'admin',
+    summary:
+      'The columns an Enterprise Trash Can query shows (Dialog Setup: Query Result Columns for Trash Can)',
+    params: s.tenantParams,
+    handler: async (ctx, { params }) => {
+      await ctx.admin.requireTenant(params.tenantId)
+      return { columns: await ctx.objects.trashColumns(params.tenantId) }
+    },
+  }),
+  route({
+    method: 'PUT',
+    url: '/tenants/:tenantId/trash-columns',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'Set the Trash Can query columns (null: the standard set, which includes Deleted and Deletor)',
+    params: s.tenantParams,
+    body: s.trashColumnsBody,
+    handler: async (ctx, { params, body }) => {
+      if (!(await ctx.objects.setTrashColumns(params.tenantId, body.columns))) {
+        throw new CoreError(ErrorCodes.NOT_FOUND, 'Tenant not found')
+      }
+      return { columns: await ctx.objects.trashColumns(params.tenantId) }
+    },
+  }),
+  route({
+    method: 'POST',
     url: '/tenants/:tenantId/items/move',
     auth: 'admin',
     tag: 'admin',

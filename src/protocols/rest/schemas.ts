@@ -53,7 +53,15 @@ export const updateBrandBody = z
   })
   .strict()
 export const namedBody = z.object({ name: z.string().min(1).max(200) }).strict()
-export const accessBody = z.object({ view: z.boolean(), delete: z.boolean(), purge: z.boolean() }).strict()
+export const accessBody = z
+  .object({
+    view: z.boolean(),
+    delete: z.boolean(),
+    purge: z.boolean(),
+    // Enterprise's Read right (files, versions, properties); granted when left out
+    read: z.boolean().optional(),
+  })
+  .strict()
 
 export const createItemBody = z
   .object({
@@ -70,6 +78,34 @@ export const createItemBody = z
       .max(8 * 1024 * 1024)
       .optional(),
     contentType: z.string().max(200).optional(),
+  })
+  .strict()
+export const addVersionBody = z
+  .object({
+    content: z.base64().max(8 * 1024 * 1024),
+    contentType: z.string().max(200).optional(),
+    // stored renditions (base64); images derive theirs from the file when left out
+    thumb: z
+      .base64()
+      .max(2 * 1024 * 1024)
+      .optional(),
+    preview: z
+      .base64()
+      .max(4 * 1024 * 1024)
+      .optional(),
+    comment: z.string().max(2000).optional(),
+    // true: the next major version (1.0, 2.0); else the next minor one (0.2, 1.1)
+    major: z.boolean().optional(),
+    createdBy: id.nullable().optional(),
+  })
+  .strict()
+// Enterprise property names (ID, Name, Deleted, Deletor...); null: back to the standard set
+export const trashColumnsBody = z
+  .object({
+    columns: z
+      .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/))
+      .max(100)
+      .nullable(),
   })
   .strict()
 export const legalHoldBody = z.object({ hold: z.boolean() }).strict()

@@ -1,0 +1,407 @@
+import { CoreError, ErrorCodes } from '../../core/errors.js'
+import { enterpriseDateTime } from '../../core/events.js'
+import {
+  type ObjectRow,
+  RENDITIONS,
+  type Rendition,
+  renditionBlob,
+  renditionType,
+  type VersionRow,
+  versionNumber,
+} from '../../core/object-service.js'
+import type { Area } from '../../core/plugins.js'
+import * as policy from '../../core/policy.js'
+import { el, isNil, type XmlElement } from '../soap/xml.js'
+import { type OperationInput, readAreas, requireActor } from './operations.js'
+import {
+  argumentFault,
+  array,
+  arrayItems,
+  EnterpriseFault,
+  field,
+  nil,
+  optionalBoolean,
+  optionalText,
+  response,
+  S,
+  stringArray,
+  textOrNil,
+} from './wire.js'
+
+/**
+ * GetObjects, ListVersions, GetVersion, GetDialog2, SetObjectProperties and NamedQuery: the services seed 004
+ * gave an Areas parameter so that a Trash Can client can look at what it is about to restore or purge.
+ * Files travel as Enterprise's HTTP transfer does: an Attachment with a FileUrl (fileindex.php on this server).
+ */
+
+const notFoundFault = (id: string | number) =>
+  new EnterpriseFault('Client', S.NOT_FOUND.message, `SCEntError_ObjectNotFound: ${id}`)
+
+/** Denied reads name the object and the Read right flag, as BizAccess does. */
+const deniedFault = (id: string | number) =>
+  new EnterpriseFault('Client', S.AUTHORIZATION.message, `${id}(R)`)
+
+function refusal(error: unknown, id: string | number): never {
+  if (error instanceof CoreError) {
+    if (error.code === ErrorCodes.NOT_FOUND) throw notFoundFault(id)
+    if (error.code === ErrorCodes.ACCESS_DENIED) throw deniedFault(id)
+  }
+  throw error
+}
+
+/** nil Areas = Workflow (a v7 client, BizQuery::queryObjects2). */
+const areaOf = (body: XmlElement): Area => readAreas(body)?.[0] ?? 'Workflow'
+
+function objectId(text: string | null): number {
+  if (text === null || text === '') throw argumentFault('ID is required')
+  if (!/^\d{1,15}$/.test(text) || Number(text) === 0) throw notFoundFault(text)
+  return Number(text)
+}
+
+function readRendition(body: XmlElement): Rendition {
+  const value = optionalText(body, 'Rendition') ?? 'none'
+  const rendition = (value === '' ? 'none' : value) as Rendition
+  if (!RENDITIONS.includes(rendition)) throw argumentFault(`Unknown rendition: ${value}`)
+  return rendition
+}
+
+/** The download address of a rendition: fileindex.php next to the SOAP entry point (the client adds its ticket). */
+export function fileUrl(
+  endpoint: string,
+  id: number,
+  rendition: Rendition,
+  area: Area,
+  version: string | null,
+): string {
+  const base = endpoint.replace(/index\.php$/, 'fileindex.php')
+  const query = new URLSearchParams({ objectid: String(id), rendition, areas: area })
+  if (version !== null) query.set('version', version)
+  return `${base}?${query.toString()}`
+}
+
+function attachment(
+  endpoint: string,
+  object: ObjectRow,
+  version: VersionRow,
+  rendition: Rendition,
+  area: Area,
+  pinned: boolean,
+  element = 'Attachment',
+): string | null {
+  if (rendition === 'none' || renditionBlob(version, rendition) === null) return null
+  const url = fileUrl(endpoint, object.id, rendition, area, pinned ? versionNumber(version) : null)
+  return (
+    `<${element}>${el('Rendition', rendition)}${el('Type', renditionType(version, rendition))}${nil('Content')}` +
+    `<FilePath/>${el('FileUrl', url)}${nil('EditionId')}</${element}>`
+  )
+}
+
+const idName = (name: string, id: number | null, label: string | null) =>
+  id === null ? nil(name) : `<${name}>${el('Id', id)}${el('Name', label ?? '')}</${name}>`
+
+/** MetaData as Enterprise sends it: Basic, Rights, Source, Content, Workflow (with Deletor/Deleted), Extra. */
+export function metaData(object: ObjectRow, current: VersionRow | undefined): string {
+  const basic =
+    `<BasicMetaData>${el('ID', object.id)}${el('DocumentID', '')}${el('Name', object.name)}` +
+    `${el('Type', object.type)}${idName('Publication', object.brandId, object.brandName)}` +
+    `${idName('Category', object.categoryId, object.categoryName)}${el('ContentSource', '')}</BasicMetaData>`
+  const rights = `<RightsMetaData><CopyrightMarked>false</CopyrightMarked>${el('Copyright', '')}${el('CopyrightURL', '')}</RightsMetaData>`
+  const content =
+    `<ContentMetaData>${nil('Description')}${el('Format', object.contentType ?? '')}` +
+    `${el('FileSize', object.size)}</ContentMetaData>`
+  const trashed = object.state === 'trashed'
+  const workflow =
+    `<WorkflowMetaData>${nil('Deadline')}${el('Modifier', object.modifierLogin ?? '')}` +
+    `${el('Modified', enterpriseDateTime(object.modifiedAt))}${el('Creator', object.creatorLogin ?? '')}` +
+    `${el('Created', enterpriseDateTime(object.createdAt))}${el('Comment', current?.comment ?? '')}` +
+    `${nil('State')}${el('RouteTo', '')}${el('LockedBy', '')}` +
+    `${el('Version', current ? versionNumber(current) : '0.1')}` +
+    // seed 004: Deletor and Deleted describe the last delete; trashd shows them while the object is trashed
+    `${textOrNil('Deletor', trashed ? (object.deletorLogin ?? '') : null)}` +
+    `${textOrNil('Deleted', trashed ? enterpriseDateTime(object.deletedAt) : null)}</WorkflowMetaData>`
+  return `<MetaData>${basic}${rights}${nil('SourceMetaData')}${content}${workflow}<ExtraMetaData/></MetaData>`
+}
+
+/** The issue an object is assigned to, as Targets (Enterprise's print channel targets). */
+function targets(object: ObjectRow): string {
+  if (object.issueId === null) return '<Targets/>'
+  return (
+    `<Targets><Target>${nil('PubChannel')}${idName('Issue', object.issueId, object.issueName)}` +
+    `${nil('Editions')}${nil('PublishedDate')}${nil('PublishedVersion')}</Target></Targets>`
+  )
+}
+
+// ---- GetObjects
+
+export async function getObjects(input: OperationInput): Promise<string> {
+  const { ctx, body } = input
+  const actor = await requireActor(input)
+  const area = areaOf(body)
+  const written = stringArray(body, 'IDs')
+  if (written === null || written.length === 0) throw argumentFault('IDs is required')
+  if (optionalBoolean(body, 'Lock')) {
+    // nothing in the Trash Can can be checked out; trashd does not check objects out in the workflow either
+    throw area === 'Trash'
+      ? new EnterpriseFault('Client', S.ARGUMENT.message, 'Objects in the Trash Can cannot be locked.')
+      : new EnterpriseFault('Client', S.PERFORM.message, 'Objects are not checked out by this server.')
+  }
+  const rendition = readRendition(body)
+  const ids = [...new Set(written.map((id) => objectId(id)))]
+  // HaveVersions: the client holds these versions already, so their files are not sent again
+  const have = new Map<number, string>()
+  for (const item of arrayItems(body, 'HaveVersions') ?? []) {
+    if (isNil(item)) continue
+    const id = optionalText(item, 'ID')
+    const version = optionalText(item, 'Version')
+    if (id && version) have.set(Number(id), version)
+  }
+  const read = await ctx.objects.read(actor, ids, area)
+  const first = read.refused[0]
+  if (first) throw first.code === ErrorCodes.ACCESS_DENIED ? deniedFault(first.id) : notFoundFault(first.id)
+  const byId = new Map(read.objects.map((object) => [object.id, object]))
+  const objects = ids.map((id) => {
+    const object = byId.get(id)!
+    const versions = read.versions.get(id) ?? []
+    const current = versions[versions.length - 1]
+    const upToDate = current !== undefined && have.get(id) === versionNumber(current)
+    const file =
+      current && !upToDate ? attachment(input.endpoint, object, current, rendition, area, false) : null
+    return (
+      `<Object>${metaData(object, current)}${nil('Relations')}${nil('Pages')}` +
+      `${array('Files', file ? [file] : [])}${nil('Messages')}${nil('Elements')}${targets(object)}</Object>`
+    )
+  })
+  return response('GetObjects', array('Objects', objects))
+}
+
+// ---- ListVersions / GetVersion
+
+function versionInfo(
+  endpoint: string,
+  object: ObjectRow,
+  version: VersionRow,
+  rendition: Rendition,
+  area: Area,
+): string {
+  const file = attachment(endpoint, object, version, rendition, area, true, 'File')
+  return (
+    `<VersionInfo>${el('Version', versionNumber(version))}${el('User', version.creatorLogin ?? '')}` +
+    `${el('Comment', version.comment)}${el('Slugline', '')}${el('Created', enterpriseDateTime(version.createdAt))}` +
+    `${el('Object', object.name)}${nil('State')}${file ?? nil('File')}</VersionInfo>`
+  )
+}
+
+export async function listVersions(input: OperationInput): Promise<string> {
+  const { ctx, body } = input
+  const actor = await requireActor(input)
+  const area = areaOf(body)
+  const written = optionalText(body, 'ID')
+  const id = objectId(written)
+  const rendition = readRendition(body)
+  const { object, versions } = await ctx.objects.readOne(actor, id, area).catch((e) => refusal(e, id))
+  return response(
+    'ListVersions',
+    array(
+      'Versions',
+      versions.map((version) => versionInfo(input.endpoint, object, version, rendition, area)),
+    ),
+  )
+}
+
+export async function getVersion(input: OperationInput): Promise<string> {
+  const { ctx, body } = input
+  const actor = await requireActor(input)
+  const area = areaOf(body)
+  const id = objectId(optionalText(body, 'ID'))
+  const wanted = optionalText(body, 'Version')
+  if (wanted === null || wanted === '') throw argumentFault('Version is required')
+  const rendition = readRendition(body)
+  const { object, versions } = await ctx.objects.readOne(actor, id, area).catch((e) => refusal(e, id))
+  // "1" and "1.0" name the same version
+  const normalized = /^\d+$/.test(wanted) ? `${wanted}.0` : wanted
+  const version = versions.find((v) => versionNumber(v) === normalized)
+  if (!version) throw new EnterpriseFault('Client', S.NOT_FOUND.message, `${id} ${wanted}`)
+  return response('GetVersion', versionInfo(input.endpoint, object, version, rendition, area))
+}
+
+// ---- GetDialog2
+
+interface DialogProperty {
+  name: string
+  displayName: string
+  type: 'string' | 'int' | 'datetime' | 'list'
+  value(object: ObjectRow, current: VersionRow | undefined): string
+}
+
+const DIALOG_PROPERTIES: DialogProperty[] = [
+  { name: 'ID', displayName: 'ID', type: 'string', value: (o) => String(o.id) },
+  { name: 'Name', displayName: 'Name', type: 'string', value: (o) => o.name },
+  { name: 'Type', displayName: 'Type', type: 'list', value: (o) => o.type },
+  { name: 'Publication', displayName: 'Brand', type: 'list', value: (o) => o.brandName ?? '' },
+  { name: 'Issue', displayName: 'Issue', type: 'list', value: (o) => o.issueName ?? '' },
+  { name: 'Category', displayName: 'Category', type: 'list', value: (o) => o.categoryName ?? '' },
+  { name: 'Format', displayName: 'Format', type: 'string', value: (o) => o.contentType ?? '' },
+  { name: 'FileSize', displayName: 'File Size', type: 'int', value: (o) => String(o.size) },
+  {
+    name: 'Version',
+    displayName: 'Version',
+    type: 'string',
+    value: (_o, v) => (v ? versionNumber(v) : '0.1'),
+  },
+  { name: 'Creator', displayName: 'Created By', type: 'string', value: (o) => o.creatorLogin ?? '' },
+  {
+    name: 'Created',
+    displayName: 'Created On',
+    type: 'datetime',
+    value: (o) => enterpriseDateTime(o.createdAt),
+  },
+  { name: 'Modifier', displayName: 'Modified By', type: 'string', value: (o) => o.modifierLogin ?? '' },
+  {
+    name: 'Modified',
+    displayName: 'Modified On',
+    type: 'datetime',
+    value: (o) => enterpriseDateTime(o.modifiedAt),
+  },
+]
+
+const TRASH_DIALOG_PROPERTIES: DialogProperty[] = [
+  {
+    name: 'Deleted',
+    displayName: 'Deleted On',
+    type: 'datetime',
+    value: (o) => enterpriseDateTime(o.deletedAt),
+  },
+  { name: 'Deletor', displayName: 'Deleted By', type: 'string', value: (o) => o.deletorLogin ?? '' },
+]
+
+/** The object id of a GetDialog2 request: MetaData/MetaDataValue with Property ID (or GetDialog's ID). */
+function dialogObjectId(body: XmlElement): string | null {
+  for (const value of arrayItems(body, 'MetaData') ?? []) {
+    if (optionalText(value, 'Property') !== 'ID') continue
+    const values = stringArray(value, 'Values')
+    if (values?.[0]) return values[0]
+    const propertyValues = arrayItems(value, 'PropertyValues')
+    const first = propertyValues?.[0]
+    if (first) return optionalText(first, 'Value')
+  }
+  return optionalText(body, 'ID')
+}
+
+export async function getDialog2(input: OperationInput): Promise<string> {
+  const { ctx, body } = input
+  const actor = await requireActor(input)
+  const area = areaOf(body)
+  const action = optionalText(body, 'Action') ?? ''
+  // the Trash Can shows a trashed object's properties as the Preview dialog does; nothing there is edited
+  if (area === 'Trash' && action !== 'Preview' && action !== '') {
+    throw new EnterpriseFault(
+      'Client',
+      S.INVALID_OPERATION.message,
+      `${action} is not available in the Trash Can`,
+    )
+  }
+  const written = dialogObjectId(body)
+  const id = objectId(written)
+  const { object, versions } = await ctx.objects.readOne(actor, id, area).catch((e) => refusal(e, id))
+  const current = versions[versions.length - 1]
+  const properties = [...DIALOG_PROPERTIES, ...(area === 'Trash' ? TRASH_DIALOG_PROPERTIES : [])]
+  const widgets = properties.map(
+    (p) =>
+      `<DialogWidget><PropertyInfo>${el('Name', p.name)}${el('DisplayName', p.displayName)}${nil('Category')}` +
+      `${el('Type', p.type)}${nil('DefaultValue')}${nil('ValueList')}${nil('MinValue')}${nil('MaxValue')}` +
+      `${nil('MaxLength')}</PropertyInfo><PropertyUsage>${el('Name', p.name)}<Editable>false</Editable>` +
+      '<Mandatory>false</Mandatory><Restricted>false</Restricted><RefreshOnChange>false</RefreshOnChange>' +
+      '</PropertyUsage></DialogWidget>',
+  )
+  const values = properties.map(
+    (p) =>
+      `<MetaDataValue>${el('Property', p.name)}<Values>${el('String', p.value(object, current))}</Values>` +
+      `${nil('PropertyValues')}</MetaDataValue>`,
+  )
+  const tab = `<DialogTab><Title>General</Title>${array('Widgets', widgets)}<DefaultFocus>Name</DefaultFocus></DialogTab>`
+  const dialog = `<Dialog><Title>Preview</Title>${array('Tabs', [tab])}${array('MetaData', values)}${nil('ButtonBar')}</Dialog>`
+  return response(
+    'GetDialog2',
+    `${dialog}${nil('PubChannels')}${array('MetaData', values)}${targets(object)}${nil('RelatedTargets')}${nil('Dossiers')}`,
+  )
+}
+
+// ---- SetObjectProperties (admin clean-up moves)
+
+function childId(parent: XmlElement | undefined, name: string): number | null | undefined {
+  const element = parent ? field(parent, name) : undefined
+  if (!element) return undefined
+  if (isNil(element)) return null
+  const text = optionalText(element, 'Id')
+  if (text === null || text === '' || text === '0') return null
+  if (!/^\d{1,15}$/.test(text)) throw argumentFault(`${name} Id must be a number`)
+  return Number(text)
+}
+
+export async function setObjectProperties(input: OperationInput): Promise<string> {
+  const { ctx, body } = input
+  const actor = await requireActor(input)
+  const area = areaOf(body)
+  const id = objectId(optionalText(body, 'ID'))
+  // moving objects between issues and categories is the clean-up before those are removed: admins only
+  if (policy.requireAdmin(actor)) throw deniedFault(id)
+  const { object } = await ctx.objects.readOne(actor, id, area).catch((e) => refusal(e, id))
+
+  const meta = field(body, 'MetaData')
+  const basic = meta && !isNil(meta) ? field(meta, 'BasicMetaData') : undefined
+  const name = basic ? optionalText(basic, 'Name') : null
+  if (name !== null && name !== '' && name !== object.name) {
+    throw new EnterpriseFault(
+      'Client',
+      S.PERFORM.message,
+      'Only the issue and category of an object are changed here',
+    )
+  }
+  const categoryId = childId(basic, 'Category')
+  let issueId: number | null | undefined
+  const targetList = arrayItems(body, 'Targets')
+  if (targetList !== null) {
+    const issues = targetList.map((target) => childId(target, 'Issue')).filter((value) => value != null)
+    if (issues.length > 1) throw argumentFault('An object is assigned to one issue here')
+    issueId = issues[0] ?? null
+  }
+  if (categoryId === null) throw argumentFault('An object keeps a category')
+
+  const request = {
+    operation: 'SetObjectProperties' as const,
+    actor,
+    ids: [id],
+    permanent: false,
+    areas: [area],
+  }
+  await ctx.plugins.before(request)
+  try {
+    await ctx.admin.moveItems(actor.tenantId, [id], { issueId, categoryId })
+  } catch (error) {
+    await ctx.plugins.onError(request, error)
+    if (error instanceof CoreError && error.code === ErrorCodes.NOT_FOUND)
+      throw new EnterpriseFault('Client', S.NOT_FOUND.message, error.message)
+    throw error
+  }
+  await ctx.plugins.after(request, { ids: [id], results: [{ id, status: 'ok' }] })
+  const { object: moved, versions } = await ctx.objects.readOne(actor, id, area)
+  return response('SetObjectProperties', `${metaData(moved, versions[versions.length - 1])}${targets(moved)}`)
+}
+
+// ---- NamedQuery
+
+export async function namedQuery(input: OperationInput): Promise<string> {
+  const { body } = input
+  await requireActor(input)
+  const query = optionalText(body, 'Query') ?? ''
+  // seed 004: queries for the Trash Can do not travel through named queries
+  if (readAreas(body)?.includes('Trash')) {
+    throw new EnterpriseFault(
+      'Client',
+      S.ARGUMENT.message,
+      'Named queries do not search the Trash Can. Use QueryObjects with Areas=Trash.',
+    )
+  }
+  // LogOn lists no named queries: every name is unknown here
+  throw new EnterpriseFault('Client', S.NOT_FOUND.message, query)
+}
