@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import * as runs from '../db/cleanup-repository.js'
 import type { Database } from '../db/database.js'
+import * as runs from '../db/cleanup-repository.js'
 import * as repo from '../db/trash-repository.js'
 import { CoreError, defaultMessage, type ErrorCode, ErrorCodes } from './errors.js'
 import type { BlobStore } from './ports.js'

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import * as auditRepo from '../db/audit-repository.js'
 import type { Database, Queryable } from '../db/database.js'
+import * as auditRepo from '../db/audit-repository.js'
 import * as search from '../db/item-search-repository.js'
 import * as repo from '../db/trash-repository.js'
-import { CoreError, defaultMessage, type ErrorCode, ErrorCodes } from './errors.js'
+import { CoreError, type ErrorCode, ErrorCodes, defaultMessage } from './errors.js'
 import * as policy from './policy.js'
-import type { BlobStore } from './ports.js'
 import { completePurge, failuresByUnit } from './purge-protocol.js'
+import type { BlobStore } from './ports.js'
 import type {
   Actor,
   BatchResult,

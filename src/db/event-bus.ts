@@ -1,5 +1,5 @@
-import type pg from 'pg'
 import type { Logger } from 'pino'
+import type pg from 'pg'
 import { type EventBus, type EventListener, type TrashEvent, toTrashEvent } from '../core/events.js'
 import type { Database } from './database.js'
 import { eventRowsAfter, eventRowsBetween, lastAuditId } from './event-repository.js'

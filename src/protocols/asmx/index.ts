@@ -12,7 +12,7 @@ import {
 } from '../soap/envelope.js'
 import { isNil, parseXml, type XmlElement, XmlError } from '../soap/xml.js'
 import { type Args, type AsmxMethod, MethodFailure, methodByName, methods } from './methods.js'
-import { type AsmxReply, type Framing, failed, prepare, renderReply, soapFault, TEMPURI } from './render.js'
+import { type AsmxReply, failed, type Framing, prepare, renderReply, soapFault, TEMPURI } from './render.js'
 import { buildDisco, buildWsdl, helpPage, operationPage } from './wsdl.js'
 
 const TEXT_XML = 'text/xml; charset=utf-8'
