@@ -20,8 +20,8 @@ import {
   EnterpriseFault,
   field,
   nil,
-  optionalBoolean,
   optionalText,
+  parseBoolean,
   response,
   S,
   stringArray,
@@ -139,7 +139,8 @@ export async function getObjects(input: OperationInput): Promise<string> {
   const area = areaOf(body)
   const written = stringArray(body, 'IDs')
   if (written === null || written.length === 0) throw argumentFault('IDs is required')
-  if (optionalBoolean(body, 'Lock')) {
+  const lock = optionalText(body, 'Lock')
+  if (lock !== null && lock !== '' && parseBoolean(lock, 'Lock')) {
     // nothing in the Trash Can can be checked out; trashd does not check objects out in the workflow either
     throw area === 'Trash'
       ? new EnterpriseFault('Client', S.ARGUMENT.message, 'Objects in the Trash Can cannot be locked.')
