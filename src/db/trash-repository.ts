@@ -162,7 +162,7 @@ export async function trashUnits(
  * item inside a unit, a walk down from it through the members of the same unit. Children trashed separately
  * before are other units and stay where they are. Defines `unit(id, trash_root, addressed, blob_key,
  * legal_hold, brand_id)`; needs `with recursive`. $1 is the tenant; `addressed` makes the predicate that
- * picks the addressed ids (default: `= any($2)`, which the planner turns into index lookups).
+ * picks the addressed ids (default: the ids of $2, probed by key).
  */
 export const UNIT_WALK = (
   states: string,
