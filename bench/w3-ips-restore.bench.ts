@@ -10,6 +10,8 @@ import { benchUser, IPS_PATH, ipsRestoreEnvelope, runLoad, startBenchServer, typ
 const SECONDS = Number(process.env.BENCH_W3_SECONDS ?? 30)
 const CONNECTIONS = 50
 const POOL = Number(process.env.BENCH_W3_POOL ?? 100_000)
+// three 30-second loads a repetition: one repetition unless asked (the whole run must stay under 15 minutes)
+const REPETITIONS = Number(process.env.BENCH_W3_REPETITIONS ?? 1)
 const hasPgbench = spawnSync('pgbench', ['--version']).status === 0
 
 interface Statement {
@@ -143,7 +145,7 @@ export const workload: Workload = {
       const limit: number[] = []
       const http: number[] = []
       try {
-        for (let run = 0; run < repetitions; run++) {
+        for (let run = 0; run < Math.min(REPETITIONS, repetitions); run++) {
           const ids = { first: nextOurs, last: Math.min(oursPool.last, nextOurs + 200_000) }
           const a = await runLoad({
             url: `${server.baseUrl}${IPS_PATH}`,
