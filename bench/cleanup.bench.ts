@@ -7,44 +7,14 @@ import type { FsBlobStore } from '../src/storage/fs-blob-store.js'
 import { benchTenant, peakRssGrowth, percentile, timed, type Workload } from './lib.js'
 
 /**
- * W2: the cleanup job against its limit, the minimal raw SQL reaching the same end state (the expired rows gone,
- * one `expire` audit row each) in one statement, plus, with files, removing the same files.
- *   W2a: metadata-only items spread over many tenants (BENCH_W2_ITEMS, BENCH_W2_TENANTS).
- *   W2b: items with stored files in one tenant (BENCH_W2_FILES), with the peak RSS growth at that size and at a
- *        tenth of it (flat memory: the two stay alike), and the latency of a user's restore while the job runs.
- * Datasets are built set-based; each repetition builds fresh ones (BENCH_W2_REPETITIONS caps them, default 1).
+ * W2-memory: one cleanup run over BENCH_W2_FILES (default 100,000) expired items with stored files in one tenant,
+ * with its peak RSS growth at that size and at a tenth of it (flat memory: the two stay alike) and the latency of
+ * a user's restore in that tenant while the job runs; against the limit (one raw statement deleting the rows and
+ * writing the same audit rows, then unlinking the files). W2 and W2-files (w2-cleanup.bench.ts) measure the
+ * speed over many tenants. Datasets are built set-based; BENCH_W2_REPETITIONS caps the repetitions (default 1).
  */
-const ITEMS = Number(process.env.BENCH_W2_ITEMS ?? 1_000_000)
-const TENANTS = Number(process.env.BENCH_W2_TENANTS ?? 1000)
 const FILES = Number(process.env.BENCH_W2_FILES ?? 100_000)
 const W2_REPETITIONS = Number(process.env.BENCH_W2_REPETITIONS ?? 1)
-
-/** `perTenant` expired trashed metadata-only items in each of `tenants` new tenants (7-day retention). */
-async function expiredItems(
-  db: Database,
-  tenants: number,
-  perTenant: number,
-  label: string,
-): Promise<number[]> {
-  const created = await db.query<{ id: number }>(
-    `insert into tenants (name, retention_days) select $1 || '-' || n, 7 from generate_series(1, $2::int) as n
-     returning id`,
-    [label, tenants],
-  )
-  const ids = created.rows.map((row) => row.id)
-  await db.query(
-    `insert into items (tenant_id, kind, type, name, size, state, deleted_at, deleted_via, original_path)
-     select t.id, 'file', 'Article', 'doc-' || n, 0, 'trashed', now() - interval '30 days', 'bench', '/doc-' || n
-       from unnest($1::bigint[]) as t(id) cross join generate_series(1, $2::int) as n`,
-    [ids, perTenant],
-  )
-  await db.query(
-    "update items set trash_root = id where tenant_id = any($1::bigint[]) and state = 'trashed'",
-    [ids],
-  )
-  await db.query('analyze items')
-  return ids
-}
 
 /** The expired rows of the given tenants gone with their audit rows, in one statement; returns the blob keys. */
 async function rawExpire(db: Database, tenantIds: number[]): Promise<string[]> {
@@ -128,40 +98,8 @@ function job(ctx: AppContext) {
 
 export const workloads: Workload[] = [
   {
-    id: 'W2a',
-    title: `cleanup run over ${ITEMS.toLocaleString('en')} expired metadata-only items in ${TENANTS.toLocaleString('en')} tenants`,
-    target: '≤ 2.0',
-    meets: (ratio) => ratio <= 2.0,
-    async run({ ctx, repetitions, log }) {
-      const ours: number[] = []
-      const limit: number[] = []
-      const perTenant = Math.ceil(ITEMS / TENANTS)
-      let rss = 0
-      for (let run = 0; run < Math.min(repetitions, W2_REPETITIONS); run++) {
-        const oursTenants = await expiredItems(ctx.db, TENANTS, perTenant, `w2a-ours-${run}`)
-        const cleanup = job(ctx)
-        const measured = await peakRssGrowth(() => timed(() => cleanup.run({ trigger: 'cli' })))
-        const report = measured.value.value
-        if (report?.run.status !== 'succeeded')
-          throw new Error(`run ${report?.run.status}: ${report?.run.error}`)
-        await expectPurged(ctx.db, oursTenants, TENANTS * perTenant)
-        ours.push(measured.value.ms)
-        rss = Math.max(rss, measured.mb)
-
-        const limitTenants = await expiredItems(ctx.db, TENANTS, perTenant, `w2a-limit-${run}`)
-        const raw = await timed(() => rawExpire(ctx.db, limitTenants))
-        await expectPurged(ctx.db, limitTenants, TENANTS * perTenant)
-        limit.push(raw.ms)
-        log(
-          `run ${run + 1}: ours ${measured.value.ms.toFixed(0)} ms (peak RSS +${measured.mb.toFixed(1)} MB), limit ${raw.ms.toFixed(0)} ms`,
-        )
-      }
-      return { ours, limit, extra: { 'peak RSS growth MB': rss } }
-    },
-  },
-  {
-    id: 'W2b',
-    title: `cleanup run over ${FILES.toLocaleString('en')} expired items with files`,
+    id: 'W2-memory',
+    title: `cleanup run over ${FILES.toLocaleString('en')} expired items with files: memory at N and N/10, restore latency`,
     target: '≤ 1.5',
     meets: (ratio) => ratio <= 1.5,
     async run({ ctx, repetitions, log }) {
