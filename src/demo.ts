@@ -56,7 +56,13 @@ export async function seedDemo(ctx: AppContext): Promise<{ tenantId: number; cre
   await file('Budget.xlsx', finance, 'Document', 'budget', aliceId!)
   await file('hat.jpg', images, 'Image', 'jpeg bytes', aliceId!)
   await file('shoe.jpg', images, 'Image', 'jpeg bytes', aliceId!)
-  await file('Front page.wcml', library, 'Article', 'article text', aliceId!)
+  const article = await file('Front page.wcml', library, 'Article', 'article text', aliceId!)
+  // a version history for Enterprise's ListVersions and GetVersion
+  await ctx.objects.addVersion(tenantId, article, {
+    content: Buffer.from('article text, second draft'),
+    comment: 'second draft',
+    createdBy: aliceId!,
+  })
   await file('Front page layout.indd', library, 'Layout', 'layout bytes', adminId)
   const old = await folder('Old campaign', library)
   await file('banner.png', old, 'Image', 'png bytes', aliceId!)

@@ -383,6 +383,25 @@ describe('SetObjectProperties (admin moves)', () => {
       ),
     )
     expect(fault(renamed.text).faultstring).toBe('Not allowed to perform this operation. (S1072)')
+    // an issue of another brand is refused
+    const otherBrand = await server.ctx.admin.createBrand(f.tenantId, 'eo other brand')
+    const foreignIssue = await server.ctx.admin.createIssue(f.tenantId, otherBrand, 'foreign issue')
+    const foreign = await postEnterprise(
+      server,
+      envelope(
+        `<ns1:SetObjectProperties><Ticket>${tickets.admin}</Ticket><ID>${id}</ID><MetaData><BasicMetaData/></MetaData>` +
+          `<Targets><Target><Issue><Id>${foreignIssue}</Id><Name>foreign issue</Name></Issue></Target></Targets></ns1:SetObjectProperties>`,
+      ),
+    )
+    expect(fault(foreign.text)).toMatchObject({
+      faultstring: 'Missing function parameter (S1000)',
+      detail: `Issue ${foreignIssue} belongs to another brand`,
+    })
+    const row = await server.database.db.query(
+      'select issue_id from items where tenant_id = $1 and id = $2',
+      [f.tenantId, id],
+    )
+    expect(row.rows[0].issue_id).toBeNull()
   })
 })
 

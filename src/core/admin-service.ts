@@ -162,6 +162,11 @@ export class AdminService {
     return admin.moveItems(this.db, tenantId, ids, to.issueId, to.categoryId)
   }
 
+  /** The brand an issue or category belongs to (null: no such issue or category in the tenant). */
+  brandOf(table: 'issues' | 'categories', tenantId: number, id: number): Promise<number | null> {
+    return admin.brandChildBrand(this.db, table, tenantId, id)
+  }
+
   private async requireBrand(tenantId: number, brandId: number) {
     if (!(await admin.brandExists(this.db, tenantId, brandId)))
       throw new CoreError(ErrorCodes.NOT_FOUND, 'Brand not found')

@@ -367,6 +367,18 @@ export async function setObjectProperties(input: OperationInput): Promise<string
     issueId = issues[0] ?? null
   }
   if (categoryId === null) throw argumentFault('An object keeps a category')
+  // an object stays in its brand: the issue and category it moves to must be the brand's own
+  for (const [table, target] of [
+    ['issues', issueId],
+    ['categories', categoryId],
+  ] as const) {
+    if (target == null) continue
+    const brand = await ctx.admin.brandOf(table, actor.tenantId, target)
+    if (brand === null) throw new EnterpriseFault('Client', S.NOT_FOUND.message, String(target))
+    if (Number(brand) !== object.brandId) {
+      throw argumentFault(`${table === 'issues' ? 'Issue' : 'Category'} ${target} belongs to another brand`)
+    }
+  }
 
   const request = {
     operation: 'SetObjectProperties' as const,
