@@ -21,9 +21,20 @@ const results: Record<string, unknown>[] = []
 for (const workload of workloads.filter((w) => only.length === 0 || only.includes(w.id.toUpperCase()))) {
   process.stdout.write(`\n== ${workload.id}: ${workload.title}\n`)
   const started = Date.now()
-  const measurement = await withBenchContext((ctx, url) =>
-    workload.run({ ctx, url, repetitions, log: (message) => process.stdout.write(`   ${message}\n`) }),
-  )
+  let measurement: Awaited<ReturnType<Workload['run']>>
+  try {
+    measurement = await withBenchContext((ctx, url) =>
+      workload.run({ ctx, url, repetitions, log: (message) => process.stdout.write(`   ${message}\n`) }),
+    )
+  } catch (error) {
+    // one broken workload must not lose the others' figures: it is reported as failed
+    process.stdout.write(`   FAILED: ${(error as Error).message.slice(0, 500)}\n`)
+    measurement = {
+      ours: [Number.NaN],
+      limit: [Number.NaN],
+      extra: { failed: (error as Error).message.slice(0, 120) },
+    }
+  }
   const ours = median(measurement.ours)
   const limit = median(measurement.limit)
   const ratio = ours / limit

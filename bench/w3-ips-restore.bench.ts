@@ -56,7 +56,10 @@ function literal(value: unknown, id: number): string {
 /** A pgbench script running the recorded statements, each on one line, for a random item of the pool. */
 function pgbenchScript(statements: Statement[], id: number, pool: { first: number; last: number }): string {
   const lines = statements.map(({ text, values }) => {
-    const sql = text.replace(/\$(\d+)/g, (_, n: string) => literal(values[Number(n) - 1], id))
+    // comments go before the statement is put on one line, or they would swallow the rest of it
+    const sql = text
+      .replace(/--[^\n]*/g, '')
+      .replace(/\$(\d+)/g, (_, n: string) => literal(values[Number(n) - 1], id))
     return `${sql.replace(/\s+/g, ' ').trim().replace(/;$/, '')};`
   })
   return `\\set id random(${pool.first}, ${pool.last})\n${lines.join('\n')}\n`
