@@ -162,11 +162,13 @@ export async function trashUnits(
  * item inside a unit, a walk down from it through the members of the same unit. Children trashed separately
  * before are other units and stay where they are. Defines `unit(id, trash_root, addressed, blob_key,
  * legal_hold, brand_id)`; needs `with recursive`. $1 is the tenant; `addressed` makes the predicate that
- * picks the addressed ids (default: `= any($2)`, which the planner turns into index lookups).
+ * picks the addressed ids (default: the ids of $2, probed by key).
  */
 export const UNIT_WALK = (
   states: string,
-  addressed: (column: string) => string = (column) => `${column} = any($2::bigint[])`,
+  // a join with the unnested ids, not `= any(array)`: with the array the planner estimates a handful of rows and
+  // walks a whole tenant's trash through the partial roots index (id = trash_root) instead of probing the key
+  addressed: (column: string) => string = (column) => `${column} in (select unnest($2::bigint[]))`,
 ) => `walk as (
     select i.id, i.trash_root, i.id as addressed, i.blob_key, i.legal_hold, i.brand_id
       from items i where i.tenant_id = $1 and ${addressed('i.id')} and i.state in (${states})
