@@ -164,6 +164,9 @@ export async function trashUnits(
  * legal_hold, brand_id)`; needs `with recursive`. $1 is the tenant; `addressed` makes the predicate that
  * picks the addressed ids (default: the ids of $2, probed by key).
  */
+// State re-checks on rows reached through a unit are written as `not in (...)`: an `in ('trashed', …)` would
+// match a partial index's predicate, and the planner then scanned that index once per unit row (quadratic on a
+// 100,000-row folder) instead of reaching each row by its key.
 export const UNIT_WALK = (
   states: string,
   // a join with the unnested ids, not `= any(array)`: with the array the planner estimates a handful of rows and
@@ -206,7 +209,7 @@ export async function restoreUnits(
                name = coalesce(t.new_name, x.name),
                modified_at = now(), modified_by = $3, purge_error = null, purge_attempts = 0
           from unit left join target t on t.id = unit.id
-         where x.tenant_id = $1 and x.id = unit.id and x.state = 'trashed'
+         where x.tenant_id = $1 and x.id = unit.id and x.state not in ('active', 'emptied', 'purging')
         returning x.*, unit.addressed
       ),
       audited as (
@@ -239,7 +242,7 @@ export async function emptyUnits(q: Queryable, actor: Actor, ids: number[]): Pro
     `with recursive ${UNIT_WALK("'trashed'")},
       changed as (
         update items x set state = 'emptied', emptied_at = now()
-          from unit where x.tenant_id = $1 and x.id = unit.id and x.state = 'trashed'
+          from unit where x.tenant_id = $1 and x.id = unit.id and x.state not in ('active', 'emptied', 'purging')
         returning x.*, unit.addressed
       ),
       audited as (
@@ -315,7 +318,7 @@ export async function markForPurge(
           from unit
           join per_unit p on p.addressed = unit.addressed and not p.held and p.has_blobs
           join request r on r.id = unit.addressed
-         where x.tenant_id = $1 and x.id = unit.id and x.state in ('trashed', 'emptied')
+         where x.tenant_id = $1 and x.id = unit.id and x.state not in ('active', 'purging')
         returning x.id, unit.addressed
       ),
       gone as (
@@ -323,13 +326,16 @@ export async function markForPurge(
          using unit
           join per_unit p on p.addressed = unit.addressed and not p.held and not p.has_blobs
           join request r on r.id = unit.addressed
-         where x.tenant_id = $1 and x.id = unit.id and x.state in ('trashed', 'emptied')
+         where x.tenant_id = $1 and x.id = unit.id and x.state not in ('active', 'purging')
         returning x.*, unit.addressed, r.action as purge_action_now, r.detail as purge_detail_now
       ),
       detached as (
         update items c set parent_id = null
           from gone
-         where c.tenant_id = $1 and c.parent_id = gone.id and not exists (select 1 from unit where unit.id = c.id)
+         where c.tenant_id = $1 and c.parent_id = gone.id
+           -- a child of the same unit is being deleted too; comparing trash roots avoids probing the unit CTE,
+           -- which has no index (a 100,000-row folder made that anti-join quadratic)
+           and c.trash_root is distinct from gone.trash_root
       ),
       versions_gone as (
         delete from item_versions v using gone where v.tenant_id = $1 and v.item_id = gone.id
