@@ -58,6 +58,132 @@ describe('parseXml refuses hostile input', () => {
   })
 })
 
+describe('parseXml: one strict pass', () => {
+  it.each([
+    ['junk after the root', '<a/>junk'],
+    ['text before the root', 'x<a/>'],
+    ['CDATA outside the root', '<![CDATA[x]]><a/>'],
+    ['a bare ampersand', '<a>a & b</a>'],
+    ['an undefined entity', '<a>&nbsp;</a>'],
+    ['an unterminated reference', '<a>&lt</a>'],
+    ['a reference to a character XML cannot carry', '<a>&#0;</a>'],
+    ['a reference to a surrogate', '<a>&#xD800;</a>'],
+    ['a reference beyond Unicode', '<a>&#1114112;</a>'],
+    ["'<' in an attribute value", '<a b="<"/>'],
+    ['a repeated attribute', '<a b="1" b="2"/>'],
+    [
+      'a repeated attribute among many',
+      `<a ${Array.from({ length: 20 }, (_, i) => `a${i}="1"`).join(' ')} a19="2"/>`,
+    ],
+    ['an unquoted attribute', '<a b=1/>'],
+    ['an attribute without a value', '<a b/>'],
+    ['attributes without space between them', '<a b="1"c="2"/>'],
+    ['a mismatched end tag', '<a></b>'],
+    ['an end tag of another case', '<A></a>'],
+    ['an end tag that only starts like the open one', '<a></ab>'],
+    ['an end tag without an open element', '</a>'],
+    ['an unclosed element', '<a>'],
+    ['an unclosed start tag', '<a b="1"'],
+    ['space after <', '< a/>'],
+    ['a name starting with a digit', '<1a/>'],
+    ['an empty prefix', '<:a/>'],
+    ['two colons in a name', '<a:b:c xmlns:a="urn:a"/>'],
+    ['an undeclared prefix on a child', '<a><x:b/></a>'],
+    ['a prefix declared on a sibling only', '<a><b xmlns:x="urn:x"/><x:c/></a>'],
+    ['-- inside a comment', '<a><!-- x -- y --></a>'],
+    ['an unclosed comment', '<a><!-- x </a>'],
+    ['an unclosed CDATA section', '<a><![CDATA[x</a>'],
+    ['an unknown <! construct', '<a><!FOO></a>'],
+    ['an XML declaration after the start', ' <?xml version="1.0"?><a/>'],
+    ['a second XML declaration', '<?xml version="1.0"?><?xml version="1.0"?><a/>'],
+    ['a malformed XML declaration', '<?xml version=1.0?><a/>'],
+    ['a processing instruction without a target', '<a><? x?></a>'],
+    ['an unclosed processing instruction', '<a><?pi x</a>'],
+  ])('refuses %s as malformed', (_name, input) => {
+    let error: unknown
+    try {
+      parseXml(input)
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(XmlError)
+    expect((error as XmlError).kind).toBe('malformed')
+    expect((error as XmlError).message).toMatch(/^Invalid XML/)
+  })
+
+  it('refuses a DOCTYPE wherever it appears, in any case', () => {
+    expect(kindOf('<a><!-- <!doctype a> --></a>')).toBe('doctype')
+    expect(kindOf('<a><![CDATA[<!ENTITY x "y">]]></a>')).toBe('doctype')
+  })
+
+  it('refuses depth before building: a deep, malformed document is refused for its depth', () => {
+    expect(kindOf(`${'<a>'.repeat(100)}</b>`)).toBe('too-deep')
+    expect(kindOf(`<a></b>${'<a>'.repeat(100)}`)).toBe('too-deep')
+    // an empty element at the limit opens no level below it
+    expect(kindOf(`${'<a>'.repeat(MAX_XML_DEPTH)}<b/>${'</a>'.repeat(MAX_XML_DEPTH)}`)).toBe('parsed')
+  })
+
+  it('strips a byte order mark and accepts a declaration, comments and PIs around the root', () => {
+    const root = parseXml(
+      "\ufeff<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>\n<!-- c --><?pi data?>\n<r/>\n<!-- after --><?pi?>\n",
+    )
+    expect(root).toMatchObject({ name: 'r', children: [], text: '' })
+    expect(parseXml(Buffer.from('\ufeff<r/>')).name).toBe('r')
+  })
+
+  it('builds the tree: text of the element itself, children in order, CDATA raw, comments and PIs dropped', () => {
+    const root = parseXml('<a> x <b>y</b><!-- c --><?p q?>z<![CDATA[<raw> &amp;]]><c/></a>')
+    expect(root.text).toBe(' x z<raw> &amp;')
+    expect(root.children.map((c) => [c.name, c.text])).toEqual([
+      ['b', 'y'],
+      ['c', ''],
+    ])
+  })
+
+  it('resolves the predefined entities and character references, in text and attributes', () => {
+    const root = parseXml('<a v="&quot;&apos;&#65;&#x1F600;&lt;">&amp;&gt;&#x42;&#67;&#x1f600;</a>')
+    expect(root.attrs.v).toBe(`"'A\u{1F600}<`)
+    expect(root.text).toBe('&>BC\u{1F600}')
+  })
+
+  it('reads line ends as \\n', () => {
+    expect(parseXml('<a>x\r\ny\rz</a>').text).toBe('x\ny\nz')
+    expect(parseXml('<a\r\nb="1\r\n2"\r\n/>').attrs.b).toBe('1\n2')
+  })
+
+  it('accepts space inside tags, single quotes and non-ASCII names', () => {
+    const root = parseXml("<é\n b = 'v' ></é \n>")
+    expect(root).toMatchObject({ name: 'é', attrs: { b: 'v' } })
+  })
+
+  it('resolves namespaces per element: declarations scope to their element and its descendants', () => {
+    const root = parseXml(
+      '<p:a xmlns:p="urn:p" xmlns="urn:d"><b xmlns:p="urn:q"><p:c/></b><p:d/><e xmlns=""/><f/></p:a>',
+    )
+    expect(root).toMatchObject({ name: 'a', ns: 'urn:p', qname: 'p:a', attrs: {} })
+    const [b, d, e, f] = root.children
+    expect(b).toMatchObject({ name: 'b', ns: 'urn:d' })
+    expect(b!.children[0]).toMatchObject({ name: 'c', ns: 'urn:q', qname: 'p:c' })
+    expect(d).toMatchObject({ name: 'd', ns: 'urn:p' })
+    expect(e).toMatchObject({ name: 'e', ns: '' })
+    expect(f).toMatchObject({ name: 'f', ns: 'urn:d' })
+  })
+
+  it('keys attributes by local name, and namespaced ones by {ns}local as well', () => {
+    const root = parseXml(
+      '<a xmlns:x="urn:x" xml:lang="en" x:k="1" plain="2" y:u="3" xmlns:z="urn:z"><b x:k="4"/></a>',
+    )
+    expect(root.attrs).toEqual({ lang: 'en', k: '1', plain: '2', u: '3' })
+    // an undeclared attribute prefix reads as no namespace rather than being refused
+    expect(root.nsAttrs).toEqual({
+      '{http://www.w3.org/XML/1998/namespace}lang': 'en',
+      '{urn:x}k': '1',
+      '{}u': '3',
+    })
+    expect(root.children[0]!.nsAttrs).toEqual({ '{urn:x}k': '4' })
+  })
+})
+
 describe('SOAP envelopes', () => {
   it('unwraps 1.1 and 1.2 and finds the operation', () => {
     const v11 = unwrapEnvelope(

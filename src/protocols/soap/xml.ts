@@ -1,5 +1,3 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser'
-
 /** A namespace-resolved element: what every door reads requests from. */
 export interface XmlElement {
   /** local name, without prefix */
@@ -32,20 +30,7 @@ export class XmlError extends Error {
 export const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance'
 export const MAX_XML_DEPTH = 64
 
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  processEntities: true,
-  htmlEntities: false,
-  maxNestedTags: MAX_XML_DEPTH + 1,
-  commentPropName: '#comment',
-})
+const XML_NS = 'http://www.w3.org/XML/1998/namespace'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
@@ -67,29 +52,20 @@ export function parseXml(input: Buffer | string): XmlElement {
   let text = decodeBody(input)
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
   if (text.trim() === '') throw new XmlError('empty', 'Request body is empty')
-  if (/<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text)) {
+  // anywhere, even in a comment or CDATA section, as before: a body that carries one is refused as such
+  if (text.includes('<!') && (/<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text))) {
     throw new XmlError('doctype', 'DOCTYPE declarations are not allowed')
   }
-  checkDepth(text)
-  const valid = XMLValidator.validate(text, { allowBooleanAttributes: false })
-  if (valid !== true) {
-    throw new XmlError('malformed', `Invalid XML: ${valid.err.msg} (line ${valid.err.line})`)
-  }
-  let ordered: unknown[]
   try {
-    ordered = parser.parse(text) as unknown[]
+    return new Parser(text).document()
   } catch (error) {
-    throw new XmlError('malformed', `Invalid XML: ${(error as Error).message}`)
+    // a document both malformed and too deep is refused for its depth, as when depth was checked first
+    if (error instanceof XmlError && error.kind === 'malformed') checkDepth(text)
+    throw error
   }
-  const roots = ordered.filter((node) => elementNameOf(node) !== null)
-  if (roots.length !== 1) throw new XmlError('malformed', 'Invalid XML: expected exactly one root element')
-  return toElement(
-    roots[0] as Record<string, unknown>,
-    new Map([['xml', 'http://www.w3.org/XML/1998/namespace']]),
-  )
 }
 
-/** A linear scan that refuses deep nesting before any tree is built. */
+/** The old linear depth scan, kept for the error path only (see parseXml). */
 function checkDepth(text: string) {
   let depth = 0
   const tag = /<(\/?)([^\s>/!?][^\s>/]*)[^>]*?(\/?)>/g
@@ -102,44 +78,353 @@ function checkDepth(text: string) {
   }
 }
 
-function elementNameOf(node: unknown): string | null {
-  if (!node || typeof node !== 'object') return null
-  const key = Object.keys(node).find((k) => k !== ':@' && k !== '#text' && k !== '#comment')
-  return key ?? null
+/** Prefix → namespace declarations of one element; elements that declare none share their parent's. */
+interface Scope {
+  prefixes: Map<string, string>
+  parent: Scope | null
 }
 
-function toElement(node: Record<string, unknown>, scope: Map<string, string>): XmlElement {
-  const qname = elementNameOf(node)!
-  const rawAttrs = (node[':@'] ?? {}) as Record<string, string>
-  const local = new Map(scope)
-  for (const [key, value] of Object.entries(rawAttrs)) {
-    if (key === 'xmlns') local.set('', value)
-    else if (key.startsWith('xmlns:')) local.set(key.slice(6), value)
+function lookup(scope: Scope | null, prefix: string): string | undefined {
+  for (let s = scope; s; s = s.parent) {
+    const uri = s.prefixes.get(prefix)
+    if (uri !== undefined) return uri
   }
-  const [prefix, name] = splitName(qname)
-  const ns = local.get(prefix) ?? ''
-  if (prefix !== '' && !local.has(prefix))
-    throw new XmlError('malformed', `Undeclared namespace prefix ${prefix}`)
-  const attrs: Record<string, string> = {}
-  const nsAttrs: Record<string, string> = {}
-  for (const [key, value] of Object.entries(rawAttrs)) {
-    if (key === 'xmlns' || key.startsWith('xmlns:')) continue
-    const [attrPrefix, attrName] = splitName(key)
-    attrs[attrName] = value
-    if (attrPrefix) nsAttrs[`{${local.get(attrPrefix) ?? ''}}${attrName}`] = value
-  }
-  const children: XmlElement[] = []
-  let text = ''
-  for (const child of (node[qname] ?? []) as Record<string, unknown>[]) {
-    if ('#text' in child) text += String(child['#text'])
-    else if (elementNameOf(child) && !('#comment' in child)) children.push(toElement(child, local))
-  }
-  return { name, ns, qname, attrs, nsAttrs, children, text }
+  return undefined
 }
 
-function splitName(qname: string): [string, string] {
-  const colon = qname.indexOf(':')
-  return colon < 0 ? ['', qname] : [qname.slice(0, colon), qname.slice(colon + 1)]
+const ROOT_SCOPE: Scope = { prefixes: new Map([['xml', XML_NS]]), parent: null }
+
+const NAME_START =
+  /^[:A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\uD800-\uDBFF]/
+const NAME_CHAR =
+  /^[-.0-9:A-Z_a-z\u00B7\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u037D\u037F-\u1FFF\u200C-\u200D\u203F-\u2040\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\uD800-\uDFFF]$/
+
+/** ASCII name characters by code: 1 may start a name, 2 may only continue one. */
+const ASCII_NAME = new Uint8Array(128)
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c)
+  if (/[:A-Z_a-z]/.test(ch)) ASCII_NAME[c] = 1
+  else if (/[-.0-9]/.test(ch)) ASCII_NAME[c] = 2
+}
+
+const XML_DECLARATION =
+  /^<\?xml\s+version\s*=\s*(["'])1\.[0-9]+\1(?:\s+encoding\s*=\s*(["'])[A-Za-z][\w.-]*\2)?(?:\s+standalone\s*=\s*(["'])(?:yes|no)\3)?\s*\?>$/
+
+/** A name as namespaces allow it: no colon, or one between a non-empty prefix and local part. */
+function isQName(name: string, colon: number): boolean {
+  return colon < 0 || (colon > 0 && colon < name.length - 1 && name.indexOf(':', colon + 1) < 0)
+}
+
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d
+}
+
+function isXmlChar(code: number): boolean {
+  return (
+    code === 0x09 ||
+    code === 0x0a ||
+    code === 0x0d ||
+    (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) ||
+    (code >= 0x10000 && code <= 0x10ffff)
+  )
+}
+
+interface Open {
+  element: XmlElement
+  scope: Scope
+}
+
+/**
+ * One strict pass over the text, building the tree as it goes: depth is bounded while descending, so a deep
+ * document is refused before it is built, and nothing outside XML 1.0 with namespaces is accepted (no DTD,
+ * only the predefined entities and character references).
+ */
+class Parser {
+  private pos = 0
+
+  constructor(private readonly text: string) {}
+
+  private fail(message: string): never {
+    let line = 1
+    for (let i = this.text.indexOf('\n'); i >= 0 && i < this.pos; i = this.text.indexOf('\n', i + 1)) line++
+    throw new XmlError('malformed', `Invalid XML: ${message} (line ${line})`)
+  }
+
+  document(): XmlElement {
+    const text = this.text
+    let root: XmlElement | null = null
+    const stack: Open[] = []
+    let scope = ROOT_SCOPE
+    while (this.pos < text.length) {
+      const lt = text.indexOf('<', this.pos)
+      const end = lt < 0 ? text.length : lt
+      if (end > this.pos) {
+        if (stack.length > 0) stack[stack.length - 1]!.element.text += this.chars(this.pos, end)
+        else {
+          for (let i = this.pos; i < end; i++) {
+            if (!isSpace(text.charCodeAt(i))) {
+              this.pos = i
+              this.fail('text outside the root element')
+            }
+          }
+        }
+        this.pos = end
+        if (lt < 0) break
+      }
+      const next = text.charCodeAt(lt + 1)
+      if (next === 0x2f /* / */) {
+        const open = stack.pop()
+        if (!open) this.fail('closing tag without an open element')
+        this.endTag(open.element.qname)
+        scope = stack.length > 0 ? stack[stack.length - 1]!.scope : ROOT_SCOPE
+      } else if (next === 0x3f /* ? */) {
+        this.skipPi()
+      } else if (next === 0x21 /* ! */) {
+        if (text.startsWith('<!--', lt)) this.skipComment()
+        else if (text.startsWith('<![CDATA[', lt)) {
+          if (stack.length === 0) this.fail('CDATA section outside the root element')
+          const close = text.indexOf(']]>', lt + 9)
+          if (close < 0) this.fail('unclosed CDATA section')
+          stack[stack.length - 1]!.element.text += this.plain(lt + 9, close)
+          this.pos = close + 3
+        } else this.fail("unexpected '<!'")
+      } else {
+        if (stack.length === 0 && root) this.fail('expected exactly one root element')
+        const [element, elementScope, empty] = this.startTag(scope)
+        // an empty element at the limit adds no level below it (as the old depth scan counted)
+        if (!empty && stack.length >= MAX_XML_DEPTH) {
+          throw new XmlError('too-deep', `XML nesting deeper than ${MAX_XML_DEPTH}`)
+        }
+        if (stack.length > 0) stack[stack.length - 1]!.element.children.push(element)
+        else root = element
+        if (!empty) {
+          stack.push({ element, scope: elementScope })
+          scope = elementScope
+        }
+      }
+    }
+    if (stack.length > 0) this.fail(`unclosed tag '${stack[stack.length - 1]!.element.qname}'`)
+    if (!root) this.fail('no root element')
+    return root
+  }
+
+  private skipPi() {
+    const text = this.text
+    const close = text.indexOf('?>', this.pos + 2)
+    if (close < 0) this.fail('unclosed processing instruction')
+    const targetEnd = this.name(this.pos + 2)
+    if (targetEnd !== close && !isSpace(text.charCodeAt(targetEnd))) {
+      this.pos = targetEnd
+      this.fail('malformed processing instruction')
+    }
+    if (text.slice(this.pos + 2, targetEnd).toLowerCase() === 'xml') {
+      if (this.pos !== 0) this.fail('XML declaration allowed only at the start of the document')
+      if (!XML_DECLARATION.test(text.slice(0, close + 2))) this.fail('malformed XML declaration')
+    }
+    this.pos = close + 2
+  }
+
+  private skipComment() {
+    const close = this.text.indexOf('--', this.pos + 4)
+    if (close < 0 || this.text.charCodeAt(close + 2) !== 0x3e) this.fail('malformed comment')
+    this.pos = close + 3
+  }
+
+  /** The end of the name starting at `at`; fails when there is none. */
+  private name(at: number): number {
+    const text = this.text
+    let i = at
+    const first = text.charCodeAt(i)
+    if (Number.isNaN(first) || (first < 128 ? ASCII_NAME[first] !== 1 : !NAME_START.test(text[i]!))) {
+      this.pos = i
+      this.fail('invalid name')
+    }
+    for (i++; i < text.length; i++) {
+      const c = text.charCodeAt(i)
+      if (c < 128 ? ASCII_NAME[c] === 0 : !NAME_CHAR.test(text[i]!)) break
+    }
+    return i
+  }
+
+  private skipSpace(at: number): number {
+    while (isSpace(this.text.charCodeAt(at))) at++
+    return at
+  }
+
+  private startTag(parentScope: Scope): [XmlElement, Scope, boolean] {
+    const text = this.text
+    const nameEnd = this.name(this.pos + 1)
+    const qname = text.slice(this.pos + 1, nameEnd)
+    let raw: [string, string][] | null = null
+    // linear search while there are few attributes; a set once there are many (no quadratic time)
+    let names: Set<string> | null = null
+    let declared: Map<string, string> | null = null
+    let i = nameEnd
+    let empty = false
+    for (;;) {
+      const afterSpace = this.skipSpace(i)
+      const c = text.charCodeAt(afterSpace)
+      if (c === 0x3e /* > */) {
+        i = afterSpace + 1
+        break
+      }
+      if (c === 0x2f /* / */ && text.charCodeAt(afterSpace + 1) === 0x3e) {
+        i = afterSpace + 2
+        empty = true
+        break
+      }
+      if (afterSpace === i) {
+        this.pos = i
+        this.fail(Number.isNaN(c) ? `unclosed tag '${qname}'` : `unexpected character in tag '${qname}'`)
+      }
+      const attrEnd = this.name(afterSpace)
+      const attrName = text.slice(afterSpace, attrEnd)
+      if (!isQName(attrName, attrName.indexOf(':'))) {
+        this.pos = afterSpace
+        this.fail(`invalid attribute name '${attrName}'`)
+      }
+      let at = this.skipSpace(attrEnd)
+      if (text.charCodeAt(at) !== 0x3d /* = */) {
+        this.pos = at
+        this.fail(`attribute '${attrName}' has no value`)
+      }
+      at = this.skipSpace(at + 1)
+      const quote = text.charCodeAt(at)
+      if (quote !== 0x22 && quote !== 0x27) {
+        this.pos = at
+        this.fail(`attribute '${attrName}' is not quoted`)
+      }
+      const close = text.indexOf(quote === 0x22 ? '"' : "'", at + 1)
+      if (close < 0) {
+        this.pos = at
+        this.fail(`unclosed value of attribute '${attrName}'`)
+      }
+      const lt = text.indexOf('<', at + 1)
+      if (lt >= 0 && lt < close) {
+        this.pos = lt
+        this.fail(`'<' in the value of attribute '${attrName}'`)
+      }
+      const value = this.chars(at + 1, close)
+      raw ??= []
+      if (names === null && raw.length >= 8) names = new Set(raw.map(([key]) => key))
+      if (names ? names.has(attrName) : raw.some(([key]) => key === attrName)) {
+        this.pos = afterSpace
+        this.fail(`attribute '${attrName}' is repeated`)
+      }
+      names?.add(attrName)
+      raw.push([attrName, value])
+      if (attrName === 'xmlns' || attrName.startsWith('xmlns:')) {
+        declared ??= new Map()
+        declared.set(attrName.length === 5 ? '' : attrName.slice(6), value)
+      }
+      i = close + 1
+    }
+    const scope = declared ? { prefixes: declared, parent: parentScope } : parentScope
+    const colon = qname.indexOf(':')
+    if (!isQName(qname, colon)) this.fail(`invalid element name '${qname}'`)
+    const prefix = colon < 0 ? '' : qname.slice(0, colon)
+    const ns = lookup(scope, prefix)
+    if (prefix !== '' && ns === undefined) this.fail(`undeclared namespace prefix ${prefix}`)
+    const attrs: Record<string, string> = {}
+    const nsAttrs: Record<string, string> = {}
+    if (raw) {
+      for (const [key, value] of raw) {
+        if (key === 'xmlns' || key.startsWith('xmlns:')) continue
+        const attrColon = key.indexOf(':')
+        if (attrColon < 0) {
+          attrs[key] = value
+          continue
+        }
+        const local = key.slice(attrColon + 1)
+        attrs[local] = value
+        // an undeclared attribute prefix is read as no namespace (as it always was), not refused
+        nsAttrs[`{${lookup(scope, key.slice(0, attrColon)) ?? ''}}${local}`] = value
+      }
+    }
+    this.pos = i
+    const element: XmlElement = {
+      name: colon < 0 ? qname : qname.slice(colon + 1),
+      ns: ns ?? '',
+      qname,
+      attrs,
+      nsAttrs,
+      children: [],
+      text: '',
+    }
+    return [element, scope, empty]
+  }
+
+  private endTag(qname: string) {
+    const text = this.text
+    const start = this.pos + 2
+    const end = start + qname.length
+    if (!text.startsWith(qname, start) || this.nameContinues(end)) {
+      this.fail(`expected closing tag '${qname}'`)
+    }
+    const close = this.skipSpace(end)
+    if (text.charCodeAt(close) !== 0x3e) {
+      this.pos = close
+      this.fail(`malformed closing tag '${qname}'`)
+    }
+    this.pos = close + 1
+  }
+
+  private nameContinues(at: number): boolean {
+    const c = this.text.charCodeAt(at)
+    if (Number.isNaN(c)) return false
+    return c < 128 ? ASCII_NAME[c] !== 0 : NAME_CHAR.test(this.text[at]!)
+  }
+
+  /** Character data from..to: references resolved, line ends normalised. */
+  private chars(from: number, to: number): string {
+    const text = this.text
+    let amp = text.indexOf('&', from)
+    if (amp < 0 || amp >= to) return this.plain(from, to)
+    let out = ''
+    let at = from
+    while (amp >= 0 && amp < to) {
+      out += this.plain(at, amp)
+      const semi = text.indexOf(';', amp + 1)
+      if (semi < 0 || semi >= to) {
+        this.pos = amp
+        this.fail("'&' is not a reference")
+      }
+      out += this.reference(amp, semi)
+      at = semi + 1
+      amp = text.indexOf('&', at)
+    }
+    return out + this.plain(at, to)
+  }
+
+  private reference(amp: number, semi: number): string {
+    const ref = this.text.slice(amp + 1, semi)
+    if (ref.charCodeAt(0) === 0x23 /* # */) {
+      const hex = ref.charCodeAt(1) === 0x78 /* x */
+      const digits = ref.slice(hex ? 2 : 1)
+      const valid = hex ? /^[0-9a-fA-F]{1,6}$/.test(digits) : /^[0-9]{1,7}$/.test(digits)
+      const code = valid ? Number.parseInt(digits, hex ? 16 : 10) : -1
+      if (!isXmlChar(code)) {
+        this.pos = amp
+        this.fail(`invalid character reference '&${ref};'`)
+      }
+      return String.fromCodePoint(code)
+    }
+    const value = PREDEFINED[ref]
+    if (value === undefined || !Object.hasOwn(PREDEFINED, ref)) {
+      this.pos = amp
+      this.fail(`undefined entity '&${ref};'`)
+    }
+    return value
+  }
+
+  /** Text without references: `\r\n` and lone `\r` read as `\n`, as XML requires. */
+  private plain(from: number, to: number): string {
+    const slice = this.text.slice(from, to)
+    return slice.includes('\r') ? slice.replace(/\r\n?/g, '\n') : slice
+  }
 }
 
 /** First child with this local name (any namespace unless one is given). */
@@ -173,8 +458,14 @@ const ESCAPES: Record<string, string> = {
 }
 
 /** Escapes text and attribute values; drops characters XML 1.0 cannot carry. */
+/** Any character escapeXml changes: markup, quotes, and what XML 1.0 cannot carry (surrogates take the slow path). */
+const NEEDS_ESCAPE = /[^\x09\x0A\x0D\x20\x21\x23-\x25\x28-\x3B\x3D\x3F-\uD7FF\uE000-\uFFFD]/
+
 export function escapeXml(value: string | number | boolean): string {
-  return String(value)
+  const text = String(value)
+  // most values need nothing: returned as they are, without two regex replaces
+  if (!NEEDS_ESCAPE.test(text)) return text
+  return text
     .replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
     .replace(/[&<>"']/g, (c) => ESCAPES[c]!)
 }
