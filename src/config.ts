@@ -26,9 +26,11 @@ const configSchema = z.object({
     .or(z.literal('off'))
     .default('0 0 * * *'),
   // due trash units the cleanup job marks and purges per batch (bounds its memory and lock time)
-  CLEANUP_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  CLEANUP_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(2000),
   // seconds after which a purge that stopped making progress (its process died) is finished by the cleanup job
   CLEANUP_STALE_AFTER: z.coerce.number().int().min(1).default(900),
+  // seconds a streamed reply (srv.asmx listings) may wait for its reader before the connection is closed
+  STREAM_STALL_TIMEOUT: z.coerce.number().int().min(1).default(60),
   SEED_DEMO: z.enum(['auto', 'true', 'false']).default('auto'),
   PLUGINS: z.string().default(''),
 })

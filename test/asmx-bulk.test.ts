@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs'
+import net from 'node:net'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import type { TrashListingEntry } from '../src/core/types.js'
 import type { FsBlobStore } from '../src/storage/fs-blob-store.js'
 import { parseXml } from '../src/protocols/soap/xml.js'
 import { asmx, responseXml } from './helpers/asmx.js'
@@ -15,7 +17,8 @@ const FOLDER_UNITS = 100
 const FOLDER_MEMBERS = 10
 
 beforeAll(async () => {
-  server = await startTestServer()
+  // a reader that takes nothing for a second is given up on (the stalled-reader test below)
+  server = await startTestServer({ STREAM_STALL_TIMEOUT: '1' })
   f = await createFixture(server.ctx, 'bulk', 'asmx')
   other = await createFixture(server.ctx, 'bulk2', 'asmx')
 })
@@ -138,9 +141,9 @@ describe('a recycle bin of tens of thousands of items', () => {
     } finally {
       queries.mockRestore()
     }
-    // batches of 2,000 units: a handful of statements per batch, nowhere near one per item
-    expect(statements).toBeGreaterThan(Math.ceil(unitCount / 2000))
-    expect(statements).toBeLessThan(Math.ceil(unitCount / 2000) * 12 + 10)
+    // batches of 10,000 units: a handful of statements per batch, nowhere near one per item
+    expect(statements).toBeGreaterThan(Math.ceil(unitCount / 10000))
+    expect(statements).toBeLessThan(Math.ceil(unitCount / 10000) * 12 + 10)
 
     expect(await binRows(f, 'editor')).toBe(0)
     const left = await server.database.db.query<{ n: number }>(
@@ -159,5 +162,139 @@ describe('a recycle bin of tens of thousands of items', () => {
     expect(await binRows(other, 'editor')).toBe(otherBefore)
     const empty = await asmx(server.baseUrl, 'GET', 'GetRecycleBinContent', { AuthenticationTicket: ticket })
     expect(responseXml(empty)).toBe('<response success="true" error="" />')
+  })
+})
+
+describe('the streamed bin listing', () => {
+  it('lists what the keyset pages list, in their order, and gives its connection back when abandoned', async () => {
+    const fixture = await createFixture(server.ctx, 'bulk3', 'asmx')
+    await fillBin(fixture, 'editor', 2500, 3, 4)
+    const actor = fixture.users.editor!.actor
+    const filter = { scope: 'own', rootsOnly: true, states: ['trashed'] } as const
+    const streamed: TrashListingEntry[] = []
+    for await (const batch of server.ctx.trash.iterate(
+      actor,
+      { ...filter, states: [...filter.states] },
+      1000,
+    ))
+      streamed.push(...batch)
+    const paged: TrashListingEntry[] = []
+    let cursor: string | undefined
+    for (;;) {
+      const page = await server.ctx.trash.list(
+        actor,
+        { ...filter, states: [...filter.states] },
+        { limit: 700, cursor, sort: 'deletedAt' },
+      )
+      paged.push(...page)
+      if (page.length < 700) break
+      cursor = server.ctx.trash.cursorAfter(page[page.length - 1]!)
+    }
+    const pick = (entry: TrashListingEntry) => ({
+      id: entry.id,
+      kind: entry.kind,
+      name: entry.name,
+      state: entry.state,
+      size: entry.size,
+      unitBytes: entry.unitBytes,
+      deletedAt: entry.deletedAt?.toISOString(),
+      deletedBy: entry.deletedBy,
+      deletedByLogin: entry.deletedByLogin,
+      originalParentId: entry.originalParentId,
+      originalPath: entry.originalPath,
+    })
+    expect(streamed.length).toBe(2503)
+    expect(streamed.map(pick)).toEqual(paged.map(pick))
+
+    // a reader that stops after the first batch: the transaction ends and the connection is free again
+    for await (const batch of server.ctx.trash.iterate(
+      actor,
+      { ...filter, states: [...filter.states] },
+      1000,
+    )) {
+      expect(batch.length).toBe(1000)
+      break
+    }
+    const open = await server.database.db.query<{ n: number }>(
+      `select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and state like 'idle in transaction%'`,
+    )
+    expect(open.rows[0]!.n).toBe(0)
+  })
+
+  /** Sessions of this test database still inside a transaction (a listing holding its connection). */
+  async function openListings() {
+    // on a connection of its own: a leaked listing may hold every pooled one
+    const client = new pg.Client({ connectionString: server.database.url })
+    await client.connect()
+    try {
+      const open = await client.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and state like 'idle in transaction%'`,
+      )
+      return open.rows[0]!.n
+    } finally {
+      await client.end()
+    }
+  }
+
+  async function waitFor(check: () => Promise<boolean>, seconds: number) {
+    const deadline = Date.now() + seconds * 1000
+    while (Date.now() < deadline) {
+      if (await check()) return true
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    return false
+  }
+
+  it("gives the listing's connection back when the client goes away half-way", async () => {
+    const fixture = await createFixture(server.ctx, 'bulk5', 'asmx')
+    await fillBin(fixture, 'editor', 40_000, 0, 0)
+    const ticket = await ticketOf(fixture, 'editor')
+    const { port } = new URL(server.baseUrl)
+    const socket = net.connect(Number(port), '127.0.0.1')
+    await new Promise((resolve) => socket.once('connect', resolve))
+    let received = ''
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString()
+    })
+    socket.pause()
+    socket.write(
+      `GET /srv.asmx/GetRecycleBinContent?AuthenticationTicket=${ticket} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+    )
+    expect(await waitFor(async () => (await openListings()) === 1, 10)).toBe(true)
+    socket.resume()
+    expect(await waitFor(async () => received.includes('<document '), 10)).toBe(true)
+    // the client goes away in the middle of the listing
+    socket.destroy()
+    expect(await waitFor(async () => (await openListings()) === 0, 10)).toBe(true)
+    expect((await server.database.db.query<{ n: number }>('select 1 as n')).rows[0]!.n).toBe(1)
+  })
+
+  it('gives the connection back when the client leaves a one-batch listing at any moment', async () => {
+    const fixture = await createFixture(server.ctx, 'bulk6', 'asmx')
+    await fillBin(fixture, 'editor', 50, 0, 0)
+    const ticket = await ticketOf(fixture, 'editor')
+    const { port } = new URL(server.baseUrl)
+    // leave before the reply, as its first bytes arrive, and a little after them
+    for (const leave of ['on-send', 'on-first-bytes', 'after-first-bytes'] as const) {
+      for (let round = 0; round < 5; round++) {
+        const socket = net.connect(Number(port), '127.0.0.1')
+        await new Promise((resolve) => socket.once('connect', resolve))
+        const firstBytes = new Promise((resolve) => socket.once('data', resolve))
+        socket.write(
+          `GET /srv.asmx/GetRecycleBinContent?AuthenticationTicket=${ticket} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+        )
+        if (leave !== 'on-send') await firstBytes
+        if (leave === 'after-first-bytes') await new Promise((resolve) => setTimeout(resolve, 5))
+        socket.destroy()
+      }
+    }
+    expect(await waitFor(async () => (await openListings()) === 0, 10)).toBe(true)
+    // every pooled connection is free: as many queries at once as the pool holds all answer
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => server.database.db.query<{ n: number }>('select 1 as n')),
+    )
+    expect(answers.map((result) => result.rows[0]!.n)).toEqual(Array(8).fill(1))
   })
 })

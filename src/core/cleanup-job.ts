@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Database } from '../db/database.js'
 import * as runs from '../db/cleanup-repository.js'
-import * as repo from '../db/trash-repository.js'
+import type * as repo from '../db/trash-repository.js'
 import { CoreError, defaultMessage, type ErrorCode, ErrorCodes } from './errors.js'
 import type { BlobStore } from './ports.js'
-import { completePurge, type PurgeCheckpoint } from './purge-protocol.js'
+import { type CompletedPurge, completePurge, type PurgeCheckpoint } from './purge-protocol.js'
 
 /**
  * The cleanup job: purges what retention says must go (emptied units, trashed units older than their effective
@@ -75,9 +75,19 @@ export interface DryRunTenant {
   unfinished: number
 }
 
+/** A tenant's dry-run summary before anything due is counted (and what a tenant with nothing due shows). */
+export function nothingDue(tenantId: number): DryRunTenant {
+  return { tenantId, units: 0, rows: 0, bytes: 0, emptied: 0, expired: 0, retry: 0, held: 0, unfinished: 0 }
+}
+
 const MAX_REPORTED_ERRORS = 100
 const TENANT_PAGE = 500
 const RECOVERY_BATCH = 5000
+const PROGRESS_EVERY_MS = 1000
+/** due units marked by one statement at most, when the first batches of many tenants share it */
+const UNITS_PER_STATEMENT = 20_000
+/** tenants of one batch whose stored files are removed at the same time */
+const TENANTS_COMPLETED_AT_ONCE = 4
 
 /**
  * Test-only fault injection: with TRASHD_TEST_CRASH_AT set to a purge checkpoint ('after-mark', 'mid-blobs',
@@ -144,11 +154,22 @@ export class CleanupJob {
     const report = (error: CleanupItemError) => {
       if (errors.length < MAX_REPORTED_ERRORS) errors.push(error)
     }
+    // the run row's counters and heartbeat, refreshed at most once a second (a row per batch of a thousand
+    // small tenants cost more than their purges)
+    let savedAt = Date.now()
+    const progress = async () => {
+      if (Date.now() - savedAt < PROGRESS_EVERY_MS) return
+      savedAt = Date.now()
+      await runs.updateRun(this.db, run.id, counters)
+    }
     try {
-      for await (const tenantId of this.tenants(options.tenantId)) {
+      const pass: Pass = { runId: run.id, pending: null, counters, report, progress, signal: options.signal }
+      for await (const page of this.tenantPages(options.tenantId)) {
         options.signal?.throwIfAborted()
-        await this.recover(tenantId, run.id, staleAfter, counters, report, options.signal)
-        await this.purgeDue(tenantId, run.id, counters, report, options.signal)
+        for (const tenantId of await runs.tenantsWithStalePurges(this.db, page, staleAfter)) {
+          await this.recover(tenantId, run.id, staleAfter, counters, report, progress, options.signal)
+        }
+        await this.purgeDue(page, pass)
       }
       const status = counters.failed > 0 ? 'partial' : 'succeeded'
       const finished = await runs.finishRun(this.db, run.id, status, counters, null)
@@ -184,17 +205,8 @@ export class CleanupJob {
     const staleAfter = options.staleAfterSeconds ?? this.settings.staleAfterSeconds
     const tenants: DryRunTenant[] = []
     for await (const tenantId of this.tenants(options.tenantId)) {
-      const summary: DryRunTenant = {
-        tenantId,
-        units: 0,
-        rows: 0,
-        bytes: 0,
-        emptied: 0,
-        expired: 0,
-        retry: 0,
-        held: 0,
-        unfinished: await runs.countStalePurges(this.db, tenantId, staleAfter),
-      }
+      const summary = nothingDue(tenantId)
+      summary.unfinished = await runs.countStalePurges(this.db, tenantId, staleAfter)
       let after: runs.DueCursor | null = null
       for (;;) {
         const page = await runs.previewDueUnits(this.db, tenantId, after, this.settings.batchSize)
@@ -216,18 +228,22 @@ export class CleanupJob {
     return tenants
   }
 
-  private async *tenants(only?: number): AsyncGenerator<number> {
+  private async *tenantPages(only?: number): AsyncGenerator<number[]> {
     if (only !== undefined) {
-      yield only
+      yield [only]
       return
     }
     let afterId = 0
     for (;;) {
       const page = await runs.tenantIdsAfter(this.db, afterId, TENANT_PAGE)
       if (page.length === 0) return
-      yield* page
+      yield page
       afterId = page[page.length - 1]!
     }
+  }
+
+  private async *tenants(only?: number): AsyncGenerator<number> {
+    for await (const page of this.tenantPages(only)) yield* page
   }
 
   /** Finishes rows a crashed purge left in 'purging', under a new token, through the same protocol. */
@@ -237,16 +253,22 @@ export class CleanupJob {
     staleAfterSeconds: number,
     counters: runs.RunCounters,
     report: (error: CleanupItemError) => void,
+    progress: () => Promise<void>,
     signal?: AbortSignal,
   ) {
     const actor = cleanupActor(tenantId)
     for (;;) {
       signal?.throwIfAborted()
       const token = randomUUID()
-      const claimed = await this.db.transaction((tx) =>
-        runs.claimStalePurges(tx, tenantId, token, staleAfterSeconds, RECOVERY_BATCH, {
+      const claimed = await runs.claimStalePurges(
+        this.db,
+        tenantId,
+        token,
+        staleAfterSeconds,
+        RECOVERY_BATCH,
+        {
           recoveredBy: runId,
-        }),
+        },
       )
       if (claimed === 0) return
       this.logger?.warn(
@@ -255,101 +277,163 @@ export class CleanupJob {
       )
       const completed = await completePurge(this.db, this.blobs, actor, token)
       counters.recovered += completed.purged
-      counters.purged += completed.purged
-      counters.failed += completed.failures.length
-      for (const failure of completed.failures) {
-        report({
-          tenantId,
-          id: failure.id,
-          name: failure.name,
-          code: ErrorCodes.STORAGE_FAILURE,
-          message: failure.message,
-        })
-      }
-      await runs.updateRun(this.db, runId, counters)
+      this.recordCompleted(tenantId, completed, { runId, counters, report })
+      await progress()
       if (claimed < RECOVERY_BATCH) return
     }
   }
 
-  /** Purges the tenant's due units, one locked batch at a time, in one pass over the trash. */
-  private async purgeDue(
-    tenantId: number,
-    runId: number,
-    counters: runs.RunCounters,
-    report: (error: CleanupItemError) => void,
-    signal?: AbortSignal,
-  ) {
-    const actor = cleanupActor(tenantId)
-    let after: runs.DueCursor | null = null
-    for (;;) {
-      signal?.throwIfAborted()
-      const token = randomUUID()
-      const batch = await this.db.transaction(async (tx) => {
-        const due = await runs.lockDueUnits(tx, tenantId, after, this.settings.batchSize)
-        if (due.length === 0) return null
-        const marked = await repo.markForPurge(
-          tx,
-          actor,
-          due.map((unit) => ({
-            id: unit.id,
-            action: unit.reason === 'expired' ? 'expire' : 'purge',
-            detail: {
-              run: runId,
-              reason: unit.reason,
-              ...(unit.reason === 'expired'
-                ? { retentionDays: unit.retentionDays, retentionFrom: unit.retentionSource }
-                : {}),
-            },
-          })),
-          token,
-        )
-        return { due, marked }
-      })
-      if (!batch) return
-      after = runs.cursorAfter(batch.due)
-      const held = new Set(batch.marked.held)
-      for (const unit of batch.due) {
-        if (held.has(unit.id)) {
-          counters.held++
-          report({
-            tenantId,
-            id: unit.id,
-            code: ErrorCodes.LEGAL_HOLD,
-            message: defaultMessage(ErrorCodes.LEGAL_HOLD),
-          })
-        } else if (batch.marked.marked.has(unit.id) || batch.marked.deleted.has(unit.id)) {
-          counters[unit.reason === 'retry' ? 'retried' : unit.reason]++
-          // units without stored files were deleted by the mark statement itself
-          counters.purged += batch.marked.deleted.get(unit.id) ?? 0
+  /**
+   * Purges the due units of a page of tenants in one pass over each tenant's trash. The first batch of many
+   * tenants shares a statement; a tenant with more due units than a batch goes on alone from its cursor.
+   */
+  private async purgeDue(tenantIds: number[], pass: Pass) {
+    const perStatement = Math.max(1, Math.floor(UNITS_PER_STATEMENT / this.settings.batchSize))
+    try {
+      for (let i = 0; i < tenantIds.length; i += perStatement) {
+        pass.signal?.throwIfAborted()
+        const unfinished = await this.purgeBatch(tenantIds.slice(i, i + perStatement), null, pass)
+        for (let [tenantId, after] of unfinished) {
+          for (;;) {
+            pass.signal?.throwIfAborted()
+            const next = (await this.purgeBatch([tenantId], after, pass)).get(tenantId)
+            if (!next) break
+            after = next
+          }
         }
       }
-      if (batch.marked.marked.size > 0) {
-        const completed = await completePurge(this.db, this.blobs, actor, token, testCrashPoint)
-        counters.purged += completed.purged
-        counters.failed += completed.failures.length
-        for (const failure of completed.failures) {
-          report({
-            tenantId,
-            id: failure.id,
-            name: failure.name,
-            code: ErrorCodes.STORAGE_FAILURE,
-            message: failure.message,
-          })
-          this.logger?.warn(
-            { run: runId, tenantId, item: failure.id },
-            'a stored file could not be removed; retried next run',
-          )
-        }
+    } catch (error) {
+      // the batch in flight settles first; the run fails with the first error
+      const last = pass.pending
+      pass.pending = null
+      await last?.catch(() => {})
+      throw error
+    }
+    const last = pass.pending
+    pass.pending = null
+    await last
+    await pass.progress()
+    await testCrashPoint('after-batch')
+  }
+
+  /**
+   * One batch: due units chosen, locked and marked in one statement (nothing held between round trips). The rest
+   * of the purge protocol for units with stored files (removing the files, then the rows) runs while the next
+   * batch is marked: file removal and database work use different resources, so the two overlap, one batch of
+   * each at a time. Answers the cursors of the tenants whose batch was full (more may be due).
+   */
+  private async purgeBatch(
+    tenantIds: number[],
+    after: runs.DueCursor | null,
+    pass: Pass,
+  ): Promise<Map<number, runs.DueCursor>> {
+    const { counters, report } = pass
+    const token = randomUUID()
+    const batch = await runs.markDueForPurge(
+      this.db,
+      CLEANUP_ACTOR,
+      tenantIds,
+      after,
+      this.settings.batchSize,
+      token,
+      pass.runId,
+    )
+    const unfinished = new Map<number, runs.DueCursor>()
+    const stored: number[] = []
+    for (const [tenantId, done] of batch) {
+      for (const unit of done.held) {
+        counters.held++
+        report({
+          tenantId,
+          id: unit.id,
+          code: ErrorCodes.LEGAL_HOLD,
+          message: defaultMessage(ErrorCodes.LEGAL_HOLD),
+        })
       }
-      await runs.updateRun(this.db, runId, counters)
+      // the batch's units are locked: each one not held was deleted or marked
+      for (const reason of ['emptied', 'expired', 'retry'] as const) {
+        const purged = done.dueByReason[reason] - done.held.filter((unit) => unit.reason === reason).length
+        counters[reason === 'retry' ? 'retried' : reason] += purged
+      }
+      // units without stored files were deleted by the mark statement itself
+      counters.purged += done.deletedRows
+      if (done.markedRows > 0) stored.push(tenantId)
+      if (done.due >= this.settings.batchSize) unfinished.set(tenantId, done.last)
+    }
+    const previous = pass.pending
+    pass.pending = null
+    if (previous) {
+      await previous
+      // between batches: the earlier ones done, this one marked with its files still in place
       await testCrashPoint('after-batch')
+    }
+    await pass.progress()
+    if (stored.length > 0) {
+      const completion = this.completeStored(stored, token, pass)
+      // awaited by the next batch or at the end of the pass; until then a failure must not go unhandled
+      completion.catch(() => {})
+      pass.pending = completion
+    }
+    return unfinished
+  }
+
+  /**
+   * Purge steps 2 to 4 for the tenants of a batch whose marked units have stored files, a few tenants at a time
+   * (each tenant's steps are round trips and file removals that wait on others, not on the processor).
+   */
+  private async completeStored(tenantIds: number[], token: string, pass: Pass) {
+    let next = 0
+    const worker = async () => {
+      while (next < tenantIds.length) await this.completeTenant(tenantIds[next++]!, token, pass)
+    }
+    await Promise.all(Array.from({ length: Math.min(TENANTS_COMPLETED_AT_ONCE, tenantIds.length) }, worker))
+  }
+
+  private async completeTenant(tenantId: number, token: string, pass: Pass) {
+    const completed = await completePurge(this.db, this.blobs, cleanupActor(tenantId), token, testCrashPoint)
+    this.recordCompleted(tenantId, completed, pass)
+  }
+
+  /** Counts what the rest of a purge removed, and reports the files it could not remove. */
+  private recordCompleted(
+    tenantId: number,
+    completed: CompletedPurge,
+    { runId, counters, report }: Pick<Pass, 'runId' | 'counters' | 'report'>,
+  ) {
+    counters.purged += completed.purged
+    counters.failed += completed.failures.length
+    for (const failure of completed.failures) {
+      report({
+        tenantId,
+        id: failure.id,
+        name: failure.name,
+        code: ErrorCodes.STORAGE_FAILURE,
+        message: failure.message,
+      })
+      this.logger?.warn(
+        { run: runId, tenantId, item: failure.id },
+        'a stored file could not be removed; retried next run',
+      )
     }
   }
 }
 
+/** What one run's batches share. */
+interface Pass {
+  runId: number
+  /** the previous batch's file removal, still running while the next batch is marked */
+  pending: Promise<void> | null
+  counters: runs.RunCounters
+  report: (error: CleanupItemError) => void
+  progress: () => Promise<void>
+  signal?: AbortSignal
+}
+
+const CLEANUP_ACTOR = { userId: null, login: null, door: 'cleanup' }
+
 /** The cleanup job has no user: audit rows name the door 'cleanup'. */
 function cleanupActor(tenantId: number): repo.AuditActor {
-  return { tenantId, userId: null, login: null, door: 'cleanup' }
+  return { tenantId, ...CLEANUP_ACTOR }
 }
 
 /** One line of a dry-run: what would be purged and why. */

@@ -110,6 +110,15 @@ export function canPurge(actor: Actor, item: ItemFacts, options: { ownBin?: bool
 }
 
 /**
+ * Whose units infoRouter's EmptyRecycleBin purges, for the SQL layer: every unit the actor deleted. It mirrors
+ * canPurge with `ownBin`: the deleter may purge their own deletions, and a legal hold still stops each held unit
+ * (the purge statement leaves those and reports them).
+ */
+export function ownBinScope(actor: Actor): { tenantId: number; deletedBy: number } {
+  return { tenantId: actor.tenantId, deletedBy: actor.userId }
+}
+
+/**
  * Purging an active item straight away (Enterprise DeleteObjects Permanent from the Workflow area), after
  * canPurge allowed it: Enterprise asks for the Purge right only; elsewhere the actor must also be allowed to
  * trash it.

@@ -177,3 +177,19 @@ export interface ItemListing extends Item {
   createdByUser: string | null
   modifiedByUser: string | null
 }
+
+/** What a streamed bin listing (srv.asmx) shows of a trashed unit: the few columns of a TrashEntry it renders. */
+export type TrashListingEntry = Pick<
+  TrashEntry,
+  | 'id'
+  | 'kind'
+  | 'name'
+  | 'state'
+  | 'size'
+  | 'unitBytes'
+  | 'deletedAt'
+  | 'deletedBy'
+  | 'deletedByLogin'
+  | 'originalParentId'
+  | 'originalPath'
+>

@@ -1,5 +1,5 @@
 import type { Queryable } from './database.js'
-import { UNIT_WALK } from './trash-repository.js'
+import { type AuditActor, MARK_STATEMENT, UNIT_WALK } from './trash-repository.js'
 
 /**
  * SQL of the cleanup job: which trash units are due, run rows, and taking over crashed purges. The purge itself
@@ -28,17 +28,14 @@ export interface DueUnit {
  * - emptied: emptied (IPS) and not below another emptied row of its unit; whatever its age.
  * - expired: the root of a trashed unit (or the top of what is left of one) older than its retention.
  * - retry: an earlier purge of it failed (the error is recorded) and it is not below another such row.
- * $1 tenant; $2, $3 the keyset cursor (each run passes over the trash once).
+ * `tenant` is the tenant's id (a parameter or a column); $2, $3 the keyset cursor (each run passes over the trash
+ * once).
  */
-/** brand auto purge days when the item has a brand that sets them, else the tenant's retention ($1's) */
-const BRAND_DAYS =
-  '(select b.auto_purge_days from brands b where b.tenant_id = i.tenant_id and b.id = i.brand_id)'
-const RETENTION = `coalesce(${BRAND_DAYS}, (select t.retention_days from tenants t where t.id = $1))`
 const IS_EMPTIED_HEAD = `(i.state = 'emptied' and not exists (
     select 1 from items p where p.tenant_id = i.tenant_id and p.id = i.parent_id
        and p.trash_root = i.trash_root and p.state = 'emptied'))`
-const IS_EXPIRED_HEAD = `(i.state = 'trashed' and ${RETENTION} > 0
-    and i.deleted_at <= now() - make_interval(days => ${RETENTION})
+const IS_EXPIRED_HEAD = `(i.state = 'trashed' and r.days > 0
+    and i.deleted_at <= now() - make_interval(days => r.days)
     and (i.id = i.trash_root or not exists (
       select 1 from items p where p.tenant_id = i.tenant_id and p.id = i.parent_id
          and p.trash_root = i.trash_root and p.state = 'trashed')))`
@@ -49,18 +46,30 @@ const IS_RETRY_HEAD = `(i.purge_error is not null and not exists (
 /**
  * Walks the tenant's trash oldest first along items_trash_idx, from a keyset cursor ($2 deleted_at as text, so
  * microseconds survive the round trip; $3 id), without joins, so that LIMIT stops the scan after one batch.
+ * `tenantDays` is the tenant's retention (an expression); a row's effective retention (`r.days`, its brand's
+ * auto purge days when set) is worked out once per row (`offset 0` keeps the planner from copying the brand
+ * lookup into every place that uses it), and only for rows in a brand.
  */
-const DUE_SELECT = `
-  select i.id, i.deleted_at, i.deleted_at::text as cursor_at, i.emptied_at, i.purge_error,
-         ${RETENTION} as retention_days,
-         case when ${BRAND_DAYS} is not null then 'brand' else 'tenant' end as retention_source,
+const DUE_SELECT = (tenant: string, tenantDays: string) => `
+  select i.tenant_id, i.id, i.trash_root, i.state, i.kind, i.blob_key, i.legal_hold, i.brand_id, i.deleted_at,
+         i.deleted_at::text as cursor_at, i.emptied_at, i.purge_error, r.days as retention_days,
+         case when r.brand_days is not null then 'brand' else 'tenant' end as retention_source,
          case when ${IS_EMPTIED_HEAD} then 'emptied' when ${IS_EXPIRED_HEAD} then 'expired' else 'retry' end
            as reason
     from items i
-   where i.tenant_id = $1 and i.state in ('trashed', 'emptied')
+   cross join lateral (
+     select bd.brand_days, coalesce(bd.brand_days, ${tenantDays}) as days
+       from (select case when i.brand_id is not null then (
+               select b.auto_purge_days from brands b where b.tenant_id = i.tenant_id and b.id = i.brand_id)
+             end as brand_days offset 0) as bd
+   ) as r
+   where i.tenant_id = ${tenant} and i.state in ('trashed', 'emptied')
      and ($2::timestamptz is null or (i.deleted_at, i.id) > ($2::timestamptz, $3::bigint))
      and (${IS_EMPTIED_HEAD} or ${IS_EXPIRED_HEAD} or ${IS_RETRY_HEAD})
    order by i.deleted_at, i.id`
+
+/** A single tenant ($1): its retention read once for the statement. */
+const TENANT_DAYS = '(select t.retention_days from tenants t where t.id = $1)'
 
 /** Where the next batch of a pass over the trash starts. */
 export interface DueCursor {
@@ -86,25 +95,114 @@ function toDueUnit(row: Record<string, unknown>): DueUnit {
   }
 }
 
+/** What one batch did in a tenant. */
+export interface TenantBatch {
+  /** due units the batch took (rows other transactions held were skipped), by reason */
+  due: number
+  dueByReason: Record<CleanupReason, number>
+  /** units left alone because of a legal hold, with their reason */
+  held: { id: number; reason: CleanupReason }[]
+  /** rows deleted at once (units without stored files) and rows marked for the rest of the protocol */
+  deletedRows: number
+  markedRows: number
+  /** where this tenant's pass goes on */
+  last: DueCursor
+}
+
 /**
- * The next batch of due units after `afterId`, locked for this transaction. Rows another transaction holds (a
- * user's restore, another instance's batch) are skipped, not waited for.
+ * Purge step 1 for the next batch of due units of one or more tenants, in one statement: up to `limit` due units
+ * per tenant are chosen along each tenant's pass (DUE_SELECT), locked with SKIP LOCKED (rows a user's restore or
+ * another instance holds are left for later), and marked or deleted as markForPurge does, each with the audit
+ * action and detail the job records. The keyset cursor applies when a single tenant is given. Many small tenants
+ * share a statement, and the answer is a summary per tenant: a round trip, a plan and a row per unit cost more
+ * than purging the unit.
  */
-export async function lockDueUnits(
+export async function markDueForPurge(
   q: Queryable,
-  tenantId: number,
+  actor: Omit<AuditActor, 'tenantId'>,
+  tenantIds: number[],
   after: DueCursor | null,
   limit: number,
-): Promise<DueUnit[]> {
-  // short statements on a few hundred rows: JIT compiling them costs more than it saves (transaction-local)
-  await q.query('set local jit = off')
-  const result = await q.query(`${DUE_SELECT} limit $4 for update of i skip locked`, [
-    tenantId,
-    after?.deletedAt ?? null,
-    after?.id ?? 0,
-    limit,
-  ])
-  return result.rows.map(toDueUnit)
+  token: string,
+  runId: number,
+): Promise<Map<number, TenantBatch>> {
+  const result = await q.query<{
+    tenant_id: number
+    id: number | null
+    n: number
+    what: 'due' | 'last' | 'held' | 'deleted' | 'marked'
+    reason: CleanupReason | null
+    cursor_at: string | null
+  }>(
+    MARK_STATEMENT(
+      `due as materialized (
+        select d.* from tenants t
+          cross join lateral (${DUE_SELECT('t.id', 't.retention_days')} limit $4 for update of i skip locked) as d
+         where t.id = any($1::bigint[])
+      ),
+      heads as (
+        select tenant_id, id, trash_root, state, kind, blob_key, legal_hold, brand_id,
+               case when reason = 'expired' then 'expire' else 'purge' end as action,
+               case when reason = 'expired'
+                    then jsonb_build_object('run', $9::bigint, 'reason', reason, 'retentionDays', retention_days,
+                                            'retentionFrom', retention_source)
+                    else jsonb_build_object('run', $9::bigint, 'reason', reason) end as detail
+          from due
+      )`,
+      { token: '$5', userId: '$6', login: '$7', door: '$8' },
+      `select tenant_id, null::bigint as id, count(*)::int as n, 'due' as what, reason, null as cursor_at
+         from due group by tenant_id, reason
+       union all
+       select * from (
+         select distinct on (tenant_id) tenant_id, id, 0, 'last', null, cursor_at
+           from due order by tenant_id, deleted_at desc, id desc
+       ) as last
+       union all
+       select distinct tenant_id, addressed, 0, 'held', detail->>'reason', null from planned where held
+       union all
+       select tenant_id, null, count(*)::int, 'deleted', null, null from gone group by tenant_id
+       union all
+       select tenant_id, null, count(*)::int, 'marked', null, null from marked group by tenant_id`,
+    ),
+    [
+      tenantIds,
+      after?.deletedAt ?? null,
+      after?.id ?? 0,
+      limit,
+      token,
+      actor.userId,
+      actor.login,
+      actor.door,
+      runId,
+    ],
+  )
+  const batches = new Map<number, TenantBatch>()
+  const of = (tenantId: number) => {
+    let batch = batches.get(tenantId)
+    if (!batch) {
+      batch = {
+        due: 0,
+        dueByReason: { emptied: 0, expired: 0, retry: 0 },
+        held: [],
+        deletedRows: 0,
+        markedRows: 0,
+        last: { deletedAt: '', id: 0 },
+      }
+      batches.set(tenantId, batch)
+    }
+    return batch
+  }
+  for (const row of result.rows) {
+    const batch = of(row.tenant_id)
+    if (row.what === 'due') {
+      batch.due += row.n
+      batch.dueByReason[row.reason!] += row.n
+    } else if (row.what === 'last') batch.last = { deletedAt: row.cursor_at!, id: row.id! }
+    else if (row.what === 'held') batch.held.push({ id: row.id!, reason: row.reason! })
+    else if (row.what === 'deleted') batch.deletedRows = row.n
+    else batch.markedRows = row.n
+  }
+  return batches
 }
 
 export interface DuePreview extends DueUnit {
@@ -126,7 +224,7 @@ export async function previewDueUnits(
   limit: number,
 ): Promise<DuePreview[]> {
   const result = await q.query(
-    `with recursive due as (${DUE_SELECT} limit $4),
+    `with recursive due as (${DUE_SELECT('$1', TENANT_DAYS)} limit $4),
       ${UNIT_WALK("'trashed', 'emptied'", (column) => `${column} in (select id from due)`)},
       totals as (
         select unit.addressed, count(*)::int as rows, coalesce(sum(i.size), 0)::bigint as bytes,
@@ -183,6 +281,22 @@ export async function claimStalePurges(
     [tenantId, token, staleAfterSeconds, limit, JSON.stringify(detail)],
   )
   return result.rows[0]?.n ?? 0
+}
+
+/** Which of these tenants have rows left in 'purging' long enough to be taken over (most have none). */
+export async function tenantsWithStalePurges(
+  q: Queryable,
+  tenantIds: number[],
+  staleAfterSeconds: number,
+): Promise<number[]> {
+  const result = await q.query<{ tenant_id: number }>(
+    `select distinct tenant_id from items
+      where state = 'purging' and purge_started_at <= now() - make_interval(secs => $2)
+        and tenant_id = any($1::bigint[])
+      order by tenant_id`,
+    [tenantIds, staleAfterSeconds],
+  )
+  return result.rows.map((row) => row.tenant_id)
 }
 
 /** Rows of the tenant left in 'purging' long enough to be taken over (dry-run reporting). */

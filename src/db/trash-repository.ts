@@ -33,14 +33,17 @@ const AUDIT_INSERT = `insert into audit (tenant_id, actor_id, actor_login, door,
     item_deleted_by)`
 const AUDIT_ITEM_FACTS = 'x.brand_id, x.issue_id, x.category_id, x.deleted_at, x.deleted_by'
 
-/** Loads items for a decision and locks them (in id order, so racing batches queue instead of deadlocking). */
+/**
+ * Loads items for a decision and locks them (in id order, so racing batches queue instead of deadlocking). The
+ * ids are joined as a set: with `= any(array)` a batch of 2,000 was answered by scanning the whole table.
+ */
 export async function lockItemFacts(q: Queryable, tenantId: number, userId: number, ids: number[]) {
   const result = await q.query(
     `select ${ITEM_COLUMNS('i')}, a.can_view, a.can_delete, a.can_purge, a.can_read, b.legal_hold as brand_legal_hold
        from items i
        left join access a on a.tenant_id = i.tenant_id and a.brand_id = i.brand_id and a.user_id = $2
        left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
-      where i.tenant_id = $1 and i.id = any($3::bigint[])
+      where i.tenant_id = $1 and i.id in (select unnest($3::bigint[]))
       order by i.id
         for update of i`,
     [tenantId, userId, ids],
@@ -55,7 +58,7 @@ export async function readItemFacts(q: Queryable, tenantId: number, userId: numb
        from items i
        left join access a on a.tenant_id = i.tenant_id and a.brand_id = i.brand_id and a.user_id = $2
        left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
-      where i.tenant_id = $1 and i.id = any($3::bigint[])`,
+      where i.tenant_id = $1 and i.id in (select unnest($3::bigint[]))`,
     [tenantId, userId, ids],
   )
   return new Map<number, ItemFacts>(result.rows.map((row) => [row.id as number, toItemFacts(row)]))
@@ -164,9 +167,18 @@ export async function trashUnits(
  * legal_hold, brand_id)`; needs `with recursive`. $1 is the tenant; `addressed` makes the predicate that
  * picks the addressed ids (default: the ids of $2, probed by key).
  */
-// State re-checks on rows reached through a unit are written as `not in (...)`: an `in ('trashed', …)` would
-// match a partial index's predicate, and the planner then scanned that index once per unit row (quadratic on a
-// 100,000-row folder) instead of reaching each row by its key.
+// State re-checks on rows reached through a unit, and on addressed unit roots, are written as `not in (...)`: an
+// `in ('trashed', …)` would match a partial index's predicate, and the planner then scanned that index once per
+// unit row (quadratic on a 100,000-row folder), or a user's whole bin for each batch of roots, instead of
+// reaching each row by its key.
+const ITEM_STATES = ['active', 'trashed', 'emptied', 'purging']
+
+/** `state not in (...)` naming every state but the given ones (a list like `'trashed', 'emptied'`). */
+const stateNotIn = (states: string) => {
+  const others = ITEM_STATES.filter((state) => !states.includes(`'${state}'`))
+  return `not in (${others.map((state) => `'${state}'`).join(', ')})`
+}
+
 export const UNIT_WALK = (
   states: string,
   // a join with the unnested ids, not `= any(array)`: with the array the planner estimates a handful of rows and
@@ -185,7 +197,7 @@ export const UNIT_WALK = (
   unit as materialized (
     select m.id, m.trash_root, r.id as addressed, m.blob_key, m.legal_hold, m.brand_id
       from items r join items m on m.tenant_id = $1 and m.trash_root = r.id and m.state in (${states})
-     where r.tenant_id = $1 and ${addressed('r.id')} and r.id = r.trash_root and r.state in (${states})
+     where r.tenant_id = $1 and ${addressed('r.id')} and r.id = r.trash_root and r.state ${stateNotIn(states)}
     union all
     select id, trash_root, addressed, blob_key, legal_hold, brand_id from walk
   )`
@@ -296,61 +308,16 @@ export async function markForPurge(
   units: PurgeUnit[],
   token: string,
 ): Promise<MarkResult> {
-  const outcome: MarkResult = { marked: new Map(), deleted: new Map(), held: [] }
-  if (units.length === 0) return outcome
-  const result = await q.query<{ addressed: number; n: number; outcome: 'marked' | 'deleted' | 'held' }>(
-    `with recursive ${UNIT_WALK("'trashed', 'emptied'")},
-      request as (
-        select * from unnest($2::bigint[], $4::text[], $5::jsonb[]) as r(id, action, detail)
-      ),
-      per_unit as (
-        select unit.addressed,
-               bool_or(unit.legal_hold or coalesce(b.legal_hold, false)) as held,
-               bool_or(unit.blob_key is not null or exists (
-                 select 1 from item_versions v where v.tenant_id = $1 and v.item_id = unit.id)) as has_blobs
-          from unit left join brands b on b.tenant_id = $1 and b.id = unit.brand_id
-         group by unit.addressed
-      ),
-      marked as (
-        update items x set state = 'purging', state_before_purge = x.state, purge_token = $3,
-               purge_started_at = now(), purge_action = r.action, purge_detail = r.detail,
-               purge_actor_id = $6, purge_actor_login = $7, purge_door = $8
-          from unit
-          join per_unit p on p.addressed = unit.addressed and not p.held and p.has_blobs
-          join request r on r.id = unit.addressed
-         where x.tenant_id = $1 and x.id = unit.id and x.state not in ('active', 'purging')
-        returning x.id, unit.addressed
-      ),
-      gone as (
-        delete from items x
-         using unit
-          join per_unit p on p.addressed = unit.addressed and not p.held and not p.has_blobs
-          join request r on r.id = unit.addressed
-         where x.tenant_id = $1 and x.id = unit.id and x.state not in ('active', 'purging')
-        returning x.*, unit.addressed, r.action as purge_action_now, r.detail as purge_detail_now
-      ),
-      detached as (
-        update items c set parent_id = null
-          from gone
-         where c.tenant_id = $1 and c.parent_id = gone.id
-           -- a child of the same unit is being deleted too; comparing trash roots avoids probing the unit CTE,
-           -- which has no index (a 100,000-row folder made that anti-join quadratic)
-           and c.trash_root is distinct from gone.trash_root
-      ),
-      versions_gone as (
-        delete from item_versions v using gone where v.tenant_id = $1 and v.item_id = gone.id
-      ),
-      audited as (
-        ${AUDIT_INSERT}
-        select x.tenant_id, $6, $7, $8, x.purge_action_now, x.id, x.kind, x.type, x.name, x.original_path,
-               x.trash_root, x.purge_detail_now, ${AUDIT_ITEM_FACTS}
-          from gone x
-      )
-      select addressed, count(*)::int as n, 'marked' as outcome from marked group by addressed
-      union all
-      select addressed, count(*)::int, 'deleted' from gone group by addressed
-      union all
-      select addressed, 0, 'held' from per_unit where held`,
+  if (units.length === 0) return { marked: new Map(), deleted: new Map(), held: [] }
+  const result = await q.query<MarkRow>(
+    MARK_STATEMENT(
+      `heads as materialized (
+        select i.tenant_id, i.id, i.trash_root, i.state, i.kind, i.blob_key, i.legal_hold, i.brand_id, r.action,
+               r.detail
+          from unnest($2::bigint[], $4::text[], $5::jsonb[]) as r(id, action, detail)
+          join items i on i.tenant_id = $1 and i.id = r.id
+      )`,
+    ),
     [
       actor.tenantId,
       units.map((u) => u.id),
@@ -362,11 +329,212 @@ export async function markForPurge(
       actor.door,
     ],
   )
-  for (const row of result.rows) {
+  return markResultOf(result.rows)
+}
+
+/** What the default mark statement answers: one row per addressed unit and outcome. */
+interface MarkRow {
+  tenant_id: number
+  addressed: number
+  n: number
+  outcome: 'marked' | 'deleted' | 'held'
+  name: string | null
+  kind: ItemKind | null
+}
+
+function markResultOf(rows: MarkRow[]): MarkResult {
+  const outcome: MarkResult = { marked: new Map(), deleted: new Map(), held: [] }
+  for (const row of rows) {
     if (row.outcome === 'held') outcome.held.push(row.addressed)
-    else outcome[row.outcome].set(row.addressed, row.n)
+    else if (row.outcome === 'marked' || row.outcome === 'deleted')
+      outcome[row.outcome].set(row.addressed, row.n)
   }
   return outcome
+}
+
+/** Whether a unit row (alias `r`) is under legal hold, its own or its brand's. */
+const HELD = (r: string) => `(${r}.legal_hold or (${r}.brand_id is not null and coalesce((
+    select b.legal_hold from brands b where b.tenant_id = ${r}.tenant_id and b.id = ${r}.brand_id), false)))`
+
+/**
+ * Whether a unit row (alias `r`) has stored files. An item with versions always has a blob_key (its current
+ * version's file, migrations/0009), so rows without one have neither files nor versions: deleting them at once
+ * leaves nothing behind, and there are no version rows to delete with them.
+ */
+const HAS_BLOBS = (r: string) => `(${r}.blob_key is not null)`
+
+/** MARK_STATEMENT's default answer: a row per addressed unit and outcome, with the names of held units. */
+const MARK_ANSWER = `select tenant_id, addressed, count(*)::int as n, 'marked' as outcome, null as name, null as kind
+        from marked group by tenant_id, addressed
+      union all
+      select tenant_id, addressed, count(*)::int, 'deleted', null, null
+        from gone group by tenant_id, addressed
+      union all
+      select distinct u.tenant_id, u.addressed, 0, 'held', i.name, i.kind
+        from planned u join items i on i.tenant_id = u.tenant_id and i.id = u.addressed
+       where u.held`
+
+/** Where MARK_STATEMENT finds the purge token and the auditing actor among the statement's parameters. */
+export interface MarkParams {
+  token: string
+  userId: string
+  login: string
+  door: string
+}
+
+const MARK_PARAMS: MarkParams = { token: '$3', userId: '$6', login: '$7', door: '$8' }
+
+/**
+ * Purge step 1 as one statement. The caller's CTEs define `heads(tenant_id, id, trash_root, state, kind, blob_key,
+ * legal_hold, brand_id, action, detail)`: the addressed items (of one tenant or several) with the audit action and detail their rows get.
+ * From there every step reaches rows by key: a unit root's members through the trash-root index, an item inside
+ * a unit by a walk down its folders, each row to change by its primary key. No step joins two CTEs, whose row
+ * estimates are guesses (a batch estimated at one row was joined by nested loop, quadratic in its size).
+ * `p` names the token and actor parameters; `answer` replaces the default answer (MARK_ANSWER) and may read
+ * marked, gone, planned and the caller's CTEs.
+ */
+export const MARK_STATEMENT = (
+  heads: string,
+  p: MarkParams = MARK_PARAMS,
+  answer = MARK_ANSWER,
+) => `with recursive ${heads},
+      walk as (
+        select h.tenant_id, h.id, h.trash_root, h.id as addressed, h.blob_key, h.legal_hold, h.brand_id, h.action,
+               h.detail
+          from heads h where h.id <> h.trash_root and h.state in ('trashed', 'emptied')
+        union all
+        select c.tenant_id, c.id, c.trash_root, walk.addressed, c.blob_key, c.legal_hold, c.brand_id, walk.action,
+               walk.detail
+          from walk join items c on c.tenant_id = walk.tenant_id and c.parent_id = walk.id
+                                and c.trash_root = walk.trash_root
+         where c.state in ('trashed', 'emptied')
+      ),
+      -- units of several rows: a trashed folder with its members, or what is below an addressed member
+      grouped as (
+        select m.tenant_id, m.id, m.trash_root, h.id as addressed, m.blob_key, m.legal_hold, m.brand_id, h.action,
+               h.detail
+          from heads h join items m on m.tenant_id = h.tenant_id and m.trash_root = h.id
+                                   and m.state in ('trashed', 'emptied')
+         where h.id = h.trash_root and h.kind = 'folder' and h.state in ('trashed', 'emptied')
+        union all
+        select * from walk
+      ),
+      -- each unit row with its unit's verdict: a trashed file is a unit of its own row (no lookup, no window);
+      -- a larger unit's rows share it (window, not a join with an aggregate)
+      planned as materialized (
+        select h.tenant_id, h.id, h.trash_root, h.id as addressed, h.blob_key, h.legal_hold, h.brand_id, h.action,
+               h.detail, ${HELD('h')} as held, ${HAS_BLOBS('h')} as has_blobs
+          from heads h where h.id = h.trash_root and h.kind <> 'folder' and h.state in ('trashed', 'emptied')
+        union all
+        select u.*, bool_or(${HELD('u')}) over w, bool_or(${HAS_BLOBS('u')}) over w
+          from grouped u
+        window w as (partition by u.tenant_id, u.addressed)
+      ),
+      marked as (
+        update items x set state = 'purging', state_before_purge = x.state, purge_token = ${p.token},
+               purge_started_at = now(), purge_action = u.action, purge_detail = u.detail,
+               purge_actor_id = ${p.userId}, purge_actor_login = ${p.login}, purge_door = ${p.door}
+          from planned u
+         where u.has_blobs and not u.held
+           and x.tenant_id = u.tenant_id and x.id = u.id and x.state not in ('active', 'purging')
+        returning x.tenant_id, x.id, u.addressed
+      ),
+      gone as (
+        delete from items x
+         using planned u
+         where not u.has_blobs and not u.held
+           and x.tenant_id = u.tenant_id and x.id = u.id and x.state not in ('active', 'purging')
+        returning x.*, u.addressed, u.action as purge_action_now, u.detail as purge_detail_now
+      ),
+      detached as (
+        update items c set parent_id = null
+          from gone
+         -- only folders have children (items are created and restored under folders alone)
+         where gone.kind = 'folder' and c.tenant_id = gone.tenant_id and c.parent_id = gone.id
+           -- a child of the same unit is being deleted too; comparing trash roots avoids probing the unit CTE,
+           -- which has no index (a 100,000-row folder made that anti-join quadratic)
+           and c.trash_root is distinct from gone.trash_root
+      ),
+      audited as (
+        ${AUDIT_INSERT}
+        select x.tenant_id, ${p.userId}, ${p.login}, ${p.door}, x.purge_action_now, x.id, x.kind, x.type, x.name,
+               x.original_path, x.trash_root, x.purge_detail_now, ${AUDIT_ITEM_FACTS}
+          from gone x
+      )
+      ${answer}`
+
+export interface OwnBinBatch {
+  /** unit roots this batch addressed, and the last of them (the next batch starts after it) */
+  roots: number
+  lastRootId: number
+  /** rows deleted at once (units without stored files) */
+  deletedRows: number
+  /** rows marked per addressed unit (units with stored files: the rest of the protocol finishes them) */
+  marked: Map<number, number>
+  /** the held roots, with their names for the failure report */
+  heldItems: Map<number, { name: string; kind: ItemKind }>
+}
+
+/**
+ * Purge step 1 for the next batch of an actor's own bin (srv.asmx EmptyRecycleBin): the unit roots they deleted,
+ * after `afterId` in id order, addressed straight from their index and marked or deleted in the same statement.
+ * The caller's policy (policy.ownBinScope) names the deleter. Deleted units are answered as one count, not a
+ * row each.
+ */
+export async function markOwnBinForPurge(
+  q: Queryable,
+  actor: AuditActor,
+  scope: { deletedBy: number },
+  afterId: number,
+  limit: number,
+  token: string,
+  action: string,
+): Promise<OwnBinBatch> {
+  const result = await q.query<{
+    what: 'seen' | 'deleted' | 'marked' | 'held'
+    id: number | null
+    n: number
+    name: string | null
+    kind: ItemKind | null
+  }>(
+    MARK_STATEMENT(
+      `heads as materialized (
+        select tenant_id, id, trash_root, state, kind, blob_key, legal_hold, brand_id, $4::text as action,
+               null::jsonb as detail
+          from items
+         where tenant_id = $1 and deleted_by = $2 and state in ('trashed', 'emptied') and id = trash_root
+           and id > $5
+         order by id limit $9
+      )`,
+      MARK_PARAMS,
+      `select 'seen' as what, max(id) as id, count(*)::int as n, null as name, null as kind from heads
+       union all
+       select 'deleted', null, count(*)::int, null, null from gone
+       union all
+       select 'marked', addressed, count(*)::int, null, null from marked group by addressed
+       union all
+       select distinct 'held', u.addressed, 0, i.name, i.kind
+         from planned u join items i on i.tenant_id = u.tenant_id and i.id = u.addressed
+        where u.held`,
+    ),
+    [actor.tenantId, scope.deletedBy, token, action, afterId, actor.userId, actor.login, actor.door, limit],
+  )
+  const batch: OwnBinBatch = {
+    roots: 0,
+    lastRootId: afterId,
+    deletedRows: 0,
+    marked: new Map(),
+    heldItems: new Map(),
+  }
+  for (const row of result.rows) {
+    if (row.what === 'seen') {
+      batch.roots = row.n
+      batch.lastRootId = row.id ?? afterId
+    } else if (row.what === 'deleted') batch.deletedRows = row.n
+    else if (row.what === 'marked') batch.marked.set(row.id!, row.n)
+    else batch.heldItems.set(row.id!, { name: row.name!, kind: row.kind! })
+  }
+  return batch
 }
 
 export interface MarkedBlob {
@@ -389,18 +557,19 @@ export async function markedBlobs(
     `with page as (
         select i.id, i.name, i.blob_key from items i
          where i.tenant_id = $1 and i.purge_token = $2 and i.id > $3
-           and (i.blob_key is not null
-                or exists (select 1 from item_versions v where v.tenant_id = $1 and v.item_id = i.id))
+           -- an item with versions has a blob_key too (migrations/0009)
+           and i.blob_key is not null
          order by i.id limit $4
       )
       select distinct page.id, page.name, k.blob_key
         from page
         cross join lateral (
           select page.blob_key
-          union select v.blob_key from item_versions v where v.tenant_id = $1 and v.item_id = page.id
-          union select v.thumb_blob_key from item_versions v where v.tenant_id = $1 and v.item_id = page.id
-          union select v.preview_blob_key from item_versions v where v.tenant_id = $1 and v.item_id = page.id
-        ) k
+          union all
+          -- one probe of the versions per row, not one per kind of file
+          select unnest(array[v.blob_key, v.thumb_blob_key, v.preview_blob_key])
+            from item_versions v where v.tenant_id = $1 and v.item_id = page.id
+        ) k(blob_key)
        where k.blob_key is not null
        order by page.id, k.blob_key`,
     [tenantId, token, afterId, limit],
@@ -636,7 +805,8 @@ const SORT_COLUMNS: Record<NonNullable<TrashPage['sort']>, string> = {
   expiresAt: EXPIRES_AT,
 }
 
-function trashWhere(visibility: TrashVisibility, filter: TrashFilter) {
+/** The WHERE clauses and values of a trash listing ($1 is the tenant); shared with trash-listing.ts. */
+export function trashWhere(visibility: TrashVisibility, filter: TrashFilter) {
   const values: unknown[] = [visibility.tenantId]
   const where = ['i.tenant_id = $1']
   const add = (clause: (p: string) => string, value: unknown) => {
@@ -909,21 +1079,4 @@ export async function countTrash(
     values,
   )
   return result.rows[0]?.n ?? 0
-}
-
-/** Unit roots an actor deleted (their own bin) after a given id, a batch at a time. */
-export async function ownBinRoots(
-  q: Queryable,
-  actor: Actor,
-  afterId: number,
-  limit: number,
-): Promise<number[]> {
-  const result = await q.query<{ id: number }>(
-    `select id from items
-      where tenant_id = $1 and deleted_by = $2 and state in ('trashed', 'emptied') and id = trash_root
-        and id > $3
-      order by id limit $4`,
-    [actor.tenantId, actor.userId, afterId, limit],
-  )
-  return result.rows.map((row) => row.id)
 }

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import { stallGuard } from '../../http/stall-guard.js'
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../../context.js'
 import {
@@ -87,7 +88,20 @@ async function answer(
     return reply.send(body)
   }
   // listings are written while they are read from the database
-  const stream = Readable.from(chunks, { objectMode: false })
+  const listing = prepared.rest
+  const stream = Readable.from(
+    stallGuard(chunks, ctx.config.STREAM_STALL_TIMEOUT * 1000, () => reply.raw.destroy()),
+    { objectMode: false },
+  )
+  // The listing holds a database connection until it is closed. A reply that ends early (the client went
+  // away before or while it was written) may never have started the generators that would close it.
+  stream.once('close', () => {
+    listing
+      .return?.(undefined)
+      .catch((error: unknown) =>
+        request.log.error({ err: error, method: method.name }, 'srv.asmx listing did not close'),
+      )
+  })
   stream.on('error', (error) =>
     request.log.error({ err: error, method: method.name }, 'srv.asmx stream failed'),
   )

@@ -129,7 +129,11 @@ export function parseSizeBound(name: string, value: string | null): number | und
 }
 
 async function* recycledListing(ctx: AppContext, actor: Actor, filter: TrashFilter): AsyncGenerator<string> {
-  for await (const page of ctx.trash.iterate(actor, filter)) yield page.map(recycledItem).join('')
+  for await (const page of ctx.trash.iterate(actor, filter)) {
+    let xml = ''
+    for (const entry of page) xml += recycledItem(entry)
+    yield xml
+  }
 }
 
 async function* deleteLogListing(

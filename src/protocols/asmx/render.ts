@@ -1,4 +1,4 @@
-import type { TrashEntry } from '../../core/types.js'
+import type { TrashListingEntry } from '../../core/types.js'
 import type { DeleteLogRow } from '../../db/audit-repository.js'
 import { handles } from '../handles.js'
 import { envelopeParts, type SoapVersion } from '../soap/envelope.js'
@@ -52,28 +52,33 @@ export const isoSeconds = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/
 /** `2024-06-15 14:30:00` (delete log, UTC) */
 export const logDate = (date: Date) => date.toISOString().slice(0, 19).replace('T', ' ')
 
-/** `/Finance/Reports/Q1.pdf` → `\Finance\Reports`: the containing folder with backslashes. */
+/** `/Finance/Reports/Q1.pdf` → `\\Finance\\Reports`: the containing folder with backslashes. */
 export function containingPath(fullPath: string | null): string {
-  const segments = (fullPath ?? '').split('/').filter(Boolean)
+  const path = fullPath ?? ''
+  // the usual form (`/a/b/c`, no empty segments) without splitting
+  if (path.charCodeAt(0) === 47 && !path.includes('//') && !path.endsWith('/')) {
+    return `\\${path.slice(1, path.lastIndexOf('/')).replaceAll('/', '\\')}`
+  }
+  const segments = path.split('/').filter(Boolean)
   return `\\${segments.slice(0, -1).join('\\')}`
 }
 
-/** A `<document>` or `<folder>` of GetRecycleBinContent / SearchRecycledItems. */
-export function recycledItem(entry: TrashEntry): string {
-  const tag = entry.kind === 'folder' ? 'folder' : 'document'
-  return `<${tag}${attributes([
-    ['Name', entry.name],
-    ['DateDeleted', entry.deletedAt ? isoMillis(entry.deletedAt) : ''],
-    ['TotalSize', entry.kind === 'folder' ? entry.unitBytes : entry.size],
-    ['OriginalFolderId', entry.originalParentId ?? 0],
-    ['DeletePath', containingPath(entry.originalPath)],
-    ['DeletedById', entry.deletedBy],
-    ['DeletedByName', entry.deletedByLogin],
-    // emptied (IPS emptyAssetsFromTrash) items wait for the cleanup job: infoRouter's system recycle bin
-    ['RecycledItemStatusId', entry.state === 'emptied' ? 1 : 0],
-    ['RecycledItemStatus', entry.state === 'emptied' ? 'In System Recycle Bin' : 'In User Recycle Bin'],
-    ['Handler', handles.asmx(entry.id, entry.kind)],
-  ])} />`
+/** A `<document>` or `<folder>` of GetRecycleBinContent / SearchRecycledItems (as `attributes` writes them). */
+export function recycledItem(entry: TrashListingEntry): string {
+  const folder = entry.kind === 'folder'
+  const emptied = entry.state === 'emptied'
+  // emptied (IPS emptyAssetsFromTrash) items wait for the cleanup job: infoRouter's system recycle bin
+  return `<${folder ? 'folder' : 'document'} Name="${escapeXml(entry.name)}" DateDeleted="${
+    entry.deletedAt ? escapeXml(isoMillis(entry.deletedAt)) : ''
+  }" TotalSize="${escapeXml(folder ? entry.unitBytes : entry.size)}" OriginalFolderId="${escapeXml(
+    entry.originalParentId ?? 0,
+  )}" DeletePath="${escapeXml(containingPath(entry.originalPath))}" DeletedById="${escapeXml(
+    entry.deletedBy ?? '',
+  )}" DeletedByName="${escapeXml(entry.deletedByLogin ?? '')}" RecycledItemStatusId="${
+    emptied ? 1 : 0
+  }" RecycledItemStatus="${emptied ? 'In System Recycle Bin' : 'In User Recycle Bin'}" Handler="${escapeXml(
+    handles.asmx(entry.id, entry.kind),
+  )}" />`
 }
 
 const LOG_ACTIONS: Record<string, string> = {

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { AppContext } from '../../context.js'
-import { type DryRunUnit, describeDueUnit } from '../../core/cleanup-job.js'
+import { type DryRunUnit, describeDueUnit, nothingDue } from '../../core/cleanup-job.js'
 import type { CleanupRun } from '../../core/cleanup-job.js'
 import { nextTick } from '../../core/cleanup-schedule.js'
 import { CoreError, ErrorCodes } from '../../core/errors.js'
@@ -533,17 +533,7 @@ export const routes: Route[] = [
       })
       return {
         nextRunAt: nextTick(ctx.config.CLEANUP_SCHEDULE),
-        summary: summary ?? {
-          tenantId: actor.tenantId,
-          units: 0,
-          rows: 0,
-          bytes: 0,
-          emptied: 0,
-          expired: 0,
-          retry: 0,
-          held: 0,
-          unfinished: 0,
-        },
+        summary: summary ?? nothingDue(actor.tenantId),
         units,
       }
     },
