@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import type { Queryable } from '../src/db/database.js'
 
 /**
@@ -92,4 +94,61 @@ export async function trashedFiles(
     ],
   )
   return { first: Number(result.rows[0]!.first), last: Number(result.rows[0]!.last) }
+}
+
+/**
+ * `tenants` tenants (default retention, 7 days) with `perTenant` trashed metadata-only file units each, trashed
+ * `ago`, made set-based. Returns the tenant ids.
+ */
+export async function tenantsWithTrash(
+  q: Queryable,
+  prefix: string,
+  tenants: number,
+  perTenant: number,
+  ago: string,
+  withBlobs = false,
+): Promise<number[]> {
+  const made = await q.query<{ id: number }>(
+    `insert into tenants (name) select $1 || '-' || g from generate_series(1, $2::int) g returning id`,
+    [prefix, tenants],
+  )
+  const ids = made.rows.map((row) => Number(row.id))
+  await q.query(
+    `insert into items (tenant_id, kind, type, name, size, blob_key, state, deleted_at, deleted_via, original_path)
+     select t.id, 'file', 'Document', 'doc-' || g || '.pdf', 100, case when $4 then gen_random_uuid()::text end,
+            'trashed', date_trunc('milliseconds', now() - $3::interval - g * interval '1 millisecond'), 'rest',
+            '/doc-' || g || '.pdf'
+       from unnest($1::bigint[]) t(id) cross join generate_series(1, $2::int) g`,
+    [ids, perTenant, ago, withBlobs],
+  )
+  await q.query(
+    'update items set trash_root = id where tenant_id = any($1::bigint[]) and trash_root is null',
+    [ids],
+  )
+  return ids
+}
+
+/** Writes a small file for every stored-file key of these tenants' rows, where the blob store looks for it. */
+export async function writeBlobFiles(q: Queryable, root: string, tenantIds: number[]): Promise<string[]> {
+  const result = await q.query<{ blob_key: string }>(
+    'select blob_key from items where tenant_id = any($1::bigint[]) and blob_key is not null',
+    [tenantIds],
+  )
+  const keys = result.rows.map((row) => row.blob_key)
+  const content = Buffer.alloc(100, 120)
+  const dirs = new Set(keys.map((key) => path.join(root, key.slice(0, 2), key.slice(2, 4))))
+  await inParallel([...dirs], 32, (dir) => mkdir(dir, { recursive: true }))
+  await inParallel(keys, 32, (key) =>
+    writeFile(path.join(root, key.slice(0, 2), key.slice(2, 4), key), content),
+  )
+  return keys
+}
+
+/** Runs fn over the values, `limit` at a time. */
+export async function inParallel<T>(values: T[], limit: number, fn: (value: T) => Promise<unknown>) {
+  let next = 0
+  const worker = async () => {
+    while (next < values.length) await fn(values[next++]!)
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, values.length) }, worker))
 }

@@ -172,12 +172,19 @@ export function ipsRestoreEnvelope(
 }
 
 export interface LatencyProbe {
-  stop(): Promise<{ p50: number; p99: number; count: number; failures: number }>
+  /** resolves once the first WARM_UP restores are done (not counted): start the workload then */
+  ready: Promise<void>
+  /** `used`: ids restored, warm-up included */
+  stop(): Promise<{ p50: number; p99: number; count: number; failures: number; used: number }>
 }
+
+/** Restores made before a probe's measurement starts, so that it times the door, not its first compilation. */
+const WARM_UP = 5
 
 /**
  * Restores single items of another user's bin through the IPS door, one after the other, while a workload
- * runs; bounded by the ids given and by `maxSeconds`. Each restore is checked to have succeeded.
+ * runs; bounded by the ids given and by `maxSeconds`. Each restore is checked to have succeeded. The first few
+ * warm the path up and are not counted: await `ready` before starting the workload.
  */
 export function restoreProbe(
   baseUrl: string,
@@ -188,11 +195,22 @@ export function restoreProbe(
 ): LatencyProbe {
   const latencies: number[] = []
   let failures = 0
+  let used = 0
   let stopped = false
   const deadline = Date.now() + maxSeconds * 1000
+  let warmed: () => void = () => {}
+  const ready = new Promise<void>((resolve) => {
+    warmed = resolve
+  })
   const loop = (async () => {
-    for (const id of ids) {
+    for (const [index, id] of ids.entries()) {
+      if (index === WARM_UP) {
+        warmed()
+        latencies.length = 0
+        failures = 0
+      }
       if (stopped || Date.now() > deadline) break
+      used++
       const start = process.hrtime.bigint()
       const response = await fetch(`${baseUrl}${IPS_PATH}`, {
         method: 'POST',
@@ -204,8 +222,10 @@ export function restoreProbe(
       if (response.status !== 200 || !text.includes('<successCount>1</successCount>')) failures++
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
+    warmed()
   })()
   return {
+    ready,
     async stop() {
       stopped = true
       await loop
@@ -214,6 +234,7 @@ export function restoreProbe(
         p99: percentile(latencies, 99),
         count: latencies.length,
         failures,
+        used,
       }
     },
   }

@@ -60,28 +60,39 @@ for (const workload of workloads.filter((w) => only.length === 0 || only.include
     runs: { ours: measurement.ours, limit: measurement.limit },
     extra,
     seconds: Math.round((Date.now() - started) / 1000),
+    at: new Date().toISOString(),
   })
 }
 
 const database = new URL(BENCH_DATABASE_URL)
+// a run of some workloads replaces their rows and keeps the others' from earlier runs (each row says when)
+const latestPath = path.join(dir, 'results', 'latest.json')
+const earlier = await readFile(latestPath, 'utf8')
+  .then((text) => (JSON.parse(text) as { results?: Record<string, unknown>[] }).results ?? [])
+  .catch(() => [])
+const ran = new Set(results.map((r) => r.id))
+const order = workloads.map((w) => w.id)
+const merged = [...earlier.filter((r) => !ran.has(r.id) && order.includes(r.id as string)), ...results].sort(
+  (a, b) => order.indexOf(a.id as string) - order.indexOf(b.id as string),
+)
 const report = {
   at: new Date().toISOString(),
   node: process.version,
   database: `${database.hostname}:${database.port}`,
   repetitions,
-  results,
+  results: merged,
 }
 await mkdir(path.join(dir, 'results'), { recursive: true })
-await writeFile(path.join(dir, 'results', 'latest.json'), `${JSON.stringify(report, null, 2)}\n`)
+await writeFile(latestPath, `${JSON.stringify(report, null, 2)}\n`)
 const table = [
-  '| id | workload | ours (median) | limit (median) | ratio | target | met | notes |',
-  '|---|---|---|---|---|---|---|---|',
-  ...results.map((r) => {
+  '| id | workload | ours (median) | limit (median) | ratio | target | met | notes | measured |',
+  '|---|---|---|---|---|---|---|---|---|',
+  ...merged.map((r) => {
     const notes = Object.entries(r.extra as Record<string, number | string>)
       .map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(1) : v}`)
       .join('; ')
     const value = (v: number) => `${v.toFixed(1)} ${r.unit}`
-    return `| ${r.id} | ${r.title} | ${value(r.ours as number)} | ${value(r.limit as number)} | ${r.ratio} | ${r.target} | ${r.meets ? 'yes' : 'no'} | ${notes} |`
+    return `| ${r.id} | ${r.title} | ${value(r.ours as number)} | ${value(r.limit as number)} | ${r.ratio} | ${r.target} | ${r.meets ? 'yes' : 'no'} | ${notes} | ${String(r.at ?? report.at).slice(0, 16)} (${r.seconds} s) |`
   }),
 ]
 await writeFile(
@@ -90,11 +101,11 @@ await writeFile(
 )
 process.stdout.write(`\n${table.join('\n')}\n\nwrote bench/results/latest.json and bench/results/latest.md\n`)
 
-// a run of every workload refreshes the README's table
-if (only.length === 0) {
+// every run refreshes the README's table from the merged results
+{
   const readme = path.join(dir, '..', 'README.md')
   const text = await readFile(readme, 'utf8')
-  const block = `<!-- bench:start -->\n${report.at}, ${report.node}, median of ${repetitions} runs (W2: see its notes).\n\n${table.join('\n')}\n<!-- bench:end -->`
+  const block = `<!-- bench:start -->\n${report.node}, PostgreSQL ${report.database}, medians (repetitions per row in its notes or BENCH_REPETITIONS=${repetitions}); last run ${report.at}.\n\n${table.join('\n')}\n<!-- bench:end -->`
   const updated = text.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, () => block)
   if (updated !== text) {
     await writeFile(readme, updated)

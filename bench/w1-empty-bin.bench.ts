@@ -54,6 +54,7 @@ export const workload: Workload = {
 
         const ids = Array.from({ length: 5000 }, (_, i) => nextProbe + i).filter((id) => id <= probeIds.last)
         const probe = restoreProbe(server.baseUrl, prober, tenantId, ids)
+        await probe.ready
         const emptied = await peakRssGrowth(() =>
           timed(async () => {
             const response = await fetch(
@@ -63,7 +64,7 @@ export const workload: Workload = {
           }),
         )
         const probed = await probe.stop()
-        nextProbe += probed.count
+        nextProbe += probed.used
         if (!emptied.value.value.includes('success="true"'))
           throw new Error(emptied.value.value.slice(0, 300))
         const left = await ctx.db.query<{ n: number }>(

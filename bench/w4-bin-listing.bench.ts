@@ -74,7 +74,8 @@ export const workload: Workload = {
             for await (const chunk of response.body!) {
               const text = tail + decoder.decode(chunk as Uint8Array, { stream: true })
               units += text.split('<document ').length - 1
-              tail = text.slice(-10)
+              // one character short of the tag, so that a tag ending a chunk is not counted again with the next
+              tail = text.slice(-('<document '.length - 1))
             }
             return units
           }),
