@@ -88,9 +88,9 @@ export const workload: Workload = {
               )
               insert into audit (tenant_id, actor_id, actor_login, door, action, item_id, item_kind, item_type,
                                  item_name, item_path, unit_root, detail, item_brand_id, item_issue_id,
-                                 item_category_id, item_deleted_at, item_deleted_by)
+                                 item_category_id, item_deleted_at, item_deleted_by, item_owner_id)
               select x.tenant_id, $2, $3, 'asmx', 'empty_bin', x.id, x.kind, x.type, x.name, x.original_path,
-                     x.trash_root, null, x.brand_id, x.issue_id, x.category_id, x.deleted_at, x.deleted_by
+                     x.trash_root, null, x.brand_id, x.issue_id, x.category_id, x.deleted_at, x.deleted_by, x.owner_id
                 from gone x`,
             [tenantId, rawOwner.userId, rawOwner.login],
           ),

@@ -24,10 +24,10 @@ const rawExpire = (answer: string) => `
   audited as (
     insert into audit (tenant_id, actor_id, actor_login, door, action, item_id, item_kind, item_type, item_name,
                        item_path, unit_root, detail, item_brand_id, item_issue_id, item_category_id, item_deleted_at,
-                       item_deleted_by)
+                       item_deleted_by, item_owner_id)
     select x.tenant_id, null, null, 'cleanup', 'expire', x.id, x.kind, x.type, x.name, x.original_path, x.trash_root,
            jsonb_build_object('reason', 'expired', 'retentionDays', x.retention_days, 'retentionFrom', 'tenant'),
-           x.brand_id, x.issue_id, x.category_id, x.deleted_at, x.deleted_by
+           x.brand_id, x.issue_id, x.category_id, x.deleted_at, x.deleted_by, x.owner_id
       from gone x
   )
   ${answer}`

@@ -259,6 +259,68 @@ describe('events over NOTIFY and SSE', () => {
     },
   )
 
+  it('shows a user only the events of items it may see, live and replayed; rights are read again', async () => {
+    const mark = await server.database.db.query<{ id: number }>(
+      'select coalesce(max(id), 0)::int as id from audit where tenant_id = $1',
+      [f.tenantId],
+    )
+    const outsider = f.users.outsider!
+    const live = await openStream(outsider)
+    const viewerLive = await openStream(f.users.viewer!)
+    // in the fixture's brand, where the outsider has no rights
+    const hidden = await item('brand item the outsider may not see')
+    await server.ctx.trash.trash(f.users.editor!.actor, [hidden])
+    // outside any brand, owned by the outsider: its own, trashed by the editor and purged by an admin
+    const owned = (
+      await server.ctx.admin.createItem(f.tenantId, {
+        kind: 'file',
+        name: 'owned by the outsider',
+        ownerId: outsider.id,
+      })
+    ).item.id
+    await server.ctx.trash.trash(f.users.editor!.actor, [owned])
+    await server.ctx.trash.purge(f.users.admin!.actor, [owned])
+
+    const seen = await live.waitFor(2)
+    const all = await viewerLive.waitFor(3)
+    expect(seen.map((m) => [m.event, m.data.EventData.ID, m.data.EventData.Permanent])).toEqual([
+      ['DeleteObject', String(owned), 'false'],
+      ['DeleteObject', String(owned), 'true'],
+    ])
+    expect(all.map((m) => m.data.EventData.ID)).toEqual([String(hidden), String(owned), String(owned)])
+
+    // the replay from the audit log applies the same rule
+    const replay = await openStream(outsider, { 'last-event-id': String(mark.rows[0]!.id) })
+    expect((await replay.waitFor(2)).map((m) => m.data.EventData.ID)).toEqual([String(owned), String(owned)])
+    replay.close()
+
+    // granted view on the brand: a stream opened now shows the brand's events too
+    await server.ctx.admin.setAccess(f.tenantId, f.brandId, outsider.id, {
+      view: true,
+      delete: false,
+      purge: false,
+    })
+    try {
+      const granted = await openStream(outsider, { 'last-event-id': String(mark.rows[0]!.id) })
+      expect((await granted.waitFor(3)).map((m) => m.data.EventData.ID)).toEqual([
+        String(hidden),
+        String(owned),
+        String(owned),
+      ])
+      granted.close()
+    } finally {
+      await server.ctx.admin.setAccess(f.tenantId, f.brandId, outsider.id, {
+        view: false,
+        delete: false,
+        purge: false,
+      })
+    }
+    // nothing else reached the first stream meanwhile
+    live.close()
+    viewerLive.close()
+    expect(seen.length).toBe(2)
+  })
+
   it('needs a signed-in user and a numeric Last-Event-ID', async () => {
     expect((await fetch(`${streamBase}/api/v1/events`)).status).toBe(401)
     const bad = await fetch(`${streamBase}/api/v1/events`, {

@@ -17,6 +17,17 @@ export interface TrashEvent {
   at: Date
   /** property name → value, as strings the way Enterprise sends them */
   data: Record<string, string>
+  /** who may receive it (policy.canSeeEvent); never sent */
+  subject: EventSubject
+}
+
+/** The facts of an event that decide who may see it: the item's as they were at the event, and who acted. */
+export interface EventSubject {
+  tenantId: number
+  actorId: number | null
+  brandId: number | null
+  ownerId: number | null
+  deletedBy: number | null
 }
 
 /** One audit row with the names an event shows; what the database hands the core. */
@@ -25,6 +36,7 @@ export interface AuditEventRow {
   tenantId: number
   at: Date
   action: string
+  actorId: number | null
   actorLogin: string | null
   actorName: string | null
   itemId: number
@@ -34,7 +46,9 @@ export interface AuditEventRow {
   issueId: number | null
   categoryId: number | null
   deletedAt: Date | null
+  deletedBy: number | null
   deleterLogin: string | null
+  ownerId: number | null
   detail: Record<string, unknown> | null
 }
 
@@ -75,7 +89,14 @@ export function toTrashEvent(row: AuditEventRow): TrashEvent | null {
   const deleted = { Deleted: enterpriseDateTime(row.deletedAt), Deleter: row.deleterLogin ?? '' }
   // Enterprise's UserId is the acting user's full name
   const userId = row.actorName ?? row.actorLogin ?? ''
-  const base = { id: row.id, tenantId: row.tenantId, at: row.at }
+  const subject: EventSubject = {
+    tenantId: row.tenantId,
+    actorId: row.actorId,
+    brandId: row.brandId,
+    ownerId: row.ownerId,
+    deletedBy: row.deletedBy,
+  }
+  const base = { id: row.id, tenantId: row.tenantId, at: row.at, subject }
   switch (row.action) {
     case 'trash':
       // the first half of a permanent delete from the workflow: its purge row is the event

@@ -1,4 +1,5 @@
 import { type ErrorCode, ErrorCodes } from './errors.js'
+import type { EventSubject } from './events.js'
 import type { Actor, BrandRights, ItemFacts } from './types.js'
 
 /**
@@ -28,8 +29,12 @@ export const IPS_READ_ROLES: readonly string[] = [
 
 export type Decision = ErrorCode | null
 
-const isOwner = (actor: Actor, item: ItemFacts) => item.ownerId !== null && item.ownerId === actor.userId
-const isDeleter = (actor: Actor, item: ItemFacts) =>
+/** What deciding visibility needs of an item. */
+type VisibilityFacts = Pick<ItemFacts, 'tenantId' | 'ownerId' | 'deletedBy' | 'brandId' | 'rights'>
+
+const isOwner = (actor: Actor, item: VisibilityFacts) =>
+  item.ownerId !== null && item.ownerId === actor.userId
+const isDeleter = (actor: Actor, item: VisibilityFacts) =>
   item.deletedBy !== null && item.deletedBy === actor.userId
 
 /**
@@ -44,11 +49,25 @@ export function sameTenant(actor: Actor, item: { tenantId: number }): boolean {
 }
 
 /** See an item at all (in the trash or not). Items of other tenants are simply not found. */
-export function canView(actor: Actor, item: ItemFacts): Decision {
+export function canView(actor: Actor, item: VisibilityFacts): Decision {
   if (!sameTenant(actor, item)) return ErrorCodes.NOT_FOUND
   if (actor.admin || isOwner(actor, item) || isDeleter(actor, item)) return null
   if (item.brandId === null) return null
   return item.rights?.view ? null : ErrorCodes.ACCESS_DENIED
+}
+
+/**
+ * Whether a trash event reaches a subscriber: what it did itself, and events of items it may see as canView
+ * decides, with the brands it may view now (`viewableBrands`) standing for its rights.
+ */
+export function canSeeEvent(
+  actor: Actor,
+  subject: EventSubject,
+  viewableBrands: ReadonlySet<number>,
+): boolean {
+  if (subject.actorId !== null && subject.actorId === actor.userId && sameTenant(actor, subject)) return true
+  const view = subject.brandId !== null && viewableBrands.has(subject.brandId)
+  return canView(actor, { ...subject, rights: { view, delete: false, purge: false } }) === null
 }
 
 /**

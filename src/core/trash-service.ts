@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { Database, Queryable } from '../db/database.js'
 import * as auditRepo from '../db/audit-repository.js'
+import { viewableBrandIds } from '../db/event-repository.js'
 import * as search from '../db/item-search-repository.js'
 import { streamTrashListing } from '../db/trash-listing.js'
 import * as repo from '../db/trash-repository.js'
 import { CoreError, type ErrorCode, ErrorCodes, defaultMessage } from './errors.js'
+import type { TrashEvent } from './events.js'
 import * as policy from './policy.js'
 import { completePurge, failuresByUnit } from './purge-protocol.js'
 import type { BlobStore } from './ports.js'
@@ -443,6 +445,16 @@ export class TrashService {
 
   async count(actor: Actor, filter: TrashFilter): Promise<number> {
     return repo.countTrash(this.db, visibilityFor(actor, filter), filter)
+  }
+
+  /**
+   * Which trash events a subscriber may receive, as of now: a subscriber sees the events of what it may see in
+   * the trash. Rights change, so a long-lived stream asks again from time to time.
+   */
+  async eventFilter(actor: Actor): Promise<(event: TrashEvent) => boolean> {
+    if (actor.admin) return (event) => event.tenantId === actor.tenantId
+    const brands = await viewableBrandIds(this.db, actor.tenantId, actor.userId)
+    return (event) => policy.canSeeEvent(actor, event.subject, brands)
   }
 
   /** The brands, deleters and types present in the trash the actor may see (filter choices). */

@@ -2,9 +2,10 @@ import { type AuditEventRow, EVENT_ACTIONS } from '../core/events.js'
 import type { Queryable } from './database.js'
 
 /** Audit rows that are events, with the user names they show. */
-const EVENT_SELECT = `select a.id, a.tenant_id, a.at, a.action, a.actor_login, actor.display_name as actor_name,
-         a.item_id, a.item_type, a.item_name, a.item_brand_id, a.item_issue_id, a.item_category_id,
-         a.item_deleted_at, deleter.login as deleter_login, a.detail
+const EVENT_SELECT = `select a.id, a.tenant_id, a.at, a.action, a.actor_id, a.actor_login,
+         actor.display_name as actor_name, a.item_id, a.item_type, a.item_name, a.item_brand_id, a.item_issue_id,
+         a.item_category_id, a.item_deleted_at, a.item_deleted_by, deleter.login as deleter_login, a.item_owner_id,
+         a.detail
     from audit a
     left join users actor on actor.tenant_id = a.tenant_id and actor.id = a.actor_id
     left join users deleter on deleter.tenant_id = a.tenant_id and deleter.id = a.item_deleted_by`
@@ -15,6 +16,7 @@ function toRow(row: Record<string, unknown>): AuditEventRow {
     tenantId: row.tenant_id as number,
     at: row.at as Date,
     action: row.action as string,
+    actorId: row.actor_id as number | null,
     actorLogin: row.actor_login as string | null,
     actorName: row.actor_name as string | null,
     itemId: row.item_id as number,
@@ -24,7 +26,9 @@ function toRow(row: Record<string, unknown>): AuditEventRow {
     issueId: row.item_issue_id as number | null,
     categoryId: row.item_category_id as number | null,
     deletedAt: row.item_deleted_at as Date | null,
+    deletedBy: row.item_deleted_by as number | null,
     deleterLogin: row.deleter_login as string | null,
+    ownerId: row.item_owner_id as number | null,
     detail: row.detail as Record<string, unknown> | null,
   }
 }
@@ -59,6 +63,15 @@ export async function eventRowsBetween(
     [tenantId, fromId, toId, EVENT_ACTIONS],
   )
   return result.rows.map(toRow)
+}
+
+/** The brands a user may view (whose items' events it may receive). */
+export async function viewableBrandIds(q: Queryable, tenantId: number, userId: number): Promise<Set<number>> {
+  const result = await q.query<{ brand_id: number }>(
+    'select brand_id from access where tenant_id = $1 and user_id = $2 and can_view',
+    [tenantId, userId],
+  )
+  return new Set(result.rows.map((row) => row.brand_id))
 }
 
 /** The newest audit id of a tenant (0 when none): where a live subscription starts. */

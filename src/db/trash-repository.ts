@@ -26,12 +26,12 @@ export interface RestoreTarget {
 
 /**
  * audit columns filled from a changed `items` row aliased `x`; every select ends with AUDIT_ITEM_FACTS (the
- * object's brand, issue, category and Deleted/Deleter, which events carry after the row itself is gone)
+ * object's brand, issue, category, Deleted/Deleter and owner, which events carry after the row itself is gone)
  */
 const AUDIT_INSERT = `insert into audit (tenant_id, actor_id, actor_login, door, action, item_id, item_kind, item_type,
     item_name, item_path, unit_root, detail, item_brand_id, item_issue_id, item_category_id, item_deleted_at,
-    item_deleted_by)`
-const AUDIT_ITEM_FACTS = 'x.brand_id, x.issue_id, x.category_id, x.deleted_at, x.deleted_by'
+    item_deleted_by, item_owner_id)`
+const AUDIT_ITEM_FACTS = 'x.brand_id, x.issue_id, x.category_id, x.deleted_at, x.deleted_by, x.owner_id'
 
 /**
  * Loads items for a decision and locks them (in id order, so racing batches queue instead of deadlocking). The

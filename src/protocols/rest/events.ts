@@ -6,6 +6,8 @@ import { problem, sendProblem } from '../../http/problem.js'
 
 const REPLAY_PAGE = 500
 const HEARTBEAT_MS = 15_000
+/** how often a stream re-reads what its user may see (rights granted or revoked while it is open) */
+const RIGHTS_REFRESH_MS = 15_000
 
 /** Open event streams per context, ended when the server closes (they would keep it open otherwise). */
 const openStreams = new WeakMap<AppContext, Set<() => void>>()
@@ -33,8 +35,8 @@ function resumePoint(request: FastifyRequest, after: number | undefined): number
 
 /**
  * GET /api/v1/events: the tenant's DeleteObject (#4) and RestoreObject (#23) events as Server-Sent Events, from
- * every server instance on the database. `Last-Event-ID` (or `?after=`) replays the audit log after that id
- * first, then the stream goes live without gaps or repeats.
+ * every server instance on the database, of the items the user may see. `Last-Event-ID` (or `?after=`) replays
+ * the audit log after that id first, then the stream goes live without gaps or repeats.
  */
 export async function streamEvents(
   ctx: AppContext,
@@ -49,7 +51,10 @@ export async function streamEvents(
   let replaying = resumeAfter !== null
   const pending: TrashEvent[] = []
   const res = reply.raw
-  const write = (event: TrashEvent) => res.write(sseMessage(event))
+  let visible = await ctx.trash.eventFilter(actor)
+  const write = (event: TrashEvent) => {
+    if (visible(event)) res.write(sseMessage(event))
+  }
   const unsubscribe = await ctx.events.subscribe(actor.tenantId, (event) => {
     if (replaying) pending.push(event)
     else write(event)
@@ -70,10 +75,20 @@ export async function streamEvents(
   openStreams.set(ctx, streams)
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS)
   heartbeat.unref()
+  const refresh = setInterval(() => {
+    ctx.trash.eventFilter(actor).then(
+      (filter) => {
+        visible = filter
+      },
+      (error: unknown) => request.log.warn({ err: error }, 'event stream could not re-read rights'),
+    )
+  }, RIGHTS_REFRESH_MS)
+  refresh.unref()
   const end = () => {
     if (ended) return
     ended = true
     clearInterval(heartbeat)
+    clearInterval(refresh)
     unsubscribe()
     streams.delete(end)
     res.end()
