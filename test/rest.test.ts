@@ -295,6 +295,38 @@ describe('trash lifecycle through the REST door', () => {
     expect(moved.status).toBe(200)
     expect(await itemRow(t.child.id)).toMatchObject({ state: 'active', parent_id: target.id })
 
+    // a target folder in a brand the editor may not see is not found; one it may only view refuses the restore
+    const closedBrand = await server.ctx.admin.createBrand(a.tenantId, 'closed brand')
+    const closed = await createItem(a, { kind: 'folder', name: 'Closed', brandId: closedBrand })
+    const c = await make('c')
+    const unseen = await call('POST', `/api/v1/trash/${c.child.id}/restore`, {
+      auth: editor(),
+      body: { targetFolderId: closed.id },
+    })
+    expect([unseen.status, unseen.body.code]).toEqual([404, 'TARGET_NOT_FOUND'])
+    await server.ctx.admin.setAccess(a.tenantId, closedBrand, a.users.editor!.id, {
+      view: true,
+      delete: false,
+      purge: false,
+    })
+    const viewOnly = await call('POST', '/api/v1/trash/restore', {
+      auth: editor(),
+      body: { ids: [c.child.id], targetFolderId: closed.id },
+    })
+    expect(viewOnly.body.results[0]).toMatchObject({ id: c.child.id, status: 'error', code: 'ACCESS_DENIED' })
+    expect(await itemRow(c.child.id)).toMatchObject({ state: 'trashed' })
+    await server.ctx.admin.setAccess(a.tenantId, closedBrand, a.users.editor!.id, {
+      view: true,
+      delete: true,
+      purge: false,
+    })
+    const allowed = await call('POST', `/api/v1/trash/${c.child.id}/restore`, {
+      auth: editor(),
+      body: { targetFolderId: closed.id },
+    })
+    expect(allowed.status).toBe(200)
+    expect(await itemRow(c.child.id)).toMatchObject({ state: 'active', parent_id: closed.id })
+
     const r = await make('r')
     const recreated = await call('POST', `/api/v1/trash/${r.child.id}/restore`, {
       auth: editor(),

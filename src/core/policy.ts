@@ -106,6 +106,16 @@ export function canRestore(actor: Actor, item: ItemFacts): Decision {
   return ErrorCodes.ACCESS_DENIED
 }
 
+/**
+ * Restore into a chosen folder instead of the original one: a folder the actor may not see does not exist for it;
+ * items go into a folder the actor may change as it may trash there (owner, admin, brand `delete`, or the shared
+ * library outside any brand).
+ */
+export function canRestoreInto(actor: Actor, folder: ItemFacts): Decision {
+  if (canView(actor, folder) !== null) return ErrorCodes.TARGET_NOT_FOUND
+  return canTrash(actor, folder)
+}
+
 /** Empty an item from the trash (IPS: it waits for the cleanup job): same people as restore. */
 export function canEmpty(actor: Actor, item: ItemFacts): Decision {
   return canRestore(actor, item)

@@ -200,9 +200,13 @@ export class TrashService {
     if (options.targetFolderId !== undefined) {
       const target = options.targetFolderId
       if (target !== null) {
-        const folder = await repo.getItem(tx, actor.tenantId, target)
-        if (!folder || folder.state !== 'active' || folder.kind !== 'folder') {
-          for (const unit of units) results.set(unit.id, fail(unit.id, ErrorCodes.TARGET_NOT_FOUND, unit))
+        const folder = (await repo.readItemFacts(tx, actor.tenantId, actor.userId, [target])).get(target)
+        const refused =
+          !folder || folder.state !== 'active' || folder.kind !== 'folder'
+            ? ErrorCodes.TARGET_NOT_FOUND
+            : policy.canRestoreInto(actor, folder)
+        if (refused) {
+          for (const unit of units) results.set(unit.id, fail(unit.id, refused, unit))
           return []
         }
       }
