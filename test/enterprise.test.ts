@@ -892,4 +892,56 @@ describe('brands, issues and categories in use', () => {
     const empty = await server.ctx.admin.createBrand(a.tenantId, 'ea empty brand')
     expect((await del(`/brands/${empty}`)).status).toBe(200)
   })
+
+  it("moving to another brand's issue moves the object into that brand, leaving its old category behind", async () => {
+    const move = (body: Record<string, unknown>) =>
+      fetch(`${server.baseUrl}/api/v1/tenants/${a.tenantId}/items/move`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    const from = await server.ctx.admin.createBrand(a.tenantId, 'ea from brand')
+    const to = await server.ctx.admin.createBrand(a.tenantId, 'ea to brand')
+    const fromIssue = await server.ctx.admin.createIssue(a.tenantId, from, 'From issue')
+    const fromCategory = await server.ctx.admin.createCategory(a.tenantId, from, 'From section')
+    const toIssue = await server.ctx.admin.createIssue(a.tenantId, to, 'To issue')
+    const toCategory = await server.ctx.admin.createCategory(a.tenantId, to, 'To section')
+    const id = (
+      await server.ctx.admin.createItem(a.tenantId, {
+        kind: 'file',
+        name: 'crossing brands',
+        brandId: from,
+        issueId: fromIssue,
+        categoryId: fromCategory,
+      })
+    ).item.id
+    const row = async () =>
+      (
+        await server.database.db.query('select brand_id, issue_id, category_id from items where id = $1', [
+          id,
+        ])
+      ).rows[0]
+
+    const mixed = await move({ ids: [id], issueId: toIssue, categoryId: fromCategory })
+    expect(mixed.status).toBe(422)
+    expect(await mixed.json()).toMatchObject({
+      code: 'INVALID_INPUT',
+      detail: 'The issue and the category belong to different brands',
+    })
+    expect(await row()).toEqual({ brand_id: from, issue_id: fromIssue, category_id: fromCategory })
+
+    expect(await (await move({ ids: [id], issueId: toIssue })).json()).toEqual({ moved: [id] })
+    expect(await row()).toEqual({ brand_id: to, issue_id: toIssue, category_id: null })
+    // the old brand is free again
+    expect(
+      (
+        await fetch(`${server.baseUrl}/api/v1/tenants/${a.tenantId}/brands/${from}`, {
+          method: 'DELETE',
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        })
+      ).status,
+    ).toBe(200)
+    expect(await (await move({ ids: [id], categoryId: toCategory })).json()).toEqual({ moved: [id] })
+    expect(await row()).toEqual({ brand_id: to, issue_id: toIssue, category_id: toCategory })
+  })
 })

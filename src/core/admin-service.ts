@@ -148,18 +148,27 @@ export class AdminService {
     ids: number[],
     to: { issueId?: number | null; categoryId?: number | null },
   ) {
+    const brands = new Set<number>()
     for (const [table, id] of [
       ['issues', to.issueId],
       ['categories', to.categoryId],
     ] as const) {
-      if (id != null && (await admin.brandChildBrand(this.db, table, tenantId, id)) === null) {
+      if (id == null) continue
+      const brand = await admin.brandChildBrand(this.db, table, tenantId, id)
+      if (brand === null) {
         throw new CoreError(
           ErrorCodes.NOT_FOUND,
           `Target ${table === 'issues' ? 'issue' : 'category'} not found`,
         )
       }
+      brands.add(brand)
     }
-    return admin.moveItems(this.db, tenantId, ids, to.issueId, to.categoryId)
+    if (brands.size > 1) {
+      throw new CoreError(ErrorCodes.INVALID_INPUT, 'The issue and the category belong to different brands')
+    }
+    // An issue or category decides the brand: items move into it, and leave behind what belonged to their old one.
+    const [brandId = null] = brands
+    return admin.moveItems(this.db, tenantId, ids, to.issueId, to.categoryId, brandId)
   }
 
   /** The brand an issue or category belongs to (null: no such issue or category in the tenant). */

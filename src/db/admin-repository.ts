@@ -243,15 +243,30 @@ export async function moveItems(
   ids: number[],
   issueId: number | null | undefined,
   categoryId: number | null | undefined,
+  brandId: number | null,
 ) {
+  // an item that changes brand loses the issue or category of its old brand that the move does not set
   const result = await q.query<{ id: number }>(
     `update items set
-        issue_id = case when $3 then $4::bigint else issue_id end,
-        category_id = case when $5 then $6::bigint else category_id end,
+        brand_id = coalesce($7::bigint, brand_id),
+        issue_id = case when $3 then $4::bigint
+                        when $7::bigint is not null and brand_id is distinct from $7::bigint then null
+                        else issue_id end,
+        category_id = case when $5 then $6::bigint
+                           when $7::bigint is not null and brand_id is distinct from $7::bigint then null
+                           else category_id end,
         modified_at = now()
       where tenant_id = $1 and id = any($2::bigint[]) and state <> 'purging'
       returning id`,
-    [tenantId, ids, issueId !== undefined, issueId ?? null, categoryId !== undefined, categoryId ?? null],
+    [
+      tenantId,
+      ids,
+      issueId !== undefined,
+      issueId ?? null,
+      categoryId !== undefined,
+      categoryId ?? null,
+      brandId,
+    ],
   )
   return result.rows.map((row) => row.id)
 }
