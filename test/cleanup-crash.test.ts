@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
-import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../src/config.js'
-import { type AppContext, createContext } from '../src/context.js'
+import type { AppContext } from '../src/context.js'
 import type { FsBlobStore } from '../src/storage/fs-blob-store.js'
 import { ageTrash, createFile, createFolder, type Created } from './helpers/cleanup.js'
-import { createTestDatabase, type TestDatabase, usingRealPostgres } from './helpers/db.js'
+import { type TestDatabase, usingRealPostgres } from './helpers/db.js'
 import { runCli, waitForOutput } from './helpers/processes.js'
-import { ADMIN_TOKEN, createFixture, type Fixture } from './helpers/server.js'
+import {
+  ADMIN_TOKEN,
+  createFixture,
+  createTestContext,
+  type Fixture,
+  type TestContext,
+} from './helpers/server.js'
 
 /**
  * kill -9 of a process running the cleanup job (the real CLI, `trashd purge`) at each point of the purge
@@ -20,27 +21,20 @@ import { ADMIN_TOKEN, createFixture, type Fixture } from './helpers/server.js'
  * Needs PostgreSQL: the child and this process use the database at once.
  */
 describe.runIf(usingRealPostgres())('cleanup job killed with SIGKILL, then rerun', () => {
+  let context: TestContext
   let database: TestDatabase
   let dataDir: string
   let ctx: AppContext
   let blobs: FsBlobStore
 
   beforeAll(async () => {
-    database = await createTestDatabase()
-    dataDir = await mkdtemp(path.join(tmpdir(), 'trashd-crash-'))
-    const config = loadConfig({
-      DATA_DIR: dataDir,
-      ADMIN_TOKEN,
-      LOG_LEVEL: 'silent',
-      CLEANUP_SCHEDULE: 'off',
-    })
-    ctx = await createContext(config, { db: database.db, migrate: false, logger: pino({ level: 'silent' }) })
+    context = await createTestContext()
+    ;({ database, dataDir, ctx } = context)
     blobs = ctx.blobs as FsBlobStore
   })
 
   afterAll(async () => {
-    await database?.drop()
-    if (dataDir) await rm(dataDir, { recursive: true, force: true })
+    await context?.close()
   })
 
   const childEnv = (extra: Record<string, string> = {}) => ({

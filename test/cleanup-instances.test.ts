@@ -1,16 +1,18 @@
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
-import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../src/config.js'
-import { type AppContext, createContext } from '../src/context.js'
+import type { AppContext } from '../src/context.js'
 import type { FsBlobStore } from '../src/storage/fs-blob-store.js'
 import { ageTrash } from './helpers/cleanup.js'
-import { createTestDatabase, type TestDatabase, usingRealPostgres } from './helpers/db.js'
+import { type TestDatabase, usingRealPostgres } from './helpers/db.js'
 import { runCli, waitForOutput } from './helpers/processes.js'
-import { ADMIN_TOKEN, basicAuth, createFixture, type Fixture } from './helpers/server.js'
+import {
+  ADMIN_TOKEN,
+  basicAuth,
+  createFixture,
+  createTestContext,
+  type Fixture,
+  type TestContext,
+} from './helpers/server.js'
 
 const DUE = 600
 const YOUNG = 40
@@ -21,27 +23,20 @@ const YOUNG = 40
  * keep restoring meanwhile, and no error is logged.
  */
 describe.runIf(usingRealPostgres())('two server instances with the cleanup schedule firing', () => {
+  let context: TestContext
   let database: TestDatabase
   let dataDir: string
   let ctx: AppContext
   let f: Fixture
 
   beforeAll(async () => {
-    database = await createTestDatabase()
-    dataDir = await mkdtemp(path.join(tmpdir(), 'trashd-instances-'))
-    const config = loadConfig({
-      DATA_DIR: dataDir,
-      ADMIN_TOKEN,
-      LOG_LEVEL: 'silent',
-      CLEANUP_SCHEDULE: 'off',
-    })
-    ctx = await createContext(config, { db: database.db, migrate: false, logger: pino({ level: 'silent' }) })
+    context = await createTestContext()
+    ;({ database, dataDir, ctx } = context)
     f = await createFixture(ctx, 'inst')
   })
 
   afterAll(async () => {
-    await database?.drop()
-    if (dataDir) await rm(dataDir, { recursive: true, force: true })
+    await context?.close()
   })
 
   /** Files with real stored content, inserted set-based; returns ids and keys. */

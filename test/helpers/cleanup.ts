@@ -1,18 +1,14 @@
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import pino from 'pino'
-import { loadConfig } from '../../src/config.js'
-import { type AppContext, createContext } from '../../src/context.js'
+import type { AppContext } from '../../src/context.js'
 import type { BlobStore } from '../../src/core/ports.js'
 import type { Queryable } from '../../src/db/database.js'
 import { buildApp } from '../../src/http/app.js'
 import { FsBlobStore } from '../../src/storage/fs-blob-store.js'
-import { createTestDatabase, type TestDatabase } from './db.js'
-import { ADMIN_TOKEN, type Fixture } from './server.js'
+import type { TestDatabase } from './db.js'
+import { createTestContext, type Fixture } from './server.js'
 
 /** A filesystem blob store whose deletes fail for chosen keys, as a full disk or a lost mount would. */
 export class FlakyBlobStore implements BlobStore {
@@ -52,33 +48,22 @@ export interface CleanupTestContext {
 
 /** A context (and an app for REST calls) over this file's own database, with a blob store that can fail. */
 export async function startCleanupContext(env: Record<string, string> = {}): Promise<CleanupTestContext> {
-  const database = await createTestDatabase()
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'trashd-cleanup-'))
-  const config = loadConfig({
-    DATA_DIR: dataDir,
-    ADMIN_TOKEN,
-    LOG_LEVEL: 'silent',
-    CLEANUP_SCHEDULE: 'off',
-    ...env,
+  let blobs: FlakyBlobStore | undefined
+  const context = await createTestContext({
+    env,
+    blobs: (dataDir) => {
+      blobs = new FlakyBlobStore(path.join(dataDir, 'blobs'))
+      return blobs
+    },
   })
-  const blobs = new FlakyBlobStore(path.join(dataDir, 'blobs'))
-  const ctx = await createContext(config, {
-    db: database.db,
-    blobs,
-    migrate: false,
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-  })
-  const app = await buildApp(ctx)
+  const app = await buildApp(context.ctx)
   return {
-    ctx,
+    ...context,
     app,
-    database,
-    dataDir,
-    blobs,
+    blobs: blobs!,
     close: async () => {
       await app.close()
-      await database.drop()
-      await rm(dataDir, { recursive: true, force: true })
+      await context.close()
     },
   }
 }

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import { loadConfig } from '../../src/config.js'
 import { type AppContext, createContext } from '../../src/context.js'
+import type { BlobStore } from '../../src/core/ports.js'
 import type { Actor, Door } from '../../src/core/types.js'
 import { buildApp } from '../../src/http/app.js'
 import { createTestDatabase, type TestDatabase } from './db.js'
@@ -21,8 +22,21 @@ export interface TestServer {
   close(): Promise<void>
 }
 
-/** A real server on a loopback port over this file's own database and data directory. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export interface TestContext {
+  ctx: AppContext
+  database: TestDatabase
+  dataDir: string
+  /** ends the context's event bus, drops the database and removes the data directory */
+  close(): Promise<void>
+}
+
+/**
+ * A context over this file's own database and data directory (the cleanup schedule off, logs silent unless
+ * TEST_LOG_LEVEL says otherwise); `blobs` replaces the filesystem blob store under the data directory.
+ */
+export async function createTestContext(
+  options: { env?: Record<string, string>; blobs?: (dataDir: string) => BlobStore } = {},
+): Promise<TestContext> {
   const database = await createTestDatabase()
   const dataDir = await mkdtemp(path.join(tmpdir(), 'trashd-test-'))
   const config = loadConfig({
@@ -30,26 +44,40 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ADMIN_TOKEN,
     LOG_LEVEL: 'silent',
     CLEANUP_SCHEDULE: 'off',
-    ...env,
+    ...options.env,
   })
   const ctx = await createContext(config, {
     db: database.db,
+    blobs: options.blobs?.(dataDir),
     migrate: false,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
   })
-  const app = await buildApp(ctx)
-  const address = await app.listen({ port: 0, host: '127.0.0.1' })
   return {
-    app,
     ctx,
     database,
     dataDir,
-    baseUrl: address,
     close: async () => {
-      await app.close()
       await ctx.events.close()
       await database.drop()
       await rm(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** A real server on a loopback port over this file's own database and data directory. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const context = await createTestContext({ env })
+  const app = await buildApp(context.ctx)
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  return {
+    app,
+    ctx: context.ctx,
+    database: context.database,
+    dataDir: context.dataDir,
+    baseUrl: address,
+    close: async () => {
+      await app.close()
+      await context.close()
     },
   }
 }
