@@ -80,6 +80,28 @@ export async function peakRssGrowth<T>(fn: () => Promise<T>): Promise<{ mb: numb
   }
 }
 
+/**
+ * Waits until the database server is quiet: the last workload's writes checkpointed and no autovacuum worker
+ * running (at most `seconds`), so that a workload is not timed against the background work of the one before.
+ */
+export async function settleDatabase(seconds = 60): Promise<void> {
+  const client = new pg.Client({ connectionString: BENCH_DATABASE_URL })
+  await client.connect()
+  try {
+    await client.query('checkpoint').catch(() => {})
+    const deadline = Date.now() + seconds * 1000
+    while (Date.now() < deadline) {
+      const busy = await client.query<{ n: number }>(
+        "select count(*)::int as n from pg_stat_activity where backend_type = 'autovacuum worker'",
+      )
+      if (busy.rows[0]!.n === 0) return
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+  } finally {
+    await client.end()
+  }
+}
+
 /** A fresh, migrated database with its own data directory and context; dropped afterwards. */
 export async function withBenchContext<T>(fn: (ctx: AppContext, url: string) => Promise<T>): Promise<T> {
   const name = `trashd_bench_${randomBytes(5).toString('hex')}`

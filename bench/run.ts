@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { BENCH_DATABASE_URL, median, type Workload, withBenchContext } from './lib.js'
+import { BENCH_DATABASE_URL, median, settleDatabase, type Workload, withBenchContext } from './lib.js'
 
 /**
  * Runs every bench/*.bench.ts workload (or those named on the command line, e.g. `npm run bench -- W5`), each
@@ -20,6 +20,7 @@ for (const file of files) {
 const results: Record<string, unknown>[] = []
 for (const workload of workloads.filter((w) => only.length === 0 || only.includes(w.id.toUpperCase()))) {
   process.stdout.write(`\n== ${workload.id}: ${workload.title}\n`)
+  await settleDatabase()
   const started = Date.now()
   let measurement: Awaited<ReturnType<Workload['run']>>
   try {
