@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { createInterface } from 'node:readline'
 import { BENCH_DATABASE_URL, median, settleDatabase, type Workload, withBenchContext } from './lib.js'
 
 /**
@@ -17,8 +19,8 @@ for (const file of files) {
   workloads.push(...(module.workloads ?? (module.workload ? [module.workload] : [])))
 }
 
-const results: Record<string, unknown>[] = []
-for (const workload of workloads.filter((w) => only.length === 0 || only.includes(w.id.toUpperCase()))) {
+/** Runs one workload in this process and answers its result row. */
+async function runWorkload(workload: Workload): Promise<Record<string, unknown>> {
   process.stdout.write(`\n== ${workload.id}: ${workload.title}\n`)
   await settleDatabase()
   const started = Date.now()
@@ -49,7 +51,7 @@ for (const workload of workloads.filter((w) => only.length === 0 || only.include
         .map(([key, value]) => `   ${key}: ${typeof value === 'number' ? value.toFixed(1) : value}\n`)
         .join(''),
   )
-  results.push({
+  return {
     id: workload.id,
     title: workload.title,
     target: workload.target,
@@ -62,7 +64,52 @@ for (const workload of workloads.filter((w) => only.length === 0 || only.include
     extra,
     seconds: Math.round((Date.now() - started) / 1000),
     at: new Date().toISOString(),
+  }
+}
+
+/**
+ * Each workload runs in a process of its own, so that none is timed in a heap, pools or compiled code that the
+ * ones before it left behind. The child prints its log, then its result row after RESULT_MARK.
+ */
+const RESULT_MARK = '@@bench-result '
+const childWorkload = process.env.BENCH_WORKLOAD
+if (childWorkload) {
+  const workload = workloads.find((w) => w.id === childWorkload)
+  if (!workload) throw new Error(`no workload ${childWorkload}`)
+  const row = await runWorkload(workload)
+  process.stdout.write(`${RESULT_MARK}${JSON.stringify(row)}\n`)
+  process.exit(0)
+}
+
+async function runInChild(workload: Workload): Promise<Record<string, unknown>> {
+  const child = spawn(process.execPath, [...process.execArgv, import.meta.filename], {
+    env: { ...process.env, BENCH_WORKLOAD: workload.id },
+    stdio: ['ignore', 'pipe', 'inherit'],
   })
+  let row: Record<string, unknown> | undefined
+  const lines = createInterface({ input: child.stdout })
+  lines.on('line', (line) => {
+    if (line.startsWith(RESULT_MARK)) row = JSON.parse(line.slice(RESULT_MARK.length))
+    else process.stdout.write(`${line}\n`)
+  })
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+  if (row) return row
+  process.stdout.write(`   FAILED: the workload's process exited with ${code}\n`)
+  const failed = { ours: Number.NaN, limit: Number.NaN, ratio: Number.NaN, meets: false, unit: 'ms' }
+  return {
+    id: workload.id,
+    title: workload.title,
+    target: workload.target,
+    ...failed,
+    extra: { failed: `exit ${code}` },
+    seconds: 0,
+    at: new Date().toISOString(),
+  }
+}
+
+const results: Record<string, unknown>[] = []
+for (const workload of workloads.filter((w) => only.length === 0 || only.includes(w.id.toUpperCase()))) {
+  results.push(await runInChild(workload))
 }
 
 const database = new URL(BENCH_DATABASE_URL)
@@ -92,8 +139,10 @@ const table = [
     const notes = Object.entries(r.extra as Record<string, number | string>)
       .map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(1) : v}`)
       .join('; ')
-    const value = (v: number) => `${v.toFixed(1)} ${r.unit}`
-    return `| ${r.id} | ${r.title} | ${value(r.ours as number)} | ${value(r.limit as number)} | ${r.ratio} | ${r.target} | ${r.meets ? 'yes' : 'no'} | ${notes} | ${String(r.at ?? report.at).slice(0, 16)} (${r.seconds} s) |`
+    // a failed workload's figures are NaN in its process and null once passed on as JSON
+    const value = (v: number | null) =>
+      typeof v === 'number' && Number.isFinite(v) ? `${v.toFixed(1)} ${r.unit}` : 'n/a'
+    return `| ${r.id} | ${r.title} | ${value(r.ours as number | null)} | ${value(r.limit as number | null)} | ${r.ratio ?? 'n/a'} | ${r.target} | ${r.meets ? 'yes' : 'no'} | ${notes} | ${String(r.at ?? report.at).slice(0, 16)} (${r.seconds} s) |`
   }),
 ]
 await writeFile(
