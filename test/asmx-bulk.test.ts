@@ -6,6 +6,7 @@ import type { TrashListingEntry } from '../src/core/types.js'
 import type { FsBlobStore } from '../src/storage/fs-blob-store.js'
 import { parseXml } from '../src/protocols/soap/xml.js'
 import { asmx, responseXml } from './helpers/asmx.js'
+import { openTransactions } from './helpers/db.js'
 import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
 let server: TestServer
@@ -215,28 +216,11 @@ describe('the streamed bin listing', () => {
       expect(batch.length).toBe(1000)
       break
     }
-    const open = await server.database.db.query<{ n: number }>(
-      `select count(*)::int as n from pg_stat_activity
-        where datname = current_database() and state like 'idle in transaction%'`,
-    )
-    expect(open.rows[0]!.n).toBe(0)
+    expect(await openTransactions(server.database.url)).toBe(0)
   })
 
   /** Sessions of this test database still inside a transaction (a listing holding its connection). */
-  async function openListings() {
-    // on a connection of its own: a leaked listing may hold every pooled one
-    const client = new pg.Client({ connectionString: server.database.url })
-    await client.connect()
-    try {
-      const open = await client.query<{ n: number }>(
-        `select count(*)::int as n from pg_stat_activity
-          where datname = current_database() and state like 'idle in transaction%'`,
-      )
-      return open.rows[0]!.n
-    } finally {
-      await client.end()
-    }
-  }
+  const openListings = () => openTransactions(server.database.url)
 
   async function waitFor(check: () => Promise<boolean>, seconds: number) {
     const deadline = Date.now() + seconds * 1000

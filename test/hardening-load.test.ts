@@ -1,7 +1,6 @@
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLoadTenant, runMixedLoad } from '../bench/mixed-load.js'
-import { usingRealPostgres } from './helpers/db.js'
+import { openTransactions, usingRealPostgres } from './helpers/db.js'
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './helpers/server.js'
 
 /**
@@ -48,26 +47,6 @@ describe('load: the mixed workload of every door', () => {
     for (const row of states.rows) expect(['active', 'trashed']).toContain(row.state)
     // the connections of listings cut off when the load stopped are given back (none left inside a transaction);
     // the embedded database streams listings in pages and holds no connection between them
-    if (usingRealPostgres()) expect(await waitForNoOpenTransactions(server.database.url, 10)).toBe(0)
+    if (usingRealPostgres()) expect(await openTransactions(server.database.url, 10)).toBe(0)
   })
 })
-
-/** Sessions of the database left inside a transaction, once there are none or after `seconds`. */
-async function waitForNoOpenTransactions(url: string, seconds: number) {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    const deadline = Date.now() + seconds * 1000
-    for (;;) {
-      const open = await client.query<{ n: number }>(
-        `select count(*)::int as n from pg_stat_activity
-          where datname = current_database() and state like 'idle in transaction%'`,
-      )
-      const n = open.rows[0]!.n
-      if (n === 0 || Date.now() > deadline) return n
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-  } finally {
-    await client.end()
-  }
-}

@@ -49,3 +49,27 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 }
 
 export const usingRealPostgres = () => Boolean(process.env.TEST_DATABASE_URL)
+
+/**
+ * Sessions of the database at `url` left inside a transaction (a streamed listing holding its connection),
+ * counted on a connection of its own, since a leak may hold every pooled one. With `seconds`, waits up to that
+ * long for there to be none.
+ */
+export async function openTransactions(url: string, seconds = 0): Promise<number> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const deadline = Date.now() + seconds * 1000
+    for (;;) {
+      const open = await client.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and state like 'idle in transaction%'`,
+      )
+      const n = open.rows[0]!.n
+      if (n === 0 || Date.now() >= deadline) return n
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  } finally {
+    await client.end()
+  }
+}
