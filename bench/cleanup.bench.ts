@@ -2,6 +2,7 @@ import { mkdir, unlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { AppContext } from '../src/context.js'
 import { CleanupJob } from '../src/core/cleanup-job.js'
+import type { Actor } from '../src/core/types.js'
 import type { Database } from '../src/db/database.js'
 import type { FsBlobStore } from '../src/storage/fs-blob-store.js'
 import { benchTenant, peakRssGrowth, percentile, timed, type Workload } from './lib.js'
@@ -96,6 +97,31 @@ function job(ctx: AppContext) {
   })
 }
 
+/**
+ * A user restoring (and trashing again) one item of a tenant, every 20 ms until stopped; answers the restore
+ * latencies. Each restore is checked to have succeeded.
+ */
+function restoreAlong(ctx: AppContext, actor: Actor, itemId: number) {
+  const latencies: number[] = []
+  let running = true
+  const loop = (async () => {
+    while (running) {
+      const restore = await timed(() => ctx.trash.restore(actor, [itemId]))
+      if (restore.value.successCount !== 1) throw new Error('the concurrent restore failed')
+      latencies.push(restore.ms)
+      await ctx.trash.trash(actor, [itemId])
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  })()
+  return {
+    async stop() {
+      running = false
+      await loop
+      return latencies
+    },
+  }
+}
+
 export const workloads: Workload[] = [
   {
     id: 'W2-memory',
@@ -124,22 +150,11 @@ export const workloads: Workload[] = [
           ownerId: a.admin.userId,
         })
         await ctx.trash.trash(a.admin, [kept.item.id])
-        const latencies: number[] = []
-        let running = true
-        const restorer = (async () => {
-          while (running) {
-            const restore = await timed(() => ctx.trash.restore(a.admin, [kept.item.id]))
-            if (restore.value.successCount !== 1) throw new Error('the concurrent restore failed')
-            latencies.push(restore.ms)
-            await ctx.trash.trash(a.admin, [kept.item.id])
-            await new Promise((resolve) => setTimeout(resolve, 20))
-          }
-        })()
+        const restorer = restoreAlong(ctx, a.admin, kept.item.id)
         const measured = await peakRssGrowth(() =>
           timed(() => job(ctx).run({ trigger: 'cli', tenantId: a.tenantId })),
         )
-        running = false
-        await restorer
+        const latencies = await restorer.stop()
         const report = measured.value.value
         if (report?.run.status !== 'succeeded')
           throw new Error(`run ${report?.run.status}: ${report?.run.error}`)
@@ -148,6 +163,14 @@ export const workloads: Workload[] = [
 
         const b = await benchTenant(ctx, `w2b-limit-${run}`)
         await expiredFiles(ctx.db, blobs, b.tenantId, FILES)
+        // the same restores go on while the limit runs, so that both sides share the machine with that load
+        const limitKept = await ctx.admin.createItem(b.tenantId, {
+          kind: 'file',
+          name: 'kept.jpg',
+          ownerId: b.admin.userId,
+        })
+        await ctx.trash.trash(b.admin, [limitKept.item.id])
+        const limitRestorer = restoreAlong(ctx, b.admin, limitKept.item.id)
         const raw = await timed(async () => {
           const keys = await rawExpire(ctx.db, [b.tenantId])
           for (let i = 0; i < keys.length; i += 16) {
@@ -155,6 +178,7 @@ export const workloads: Workload[] = [
           }
           return keys.length
         })
+        await limitRestorer.stop()
         if (raw.value !== FILES) throw new Error(`raw removed ${raw.value} files`)
         limit.push(raw.ms)
 

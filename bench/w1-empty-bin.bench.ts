@@ -79,6 +79,12 @@ export const workload: Workload = {
         probeLatencies.count += probed.count
         probeLatencies.failures += probed.failures
 
+        // the other user restores while the limit runs too, so that both sides share the machine with that load
+        const limitIds = Array.from({ length: 5000 }, (_, i) => nextProbe + i).filter(
+          (id) => id <= probeIds.last,
+        )
+        const limitProbe = restoreProbe(server.baseUrl, prober, tenantId, limitIds)
+        await limitProbe.ready
         const raw = await timed(() =>
           ctx.db.query(
             `with gone as (
@@ -95,6 +101,7 @@ export const workload: Workload = {
             [tenantId, rawOwner.userId, rawOwner.login],
           ),
         )
+        nextProbe += (await limitProbe.stop()).used
         if (raw.value.rowCount !== ITEMS) throw new Error(`raw emptied ${raw.value.rowCount}`)
         limit.push(raw.ms)
         log(
