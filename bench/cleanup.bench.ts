@@ -98,10 +98,18 @@ function job(ctx: AppContext) {
 }
 
 /**
- * A user restoring (and trashing again) one item of a tenant, every 20 ms until stopped; answers the restore
- * latencies. Each restore is checked to have succeeded.
+ * The tenant's admin restoring (and trashing again) an item of its own, every 20 ms until stopped; answers the
+ * restore latencies. Each restore is checked to have succeeded.
  */
-function restoreAlong(ctx: AppContext, actor: Actor, itemId: number) {
+async function restoreAlong(ctx: AppContext, tenant: { tenantId: number; admin: Actor }) {
+  const actor = tenant.admin
+  const { item } = await ctx.admin.createItem(tenant.tenantId, {
+    kind: 'file',
+    name: 'kept.jpg',
+    ownerId: actor.userId,
+  })
+  const itemId = item.id
+  await ctx.trash.trash(actor, [itemId])
   const latencies: number[] = []
   let running = true
   const loop = (async () => {
@@ -144,13 +152,7 @@ export const workloads: Workload[] = [
         const a = await benchTenant(ctx, `w2b-ours-${run}`)
         await expiredFiles(ctx.db, blobs, a.tenantId, FILES)
         // a user restores (and trashes again) an item of the tenant being cleaned up, all along the run
-        const kept = await ctx.admin.createItem(a.tenantId, {
-          kind: 'file',
-          name: 'kept.jpg',
-          ownerId: a.admin.userId,
-        })
-        await ctx.trash.trash(a.admin, [kept.item.id])
-        const restorer = restoreAlong(ctx, a.admin, kept.item.id)
+        const restorer = await restoreAlong(ctx, a)
         const measured = await peakRssGrowth(() =>
           timed(() => job(ctx).run({ trigger: 'cli', tenantId: a.tenantId })),
         )
@@ -164,13 +166,7 @@ export const workloads: Workload[] = [
         const b = await benchTenant(ctx, `w2b-limit-${run}`)
         await expiredFiles(ctx.db, blobs, b.tenantId, FILES)
         // the same restores go on while the limit runs, so that both sides share the machine with that load
-        const limitKept = await ctx.admin.createItem(b.tenantId, {
-          kind: 'file',
-          name: 'kept.jpg',
-          ownerId: b.admin.userId,
-        })
-        await ctx.trash.trash(b.admin, [limitKept.item.id])
-        const limitRestorer = restoreAlong(ctx, b.admin, limitKept.item.id)
+        const limitRestorer = await restoreAlong(ctx, b)
         const raw = await timed(async () => {
           const keys = await rawExpire(ctx.db, [b.tenantId])
           for (let i = 0; i < keys.length; i += 16) {
