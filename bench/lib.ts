@@ -118,6 +118,8 @@ export async function withBenchContext<T>(fn: (ctx: AppContext, url: string) => 
     ADMIN_TOKEN: 'bench-admin-token-0123456789',
     LOG_LEVEL: 'silent',
     CLEANUP_SCHEDULE: 'off',
+    // no workload times password hashing: users are set up with cheap hashes
+    PASSWORD_HASH_COST: '10',
   })
   const ctx = await createContext(config, { db, logger: pino({ level: 'silent' }) })
   try {
@@ -139,8 +141,8 @@ export async function benchTenant(
 ): Promise<{ tenantId: number; admin: Actor }> {
   const tenantId = await ctx.admin.createTenant(name)
   const login = `${name}-admin-${randomBytes(3).toString('hex')}`
-  await ctx.admin.createUser(tenantId, { login, password: 'bench', admin: true })
-  const admin = (await ctx.auth.authenticate(login, 'bench', 'rest'))!
+  await ctx.admin.createUser(tenantId, { login, password: 'bench-password', admin: true })
+  const admin = (await ctx.auth.authenticate(login, 'bench-password', 'rest'))!
   return { tenantId, admin }
 }
 

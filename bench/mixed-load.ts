@@ -54,7 +54,7 @@ export async function createLoadTenant(
     await call(baseUrl, 'POST', '/api/v1/tenants', admin, json({ name: `load ${suffix}` })),
   ).id
   const login = `load-${suffix}`
-  const password = `load-pw-${suffix}`
+  const password = `load-password-${suffix}`
   await call(
     baseUrl,
     'POST',

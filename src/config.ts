@@ -7,7 +7,8 @@ const cronExpression = /^(\S+\s+){4,5}\S+$/
 
 const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  // this machine only, unless the operator says otherwise
+  HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
@@ -20,6 +21,20 @@ const configSchema = z.object({
     .int()
     .min(60, 'must be at least 60 seconds')
     .default(30 * 60),
+  // a session ends this long after it was opened, however often it is used
+  SESSION_MAX_AGE: z.coerce
+    .number()
+    .int()
+    .min(60, 'must be at least 60 seconds')
+    .default(12 * 60 * 60),
+  // log2 of scrypt's N for new password hashes (r = 8, p = 1); 17 is OWASP's recommendation
+  PASSWORD_HASH_COST: z.coerce.number().int().min(10).max(20).default(17),
+  // failed sign-ins per login / per remote address, and failed ticket checks per address, before locks start
+  LOGIN_FAILURES_PER_LOGIN: z.coerce.number().int().min(1).default(5),
+  LOGIN_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
+  TICKET_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(500),
+  // the longest lock (seconds); the first is 30 s and each further failure doubles it
+  LOGIN_LOCK_MAX: z.coerce.number().int().min(30).default(900),
   CLEANUP_SCHEDULE: z
     .string()
     .regex(cronExpression, 'must be a cron expression such as "0 0 * * *"')

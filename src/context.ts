@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import pino, { type Logger } from 'pino'
 import type { Config } from './config.js'
 import { AdminService } from './core/admin-service.js'
-import { AuthService } from './core/auth-service.js'
+import { AuthService, DEFAULT_THROTTLE } from './core/auth-service.js'
 import { CleanupJob } from './core/cleanup-job.js'
 import type { EventBus } from './core/events.js'
 import { ObjectService } from './core/object-service.js'
+import { PasswordHasher } from './core/passwords.js'
 import { loadPlugins, PluginHost, type ServerPlugin } from './core/plugins.js'
 import type { BlobStore } from './core/ports.js'
 import { TrashService } from './core/trash-service.js'
@@ -35,6 +36,8 @@ export interface AppContext {
   plugins: PluginHost
   /** the bearer token of the admin API (ADMIN_TOKEN, or the one generated under DATA_DIR) */
   adminToken: string
+  /** the file the admin token is kept in (null: it came from ADMIN_TOKEN) */
+  adminTokenFile: string | null
   close(): Promise<void>
 }
 
@@ -123,26 +126,41 @@ export async function createContext(
   if (!db) {
     if (config.DATABASE_URL) db = connectPostgres(config.DATABASE_URL)
     else {
-      const dir = path.resolve(config.DATA_DIR, 'pgdata')
-      await mkdir(dir, { recursive: true })
-      db = await openEmbedded(dir)
+      await mkdir(config.DATA_DIR, { recursive: true, mode: 0o700 })
+      db = await openEmbedded(path.resolve(config.DATA_DIR, 'pgdata'))
     }
   }
   if (options.migrate !== false) await migrate(db)
   const blobs = options.blobs ?? new FsBlobStore(path.resolve(config.DATA_DIR, 'blobs'))
   const database = db
-  const adminToken = options.adminToken ?? (await resolveAdminToken(config, logger))
+  const { token: adminToken, file: adminTokenFile } = options.adminToken
+    ? { token: options.adminToken, file: null }
+    : await resolveAdminToken(config, logger)
+  const hasher = new PasswordHasher(config.PASSWORD_HASH_COST)
   const plugins = new PluginHost(options.plugins ?? (await loadPlugins(config.PLUGINS)), logger)
   const events = new DatabaseEventBus(database, logger)
   return {
     adminToken,
+    adminTokenFile,
     config,
     logger,
     db: database,
     blobs,
     trash: new TrashService(database, blobs),
-    auth: new AuthService(database, config.SESSION_TTL),
-    admin: new AdminService(database, blobs),
+    auth: new AuthService(database, {
+      sessionTtlSeconds: config.SESSION_TTL,
+      sessionMaxAgeSeconds: config.SESSION_MAX_AGE,
+      hasher,
+      throttle: {
+        ...DEFAULT_THROTTLE,
+        perLogin: config.LOGIN_FAILURES_PER_LOGIN,
+        perAddress: config.LOGIN_FAILURES_PER_ADDRESS,
+        ticketsPerAddress: config.TICKET_FAILURES_PER_ADDRESS,
+        maxLockSeconds: config.LOGIN_LOCK_MAX,
+      },
+      logger: logger.child({ component: 'auth' }),
+    }),
+    admin: new AdminService(database, blobs, hasher),
     objects: new ObjectService(database, blobs),
     cleanup: new CleanupJob(
       database,
@@ -159,20 +177,30 @@ export async function createContext(
   }
 }
 
-/** ADMIN_TOKEN, else the token kept under DATA_DIR, else a new one written there and printed once. */
-async function resolveAdminToken(config: Config, logger: Logger): Promise<string> {
-  if (config.ADMIN_TOKEN) return config.ADMIN_TOKEN
+/**
+ * ADMIN_TOKEN, else the token kept under DATA_DIR, else a new one written there. The file is readable by this
+ * user only; the token itself is never printed or logged.
+ */
+async function resolveAdminToken(
+  config: Config,
+  logger: Logger,
+): Promise<{ token: string; file: string | null }> {
+  if (config.ADMIN_TOKEN) return { token: config.ADMIN_TOKEN, file: null }
   const file = path.resolve(config.DATA_DIR, 'admin-token')
   try {
     const kept = (await readFile(file, 'utf8')).trim()
-    if (kept.length >= 16) return kept
+    if (kept.length >= 16) {
+      // a token file others may read (copied, or made by an older version) is closed to them
+      if (((await stat(file)).mode & 0o077) !== 0) await chmod(file, 0o600)
+      return { token: kept, file }
+    }
   } catch {
     // not generated yet
   }
   const token = randomBytes(24).toString('base64url')
-  await mkdir(config.DATA_DIR, { recursive: true })
+  await mkdir(config.DATA_DIR, { recursive: true, mode: 0o700 })
   await writeFile(file, `${token}\n`, { mode: 0o600 })
+  await chmod(file, 0o600)
   logger.info({ file }, 'generated an admin token (kept in the file named here)')
-  process.stdout.write(`\nAdmin token (also in ${file}): ${token}\n\n`)
-  return token
+  return { token, file }
 }

@@ -73,6 +73,16 @@ export async function seedDemo(ctx: AppContext): Promise<{ tenantId: number; cre
   return { tenantId, created: true }
 }
 
+/** Users that still have a password published above (demo logins with their demo passwords). */
+export async function usersWithPublishedPasswords(ctx: AppContext) {
+  const found = []
+  for (const { login, password } of [DEMO.admin, ...DEMO.users]) {
+    const user = await ctx.auth.userWithPassword(login, password)
+    if (user) found.push(user)
+  }
+  return found
+}
+
 export function demoInstructions(baseUrl: string, tenantId: number): string {
   const a = DEMO.admin
   const u = DEMO.users[0]!

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ticketHash } from '../src/core/auth-service.js'
 import { unwrapSoapAnswer } from './helpers/asmx.js'
 import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
@@ -91,11 +92,11 @@ async function responseOf(response: Response, transport: Transport, method: stri
 }
 
 async function openSeedSession(role: 'admin' | 'editor') {
-  await server.database.db.query('delete from sessions where ticket = $1', [SEED_TICKET])
+  await server.database.db.query('delete from sessions where ticket_hash = $1', [ticketHash(SEED_TICKET)])
   await server.database.db.query(
-    `insert into sessions (ticket, tenant_id, user_id, door, expires_at)
-     values ($1, $2, $3, 'asmx', now() + interval '1 hour')`,
-    [SEED_TICKET, f.tenantId, f.users[role]!.id],
+    `insert into sessions (ticket_hash, tenant_id, user_id, door, expires_at, ends_at)
+     values ($1, $2, $3, 'asmx', now() + interval '1 hour', now() + interval '2 hours')`,
+    [ticketHash(SEED_TICKET), f.tenantId, f.users[role]!.id],
   )
 }
 
@@ -122,7 +123,7 @@ const state9871 = async () =>
 
 describe.each(['GET', 'POST', 'SOAP'] as const)('seed examples over %s', (transport) => {
   it('EmptyRecycleBin (seed 002): [901] before the ticket exists, then success, also for an empty bin', async () => {
-    await server.database.db.query('delete from sessions where ticket = $1', [SEED_TICKET])
+    await server.database.db.query('delete from sessions where ticket_hash = $1', [ticketHash(SEED_TICKET)])
     const before = await send(transport, EMPTY_GET, EMPTY_POST, EMPTY_SOAP, 'EmptyRecycleBin')
     expect(await responseOf(before, transport, 'EmptyRecycleBin')).toBe(EXPIRED)
 

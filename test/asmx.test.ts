@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs'
 import { Writable } from 'node:stream'
-import { vi } from 'vitest'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createLogger, redactUrl } from '../src/context.js'
+import { ticketHash } from '../src/core/auth-service.js'
 import { buildApp } from '../src/http/app.js'
-import type { FsBlobStore } from '../src/storage/fs-blob-store.js'
 import { parseXml } from '../src/protocols/soap/xml.js'
+import type { FsBlobStore } from '../src/storage/fs-blob-store.js'
 import {
   asmx,
   responseXml,
@@ -319,9 +319,10 @@ describe('AuthenticateUser and LogOut', () => {
     expect(attrs.expireOn).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
     const ttl = server.ctx.config.SESSION_TTL * 1000
     expect(Date.parse(attrs.expireOn!)).toBeGreaterThanOrEqual(started + ttl - 2000)
-    const session = await server.database.db.query('select door, user_id from sessions where ticket = $1', [
-      attrs.ticket,
-    ])
+    const session = await server.database.db.query(
+      'select door, user_id from sessions where ticket_hash = $1',
+      [ticketHash(attrs.ticket!)],
+    )
     expect(session.rows[0]).toEqual({ door: 'asmx', user_id: user.id })
 
     const wrong = await asmx(base, transport, 'AuthenticateUser', { UID: user.login, PWD: 'wrong' })
@@ -346,19 +347,19 @@ describe('AuthenticateUser and LogOut', () => {
   it('slides the expiry on use, and an expired ticket is [901] on every transport and method', async () => {
     const ticket = await ticketOf(a, 'editor')
     await server.database.db.query(
-      "update sessions set expires_at = now() + interval '5 seconds' where ticket = $1",
-      [ticket],
+      "update sessions set expires_at = now() + interval '5 seconds' where ticket_hash = $1",
+      [ticketHash(ticket)],
     )
     await asmx(base, 'GET', 'GetRecycleBinContent', { AuthenticationTicket: ticket })
     const slid = await server.database.db.query(
-      'select extract(epoch from expires_at - now())::int as left from sessions where ticket = $1',
-      [ticket],
+      'select extract(epoch from expires_at - now())::int as left from sessions where ticket_hash = $1',
+      [ticketHash(ticket)],
     )
     expect(slid.rows[0].left).toBeGreaterThan(server.ctx.config.SESSION_TTL - 60)
 
     await server.database.db.query(
-      "update sessions set expires_at = now() - interval '1 second' where ticket = $1",
-      [ticket],
+      "update sessions set expires_at = now() - interval '1 second' where ticket_hash = $1",
+      [ticketHash(ticket)],
     )
     const calls: [string, Record<string, string>][] = [
       ['GetRecycleBinContent', { AuthenticationTicket: ticket }],

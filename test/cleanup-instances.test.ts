@@ -113,7 +113,7 @@ describe.runIf(usingRealPostgres())('two server instances with the cleanup sched
       for (const [index, item] of young.slice(0, 10).entries()) {
         const response = await fetch(`${addresses[index % 2]}/api/v1/trash/${item.id}/restore`, {
           method: 'POST',
-          headers: { authorization: basicAuth(f.users.admin!) },
+          headers: { authorization: basicAuth(f.users.admin!), 'x-requested-with': 'test' },
         })
         expect(response.status).toBe(200)
         restored.push(item.id)

@@ -27,6 +27,7 @@ import {
   createFixture,
   type Fixture,
   startTestServer,
+  TEST_PASSWORD_HASH_COST,
   type TestServer,
 } from './helpers/server.js'
 
@@ -119,6 +120,7 @@ describe('plug-in connectors', () => {
       ADMIN_TOKEN,
       LOG_LEVEL: 'silent',
       CLEANUP_SCHEDULE: 'off',
+      PASSWORD_HASH_COST: TEST_PASSWORD_HASH_COST,
     })
     const ctx: AppContext = await createContext(config, {
       db: server.database.db,

@@ -1,5 +1,6 @@
 import * as soap from 'soap'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ticketHash } from '../src/core/auth-service.js'
 import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
 let server: TestServer
@@ -97,7 +98,8 @@ describe('node-soap, from the WSDL the server serves', () => {
 
     await client.LogOffAsync({ Ticket: ticket })
     expect(
-      (await server.database.db.query('select 1 from sessions where ticket = $1', [ticket])).rowCount,
+      (await server.database.db.query('select 1 from sessions where ticket_hash = $1', [ticketHash(ticket)]))
+        .rowCount,
     ).toBe(0)
     await expect(client.QueryObjectsAsync({ Ticket: ticket, Params: {} })).rejects.toMatchObject({
       root: {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ticketHash } from '../src/core/auth-service.js'
 import {
   compact,
   deleteObjects,
@@ -165,9 +166,10 @@ describe('LogOn / LogOff', () => {
     const body = responseBody(reply.text, 'LogOn')
     const ticket = /^<Ticket>([0-9a-f]{40})<\/Ticket>/.exec(body)?.[1]
     expect(ticket).toBeDefined()
-    const session = await server.database.db.query('select user_id, door from sessions where ticket = $1', [
-      ticket,
-    ])
+    const session = await server.database.db.query(
+      'select user_id, door from sessions where ticket_hash = $1',
+      [ticketHash(ticket!)],
+    )
     expect(session.rows[0]).toEqual({ user_id: editor.id, door: 'enterprise' })
     // the editor's own brand: view + delete, no purge; the view-only brand: view
     expect(body).toContain(
@@ -258,7 +260,8 @@ describe('LogOn / LogOff', () => {
       '<?xml version="1.0" encoding="utf-8"?><SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns1="urn:SmartConnection" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><SOAP-ENV:Body><ns1:LogOffResponse/></SOAP-ENV:Body></SOAP-ENV:Envelope>',
     )
     expect(
-      (await server.database.db.query('select 1 from sessions where ticket = $1', [ticket])).rowCount,
+      (await server.database.db.query('select 1 from sessions where ticket_hash = $1', [ticketHash(ticket)]))
+        .rowCount,
     ).toBe(0)
     const after = await postEnterprise(
       server,
@@ -366,13 +369,13 @@ describe("seed 004's examples, sent as written", () => {
 
   it('empty objects deleted by someone specific (Deleter = John)', async () => {
     const j = await createFixture(server.ctx, 'ej', 'enterprise')
-    const johnId = await server.ctx.admin.createUser(j.tenantId, { login: 'John', password: 'john-pw' })
+    const johnId = await server.ctx.admin.createUser(j.tenantId, { login: 'John', password: 'john-password' })
     await server.ctx.admin.setAccess(j.tenantId, j.brandId, johnId, {
       view: true,
       delete: true,
       purge: false,
     })
-    const john = (await server.ctx.auth.authenticate('John', 'john-pw', 'enterprise'))!
+    const john = (await server.ctx.auth.authenticate('John', 'john-password', 'enterprise'))!
     const byJohn = [await item(j, 'john 1'), await item(j, 'john 2')]
     const byEditor = await item(j, 'editor 1')
     await server.ctx.trash.trash(john, byJohn)

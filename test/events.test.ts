@@ -5,14 +5,15 @@ import { loadConfig } from '../src/config.js'
 import { type AppContext, createContext } from '../src/context.js'
 import { connectPostgres } from '../src/db/database.js'
 import { buildApp } from '../src/http/app.js'
-import { deleteObjects, envelope, ids, logOn, postEnterprise } from './helpers/enterprise.js'
 import { usingRealPostgres } from './helpers/db.js'
+import { deleteObjects, envelope, ids, logOn, postEnterprise } from './helpers/enterprise.js'
 import {
   ADMIN_TOKEN,
   basicAuth,
   createFixture,
   type Fixture,
   startTestServer,
+  TEST_PASSWORD_HASH_COST,
   type TestServer,
 } from './helpers/server.js'
 
@@ -113,6 +114,7 @@ beforeAll(async () => {
       ADMIN_TOKEN,
       LOG_LEVEL: 'silent',
       CLEANUP_SCHEDULE: 'off',
+      PASSWORD_HASH_COST: TEST_PASSWORD_HASH_COST,
     })
     const ctx = await createContext(config, {
       db: connectPostgres(server.database.url, 4),

@@ -1,19 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { PasswordHasher } from '../src/core/passwords.js'
 import { authHeader, bodyOf, faultOf, ns, post, soap11 } from './helpers/ips.js'
 import { startTestServer, type TestServer } from './helpers/server.js'
 
 // Counts the scrypt verifications the server performs, still verifying for real.
-const verifications = vi.hoisted(() => ({ count: 0 }))
-vi.mock('../src/core/passwords.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../src/core/passwords.js')>()
-  return {
-    ...real,
-    verifyPassword: (password: string, stored: string) => {
-      verifications.count++
-      return real.verifyPassword(password, stored)
-    },
-  }
-})
+const verify = vi.spyOn(PasswordHasher.prototype, 'verify')
+const verifications = {
+  get count() {
+    return verify.mock.calls.length
+  },
+  set count(_zero: number) {
+    verify.mockClear()
+  },
+}
 
 let server: TestServer
 let tenantId: number

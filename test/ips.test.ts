@@ -67,7 +67,7 @@ beforeAll(async () => {
   // The seeds name company c|6 and assets a|942, a|943: create exactly those, then move the sequences on.
   await db.query(`insert into tenants (id, name) values (6, 'Seed Company')`)
   await db.query(`select setval(pg_get_serial_sequence('tenants', 'id'), 100)`)
-  seedUser = { login: 'seed-user@example.com', password: 'seed-pw' }
+  seedUser = { login: 'seed-user@example.com', password: 'seed-password-1' }
   const seedUserId = await server.ctx.admin.createUser(6, { ...seedUser, email: seedUser.login })
   await db.query(
     `insert into items (tenant_id, id, kind, type, name, owner_id, created_by, modified_by)
@@ -78,9 +78,9 @@ beforeAll(async () => {
 
   a = await createFixture(server.ctx, 'ia', 'ips')
   b = await createFixture(server.ctx, 'ib', 'ips')
-  limited = { login: 'ia-portal-user', password: 'portal-pw' }
+  limited = { login: 'ia-portal-user', password: 'portal-password' }
   await server.ctx.admin.createUser(a.tenantId, { ...limited, ipsRole: 'ImagePortalUser' })
-  webServiceUser = { login: 'ia-ws-user', password: 'ws-pw' }
+  webServiceUser = { login: 'ia-ws-user', password: 'ws-user-password' }
   await server.ctx.admin.createUser(a.tenantId, { ...webServiceUser, ipsRole: 'WebServiceUser' })
 
   const owner = a.users.editor!.id
@@ -677,12 +677,12 @@ describe('authentication', () => {
   })
 
   it('stops accepting a password once it is changed (verified passwords are cached briefly)', async () => {
-    const user = { login: 'ia-changing', password: 'first-pw' }
+    const user = { login: 'ia-changing', password: 'first-password' }
     const id = await server.ctx.admin.createUser(a.tenantId, user)
     expect(bodyOf((await call(user, body())).root).name).toBe('searchAssetsReturn')
-    await server.ctx.admin.setPassword(a.tenantId, id, 'second-pw')
+    await server.ctx.admin.setPassword(a.tenantId, id, 'second-password')
     expect(faultOf((await call(user, body())).root).code).toBe('10001')
-    expect(bodyOf((await call({ ...user, password: 'second-pw' }, body())).root).name).toBe(
+    expect(bodyOf((await call({ ...user, password: 'second-password' }, body())).root).name).toBe(
       'searchAssetsReturn',
     )
   })

@@ -16,11 +16,15 @@ let b: Fixture
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
 
+/** A script's request: state-changing calls without a body say so with X-Requested-With (CSRF rule). */
 async function call(method: string, url: string, options: { auth?: string; body?: unknown } = {}) {
   const response = await server.app.inject({
     method: method as 'GET',
     url,
-    headers: { ...(options.auth ? { authorization: options.auth } : {}) },
+    headers: {
+      ...(options.auth ? { authorization: options.auth } : {}),
+      ...(options.body === undefined && method !== 'GET' ? { 'x-requested-with': 'trashd-test' } : {}),
+    },
     ...(options.body !== undefined ? { payload: options.body as object } : {}),
   })
   return { status: response.statusCode, body: response.json(), headers: response.headers }
@@ -71,7 +75,7 @@ describe('admin API', () => {
     const t = tenant.body.id
     const user = await call('POST', `/api/v1/tenants/${t}/users`, {
       auth: admin.authorization,
-      body: { login: 'acme-user', password: 'pw', email: 'u@acme.test', ipsRole: 'IpsAdmin' },
+      body: { login: 'acme-user', password: 'acme-password', email: 'u@acme.test', ipsRole: 'IpsAdmin' },
     })
     expect(user.status).toBe(201)
     const brand = await call('POST', `/api/v1/tenants/${t}/brands`, {

@@ -412,7 +412,7 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('web Trash Can page in Ch
     expect(await row(page, 'live.txt').locator('td').nth(5).textContent()).toBe('we editor')
     const restored = await fetch(`${server.baseUrl}/api/v1/trash/${ids['live.txt']}/restore`, {
       method: 'POST',
-      headers: { authorization: basicAuth(editor) },
+      headers: { authorization: basicAuth(editor), 'x-requested-with': 'test' },
     })
     expect(restored.status).toBe(200)
     await expect.poll(() => rowNames(page), { timeout: 10_000 }).not.toContain('live.txt')

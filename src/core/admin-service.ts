@@ -3,7 +3,7 @@ import { type Database, isPgError } from '../db/database.js'
 import * as repo from '../db/trash-repository.js'
 import * as users from '../db/user-repository.js'
 import { CoreError, ErrorCodes } from './errors.js'
-import { hashPassword } from './passwords.js'
+import { PasswordHasher, passwordProblem } from './passwords.js'
 import * as policy from './policy.js'
 import type { BlobStore } from './ports.js'
 import type { Actor, BrandRights, Item, ItemKind } from './types.js'
@@ -34,7 +34,14 @@ export class AdminService {
   constructor(
     private readonly db: Database,
     private readonly blobs: BlobStore,
+    private readonly hasher: PasswordHasher = new PasswordHasher(),
   ) {}
+
+  private async newPasswordHash(password: string) {
+    const problem = passwordProblem(password)
+    if (problem) throw new CoreError(ErrorCodes.INVALID_INPUT, problem)
+    return this.hasher.hash(password)
+  }
 
   createTenant(name: string, retentionDays?: number) {
     return admin.insertTenant(this.db, name, retentionDays)
@@ -68,15 +75,37 @@ export class AdminService {
     },
   ) {
     await this.requireTenant(tenantId)
-    const passwordHash = await hashPassword(input.password)
+    const passwordHash = await this.newPasswordHash(input.password)
     return admin.insertUser(this.db, { tenantId, ...input, passwordHash }).catch(translate)
   }
 
+  /** A new password, set by an administrator: every session of the user ends. */
   async setPassword(tenantId: number, userId: number, password: string) {
-    const passwordHash = await hashPassword(password)
-    if (!(await admin.updatePasswordHash(this.db, tenantId, userId, passwordHash))) {
+    const passwordHash = await this.newPasswordHash(password)
+    await this.db.transaction(async (tx) => {
+      if (!(await admin.updatePasswordHash(tx, tenantId, userId, passwordHash))) {
+        throw new CoreError(ErrorCodes.NOT_FOUND, 'User not found')
+      }
+      await users.deleteUserSessions(tx, tenantId, userId)
+    })
+  }
+
+  /** A disabled user cannot sign in; disabling ends every session of the user. */
+  async setDisabled(tenantId: number, userId: number, disabled: boolean) {
+    await this.db.transaction(async (tx) => {
+      if (!(await admin.updateUserDisabled(tx, tenantId, userId, disabled))) {
+        throw new CoreError(ErrorCodes.NOT_FOUND, 'User not found')
+      }
+      if (disabled) await users.deleteUserSessions(tx, tenantId, userId)
+    })
+  }
+
+  /** Ends every session of a user (at every door); answers how many there were. */
+  async endSessions(tenantId: number, userId: number): Promise<number> {
+    if (!(await users.findUser(this.db, tenantId, userId))) {
       throw new CoreError(ErrorCodes.NOT_FOUND, 'User not found')
     }
+    return users.deleteUserSessions(this.db, tenantId, userId)
   }
 
   /** A user of the tenant by login (case-insensitive), or null. */

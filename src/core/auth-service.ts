@@ -1,11 +1,14 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Database } from '../db/database.js'
+import * as failures from '../db/login-failure-repository.js'
 import * as users from '../db/user-repository.js'
-import { verifyPassword } from './passwords.js'
+import { PasswordHasher } from './passwords.js'
 import type { Actor, Door } from './types.js'
 
 const CACHE_TTL_MS = 60_000
 const CACHE_MAX = 10_000
+/** Expired sessions and forgotten failures deleted per sign-in, so that neither table grows without bound. */
+const SWEEP_LIMIT = 100
 
 /** The ticket shapes the doors hand out: infoRouter a GUID, Enterprise 40 characters, REST 64 hex. */
 export type TicketFormat = 'guid' | 'hex40' | 'token'
@@ -14,6 +17,11 @@ function newTicket(format: TicketFormat): string {
   if (format === 'guid') return randomUUID()
   if (format === 'hex40') return randomBytes(20).toString('hex')
   return randomBytes(32).toString('hex')
+}
+
+/** Tickets are stored as their sha256: the sessions table hands out no working ticket. */
+export function ticketHash(ticket: string): string {
+  return createHash('sha256').update(ticket).digest('hex')
 }
 
 export function actorOf(user: users.UserRow, door: Door): Actor {
@@ -29,63 +37,268 @@ export function actorOf(user: users.UserRow, door: Door): Actor {
 }
 
 /**
- * Logins and sessions for every door. scrypt is deliberately slow, so a verified (login, password) pair is
- * remembered for a minute as a digest together with the stored hash it was checked against: a changed
- * password changes the stored hash and the remembered pair no longer matches.
+ * How guessing is throttled. Failed sign-ins count per login and per remote address, failed ticket checks per
+ * remote address. Past `threshold` failures each further one locks the key: `firstLockSeconds`, doubling with
+ * every failure up to `maxLockSeconds`. While a key is locked its attempts are refused unchecked (and not
+ * counted). Failures are forgotten after `forgetAfterSeconds` without one; a login's also when it signs in.
+ */
+export interface ThrottleRule {
+  perLogin: number
+  perAddress: number
+  ticketsPerAddress: number
+  firstLockSeconds: number
+  maxLockSeconds: number
+  forgetAfterSeconds: number
+}
+
+export const DEFAULT_THROTTLE: ThrottleRule = {
+  perLogin: 5,
+  perAddress: 50,
+  ticketsPerAddress: 500,
+  firstLockSeconds: 30,
+  maxLockSeconds: 900,
+  forgetAfterSeconds: 3600,
+}
+
+/** Seconds a key is locked after its `count`-th failure (0: not locked). */
+export function lockSeconds(count: number, threshold: number, rule: ThrottleRule): number {
+  if (count <= threshold) return 0
+  return Math.min(rule.maxLockSeconds, rule.firstLockSeconds * 2 ** Math.min(count - threshold - 1, 30))
+}
+
+export type Refusal = 'invalid' | 'disabled' | 'locked'
+
+export type SignIn =
+  | { ok: true; actor: Actor }
+  | { ok: false; reason: Refusal /** while locked: seconds until the lock ends */; retryAfter?: number }
+
+export type TicketCheck =
+  | { ok: true; actor: Actor; expiresAt: Date }
+  | { ok: false; reason: 'invalid' | 'locked'; retryAfter?: number }
+
+/** A structured logger (pino's shape) for security events. */
+export interface SecurityLogger {
+  warn(fields: Record<string, unknown>, message: string): void
+  debug(fields: Record<string, unknown>, message: string): void
+}
+
+export interface AuthOptions {
+  sessionTtlSeconds: number
+  /** absolute lifetime of a session, however often it is used */
+  sessionMaxAgeSeconds: number
+  hasher?: PasswordHasher
+  throttle?: ThrottleRule
+  logger?: SecurityLogger
+}
+
+interface Shared {
+  db: Database
+  options: AuthOptions
+  hasher: PasswordHasher
+  throttle: ThrottleRule
+  logger?: SecurityLogger
+  /** (login, password) digests verified lately, with the stored hash they were checked against */
+  verified: Map<string, { passwordHash: string; at: number }>
+}
+
+/**
+ * Sign-ins and sessions for every door. A door binds the service to the remote address of its request with
+ * `from(address)`, so that failures count per address too; unbound (the CLI, the demo seed) only per login.
+ *
+ * scrypt is deliberately slow, so a verified (login, password) pair is remembered for a minute as a digest
+ * together with the stored hash it was checked against: a changed password changes the stored hash and the
+ * remembered pair no longer matches. Locks are read before the remembered pairs, so a locked login stays
+ * locked for its right password too.
  */
 export class AuthService {
-  private readonly verified = new Map<string, { passwordHash: string; at: number }>()
+  private readonly shared: Shared
+  /** the remote address failures are counted against, besides the login (null: the login only) */
+  readonly address: string | null = null
 
-  constructor(
-    private readonly db: Database,
-    private readonly sessionTtlSeconds: number,
-  ) {}
+  constructor(db: Database, options: AuthOptions) {
+    this.shared = {
+      db,
+      options,
+      hasher: options.hasher ?? new PasswordHasher(),
+      throttle: options.throttle ?? DEFAULT_THROTTLE,
+      logger: options.logger,
+      verified: new Map(),
+    }
+  }
+
+  /** The same service (same cache and rules), counting failures against a remote address as well. */
+  from(address: string | null | undefined): AuthService {
+    const bound: AuthService = Object.create(AuthService.prototype)
+    return Object.assign(bound, { shared: this.shared, address: address || null })
+  }
+
+  get hasher(): PasswordHasher {
+    return this.shared.hasher
+  }
 
   private cacheKey(login: string, password: string) {
     return createHash('sha256').update(login.toLowerCase()).update('\0').update(password).digest('base64')
   }
 
-  /** The actor for a login and password, or null. */
-  async authenticate(login: string, password: string, door: Door): Promise<Actor | null> {
-    if (!login || !password) return null
-    const user = await users.findUserByLogin(this.db, login)
-    if (!user) return null
-    const key = this.cacheKey(login, password)
-    const cached = this.verified.get(key)
-    const now = Date.now()
-    if (!(cached && cached.passwordHash === user.passwordHash && now - cached.at < CACHE_TTL_MS)) {
-      if (!(await verifyPassword(password, user.passwordHash))) return null
-      if (this.verified.size >= CACHE_MAX) this.verified.clear()
-      this.verified.set(key, { passwordHash: user.passwordHash, at: now })
-    }
-    return actorOf(user, door)
+  private signInKeys(login: string) {
+    const keys = [{ key: `login:${login.toLowerCase()}`, threshold: this.shared.throttle.perLogin }]
+    if (this.address)
+      keys.push({ key: `address:${this.address}`, threshold: this.shared.throttle.perAddress })
+    return keys
   }
 
-  async openSession(actor: Actor, format: TicketFormat, ttlSeconds = this.sessionTtlSeconds) {
+  /**
+   * Checks a login and password. Unknown logins cost the same scrypt work as known ones; a locked login or
+   * address is refused without checking; a failure is counted and logged; a hash with weaker parameters than
+   * today's is replaced.
+   */
+  async signIn(login: string, password: string, door: Door): Promise<SignIn> {
+    if (!login || !password) return { ok: false, reason: 'invalid' }
+    const { db, hasher, verified } = this.shared
+    const keys = this.signInKeys(login)
+    const [user, state] = await Promise.all([
+      users.findUserByLogin(db, login),
+      failures.readFailures(
+        db,
+        keys.map((k) => k.key),
+      ),
+    ])
+    if (state.lockedForSeconds > 0) {
+      this.shared.logger?.debug(
+        { security: 'sign_in_refused_locked', login, address: this.address, door },
+        'sign-in refused: locked',
+      )
+      return { ok: false, reason: 'locked', retryAfter: state.lockedForSeconds }
+    }
+    const cacheKey = this.cacheKey(login, password)
+    const cached = verified.get(cacheKey)
+    const now = Date.now()
+    let valid: boolean
+    if (user && cached && cached.passwordHash === user.passwordHash && now - cached.at < CACHE_TTL_MS)
+      valid = true
+    else if (user) valid = await hasher.verify(password, user.passwordHash)
+    else valid = await hasher.verifyNothing(password)
+    if (!user || !valid || user.disabled) {
+      const reason = user && valid ? 'disabled' : 'invalid'
+      await this.countFailure(keys, { login, door, reason })
+      return { ok: false, reason }
+    }
+    let passwordHash = user.passwordHash
+    if (hasher.needsRehash(passwordHash)) {
+      const rehashed = await hasher.hash(password)
+      if (await users.replacePasswordHash(db, user, passwordHash, rehashed)) passwordHash = rehashed
+    }
+    if (verified.size >= CACHE_MAX) verified.clear()
+    verified.set(cacheKey, { passwordHash, at: now })
+    const loginKey = keys[0]!.key
+    if (state.keysWithFailures.includes(loginKey)) await failures.clearFailures(db, loginKey)
+    return { ok: true, actor: actorOf(user, door) }
+  }
+
+  /** The actor for a login and password, or null (a refusal of any kind). */
+  async authenticate(login: string, password: string, door: Door): Promise<Actor | null> {
+    const outcome = await this.signIn(login, password, door)
+    return outcome.ok ? outcome.actor : null
+  }
+
+  /**
+   * The enabled user with this login, when this is its password: no counting, no locks, no rehash. For the
+   * server's own checks (published demo passwords), never for a request's credentials.
+   */
+  async userWithPassword(login: string, password: string) {
+    const user = await users.findUserByLogin(this.shared.db, login)
+    if (!user || user.disabled || !(await this.shared.hasher.verify(password, user.passwordHash))) return null
+    return { tenantId: user.tenantId, id: user.id, login: user.login }
+  }
+
+  private async countFailure(
+    keys: { key: string; threshold: number }[],
+    event: { login?: string; door: Door; reason: string },
+  ) {
+    const { db, throttle, logger } = this.shared
+    const counted = await failures.countFailure(
+      db,
+      keys.map((k) => k.key),
+      throttle.forgetAfterSeconds,
+    )
+    const locks: { key: string; failures: number; seconds: number }[] = []
+    for (const row of counted) {
+      const threshold = keys.find((k) => k.key === row.key)!.threshold
+      const seconds = lockSeconds(row.failures, threshold, throttle)
+      if (seconds > 0) {
+        await failures.lockKey(db, row.key, seconds)
+        locks.push({ key: row.key, failures: row.failures, seconds })
+      }
+    }
+    await failures.deleteForgottenFailures(db, throttle.forgetAfterSeconds, SWEEP_LIMIT)
+    const fields = {
+      ...event,
+      address: this.address,
+      failures: Object.fromEntries(counted.map((r) => [r.key, r.failures])),
+    }
+    logger?.warn({ security: 'sign_in_failed', ...fields }, 'sign-in failed')
+    for (const lock of locks) {
+      logger?.warn(
+        { security: 'sign_in_locked', ...fields, key: lock.key, lockSeconds: lock.seconds },
+        `${lock.key} locked for ${lock.seconds} s after ${lock.failures} failures`,
+      )
+    }
+  }
+
+  async openSession(actor: Actor, format: TicketFormat) {
+    const { db, options } = this.shared
     const ticket = newTicket(format)
-    const expiresAt = await users.insertSession(this.db, {
-      ticket,
+    const expiresAt = await users.insertSession(db, {
+      ticketHash: ticketHash(ticket),
       tenantId: actor.tenantId,
       userId: actor.userId,
       door: actor.door,
-      ttlSeconds,
+      ttlSeconds: options.sessionTtlSeconds,
+      maxAgeSeconds: options.sessionMaxAgeSeconds,
     })
+    await users.deleteExpiredSessions(db, SWEEP_LIMIT)
     return { ticket, expiresAt }
   }
 
-  /** The actor of a live session (its expiry slides), or null when it is unknown or expired. */
-  async resolveSession(ticket: string, door: Door, ttlSeconds = this.sessionTtlSeconds) {
-    if (!ticket || ticket.length > 128) return null
-    const session = await users.touchSession(this.db, ticket, ttlSeconds)
-    return session ? { actor: actorOf(session.user, door), expiresAt: session.expiresAt } : null
+  /**
+   * The actor of a live session opened at this door (its expiry slides, never past its absolute end). An
+   * unknown, expired or other door's ticket counts as a failure of the remote address; while the address is
+   * locked no ticket is accepted from it.
+   */
+  async checkTicket(ticket: string, door: Door): Promise<TicketCheck> {
+    if (!ticket) return { ok: false, reason: 'invalid' }
+    const { db, options, throttle } = this.shared
+    const lock = this.address
+      ? { key: `tickets:${this.address}`, threshold: throttle.ticketsPerAddress }
+      : null
+    const found = await users.touchSession(
+      db,
+      ticketHash(ticket),
+      door,
+      options.sessionTtlSeconds,
+      lock?.key ?? null,
+    )
+    if (found.lockedForSeconds > 0) return { ok: false, reason: 'locked', retryAfter: found.lockedForSeconds }
+    if (!found.session) {
+      if (lock) await this.countFailure([lock], { door, reason: 'ticket' })
+      return { ok: false, reason: 'invalid' }
+    }
+    return { ok: true, actor: actorOf(found.session.user, door), expiresAt: found.session.expiresAt }
   }
 
-  closeSession(ticket: string): Promise<boolean> {
-    return users.deleteSession(this.db, ticket)
+  /** The actor of a live session opened at this door, or null (see checkTicket). */
+  async resolveSession(ticket: string, door: Door) {
+    const checked = await this.checkTicket(ticket, door)
+    return checked.ok ? { actor: checked.actor, expiresAt: checked.expiresAt } : null
+  }
+
+  /** Ends a session opened at this door. */
+  closeSession(ticket: string, door: Door): Promise<boolean> {
+    return users.deleteSession(this.shared.db, ticketHash(ticket), door)
   }
 
   /** Forget remembered verifications (a password was changed through this instance). */
   forgetVerifiedPasswords() {
-    this.verified.clear()
+    this.shared.verified.clear()
   }
 }

@@ -72,6 +72,15 @@ export async function updatePasswordHash(
   return (result.rowCount ?? 0) > 0
 }
 
+export async function updateUserDisabled(q: Queryable, tenantId: number, userId: number, disabled: boolean) {
+  const result = await q.query('update users set disabled = $3 where tenant_id = $1 and id = $2', [
+    tenantId,
+    userId,
+    disabled,
+  ])
+  return (result.rowCount ?? 0) > 0
+}
+
 export async function listUsers(q: Queryable, tenantId: number) {
   const result = await q.query<{
     id: number
@@ -80,9 +89,11 @@ export async function listUsers(q: Queryable, tenantId: number) {
     email: string | null
     admin: boolean
     ips_role: string
-  }>('select id, login, display_name, email, admin, ips_role from users where tenant_id = $1 order by id', [
-    tenantId,
-  ])
+    disabled: boolean
+  }>(
+    'select id, login, display_name, email, admin, ips_role, disabled from users where tenant_id = $1 order by id',
+    [tenantId],
+  )
   return result.rows.map((row) => ({
     id: row.id,
     login: row.login,
@@ -90,6 +101,7 @@ export async function listUsers(q: Queryable, tenantId: number) {
     email: row.email,
     admin: row.admin,
     ipsRole: row.ips_role,
+    disabled: row.disabled,
   }))
 }
 

@@ -1,3 +1,5 @@
+import { chmod, mkdir, readdir } from 'node:fs/promises'
+import path from 'node:path'
 import type { PGlite } from '@electric-sql/pglite'
 import type { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import pg from 'pg'
@@ -95,15 +97,39 @@ export function connectPostgres(connectionString: string, max = 10): Database {
   return new PoolDatabase('postgres', connectionString, pool)
 }
 
+/** Takes group and other permissions off a directory tree (files keep their owner's bits). */
+async function closeToOthers(dir: string) {
+  await chmod(dir, 0o700)
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const child = path.join(dir, entry.name)
+    if (entry.isDirectory()) await closeToOthers(child)
+    else if (entry.isFile()) await chmod(child, 0o600)
+  }
+}
+
+/**
+ * PGlite sets the modes of the files it creates itself (0666: readable and writable by every local user,
+ * whatever the umask). Its file system's chmod is narrowed to the owner, and what it wrote before that (the
+ * initial cluster, files made while opening) is closed to others once open.
+ */
+async function keepToOwner(pglite: PGlite, dataDir: string) {
+  const fs = pglite.Module.FS as { chmod(path: unknown, mode: number, dontFollow?: boolean): void }
+  const chmodOf = fs.chmod.bind(fs)
+  fs.chmod = (target, mode, dontFollow) => chmodOf(target, mode & ~0o077, dontFollow)
+  await closeToOthers(dataDir)
+}
+
 /**
  * The embedded default: PGlite (PostgreSQL in WebAssembly) under dataDir, served on a loopback port so that the
  * same `pg` code talks to it. PGlite has one connection, so the pool holds exactly one client and every query
- * and transaction is serialized through it.
+ * and transaction is serialized through it. Its files are the owner's only (0700 / 0600).
  */
 export async function openEmbedded(dataDir: string | undefined): Promise<Database> {
   const { PGlite: PGliteClass } = await import('@electric-sql/pglite')
   const { PGLiteSocketServer: SocketServer } = await import('@electric-sql/pglite-socket')
+  if (dataDir) await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const pglite: PGlite = await PGliteClass.create(dataDir)
+  if (dataDir) await keepToOwner(pglite, dataDir)
   const server: PGLiteSocketServer = new SocketServer({ db: pglite, port: 0, host: '127.0.0.1' })
   await server.start()
   const connectionString = `postgres://postgres@${server.getServerConn()}/postgres`

@@ -9,9 +9,10 @@ export interface UserRow {
   email: string | null
   admin: boolean
   ipsRole: string
+  disabled: boolean
 }
 
-const USER_COLUMNS = `u.tenant_id, u.id, u.login, u.password_hash, u.display_name, u.email, u.admin, u.ips_role`
+const USER_COLUMNS = `u.tenant_id, u.id, u.login, u.password_hash, u.display_name, u.email, u.admin, u.ips_role, u.disabled`
 
 function toUser(row: Record<string, unknown>): UserRow {
   return {
@@ -23,6 +24,7 @@ function toUser(row: Record<string, unknown>): UserRow {
     email: row.email as string | null,
     admin: row.admin as boolean,
     ipsRole: row.ips_role as string,
+    disabled: row.disabled as boolean,
   }
 }
 
@@ -41,41 +43,105 @@ export async function findUser(q: Queryable, tenantId: number, id: number): Prom
   return result.rows[0] ? toUser(result.rows[0]) : null
 }
 
+/** Replaces a user's password hash unless it changed meanwhile (a rehash must not undo a new password). */
+export async function replacePasswordHash(
+  q: Queryable,
+  user: { tenantId: number; id: number },
+  oldHash: string,
+  newHash: string,
+): Promise<boolean> {
+  const result = await q.query(
+    'update users set password_hash = $4 where tenant_id = $1 and id = $2 and password_hash = $3',
+    [user.tenantId, user.id, oldHash, newHash],
+  )
+  return (result.rowCount ?? 0) > 0
+}
+
 export async function insertSession(
   q: Queryable,
-  session: { ticket: string; tenantId: number; userId: number; door: string; ttlSeconds: number },
+  session: {
+    ticketHash: string
+    tenantId: number
+    userId: number
+    door: string
+    ttlSeconds: number
+    maxAgeSeconds: number
+  },
 ) {
   const result = await q.query<{ expires_at: Date }>(
-    `insert into sessions (ticket, tenant_id, user_id, door, expires_at)
-     values ($1, $2, $3, $4, now() + make_interval(secs => $5)) returning expires_at`,
-    [session.ticket, session.tenantId, session.userId, session.door, session.ttlSeconds],
+    `insert into sessions (ticket_hash, tenant_id, user_id, door, expires_at, ends_at)
+     values ($1, $2, $3, $4, now() + make_interval(secs => least($5::int, $6::int)), now() + make_interval(secs => $6::int))
+     returning expires_at`,
+    [
+      session.ticketHash,
+      session.tenantId,
+      session.userId,
+      session.door,
+      session.ttlSeconds,
+      session.maxAgeSeconds,
+    ],
   )
   return result.rows[0]!.expires_at
 }
 
-/** Finds a live session and slides its expiry in the same statement. */
-export async function touchSession(q: Queryable, ticket: string, ttlSeconds: number) {
+/**
+ * Finds a live session of the given door and slides its expiry (never past its absolute end), in one
+ * statement that also reads the lock on `lockKey` (a remote address's ticket failures): while it holds, no
+ * session is found. A disabled user's sessions are never found.
+ */
+export async function touchSession(
+  q: Queryable,
+  ticketHash: string,
+  door: string,
+  ttlSeconds: number,
+  lockKey: string | null,
+) {
   const result = await q.query(
-    `with live as (
-        update sessions s set expires_at = now() + make_interval(secs => $2)
-         where s.ticket = $1 and s.expires_at > now()
-        returning s.tenant_id, s.user_id, s.door, s.expires_at
+    `with lock as (
+        select greatest(0, ceil(extract(epoch from max(f.locked_until) - now())))::integer as locked_for
+          from login_failures f where f.key = $4
+      ), live as (
+        update sessions s set expires_at = least(now() + make_interval(secs => $3), s.ends_at)
+         where s.ticket_hash = $1 and s.door = $2 and s.expires_at > now() and s.ends_at > now()
+           and (select locked_for from lock) = 0
+           and exists (select 1 from users d where d.tenant_id = s.tenant_id and d.id = s.user_id and not d.disabled)
+        returning s.tenant_id, s.user_id, s.expires_at
       )
-      select ${USER_COLUMNS}, live.door, live.expires_at
-        from live join users u on u.tenant_id = live.tenant_id and u.id = live.user_id`,
-    [ticket, ttlSeconds],
+      select lock.locked_for, ${USER_COLUMNS}, live.expires_at
+        from lock left join (live join users u on u.tenant_id = live.tenant_id and u.id = live.user_id) on true`,
+    [ticketHash, door, ttlSeconds, lockKey],
   )
-  const row = result.rows[0]
-  return row ? { user: toUser(row), door: row.door as string, expiresAt: row.expires_at as Date } : null
+  const row = result.rows[0]!
+  return {
+    lockedForSeconds: row.locked_for as number,
+    session: row.id === null ? null : { user: toUser(row), expiresAt: row.expires_at as Date },
+  }
 }
 
-export async function deleteSession(q: Queryable, ticket: string): Promise<boolean> {
-  const result = await q.query('delete from sessions where ticket = $1', [ticket])
+export async function deleteSession(q: Queryable, ticketHash: string, door: string): Promise<boolean> {
+  const result = await q.query('delete from sessions where ticket_hash = $1 and door = $2', [
+    ticketHash,
+    door,
+  ])
   return (result.rowCount ?? 0) > 0
 }
 
-export async function deleteExpiredSessions(q: Queryable): Promise<number> {
-  const result = await q.query('delete from sessions where expires_at < now()')
+/** Ends every session of a user; answers how many there were. */
+export async function deleteUserSessions(q: Queryable, tenantId: number, userId: number): Promise<number> {
+  const result = await q.query('delete from sessions where tenant_id = $1 and user_id = $2', [
+    tenantId,
+    userId,
+  ])
+  return result.rowCount ?? 0
+}
+
+/** Deletes at most `limit` sessions past their expiry (called as sessions open, so the table stays bounded). */
+export async function deleteExpiredSessions(q: Queryable, limit: number): Promise<number> {
+  const result = await q.query(
+    `delete from sessions where ticket_hash = any(array(
+        select ticket_hash from sessions where expires_at <= now() order by expires_at limit $1))`,
+    [limit],
+  )
   return result.rowCount ?? 0
 }
 

@@ -1,17 +1,61 @@
-import type { Config } from '../config.js'
-import { createContext } from '../context.js'
+import { type Config, ConfigError } from '../config.js'
+import { type AppContext, createContext } from '../context.js'
 import { scheduleCleanup } from '../core/cleanup-schedule.js'
-import { demoInstructions, seedDemo } from '../demo.js'
+import { demoInstructions, seedDemo, usersWithPublishedPasswords } from '../demo.js'
 import { buildApp } from './app.js'
+
+/** Whether a listen address keeps the server to this machine. */
+export function isLoopback(host: string): boolean {
+  const name = host.replace(/^\[|\]$/g, '').toLowerCase()
+  return (
+    name === 'localhost' ||
+    name === '::1' ||
+    /^127(\.\d{1,3}){3}$/.test(name) ||
+    /^::ffff:127(\.\d{1,3}){3}$/.test(name)
+  )
+}
+
+/**
+ * A server reachable from other machines must not let anyone in with a password printed in the README: it
+ * refuses to start while a demo user still has one, and says how to fix it.
+ */
+async function refuseExposedDemo(ctx: AppContext, config: Config) {
+  const published = await usersWithPublishedPasswords(ctx)
+  if (published.length === 0) return
+  const names = published.map((user) => `${user.login} (tenant ${user.tenantId}, user ${user.id})`).join(', ')
+  const first = published[0]!
+  throw new ConfigError(
+    [
+      `Refusing to start: HOST=${config.HOST} makes this server reachable from other machines, and these users still have the demo passwords published in the README: ${names}.`,
+      'Fix one of:',
+      '  - serve this machine only: HOST=127.0.0.1 (the default);',
+      `  - give them new passwords while the server listens on 127.0.0.1: curl -X PUT http://127.0.0.1:${config.PORT}/api/v1/tenants/${first.tenantId}/users/${first.id}/password -H "authorization: Bearer <admin token>" -H 'content-type: application/json' -d '{"password":"<12 or more characters>"}'`,
+      `    or disable them: PATCH /api/v1/tenants/<tenant>/users/<user> with {"disabled":true}.`,
+    ].join('\n'),
+  )
+}
 
 /** Starts a server: database, migrations, demo data on a fresh embedded database, HTTP, graceful shutdown. */
 export async function startServer(config: Config) {
+  const exposed = !isLoopback(config.HOST)
   const ctx = await createContext(config)
-  const seed = config.SEED_DEMO === 'true' || (config.SEED_DEMO === 'auto' && ctx.db.kind === 'embedded')
-  const demo = seed ? await seedDemo(ctx) : null
+  let demo: Awaited<ReturnType<typeof seedDemo>> | null = null
+  try {
+    // `auto` seeds the demo only where its published passwords reach nobody else
+    const seed =
+      config.SEED_DEMO === 'true' || (config.SEED_DEMO === 'auto' && ctx.db.kind === 'embedded' && !exposed)
+    demo = seed ? await seedDemo(ctx) : null
+    if (exposed) await refuseExposedDemo(ctx, config)
+  } catch (error) {
+    await ctx.close()
+    throw error
+  }
   const app = await buildApp(ctx)
   const address = await app.listen({ port: config.PORT, host: config.HOST })
-  const base = `http://localhost:${new URL(address).port}`
+  const port = new URL(address).port
+  const listening = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`
+  // every interface includes this machine's loopback; a named address is reached by that address
+  const base = ['0.0.0.0', '::', '[::]'].includes(config.HOST) ? `http://localhost:${port}` : listening
   const schedule =
     config.CLEANUP_SCHEDULE === 'off'
       ? null
@@ -19,7 +63,7 @@ export async function startServer(config: Config) {
   process.stdout.write(
     [
       '',
-      `trashd is listening on ${address} (${ctx.db.kind === 'embedded' ? `embedded database in ${config.DATA_DIR}` : 'PostgreSQL'})`,
+      `trashd is listening on ${listening} (${exposed ? 'reachable from other machines' : 'this machine only; HOST serves others'}, ${ctx.db.kind === 'embedded' ? `embedded database in ${config.DATA_DIR}` : 'PostgreSQL'})`,
       `  REST        ${base}/api/v1   (OpenAPI: ${base}/api/v1/openapi.json)`,
       `  IPS (SOAP)  ${base}/scene7/services/IpsApiService   (WSDL: ${base}/scene7/webservice/IpsApi-2014-04-03.wsdl)`,
       `  srv.asmx    ${base}/srv.asmx   (GET/POST ${base}/srv.asmx/<Method>, SOAP 1.1/1.2, WSDL: ${base}/srv.asmx?WSDL)`,
@@ -27,6 +71,7 @@ export async function startServer(config: Config) {
       `  Events      ${base}/api/v1/events   (Server-Sent Events)`,
       `  cleanup     ${schedule ? `schedule "${config.CLEANUP_SCHEDULE}", next run ${schedule.next()?.toISOString()}` : 'schedule off (CLEANUP_SCHEDULE=off)'}`,
       `  Web page    ${base}/   (the Trash Can: sign in with a tenant login)`,
+      `  Admin token ${ctx.adminTokenFile ? `in ${ctx.adminTokenFile} (readable by this user only)` : 'from ADMIN_TOKEN'}`,
       demo ? demoInstructions(base, demo.tenantId) : '',
       '',
     ].join('\n'),

@@ -31,11 +31,22 @@ export interface TestContext {
 }
 
 /**
+ * scrypt cost (log2 N) of the tests that are not about hashing: fixtures create many users, and OWASP's 2^17
+ * takes about half a second (128 MiB) per hash. Tests about hashing pass PASSWORD_HASH_COST=17 (the default).
+ */
+export const TEST_PASSWORD_HASH_COST = '10'
+
+/**
  * A context over this file's own database and data directory (the cleanup schedule off, logs silent unless
- * TEST_LOG_LEVEL says otherwise); `blobs` replaces the filesystem blob store under the data directory.
+ * TEST_LOG_LEVEL says otherwise, cheap password hashes); `blobs` replaces the filesystem blob store under the
+ * data directory.
  */
 export async function createTestContext(
-  options: { env?: Record<string, string>; blobs?: (dataDir: string) => BlobStore } = {},
+  options: {
+    env?: Record<string, string>
+    blobs?: (dataDir: string) => BlobStore
+    logger?: pino.Logger
+  } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase()
   const dataDir = await mkdtemp(path.join(tmpdir(), 'trashd-test-'))
@@ -44,13 +55,14 @@ export async function createTestContext(
     ADMIN_TOKEN,
     LOG_LEVEL: 'silent',
     CLEANUP_SCHEDULE: 'off',
+    PASSWORD_HASH_COST: TEST_PASSWORD_HASH_COST,
     ...options.env,
   })
   const ctx = await createContext(config, {
     db: database.db,
     blobs: options.blobs?.(dataDir),
     migrate: false,
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger: options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
   })
   return {
     ctx,
@@ -65,8 +77,11 @@ export async function createTestContext(
 }
 
 /** A real server on a loopback port over this file's own database and data directory. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const context = await createTestContext({ env })
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { logger?: pino.Logger } = {},
+): Promise<TestServer> {
+  const context = await createTestContext({ env, logger: options.logger })
   const app = await buildApp(context.ctx)
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   return {
@@ -105,7 +120,7 @@ export async function createFixture(ctx: AppContext, prefix: string, door: Door 
   } as const
   for (const [role, spec] of Object.entries(roles)) {
     const login = `${prefix}-${role}`
-    const password = `${role}-pw-${prefix}`
+    const password = `${role}-password-${prefix}`
     const id = await ctx.admin.createUser(tenantId, {
       login,
       password,

@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream'
-import { stallGuard } from '../../http/stall-guard.js'
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../../context.js'
+import { contextFor } from '../../http/request-context.js'
+import { stallGuard } from '../../http/stall-guard.js'
 import {
   contentTypeFor,
   SOAP11_NS,
@@ -13,7 +14,7 @@ import {
 } from '../soap/envelope.js'
 import { isNil, parseXml, type XmlElement, XmlError } from '../soap/xml.js'
 import { type Args, type AsmxMethod, MethodFailure, methodByName, methods } from './methods.js'
-import { type AsmxReply, failed, type Framing, prepare, renderReply, soapFault, TEMPURI } from './render.js'
+import { type AsmxReply, type Framing, failed, prepare, renderReply, soapFault, TEMPURI } from './render.js'
 import { buildDisco, buildWsdl, helpPage, operationPage } from './wsdl.js'
 
 const TEXT_XML = 'text/xml; charset=utf-8'
@@ -70,7 +71,7 @@ async function answer(
   let result: AsmxReply
   let prepared: Awaited<ReturnType<typeof prepare>>
   try {
-    result = await method.run(ctx, args)
+    result = await method.run(contextFor(ctx, request), args)
     prepared = await prepare(result)
   } catch (error) {
     if (error instanceof MethodFailure) result = failed(error.message)

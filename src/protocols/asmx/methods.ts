@@ -213,7 +213,7 @@ export const methods: AsmxMethod[] = [
     async run(ctx, args) {
       const ticket = args.AuthenticationTicket?.trim()
       if (!ticket) return failed(Errors.authenticationFailed)
-      return (await ctx.auth.closeSession(ticket)) ? ok() : failed(Errors.sessionExpired)
+      return (await ctx.auth.closeSession(ticket, 'asmx')) ? ok() : failed(Errors.sessionExpired)
     },
   },
   {

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../../context.js'
 import { CoreError, ErrorCodes } from '../../core/errors.js'
 import { RENDITIONS, type Rendition } from '../../core/object-service.js'
+import { contextFor } from '../../http/request-context.js'
 import { SoapError, unwrapEnvelope } from '../soap/envelope.js'
 import { parseXml, XmlError } from '../soap/xml.js'
 import { OPERATIONS } from './operations.js'
@@ -101,7 +102,9 @@ export async function enterpriseDoor(app: FastifyInstance, { ctx }: { ctx: AppCo
         )
     })
 
-    app.get(url.replace(/index\.php$/, 'fileindex.php'), (request, reply) => sendFile(ctx, request, reply))
+    app.get(url.replace(/index\.php$/, 'fileindex.php'), (request, reply) =>
+      sendFile(contextFor(ctx, request), request, reply),
+    )
 
     app.post(
       url,
@@ -121,7 +124,11 @@ export async function enterpriseDoor(app: FastifyInstance, { ctx }: { ctx: AppCo
           // dispatch on the Body's first element, whatever its prefix; SOAPAction is ignored (as Enterprise does)
           const handler = OPERATIONS[operation.name]
           if (!handler) throw new EnterpriseFault('Server', `Procedure '${operation.name}' not present`)
-          const body = await handler({ ctx, body: operation, endpoint: endpointOf(request) })
+          const body = await handler({
+            ctx: contextFor(ctx, request),
+            body: operation,
+            endpoint: endpointOf(request),
+          })
           return reply.type(XML_TYPE).send(body)
         } catch (error) {
           return sendFault(reply, toFault(error, request))
@@ -161,7 +168,7 @@ async function sendFile(ctx: AppContext, request: FastifyRequest, reply: Fastify
       query.version ?? null,
     )
     if (!file) return fileError(reply, 404, S.NOT_FOUND.message)
-    reply.type(file.contentType)
+    storedContentHeaders(reply, file.contentType, file.name)
     if (file.size !== null) reply.header('content-length', String(file.size))
     return reply.send(file.stream)
   } catch (error) {
@@ -172,6 +179,41 @@ async function sendFile(ctx: AppContext, request: FastifyRequest, reply: Fastify
     request.log.error({ err: error }, 'enterprise file download failed')
     return fileError(reply, 500, S.ERROR.message)
   }
+}
+
+const encodeRfc5987 = (value: string) =>
+  encodeURIComponent(value).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+
+/** Stored types a browser may show inline: raster images, which run no script (SVG can, so it is not one). */
+const INLINE_TYPES = new Set([
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/webp',
+  'image/avif',
+  'image/bmp',
+])
+
+/**
+ * Stored files are whatever their uploaders made them: a browser must never run one as a page of this origin
+ * (it could read the viewer's ticket). Anything but a raster image is a download; none is sniffed into another
+ * type; and what is shown runs sandboxed, without scripts or this origin.
+ */
+export function storedContentHeaders(reply: FastifyReply, contentType: string, name: string) {
+  const type = contentType.split(';')[0]!.trim().toLowerCase()
+  reply
+    .type(contentType)
+    .header('x-content-type-options', 'nosniff')
+    .header('content-security-policy', 'sandbox')
+    .header('referrer-policy', 'no-referrer')
+  if (!INLINE_TYPES.has(type)) {
+    const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_')
+    reply.header(
+      'content-disposition',
+      `attachment; filename="${ascii}"; filename*=UTF-8''${encodeRfc5987(name)}`,
+    )
+  }
+  return reply
 }
 
 function cookieTicket(cookie: string | undefined): string | undefined {

@@ -98,8 +98,15 @@ export async function logOn(input: OperationInput): Promise<string> {
     actor = session.actor
     ticket = given
   } else {
-    actor = await ctx.auth.authenticate(login, password, 'enterprise')
-    if (!actor) throw new EnterpriseFault('Client', S.WRONG_PASSWORD.message)
+    const signedIn = await ctx.auth.signIn(login, password, 'enterprise')
+    if (!signedIn.ok) {
+      // a deactivated account is named only to whoever knows its password (as Enterprise does)
+      throw new EnterpriseFault(
+        'Client',
+        signedIn.reason === 'disabled' ? S.USER_DISABLED.message : S.WRONG_PASSWORD.message,
+      )
+    }
+    actor = signedIn.actor
     ticket = (await ctx.auth.openSession(actor, 'hex40')).ticket
   }
 
@@ -152,7 +159,7 @@ export async function logOn(input: OperationInput): Promise<string> {
 /** LogOff does not check the ticket (as Enterprise); it ends the session when there is one. */
 export async function logOff(input: OperationInput): Promise<string> {
   const ticket = optionalText(input.body, 'Ticket')
-  if (ticket) await input.ctx.auth.closeSession(ticket)
+  if (ticket) await input.ctx.auth.closeSession(ticket, 'enterprise')
   return response('LogOff', '')
 }
 

@@ -21,6 +21,7 @@ export const S = {
       'The system could not be accessed because the log-on ticket has become invalid or has expired. Please log in again. (S1043)',
   },
   WRONG_PASSWORD: { code: 'S1053', message: 'The user name or password is incorrect. (S1053)' },
+  USER_DISABLED: { code: 'S1051', message: 'The account for this user has been deactivated. (S1051)' },
   PERFORM: { code: 'S1072', message: 'Not allowed to perform this operation. (S1072)' },
 } as const
 

@@ -46,6 +46,13 @@ export const faults = {
     ),
   invalidCredentials: () =>
     new IpsFault('authenticationFault', IpsFaultCodes.INVALID_CREDENTIALS, 'Invalid username/password'),
+  /** the same fault as bad credentials: the login or the address is locked after too many failures */
+  signInLocked: (retryAfter = 1) =>
+    new IpsFault(
+      'authenticationFault',
+      IpsFaultCodes.INVALID_CREDENTIALS,
+      `Too many failed logins: try again in ${retryAfter} seconds`,
+    ),
   operationPermission: (operation: string) =>
     new IpsFault(
       'authorizationFault',

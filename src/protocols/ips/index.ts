@@ -6,6 +6,7 @@ import { gzip } from 'node:zlib'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../../context.js'
 import { CoreError } from '../../core/errors.js'
+import { contextFor } from '../../http/request-context.js'
 import {
   buildEnvelope,
   SoapError,
@@ -100,7 +101,8 @@ function sendFault(reply: FastifyReply, answer: Answer, fault: IpsFault) {
   return send(reply, answer, xml)
 }
 
-async function handle(ctx: AppContext, form: Form, request: FastifyRequest, reply: FastifyReply) {
+async function handle(appCtx: AppContext, form: Form, request: FastifyRequest, reply: FastifyReply) {
+  const ctx = contextFor(appCtx, request)
   const transportVersion = soapVersionOfContentType(request.headers['content-type'])
   const answer: Answer = {
     form,
@@ -116,9 +118,13 @@ async function handle(ctx: AppContext, form: Form, request: FastifyRequest, repl
     const call = resolveCall(unwrapped.param)
     const credentials = credentialsOf(unwrapped.headers, request.headers.authorization)
     if (!credentials) throw faults.noCredentials()
-    const actor = await ctx.auth.authenticate(credentials.user, credentials.password, 'ips')
-    if (!actor) throw faults.invalidCredentials()
-    const outcome = await runOperation(ctx, actor, call)
+    const signedIn = await ctx.auth.signIn(credentials.user, credentials.password, 'ips')
+    if (!signedIn.ok) {
+      throw signedIn.reason === 'locked'
+        ? faults.signInLocked(signedIn.retryAfter)
+        : faults.invalidCredentials()
+    }
+    const outcome = await runOperation(ctx, signedIn.actor, call)
     const result = renderReturn(call.op, call.version, outcome.value, outcome.filter)
     const xml =
       form === 'pox'

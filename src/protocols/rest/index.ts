@@ -2,13 +2,14 @@ import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { AppContext } from '../../context.js'
-import { type DryRunUnit, describeDueUnit, nothingDue } from '../../core/cleanup-job.js'
 import type { CleanupRun } from '../../core/cleanup-job.js'
+import { type DryRunUnit, describeDueUnit, nothingDue } from '../../core/cleanup-job.js'
 import { nextTick } from '../../core/cleanup-schedule.js'
 import { CoreError, ErrorCodes } from '../../core/errors.js'
 import * as policy from '../../core/policy.js'
 import type { Actor, BatchResult, TrashFilter } from '../../core/types.js'
 import { problem, STATUS_OF, sendProblem } from '../../http/problem.js'
+import { contextFor } from '../../http/request-context.js'
 import { allHandles, handles } from '../handles.js'
 import { endEventStreams, streamEvents } from './events.js'
 import * as s from './schemas.js'
@@ -134,7 +135,7 @@ export const routes: Route[] = [
     url: '/tenants/:tenantId/users/:userId/password',
     auth: 'admin',
     tag: 'admin',
-    summary: "Set a user's password (remembered logins of that user stop working)",
+    summary: "Set a user's password (at least 12 characters); every session of the user ends",
     params: s.tenantUserParams,
     body: s.passwordBody,
     handler: async (ctx, { params, body }) => {
@@ -142,6 +143,30 @@ export const routes: Route[] = [
       ctx.auth.forgetVerifiedPasswords()
       return { ok: true }
     },
+  }),
+  route({
+    method: 'PATCH',
+    url: '/tenants/:tenantId/users/:userId',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'Disable a user (no sign-in, every session ends) or enable it again',
+    params: s.tenantUserParams,
+    body: s.updateUserBody,
+    handler: async (ctx, { params, body }) => {
+      await ctx.admin.setDisabled(params.tenantId, params.userId, body.disabled)
+      return { ok: true, disabled: body.disabled }
+    },
+  }),
+  route({
+    method: 'DELETE',
+    url: '/tenants/:tenantId/users/:userId/sessions',
+    auth: 'admin',
+    tag: 'admin',
+    summary: 'End every session of a user, at every door',
+    params: s.tenantUserParams,
+    handler: async (ctx, { params }) => ({
+      ended: await ctx.admin.endSessions(params.tenantId, params.userId),
+    }),
   }),
   route({
     method: 'POST',
@@ -433,11 +458,14 @@ export const routes: Route[] = [
     summary: 'Sign in with a login and password; answers a bearer token for the user endpoints',
     body: s.loginBody,
     status: 201,
-    handler: async (ctx, { body }) => {
-      const actor = await ctx.auth.authenticate(body.login, body.password, 'rest')
-      if (!actor) throw new CoreError(ErrorCodes.AUTHENTICATION_FAILED)
-      const session = await ctx.auth.openSession(actor, 'token')
-      return { token: session.ticket, expiresAt: session.expiresAt, user: me(actor) }
+    handler: async (ctx, { body, reply }) => {
+      const signedIn = await ctx.auth.signIn(body.login, body.password, 'rest')
+      if (!signedIn.ok) {
+        if (signedIn.reason === 'locked') return tooManyFailures(reply, signedIn.retryAfter)
+        throw new CoreError(ErrorCodes.AUTHENTICATION_FAILED)
+      }
+      const session = await ctx.auth.openSession(signedIn.actor, 'token')
+      return { token: session.ticket, expiresAt: session.expiresAt, user: me(signedIn.actor) }
     },
   }),
   route({
@@ -448,7 +476,7 @@ export const routes: Route[] = [
     summary: 'Sign out (ends the bearer token session)',
     handler: async (ctx, { request }) => {
       const token = bearer(request)
-      if (token) await ctx.auth.closeSession(token)
+      if (token) await ctx.auth.closeSession(token, 'rest')
       return { ok: true }
     },
   }),
@@ -714,12 +742,64 @@ function sameSecret(given: string, expected: string) {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-const unauthorized = (reply: FastifyReply, detail: string) =>
-  sendProblem(reply.header('www-authenticate', 'Basic realm="trashd"'), problem(401, detail))
+/**
+ * Signs of a browser: fetch metadata, an Origin, a page navigation, or the page's bearer token. A browser is
+ * never challenged for Basic credentials: it would remember them and send them with every later request,
+ * cross-site form posts included.
+ */
+function fromBrowser(request: FastifyRequest) {
+  const { headers } = request
+  return (
+    headers['sec-fetch-mode'] !== undefined ||
+    headers.origin !== undefined ||
+    (headers.accept ?? '').includes('text/html') ||
+    bearer(request) !== null
+  )
+}
 
-export async function restDoor(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+const unauthorized = (request: FastifyRequest, reply: FastifyReply, detail: string) =>
+  sendProblem(
+    reply.header('www-authenticate', fromBrowser(request) ? 'Bearer realm="trashd"' : 'Basic realm="trashd"'),
+    problem(401, detail),
+  )
+
+const tooManyFailures = (reply: FastifyReply, retryAfter = 1) =>
+  sendProblem(
+    reply.header('retry-after', String(retryAfter)),
+    problem(429, `Too many failed sign-ins: try again in ${retryAfter} s`),
+  )
+
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+/**
+ * Cross-site request forgery: a state-changing request must come from this origin (when the browser names
+ * one) and carry what a plain HTML form cannot send: a JSON body, an X-Requested-With header, or a bearer
+ * token (which browsers never add on their own).
+ */
+function forgeryRefusal(request: FastifyRequest): string | null {
+  if (!STATE_CHANGING.has(request.method)) return null
+  const origin = request.headers.origin
+  if (origin !== undefined) {
+    let host: string | null = null
+    try {
+      host = new URL(origin).host
+    } catch {
+      // "null" (sandboxed or privacy-sensitive contexts) and garbage are not this origin
+    }
+    if (host === null || host.toLowerCase() !== request.host.toLowerCase()) {
+      return `Cross-site request refused (Origin ${origin})`
+    }
+  }
+  if (request.headers['sec-fetch-site'] === 'cross-site') return 'Cross-site request refused'
+  const type = request.headers['content-type'] ?? ''
+  if (/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(type)) return null
+  if (request.headers['x-requested-with'] !== undefined || bearer(request) !== null) return null
+  return 'A state-changing request needs a JSON body (Content-Type: application/json) or an X-Requested-With header'
+}
+
+export async function restDoor(app: FastifyInstance, { ctx: appCtx }: { ctx: AppContext }) {
   // event streams never finish on their own: end them so that closing the server does not wait for them
-  app.addHook('preClose', async () => endEventStreams(ctx))
+  app.addHook('preClose', async () => endEventStreams(appCtx))
   await app.register(
     async (api) => {
       for (const definition of routes) {
@@ -727,6 +807,9 @@ export async function restDoor(app: FastifyInstance, { ctx }: { ctx: AppContext 
           method: definition.method,
           url: definition.url,
           handler: async (request, reply) => {
+            const forged = forgeryRefusal(request)
+            if (forged) return sendProblem(reply, problem(403, forged))
+            const ctx = contextFor(appCtx, request)
             let actor: Actor | null = null
             if (definition.auth === 'admin') {
               const token = bearer(request)
@@ -739,11 +822,19 @@ export async function restDoor(app: FastifyInstance, { ctx }: { ctx: AppContext 
             } else if (definition.auth === 'user') {
               const credentials = basic(request)
               const token = bearer(request)
-              if (credentials)
-                actor = await ctx.auth.authenticate(credentials.login, credentials.password, 'rest')
-              else if (token) actor = (await ctx.auth.resolveSession(token, 'rest'))?.actor ?? null
-              if (!actor)
-                return unauthorized(reply, 'Valid HTTP Basic credentials or a session token are required')
+              const checked = credentials
+                ? await ctx.auth.signIn(credentials.login, credentials.password, 'rest')
+                : token
+                  ? await ctx.auth.checkTicket(token, 'rest')
+                  : null
+              if (checked?.ok) actor = checked.actor
+              else if (checked?.reason === 'locked') return tooManyFailures(reply, checked.retryAfter)
+              else
+                return unauthorized(
+                  request,
+                  reply,
+                  'Valid HTTP Basic credentials or a session token are required',
+                )
             }
             const params = definition.params ? definition.params.parse(request.params) : {}
             const query = definition.query ? definition.query.parse(request.query) : {}

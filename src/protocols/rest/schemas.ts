@@ -39,6 +39,7 @@ export const createUserBody = z
   })
   .strict()
 export const passwordBody = z.object({ password: z.string().min(1).max(1000) }).strict()
+export const updateUserBody = z.object({ disabled: z.boolean() }).strict()
 
 export const createBrandBody = z
   .object({
