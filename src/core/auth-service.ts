@@ -260,6 +260,13 @@ export class AuthService {
     return { ticket, expiresAt }
   }
 
+  /** The key ticket failures of the bound remote address count under (null: unbound). */
+  private ticketLock() {
+    return this.address
+      ? { key: `tickets:${this.address}`, threshold: this.shared.throttle.ticketsPerAddress }
+      : null
+  }
+
   /**
    * The actor of a live session opened at this door (its expiry slides, never past its absolute end). An
    * unknown, expired or other door's ticket counts as a failure of the remote address; while the address is
@@ -267,10 +274,8 @@ export class AuthService {
    */
   async checkTicket(ticket: string, door: Door): Promise<TicketCheck> {
     if (!ticket) return { ok: false, reason: 'invalid' }
-    const { db, options, throttle } = this.shared
-    const lock = this.address
-      ? { key: `tickets:${this.address}`, threshold: throttle.ticketsPerAddress }
-      : null
+    const { db, options } = this.shared
+    const lock = this.ticketLock()
     const found = await users.touchSession(
       db,
       ticketHash(ticket),
@@ -292,9 +297,18 @@ export class AuthService {
     return checked.ok ? { actor: checked.actor, expiresAt: checked.expiresAt } : null
   }
 
-  /** Ends a session opened at this door. */
-  closeSession(ticket: string, door: Door): Promise<boolean> {
-    return users.deleteSession(this.shared.db, ticketHash(ticket), door)
+  /**
+   * Ends a session opened at this door. A log-out names a ticket too: an unknown one counts as a failure of the
+   * remote address, and while the address is locked nothing is ended from it.
+   */
+  async closeSession(ticket: string, door: Door): Promise<boolean> {
+    if (!ticket) return false
+    const { db } = this.shared
+    const lock = this.ticketLock()
+    if (lock && (await failures.readFailures(db, [lock.key])).lockedForSeconds > 0) return false
+    const closed = await users.deleteSession(db, ticketHash(ticket), door)
+    if (!closed && lock) await this.countFailure([lock], { door, reason: 'ticket' })
+    return closed
   }
 
   /** Forget remembered verifications (a password was changed through this instance). */
