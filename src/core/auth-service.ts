@@ -141,7 +141,9 @@ export class AuthService {
   }
 
   private signInKeys(login: string) {
-    const keys = [{ key: `login:${login.toLowerCase()}`, threshold: this.shared.throttle.perLogin }]
+    // an absurdly long login is counted by its digest (an index entry has a size limit)
+    const name = login.length > 200 ? `sha256:${ticketHash(login.toLowerCase())}` : login.toLowerCase()
+    const keys = [{ key: `login:${name}`, threshold: this.shared.throttle.perLogin }]
     if (this.address)
       keys.push({ key: `address:${this.address}`, threshold: this.shared.throttle.perAddress })
     return keys
