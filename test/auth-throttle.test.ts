@@ -221,6 +221,17 @@ describe('per login', () => {
     expect(seen).toEqual([30, 60, 120, 240, 480, 900])
   })
 
+  it('counts an absurdly long login like any other (by its digest)', async () => {
+    const login = 'x'.repeat(10_000)
+    for (let i = 0; i < 6; i++) {
+      expect((await doors['REST Basic']!({ login, password: 'guess' }, newAddress())).outcome).toBe('refused')
+    }
+    const rows = await server.database.db.query(
+      "select failures, locked_until > now() as locked from login_failures where key like 'login:sha256:%'",
+    )
+    expect(rows.rows).toEqual([{ failures: 6, locked: true }])
+  })
+
   it('keeps the lock for every instance: a second server on the same database refuses the login', async () => {
     const user = await newUser()
     for (let i = 0; i < 6; i++)
