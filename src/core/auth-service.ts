@@ -274,16 +274,17 @@ export class AuthService {
    * unknown, expired or other door's ticket counts as a failure of the remote address; while the address is
    * locked no ticket is accepted from it.
    */
-  async checkTicket(ticket: string, door: Door): Promise<TicketCheck> {
+  async checkTicket(ticket: string, door: Door, options: { slide?: boolean } = {}): Promise<TicketCheck> {
     if (!ticket) return { ok: false, reason: 'invalid' }
-    const { db, options } = this.shared
+    const { db } = this.shared
     const lock = this.ticketLock()
     const found = await users.touchSession(
       db,
       ticketHash(ticket),
       door,
-      options.sessionTtlSeconds,
+      this.shared.options.sessionTtlSeconds,
       lock?.key ?? null,
+      options.slide ?? true,
     )
     if (found.lockedForSeconds > 0) return { ok: false, reason: 'locked', retryAfter: found.lockedForSeconds }
     if (!found.session) {
@@ -296,6 +297,12 @@ export class AuthService {
   /** The actor of a live session opened at this door, or null (see checkTicket). */
   async resolveSession(ticket: string, door: Door) {
     const checked = await this.checkTicket(ticket, door)
+    return checked.ok ? { actor: checked.actor, expiresAt: checked.expiresAt } : null
+  }
+
+  /** The same as resolveSession, but a passive look (infoRouter isValidTicket): the expiry does not slide. */
+  async peekSession(ticket: string, door: Door) {
+    const checked = await this.checkTicket(ticket, door, { slide: false })
     return checked.ok ? { actor: checked.actor, expiresAt: checked.expiresAt } : null
   }
 

@@ -95,13 +95,16 @@ export async function touchSession(
   door: string,
   ttlSeconds: number,
   lockKey: string | null,
+  /** false: a passive look (infoRouter isValidTicket), the expiry stays as it is */
+  slide = true,
 ) {
   const result = await q.query(
     `with lock as (
         select greatest(0, ceil(extract(epoch from max(f.locked_until) - now())))::integer as locked_for
           from login_failures f where f.key = $4
       ), live as (
-        update sessions s set expires_at = least(now() + make_interval(secs => $3), s.ends_at)
+        update sessions s
+           set expires_at = case when $5 then least(now() + make_interval(secs => $3), s.ends_at) else s.expires_at end
          where s.ticket_hash = $1 and s.door = $2 and s.expires_at > now() and s.ends_at > now()
            and (select locked_for from lock) = 0
            and exists (select 1 from users d where d.tenant_id = s.tenant_id and d.id = s.user_id and not d.disabled)
@@ -109,7 +112,7 @@ export async function touchSession(
       )
       select lock.locked_for, ${USER_COLUMNS}, live.expires_at
         from lock left join (live join users u on u.tenant_id = live.tenant_id and u.id = live.user_id) on true`,
-    [ticketHash, door, ttlSeconds, lockKey],
+    [ticketHash, door, ttlSeconds, lockKey, slide],
   )
   const row = result.rows[0]!
   return {

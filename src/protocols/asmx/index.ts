@@ -15,6 +15,7 @@ import {
 import { isNil, parseXml, type XmlElement, XmlError } from '../soap/xml.js'
 import { type Args, type AsmxMethod, MethodFailure, methodByName, methods } from './methods.js'
 import { type AsmxReply, type Framing, failed, prepare, renderReply, soapFault, TEMPURI } from './render.js'
+import { aspNetQuery, parseAspNetForm } from './url-decode.js'
 import { buildDisco, buildWsdl, helpPage, operationPage } from './wsdl.js'
 
 const TEXT_XML = 'text/xml; charset=utf-8'
@@ -60,6 +61,24 @@ function soapValue(operation: XmlElement, name: string): string | null {
   return element.text
 }
 
+/** The `ticket` cookie, which infoRouter's ticket methods fall back to when no ticket parameter is given. */
+export function ticketCookie(request: FastifyRequest): string | null {
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=')
+    if (eq < 0 || part.slice(0, eq).trim().toLowerCase() !== 'ticket') continue
+    const value = part
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+    try {
+      return decodeURIComponent(value)
+    } catch {
+      return value
+    }
+  }
+  return null
+}
+
 async function answer(
   ctx: AppContext,
   request: FastifyRequest,
@@ -71,7 +90,7 @@ async function answer(
   let result: AsmxReply
   let prepared: Awaited<ReturnType<typeof prepare>>
   try {
-    result = await method.run(contextFor(ctx, request), args)
+    result = await method.run(contextFor(ctx, request), args, { ticketCookie: ticketCookie(request) })
     prepared = await prepare(result)
   } catch (error) {
     if (error instanceof MethodFailure) result = failed(error.message)
@@ -150,6 +169,13 @@ function unreadable(error: unknown): string {
 }
 
 export const asmxDoor: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
+  // form bodies decoded as ASP.NET does (%uXXXX as well as UTF-8 %XX), in this door only
+  app.removeContentTypeParser('application/x-www-form-urlencoded')
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_request, body, done) => done(null, parseAspNetForm(body as string)),
+  )
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500
     const message =
@@ -187,7 +213,7 @@ export const asmxDoor: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { c
     const method = methodByName.get(name)
     if (!method) return plainError(reply, unknownMethodMessage(name))
     let source: Record<string, unknown>
-    if (verb === 'GET') source = request.query as Record<string, unknown>
+    if (verb === 'GET') source = aspNetQuery(request.url)
     else {
       const body = request.body
       const contentType = request.headers['content-type']
@@ -202,7 +228,13 @@ export const asmxDoor: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { c
     const args: Args = {}
     for (const param of method.params) {
       const value = caseInsensitiveValue(source, param)
-      if (value === undefined) return plainError(reply, `Missing parameter: ${param}.`)
+      if (value === undefined) {
+        if (method.optional?.includes(param)) {
+          args[param] = null
+          continue
+        }
+        return plainError(reply, `Missing parameter: ${param}.`)
+      }
       args[param] = value
     }
     return answer(ctx, request, reply, method, args, {})

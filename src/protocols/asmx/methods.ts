@@ -29,6 +29,7 @@ export const Errors = {
   userNotFound: 'User not found',
   storageFailure: 'Unable to delete file from storage.',
   requiredPath: "[903]Required parameter.'Path'",
+  invalidTicketFormat: 'invalid ticket format',
 } as const
 
 /** A method's own failure: answered as `<response success="false" error="...">`. */
@@ -37,12 +38,20 @@ export class MethodFailure extends Error {}
 /** Parameter values by declared name; null when a SOAP request left the element out (or sent xsi:nil). */
 export type Args = Record<string, string | null>
 
+/** What a method may read of the request besides its parameters. */
+export interface CallInfo {
+  /** the `ticket` cookie, which the ticket methods fall back to */
+  ticketCookie: string | null
+}
+
 export interface AsmxMethod {
   name: string
   summary: string
   /** parameter names as infoRouter declares them (their casing matters over SOAP only) */
   params: string[]
-  run(ctx: AppContext, args: Args): Promise<AsmxReply>
+  /** parameters a GET/POST request may leave out (null then, as over SOAP) */
+  optional?: string[]
+  run(ctx: AppContext, args: Args, call: CallInfo): Promise<AsmxReply>
 }
 
 async function sessionActor(ctx: AppContext, ticket: string | null): Promise<Actor> {
@@ -67,6 +76,41 @@ export function parseHandler(value: string | null): { id: number; kind: ItemKind
   const match = /^([DdFf])(\d{1,15})$/.exec(value?.trim() ?? '')
   if (!match) return null
   return { id: Number(match[2]), kind: match[1]!.toUpperCase() === 'F' ? 'folder' : 'file' }
+}
+
+/** A ticket parameter, or the `ticket` cookie when the parameter is missing or empty. */
+function ticketOrCookie(value: string | null | undefined, call: CallInfo): string {
+  const given = value?.trim() ?? ''
+  return given !== '' ? given : (call.ticketCookie?.trim() ?? '')
+}
+
+const GUID = /^[{(]?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}[)}]?$/i
+
+/** The user attributes AuthenticateUser, RenewTicket and isValidTicket answer with. */
+async function userAttributes(
+  ctx: AppContext,
+  actor: Actor,
+  expiresAt: Date,
+  ticket?: string,
+): Promise<[string, string | number][]> {
+  const user = await ctx.admin.findUserByLogin(actor.tenantId, actor.login)
+  const fullName = actor.displayName?.trim() || actor.login
+  const [firstName = '', ...lastNames] = (actor.displayName ?? '').trim().split(/\s+/)
+  return [
+    ...(ticket === undefined ? [] : [['ticket', ticket] as [string, string]]),
+    ['userid', actor.userId],
+    ['username', actor.login],
+    ['firstName', firstName],
+    ['lastName', lastNames.join(' ')],
+    ['fullname', fullName],
+    ['email', user?.email ?? ''],
+    ['expireOn', isoSeconds(expiresAt)],
+    ['isAuthenticated', 'True'],
+  ]
+}
+
+async function* fragment(xml: string): AsyncGenerator<string> {
+  yield xml
 }
 
 const goneMessage = (kind: ItemKind) => (kind === 'folder' ? Errors.folderGone : Errors.documentGone)
@@ -190,30 +234,86 @@ export const methods: AsmxMethod[] = [
       const actor = await ctx.auth.authenticate(args.UID ?? '', args.PWD ?? '', 'asmx')
       if (!actor) return failed(Errors.authenticationFailed)
       const session = await ctx.auth.openSession(actor, 'guid')
-      const user = await ctx.admin.findUserByLogin(actor.tenantId, actor.login)
-      const fullName = actor.displayName?.trim() || actor.login
-      const [firstName = '', ...lastNames] = (actor.displayName ?? '').trim().split(/\s+/)
-      return ok([
-        ['ticket', session.ticket],
-        ['userid', actor.userId],
-        ['username', actor.login],
-        ['firstName', firstName],
-        ['lastName', lastNames.join(' ')],
-        ['fullname', fullName],
-        ['email', user?.email ?? ''],
-        ['expireOn', isoSeconds(session.expiresAt)],
-        ['isAuthenticated', 'True'],
-      ])
+      return ok(await userAttributes(ctx, actor, session.expiresAt, session.ticket))
+    },
+  },
+  {
+    name: 'RenewTicket',
+    summary:
+      'Checks a user name and password and renews OldTicket (or the ticket cookie) when it is still valid; otherwise answers a new ticket.',
+    params: ['UID', 'PWD', 'Lang', 'OldTicket'],
+    optional: ['Lang', 'OldTicket'],
+    async run(ctx, args, call) {
+      const old = ticketOrCookie(args.OldTicket, call)
+      if (old !== '' && !GUID.test(old)) return failed(Errors.invalidTicketFormat)
+      const actor = await ctx.auth.authenticate(args.UID ?? '', args.PWD ?? '', 'asmx')
+      if (!actor) return failed(Errors.authenticationFailed)
+      // only the user's own live ticket is renewed; anything else gets a fresh one
+      const live = old === '' ? null : await ctx.auth.peekSession(old, 'asmx')
+      const renewed =
+        live && live.actor.tenantId === actor.tenantId && live.actor.userId === actor.userId
+          ? await ctx.auth.resolveSession(old, 'asmx')
+          : null
+      const session = renewed
+        ? { ticket: old, expiresAt: renewed.expiresAt }
+        : await ctx.auth.openSession(actor, 'guid')
+      return ok(await userAttributes(ctx, actor, session.expiresAt, session.ticket))
+    },
+  },
+  {
+    name: 'isValidTicket',
+    summary:
+      'Tells whether a ticket (or the ticket cookie) is still valid, with its user; a passive check that does not extend it.',
+    params: ['AuthenticationTicket'],
+    optional: ['AuthenticationTicket'],
+    async run(ctx, args, call) {
+      const ticket = ticketOrCookie(args.AuthenticationTicket, call)
+      const session = ticket === '' ? null : await ctx.auth.peekSession(ticket, 'asmx')
+      if (!session) return failed(Errors.sessionExpired)
+      return ok(await userAttributes(ctx, session.actor, session.expiresAt))
     },
   },
   {
     name: 'LogOut',
-    summary: 'Ends the session of a ticket.',
+    summary: 'Ends the session of a ticket (or of the ticket cookie).',
     params: ['AuthenticationTicket'],
-    async run(ctx, args) {
-      const ticket = args.AuthenticationTicket?.trim()
+    optional: ['AuthenticationTicket'],
+    async run(ctx, args, call) {
+      const ticket = ticketOrCookie(args.AuthenticationTicket, call)
       if (!ticket) return failed(Errors.authenticationFailed)
       return (await ctx.auth.closeSession(ticket, 'asmx')) ? ok() : failed(Errors.sessionExpired)
+    },
+  },
+  {
+    name: 'GetUserStatistics',
+    summary:
+      "Counts the documents and folders in a user's recycle bin (RecycledDocuments, RecycledFolders); other users' for system administrators.",
+    params: ['authenticationTicket', 'userName'],
+    async run(ctx, args) {
+      const actor = await sessionActor(ctx, args.authenticationTicket ?? null)
+      const name = args.userName?.trim() || actor.login
+      const user =
+        name.toLowerCase() === actor.login.toLowerCase()
+          ? { id: actor.userId }
+          : await ctx.admin.findUserByLogin(actor.tenantId, name)
+      if (!user) return failed(Errors.userNotFound)
+      const own = user.id === actor.userId
+      if (!own) requireAdmin(actor)
+      // the bin as GetRecycleBinContent lists it: the units the user deleted, a folder once
+      const bin: TrashFilter = own
+        ? { scope: 'own', rootsOnly: true, states: ['trashed'] }
+        : { scope: 'visible', deletedBy: user.id, rootsOnly: true, states: ['trashed'] }
+      const [documents, folders] = await Promise.all([
+        ctx.trash.count(actor, { ...bin, kind: 'file' }),
+        ctx.trash.count(actor, { ...bin, kind: 'folder' }),
+      ])
+      return ok(
+        undefined,
+        fragment(
+          `<UserStatistics><RecycledDocuments>${documents}</RecycledDocuments>` +
+            `<RecycledFolders>${folders}</RecycledFolders></UserStatistics>`,
+        ),
+      )
     },
   },
   {
