@@ -81,12 +81,44 @@ describe('isolation: IPS', () => {
           `<deleteAssetParam xmlns="${IPS_NS}"><companyHandle>${company}</companyHandle><assetHandle>a|${v.activeFile}</assetHandle></deleteAssetParam>`,
           `<getAssetsParam xmlns="${IPS_NS}"><companyHandle>${company}</companyHandle><assetHandleArray><items>a|${v.trashedFile}</items></assetHandleArray></getAssetsParam>`,
           search(company),
+          `<getCompanyInfoParam xmlns="${IPS_NS}"><companyHandle>${company}</companyHandle></getCompanyInfoParam>`,
         ]) {
           const reply = await post(server.baseUrl, '/scene7/services/IpsApiService', soap11(op, header))
           expect(reply.status, `${role}: ${reply.text}`).toBe(500)
           const fault = faultOf(reply.root)
           // roles that may not use an operation at all are refused before the company is looked at
           expect(['20006', '20003'], `${role} ${op}: ${reply.text}`).toContain(fault.code)
+        }
+      }
+    })
+  })
+
+  it("the victim's company name and users are not found: getCompanyInfo 30001, getCompanyMembership 20007", async () => {
+    await unchanged(async () => {
+      for (const role of ROLES) {
+        const header = authHeader(attacker.users[role]!)
+        const byName = await post(
+          server.baseUrl,
+          '/scene7/services/IpsApiService',
+          soap11(
+            `<getCompanyInfoParam xmlns="${IPS_NS}"><companyName>iv tenant</companyName></getCompanyInfoParam>`,
+            header,
+          ),
+        )
+        expect(['30001', '20003'], `${role}: ${byName.text}`).toContain(faultOf(byName.root).code)
+        for (const user of ROLES) {
+          const membership = await post(
+            server.baseUrl,
+            '/scene7/services/IpsApiService',
+            soap11(
+              `<getCompanyMembershipParam xmlns="${IPS_NS}"><userHandle>u|${victim.users[user]!.id}</userHandle></getCompanyMembershipParam>`,
+              header,
+            ),
+          )
+          expect(membership.text).not.toContain('iv tenant')
+          expect(['20007', '20003'], `${role} → ${user}: ${membership.text}`).toContain(
+            faultOf(membership.root).code,
+          )
         }
       }
     })
@@ -187,6 +219,7 @@ describe('isolation: srv.asmx', () => {
             ],
             ['GetDeleteLog', { AuthenticationTicket: ticket, StartDate: '', EndDate: '', PathFilter: '' }],
             ['EmptyRecycleBin', { AuthenticationTicket: ticket }],
+            ['GetUserStatistics', { authenticationTicket: ticket, userName: victim.users.editor!.login }],
           ] as const) {
             const answer = await asmx(server.baseUrl, transport, method, params)
             expect(answer.text).not.toMatch(/secret\.txt|plan\.txt|inside\.txt|\\Old|iv-/)

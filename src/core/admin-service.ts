@@ -108,6 +108,11 @@ export class AdminService {
     return users.deleteUserSessions(this.db, tenantId, userId)
   }
 
+  /** A user of the tenant by id, or null. */
+  findUser(tenantId: number, userId: number) {
+    return users.findUser(this.db, tenantId, userId)
+  }
+
   /** A user of the tenant by login (case-insensitive), or null. */
   findUserByLogin(tenantId: number, login: string) {
     return users.findUserInTenant(this.db, tenantId, login)

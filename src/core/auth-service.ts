@@ -10,6 +10,13 @@ const CACHE_MAX = 10_000
 /** Expired sessions and forgotten failures deleted per sign-in, so that neither table grows without bound. */
 const SWEEP_LIMIT = 100
 
+export interface SignInOptions {
+  /** accept the user's e-mail address as well as the login (IPS) */
+  email?: boolean
+  /** the tenant the request names (an IPS company handle): an e-mail address signs in there when it can */
+  tenantId?: number
+}
+
 /** The ticket shapes the doors hand out: infoRouter a GUID, Enterprise 40 characters, REST 64 hex. */
 export type TicketFormat = 'guid' | 'hex40' | 'token'
 
@@ -69,7 +76,7 @@ export function lockSeconds(count: number, threshold: number, rule: ThrottleRule
 export type Refusal = 'invalid' | 'disabled' | 'locked'
 
 export type SignIn =
-  | { ok: true; actor: Actor }
+  | { ok: true; actor: Actor; actors: Actor[] }
   | { ok: false; reason: Refusal /** while locked: seconds until the lock ends */; retryAfter?: number }
 
 export type TicketCheck =
@@ -136,8 +143,12 @@ export class AuthService {
     return this.shared.hasher
   }
 
-  private cacheKey(login: string, password: string) {
-    return createHash('sha256').update(login.toLowerCase()).update('\0').update(password).digest('base64')
+  private cacheKey(user: users.UserRow, password: string) {
+    return createHash('sha256')
+      .update(`${user.tenantId}:${user.id}`)
+      .update('\0')
+      .update(password)
+      .digest('base64')
   }
 
   private signInKeys(login: string) {
@@ -152,14 +163,16 @@ export class AuthService {
   /**
    * Checks a login and password. Unknown logins cost the same scrypt work as known ones; a locked login or
    * address is refused without checking; a failure is counted and logged; a hash with weaker parameters than
-   * today's is replaced.
+   * today's is replaced. IPS signs users in by e-mail address too (`email`): a login is looked up first; else
+   * the users with that address (one per tenant), the named company's (`tenantId`) when it has one. `actors`
+   * is every user the name and password sign in as (an address used in several companies), `actor` the first.
    */
-  async signIn(login: string, password: string, door: Door): Promise<SignIn> {
+  async signIn(login: string, password: string, door: Door, options: SignInOptions = {}): Promise<SignIn> {
     if (!login || !password) return { ok: false, reason: 'invalid' }
     const { db, hasher, verified } = this.shared
     const keys = this.signInKeys(login)
-    const [user, state] = await Promise.all([
-      users.findUserByLogin(db, login),
+    const [candidates, state] = await Promise.all([
+      users.findUsersForSignIn(db, login, { email: options.email === true, tenantId: options.tenantId }),
       failures.readFailures(
         db,
         keys.map((k) => k.key),
@@ -172,34 +185,50 @@ export class AuthService {
       )
       return { ok: false, reason: 'locked', retryAfter: state.lockedForSeconds }
     }
-    const cacheKey = this.cacheKey(login, password)
-    const cached = verified.get(cacheKey)
+    // the named company's user when it has one; valid credentials of another company are still a sign-in
+    // (the door then refuses the company, which is not the same as a wrong password)
+    const named = candidates.filter((user) => user.tenantId === options.tenantId)
     const now = Date.now()
-    let valid: boolean
-    if (user && cached && cached.passwordHash === user.passwordHash && now - cached.at < CACHE_TTL_MS)
-      valid = true
-    else if (user) valid = await hasher.verify(password, user.passwordHash)
-    else valid = await hasher.verifyNothing(password)
-    if (!user || !valid || user.disabled) {
-      const reason = user && valid ? 'disabled' : 'invalid'
+    const matching: users.UserRow[] = []
+    for (const user of named.length > 0 ? named : candidates) {
+      const cached = verified.get(this.cacheKey(user, password))
+      const valid =
+        (cached !== undefined &&
+          cached.passwordHash === user.passwordHash &&
+          now - cached.at < CACHE_TTL_MS) ||
+        (await hasher.verify(password, user.passwordHash))
+      if (valid) matching.push(user)
+    }
+    if (candidates.length === 0) await hasher.verifyNothing(password)
+    const enabled = matching.filter((user) => !user.disabled)
+    if (enabled.length === 0) {
+      const reason = matching.length > 0 ? 'disabled' : 'invalid'
       await this.countFailure(keys, { login, door, reason })
       return { ok: false, reason }
     }
-    let passwordHash = user.passwordHash
-    if (hasher.needsRehash(passwordHash)) {
-      const rehashed = await hasher.hash(password)
-      if (await users.replacePasswordHash(db, user, passwordHash, rehashed)) passwordHash = rehashed
+    for (const user of enabled) {
+      let passwordHash = user.passwordHash
+      if (hasher.needsRehash(passwordHash)) {
+        const rehashed = await hasher.hash(password)
+        if (await users.replacePasswordHash(db, user, passwordHash, rehashed)) passwordHash = rehashed
+      }
+      if (verified.size >= CACHE_MAX) verified.clear()
+      verified.set(this.cacheKey(user, password), { passwordHash, at: now })
     }
-    if (verified.size >= CACHE_MAX) verified.clear()
-    verified.set(cacheKey, { passwordHash, at: now })
     const loginKey = keys[0]!.key
     if (state.keysWithFailures.includes(loginKey)) await failures.clearFailures(db, loginKey)
-    return { ok: true, actor: actorOf(user, door) }
+    const actors = enabled.map((user) => actorOf(user, door))
+    return { ok: true, actor: actors[0]!, actors }
   }
 
   /** The actor for a login and password, or null (a refusal of any kind). */
-  async authenticate(login: string, password: string, door: Door): Promise<Actor | null> {
-    const outcome = await this.signIn(login, password, door)
+  async authenticate(
+    login: string,
+    password: string,
+    door: Door,
+    options: SignInOptions = {},
+  ): Promise<Actor | null> {
+    const outcome = await this.signIn(login, password, door, options)
     return outcome.ok ? outcome.actor : null
   }
 

@@ -178,6 +178,11 @@ export function ipsRoleMayUseTrash(actor: Actor): boolean {
   return actor.admin || IPS_TRASH_ROLES.includes(actor.ipsRole)
 }
 
+/** IPS company administrators, who may look at the other users of their company (getCompanyMembership). */
+export function isIpsCompanyAdmin(actor: Actor): boolean {
+  return actor.admin || actor.ipsRole === 'IpsCompanyAdmin' || actor.ipsRole === 'IpsAdmin'
+}
+
 /** Whether an IPS role may search and read assets (others get authorizationFault 20003). */
 export function ipsRoleMayRead(actor: Actor): boolean {
   return actor.admin || IPS_READ_ROLES.includes(actor.ipsRole)

@@ -35,6 +35,30 @@ export async function findUserByLogin(q: Queryable, login: string): Promise<User
   return result.rows[0] ? toUser(result.rows[0]) : null
 }
 
+/** At most this many users share a sign-in name (an e-mail address used in several tenants). */
+export const MAX_SIGN_IN_CANDIDATES = 10
+
+/**
+ * The users a sign-in name may stand for: the user with that login (logins are unique across tenants); failing
+ * that, with `email`, the users with that e-mail address (one per tenant), `tenantId`'s first.
+ */
+export async function findUsersForSignIn(
+  q: Queryable,
+  name: string,
+  options: { email: boolean; tenantId?: number },
+): Promise<UserRow[]> {
+  const result = await q.query(
+    `with by_login as (select ${USER_COLUMNS} from users u where lower(u.login) = lower($1))
+     select * from by_login
+     union all
+     (select ${USER_COLUMNS} from users u
+       where $2 and not exists (select 1 from by_login) and lower(u.email) = lower($1)
+       order by u.tenant_id = $3::bigint desc nulls last, u.tenant_id limit ${MAX_SIGN_IN_CANDIDATES})`,
+    [name, options.email, options.tenantId ?? null],
+  )
+  return result.rows.map(toUser)
+}
+
 export async function findUser(q: Queryable, tenantId: number, id: number): Promise<UserRow | null> {
   const result = await q.query(`select ${USER_COLUMNS} from users u where u.tenant_id = $1 and u.id = $2`, [
     tenantId,

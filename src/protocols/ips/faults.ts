@@ -8,6 +8,7 @@ export const IpsFaultCodes = {
   NO_CREDENTIALS: 10000,
   INVALID_CREDENTIALS: 10001,
   NO_OPERATION_PERMISSION: 20003,
+  ILLEGAL_REQUEST_USER: 20007,
   ILLEGAL_COMPANY: 20006,
   MISSING_PERMISSION: 20009,
   EXCEPTION: 30000,
@@ -64,6 +65,12 @@ export const faults = {
       'authorizationFault',
       IpsFaultCodes.ILLEGAL_COMPANY,
       `User does not have access to company '${handle}'`,
+    ),
+  illegalUser: (handle: string) =>
+    new IpsFault(
+      'authorizationFault',
+      IpsFaultCodes.ILLEGAL_REQUEST_USER,
+      `User does not have access to user '${handle}'`,
     ),
   invalidParameter: (reason: string) => new IpsFault('ipsApiFault', IpsFaultCodes.INVALID_PARAMETER, reason),
   missingParameter: (reason: string) => new IpsFault('ipsApiFault', IpsFaultCodes.MISSING_PARAMETER, reason),

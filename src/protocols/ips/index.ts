@@ -16,7 +16,7 @@ import {
 } from '../soap/envelope.js'
 import { parseXml, type XmlElement, XmlError } from '../soap/xml.js'
 import { bareFaultXml, faults, IPS_XML_DECLARATION, IpsFault, soapFaultXml } from './faults.js'
-import { runOperation } from './operations.js'
+import { companyOfRequest, runOperation } from './operations.js'
 import { renderReturn } from './render.js'
 import { credentialsOf, faultStatusOf, gzipWanted, resolveCall } from './request.js'
 import { versionByKey, wsdlFileName } from './versions.js'
@@ -118,13 +118,18 @@ async function handle(appCtx: AppContext, form: Form, request: FastifyRequest, r
     const call = resolveCall(unwrapped.param)
     const credentials = credentialsOf(unwrapped.headers, request.headers.authorization)
     if (!credentials) throw faults.noCredentials()
-    const signedIn = await ctx.auth.signIn(credentials.user, credentials.password, 'ips')
+    // IPS users sign in with their e-mail address (or their login); an address used in several companies signs
+    // in to the one the request names
+    const signedIn = await ctx.auth.signIn(credentials.user, credentials.password, 'ips', {
+      email: true,
+      tenantId: companyOfRequest(call),
+    })
     if (!signedIn.ok) {
       throw signedIn.reason === 'locked'
         ? faults.signInLocked(signedIn.retryAfter)
         : faults.invalidCredentials()
     }
-    const outcome = await runOperation(ctx, signedIn.actor, call)
+    const outcome = await runOperation(ctx, signedIn.actors, call)
     const result = renderReturn(call.op, call.version, outcome.value, outcome.filter)
     const xml =
       form === 'pox'

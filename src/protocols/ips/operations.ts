@@ -5,6 +5,7 @@ import type { Actor, BatchResult, ItemListing, ItemResult, ItemSearchFilter } fr
 import { faultElementOf, faults, IpsFault, IpsFaultCodes } from './faults.js'
 import {
   assetHandle,
+  companyHandle,
   companyRootName,
   ipsFolderPath,
   parseAssetHandle,
@@ -24,7 +25,17 @@ export interface OperationOutcome {
   filter?: FieldFilter
 }
 
-type Handler = (ctx: AppContext, actor: Actor, call: IpsCall, params: Params) => Promise<OperationOutcome>
+/**
+ * `actor` is who the request acts as; `signedIn` every user the credentials sign in as (an e-mail address used
+ * in several companies signs in once per company), the actor first.
+ */
+type Handler = (
+  ctx: AppContext,
+  actor: Actor,
+  call: IpsCall,
+  params: Params,
+  signedIn: Actor[],
+) => Promise<OperationOutcome>
 
 /** Trash states of Asset/trashState and of the searchAssets filter. */
 const TRASH_STATE_OF = { active: 'NotInTrash', trashed: 'InTrash', emptied: 'InEmptiedTrash' } as const
@@ -105,6 +116,7 @@ interface DetailItem extends ReplyObject {
  * `a|942|1|579`) count once, and each detail item echoes the handle as first given.
  */
 async function assetBatch(
+  ctx: AppContext,
   actor: Actor,
   call: IpsCall,
   params: Params,
@@ -132,6 +144,8 @@ async function assetBatch(
   const warnings: DetailItem[] = []
   const errors: DetailItem[] = []
   let successCount = 0
+  const refused = (batch?.results ?? []).filter((result) => result.status === 'error').map((r) => r.id)
+  const folders = refused.length > 0 ? await deletedWithFolder(ctx, actor, refused) : new Map()
   for (const entry of entries) {
     if (entry.id === null) {
       errors.push({
@@ -147,7 +161,12 @@ async function assetBatch(
       continue
     }
     const [code, reason] = itemFault(result.code, entry.handle, call.op.name)
-    ;(result.status === 'warning' ? warnings : errors).push({ assetHandle: entry.handle, code, reason })
+    const folder = result.status === 'error' ? folders.get(entry.id) : undefined
+    ;(result.status === 'warning' ? warnings : errors).push({
+      assetHandle: entry.handle,
+      code,
+      reason: folder ? `${reason}: it was deleted with folder '${folder}'` : reason,
+    })
   }
   return {
     value: {
@@ -158,6 +177,46 @@ async function assetBatch(
       errorDetailArray: errors.length > 0 ? { items: errors } : undefined,
     },
   }
+}
+
+/**
+ * The folders that assets among these went to the trash with (a folder deleted through any door takes its
+ * assets along as one unit), by asset id: what a refusal names so that the client knows why the asset alone
+ * cannot be restored or emptied. Folders the actor may not see are not named.
+ */
+async function deletedWithFolder(ctx: AppContext, actor: Actor, ids: number[]): Promise<Map<number, string>> {
+  const items = await ctx.trash.getItems(actor, ids)
+  const members = items.filter((item) => item.trashRoot !== null && item.trashRoot !== item.id)
+  if (members.length === 0) return new Map()
+  const roots = new Map(
+    (await ctx.trash.getItems(actor, [...new Set(members.map((item) => item.trashRoot!))])).map((root) => [
+      root.id,
+      root,
+    ]),
+  )
+  const rootName = await companyRoot(ctx, actor)
+  const named = new Map<number, string>()
+  for (const member of members) {
+    const root = roots.get(member.trashRoot!)
+    if (root) named.set(member.id, ipsFolderPath(rootName, `${root.folderPath}${root.name}/`))
+  }
+  return named
+}
+
+/** The company of a tenant as IPS describes it (Company: handle, name, root folder). */
+async function companyOf(ctx: AppContext, tenantId: number): Promise<ReplyObject> {
+  const tenant = await ctx.admin.requireTenant(tenantId)
+  return {
+    companyHandle: companyHandle(tenant.id),
+    name: tenant.name,
+    rootPath: `${companyRootName(tenant.name)}/`,
+  }
+}
+
+/** IPS user handles: `u|<id>`, `u|<id>|<email>`, pre-4.0 `<id>|<email>`; the user id, or null. */
+function parseUserHandle(handle: string): number | null {
+  const match = /^(?:u\|)?(\d{1,15})(?:\|.*)?$/.exec(handle.trim())
+  return match ? Number(match[1]) : null
 }
 
 function assetOf(item: ItemListing, root: string): ReplyObject {
@@ -189,9 +248,54 @@ const handlers: Record<IpsOperationName, Handler> = {
     if (company) requireCompany(actor, company)
     const email = params.string('email')
     const password = params.string('password')
-    const checked = await ctx.auth.authenticate(email, password, 'ips')
+    // the address (or login) of a user of the caller's company
+    const checked = await ctx.auth.authenticate(email, password, 'ips', {
+      email: true,
+      tenantId: actor.tenantId,
+    })
     const valid = checked !== null && checked.tenantId === actor.tenantId
     return { value: { status: valid ? 'ValidLogin' : 'InvalidLogin' } }
+  },
+
+  async getCompanyInfo(ctx, actor, _call, params, signedIn) {
+    const handle = params.optionalString('companyHandle')
+    const name = params.optionalString('companyName')
+    if (!handle && !name)
+      throw faults.missingParameter("Missing required parameter 'companyHandle' or 'companyName'")
+    if (handle) {
+      requireCompany(actor, handle)
+      return { value: { companyInfo: await companyOf(ctx, actor.tenantId) } }
+    }
+    // a company by its name (or its root folder's): one of the caller's own, never another one
+    const wanted = name!.trim().toLowerCase()
+    for (const member of signedIn) {
+      const company = await companyOf(ctx, member.tenantId)
+      const names = [String(company.name).toLowerCase(), String(company.rootPath).slice(0, -1).toLowerCase()]
+      if (names.includes(wanted)) return { value: { companyInfo: company } }
+    }
+    throw faults.invalidParameter(`Company '${name}' was not found`)
+  },
+
+  async getCompanyMembership(ctx, actor, call, params, signedIn) {
+    const userHandle = params.optionalString('userHandle')
+    let members = signedIn
+    if (userHandle) {
+      const userId = parseUserHandle(userHandle)
+      if (userId === null) throw faults.invalidParameter(`Invalid user handle '${userHandle}'`)
+      if (userId !== actor.userId) {
+        // company administrators may look at their own company's users; nobody at anyone else's
+        const user = policy.isIpsCompanyAdmin(actor) ? await ctx.admin.findUser(actor.tenantId, userId) : null
+        if (!user) throw faults.illegalUser(userHandle)
+        members = [{ ...actor, userId: user.id, login: user.login, ipsRole: user.ipsRole, admin: user.admin }]
+      }
+    }
+    const items: ReplyObject[] = []
+    for (const member of members) {
+      items.push({ company: await companyOf(ctx, member.tenantId), role: member.ipsRole, isActive: true })
+    }
+    // the pre-4.0 API lists the companies themselves
+    const listed = call.version.date < '2008-01-15' ? items.map((item) => item.company as ReplyObject) : items
+    return { value: { membershipArray: { items: listed } } }
   },
 
   async deleteAsset(ctx, actor, call, params) {
@@ -209,13 +313,15 @@ const handlers: Record<IpsOperationName, Handler> = {
   },
 
   deleteAssets: (ctx, actor, call, params) =>
-    assetBatch(actor, call, params, (ids) => ctx.trash.trash(actor, ids)),
+    assetBatch(ctx, actor, call, params, (ids) => ctx.trash.trash(actor, ids)),
 
   emptyAssetsFromTrash: (ctx, actor, call, params) =>
-    assetBatch(actor, call, params, (ids) => ctx.trash.empty(actor, ids)),
+    assetBatch(ctx, actor, call, params, (ids) => ctx.trash.empty(actor, ids)),
 
   restoreAssetsFromTrash: (ctx, actor, call, params) =>
-    assetBatch(actor, call, params, (ids) => ctx.trash.restore(actor, ids, { onMissingParent: 'recreate' })),
+    assetBatch(ctx, actor, call, params, (ids) =>
+      ctx.trash.restore(actor, ids, { onMissingParent: 'recreate' }),
+    ),
 
   async searchAssets(ctx, actor, call, params) {
     requireCompany(actor, params.string('companyHandle'))
@@ -286,9 +392,23 @@ const handlers: Record<IpsOperationName, Handler> = {
   },
 }
 
-/** Runs an operation for an authenticated actor: role check (policy), then the handler. */
-export async function runOperation(ctx: AppContext, actor: Actor, call: IpsCall): Promise<OperationOutcome> {
+/**
+ * Runs an operation for the users the credentials signed in as (the first is the actor): role check (policy),
+ * then the handler.
+ */
+export async function runOperation(
+  ctx: AppContext,
+  signedIn: Actor[],
+  call: IpsCall,
+): Promise<OperationOutcome> {
+  const actor = signedIn[0]!
   const allowed = call.op.access === 'trash' ? policy.ipsRoleMayUseTrash(actor) : policy.ipsRoleMayRead(actor)
   if (!allowed) throw faults.operationPermission(call.op.name)
-  return handlers[call.op.name](ctx, actor, call, new Params(call.param))
+  return handlers[call.op.name](ctx, actor, call, new Params(call.param), signedIn)
+}
+
+/** The tenant a request names by its companyHandle, if any: e-mail sign-ins are looked up in that company. */
+export function companyOfRequest(call: IpsCall): number | undefined {
+  const handle = new Params(call.param).optionalString('companyHandle')
+  return handle ? (parseCompanyHandle(handle) ?? undefined) : undefined
 }

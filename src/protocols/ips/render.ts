@@ -1,6 +1,6 @@
 import { escapeText } from '../soap/xml.js'
 import { COMPLEX_TYPES, type ElementSpec, type OperationSpec } from './schema.js'
-import { defines, type IpsVersion } from './versions.js'
+import { definesSpec, type IpsVersion } from './versions.js'
 
 /** A reply value: simple values, objects keyed by element name, arrays for repeated elements. */
 export type ReplyValue = string | number | boolean | Date | null | undefined | ReplyObject | ReplyValue[]
@@ -41,7 +41,7 @@ function renderElements(
 ): string {
   let out = ''
   for (const spec of specs) {
-    if (!defines(version, spec.since)) continue
+    if (!definesSpec(version, spec)) continue
     const elementPath = path ? `${path}/${spec.name}` : spec.name
     if (filter && !filter(elementPath)) continue
     const raw = value[spec.name]

@@ -15,6 +15,8 @@ export interface ElementSpec {
   many?: boolean
   /** the version date that introduced the element (absent: every version) */
   since?: string
+  /** the version date from which on the element no longer exists (absent: it still does) */
+  until?: string
 }
 
 export type ComplexTypeName =
@@ -24,6 +26,9 @@ export type ComplexTypeName =
   | 'AssetOperationFaultArray'
   | 'Asset'
   | 'AssetArray'
+  | 'Company'
+  | 'CompanyMembership'
+  | 'CompanyMembershipArray'
 
 export const COMPLEX_TYPES: Record<ComplexTypeName, { since?: string; elements: ElementSpec[] }> = {
   HandleArray: { elements: [{ name: 'items', type: 'xsd:string', optional: true, many: true }] },
@@ -58,6 +63,30 @@ export const COMPLEX_TYPES: Record<ComplexTypeName, { since?: string; elements: 
     ],
   },
   AssetArray: { elements: [{ name: 'items', type: 'Asset', optional: true, many: true }] },
+  // Adobe's Company: expires is left out (companies here do not expire)
+  Company: {
+    elements: [
+      { name: 'companyHandle', type: 'xsd:string' },
+      { name: 'name', type: 'xsd:string' },
+      { name: 'rootPath', type: 'xsd:string' },
+      { name: 'expires', type: 'xsd:dateTime', optional: true },
+    ],
+  },
+  // a membership with the user's role in the company (the versioned schemas); the pre-4.0 API listed companies
+  CompanyMembership: {
+    since: '2008-01-15',
+    elements: [
+      { name: 'company', type: 'Company' },
+      { name: 'role', type: 'xsd:string' },
+      { name: 'isActive', type: 'xsd:boolean' },
+    ],
+  },
+  CompanyMembershipArray: {
+    elements: [
+      { name: 'items', type: 'Company', optional: true, many: true, until: '2008-01-15' },
+      { name: 'items', type: 'CompanyMembership', optional: true, many: true, since: '2008-01-15' },
+    ],
+  },
 }
 
 /** Who may call an operation: the trash roles (seeds 000/001) or the wider read roles. */
@@ -79,6 +108,8 @@ export type IpsOperationName =
   | 'restoreAssetsFromTrash'
   | 'searchAssets'
   | 'getAssets'
+  | 'getCompanyInfo'
+  | 'getCompanyMembership'
 
 const batchParam: ElementSpec[] = [
   { name: 'companyHandle', type: 'xsd:string' },
@@ -161,6 +192,21 @@ export const OPERATIONS: readonly OperationSpec[] = [
       ...fieldFilters,
     ],
     result: [{ name: 'assetArray', type: 'AssetArray', optional: true }],
+  },
+  {
+    name: 'getCompanyInfo',
+    access: 'read',
+    param: [
+      { name: 'companyHandle', type: 'xsd:string', optional: true },
+      { name: 'companyName', type: 'xsd:string', optional: true },
+    ],
+    result: [{ name: 'companyInfo', type: 'Company' }],
+  },
+  {
+    name: 'getCompanyMembership',
+    access: 'read',
+    param: [{ name: 'userHandle', type: 'xsd:string', optional: true }],
+    result: [{ name: 'membershipArray', type: 'CompanyMembershipArray' }],
   },
 ]
 

@@ -74,6 +74,11 @@ export function defines(version: IpsVersion, since: string | undefined): boolean
   return since === undefined || version.date >= since
 }
 
+/** Whether an element or type exists in this version: introduced in `since`, dropped from `until` on. */
+export function definesSpec(version: IpsVersion, spec: { since?: string; until?: string }): boolean {
+  return defines(version, spec.since) && (spec.until === undefined || version.date < spec.until)
+}
+
 /** The WSDL file name of a version. */
 export function wsdlFileName(version: IpsVersion): string {
   return version.key === '' ? 'IpsApi.wsdl' : `IpsApi-${version.key}.wsdl`

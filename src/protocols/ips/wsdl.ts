@@ -8,7 +8,7 @@ import {
   OPERATIONS,
   type OperationSpec,
 } from './schema.js'
-import { defines, IPS_COMMON_NS, IPS_WSDL_NS, type IpsVersion, PRE_40 } from './versions.js'
+import { defines, definesSpec, IPS_COMMON_NS, IPS_WSDL_NS, type IpsVersion, PRE_40 } from './versions.js'
 
 /** The address written into the committed WSDL files; a served WSDL replaces it (see serveWsdl). */
 export const DEFAULT_SERVICE_URL = 'http://localhost:8080/scene7/services/IpsApiService'
@@ -32,7 +32,7 @@ function elementDecl(spec: ElementSpec, indent: string): string {
 }
 
 function sequence(elements: ElementSpec[], version: IpsVersion, indent: string): string[] {
-  const defined = elements.filter((e) => defines(version, e.since))
+  const defined = elements.filter((e) => definesSpec(version, e))
   if (defined.length === 0) return [`${indent}<xsd:sequence/>`]
   return [
     `${indent}<xsd:sequence>`,
@@ -104,12 +104,17 @@ function binding(name: string, soap: 'soap' | 'soap12', ops: OperationSpec[]): s
       `        <${soap}:body use="literal"/>`,
       '      </wsdl:output>',
     )
-    for (const fault of FAULT_ELEMENTS) {
-      lines.push(
-        `      <wsdl:fault name="${fault}">`,
-        `        <${soap}:fault name="${fault}" use="literal"/>`,
-        '      </wsdl:fault>',
-      )
+    // Axis 1.4's WSDL2Java knows no soap12:fault and refuses a SOAP 1.2 binding fault without a soap:fault
+    // ("Missing <soap:fault> element"): the faults are bound in the SOAP 1.1 binding only, so every toolkit
+    // loads the WSDL as served (the SOAP 1.2 port still answers with the same fault details).
+    if (soap === 'soap') {
+      for (const fault of FAULT_ELEMENTS) {
+        lines.push(
+          `      <wsdl:fault name="${fault}">`,
+          `        <${soap}:fault name="${fault}" use="literal"/>`,
+          '      </wsdl:fault>',
+        )
+      }
     }
     lines.push('    </wsdl:operation>')
   }
