@@ -304,10 +304,18 @@ describe('GetDialog2', () => {
     const workflow = responseBody((await getDialog2('editor', active)).text, 'GetDialog2')
     expect(workflow).toContain('<Property>Name</Property><Values><String>dialog active</String></Values>')
     expect(workflow).not.toContain('Deletor')
-    // only the Preview dialog exists in the Trash Can
-    expect(fault((await getDialog2('editor', id, 'Trash', 'SetProperties')).text).faultstring).toBe(
-      'Invalid operation (S1019)',
+    // the Trash Can shows Preview and Set Properties dialogs (read-only); other actions are refused as v8 does
+    const setProperties = responseBody(
+      (await getDialog2('editor', id, 'Trash', 'SetProperties')).text,
+      'GetDialog2',
     )
+    expect(setProperties).toContain('<Title>Set Properties</Title>')
+    expect(setProperties).not.toContain('<Editable>true</Editable>')
+    expect(fault((await getDialog2('editor', id, 'Trash', 'CheckIn')).text)).toMatchObject({
+      faultstring: 'Access denied (S1002)',
+      detail:
+        'GetDialog2 service: When the object is from Trash area, only Preview and Set Properties are allowed.',
+    })
     expect(fault((await getDialog2('outsider', id, 'Trash')).text).faultstring).toBe('Access denied (S1002)')
   })
 })

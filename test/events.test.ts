@@ -178,7 +178,7 @@ describe('events over NOTIFY and SSE', () => {
       StateId: '',
       RouteTo: '',
       LockedBy: '',
-      Version: '',
+      Version: '0.1',
       Deleted: deleted,
       Deleter: f.users.purger!.login,
       UserId: 'sse purger',

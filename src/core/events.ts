@@ -49,8 +49,14 @@ export interface AuditEventRow {
   deletedBy: number | null
   deleterLogin: string | null
   ownerId: number | null
+  itemKind: string | null
+  /** the item's version number at the event; null: a file without history */
+  itemVersion: string | null
   detail: Record<string, unknown> | null
 }
+
+/** The version of a file stored without a history (Enterprise numbers the first version 0.1). */
+export const FIRST_VERSION = '0.1'
 
 /** The audit actions that are events (the others, such as IPS empty or a failed purge, are not). */
 export const EVENT_ACTIONS = ['trash', 'purge', 'expire', 'empty_bin', 'restore'] as const
@@ -84,7 +90,7 @@ export function toTrashEvent(row: AuditEventRow): TrashEvent | null {
     StateId: '',
     RouteTo: '',
     LockedBy: '',
-    Version: '',
+    Version: row.itemVersion ?? (row.itemKind === 'file' ? FIRST_VERSION : ''),
   }
   const deleted = { Deleted: enterpriseDateTime(row.deletedAt), Deleter: row.deleterLogin ?? '' }
   // Enterprise's UserId is the acting user's full name

@@ -32,6 +32,34 @@ export interface ConnectorResponse {
   ids: number[]
   /** one result per addressed id */
   results: ItemResult[]
+  /**
+   * The handled objects as Enterprise hands them to its connectors (`$response->Objects[n-1]->MetaData`): after a
+   * delete, a permanent delete or a restore, `MetaData.WorkflowMetaData` has `Deleted` and `Deletor` set (seed
+   * 004). Absent for SetObjectProperties.
+   */
+  objects?: ConnectorObject[]
+}
+
+/** An object as a connector sees it: the MetaData parts Enterprise fills, with its property names. */
+export interface ConnectorObject {
+  MetaData: {
+    BasicMetaData: {
+      ID: string
+      Name: string
+      Type: string
+      Publication: { Id: string; Name: string } | null
+      Category: { Id: string; Name: string } | null
+    }
+    WorkflowMetaData: {
+      Modified: string
+      Modifier: string
+      Version: string
+      /** `YYYY-MM-DDTHH:MM:SS` of the last delete */
+      Deleted: string | null
+      /** who deleted the object last */
+      Deletor: string | null
+    }
+  }
 }
 
 /** A before-hook refuses the whole request by returning a veto (or by throwing). */

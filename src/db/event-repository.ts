@@ -5,7 +5,7 @@ import type { Queryable } from './database.js'
 const EVENT_SELECT = `select a.id, a.tenant_id, a.at, a.action, a.actor_id, a.actor_login,
          actor.display_name as actor_name, a.item_id, a.item_type, a.item_name, a.item_brand_id, a.item_issue_id,
          a.item_category_id, a.item_deleted_at, a.item_deleted_by, deleter.login as deleter_login, a.item_owner_id,
-         a.detail
+         a.item_kind, a.item_version, a.detail
     from audit a
     left join users actor on actor.tenant_id = a.tenant_id and actor.id = a.actor_id
     left join users deleter on deleter.tenant_id = a.tenant_id and deleter.id = a.item_deleted_by`
@@ -29,6 +29,8 @@ function toRow(row: Record<string, unknown>): AuditEventRow {
     deletedBy: row.item_deleted_by as number | null,
     deleterLogin: row.deleter_login as string | null,
     ownerId: row.item_owner_id as number | null,
+    itemKind: row.item_kind as string | null,
+    itemVersion: row.item_version as string | null,
     detail: row.detail as Record<string, unknown> | null,
   }
 }

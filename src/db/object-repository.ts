@@ -11,6 +11,8 @@ export interface ObjectRow extends ItemFacts {
   creatorLogin: string | null
   modifierLogin: string | null
   deletorLogin: string | null
+  /** the current version number; null: a file without history (0.1) */
+  version: string | null
 }
 
 /** Items with the actor's rights and the names their metadata shows, one statement for the batch. */
@@ -25,7 +27,7 @@ export async function readObjects(
     `select ${ITEM_COLUMNS('i')}, a.can_view, a.can_delete, a.can_purge, a.can_read,
             b.legal_hold as brand_legal_hold, b.name as brand_name, iss.name as issue_name,
             c.name as category_name, cu.login as creator_login, mu.login as modifier_login,
-            du.login as deletor_login
+            du.login as deletor_login, i.version as current_version
        from items i
        left join access a on a.tenant_id = i.tenant_id and a.brand_id = i.brand_id and a.user_id = $2
        left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
@@ -48,6 +50,7 @@ export async function readObjects(
         creatorLogin: row.creator_login as string | null,
         modifierLogin: row.modifier_login as string | null,
         deletorLogin: row.deletor_login as string | null,
+        version: row.current_version as string | null,
       },
     ]),
   )
@@ -159,7 +162,8 @@ export async function insertVersion(
       ),
       current as (
         update items set blob_key = $3, size = $4, content_type = coalesce($5, content_type),
-               modified_at = now(), modified_by = coalesce($9, modified_by)
+               modified_at = now(), modified_by = coalesce($9, modified_by),
+               version = added.major || '.' || added.minor
           from added where tenant_id = $1 and id = $2
       )
       select major, minor from added`,

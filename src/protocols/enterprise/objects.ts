@@ -12,7 +12,7 @@ import {
 import type { Area } from '../../core/plugins.js'
 import * as policy from '../../core/policy.js'
 import { el, isNil, type XmlElement } from '../soap/xml.js'
-import { type OperationInput, readAreas, requireActor } from './operations.js'
+import { type OperationInput, publicationInfoXml, readAreas, requireActor } from './operations.js'
 import {
   argumentFault,
   array,
@@ -109,16 +109,16 @@ export function metaData(object: ObjectRow, current: VersionRow | undefined): st
   const content =
     `<ContentMetaData>${nil('Description')}${el('Format', object.contentType ?? '')}` +
     `${el('FileSize', object.size)}</ContentMetaData>`
-  const trashed = object.state === 'trashed'
+  // seed 004: Deleted and Deletor describe the last delete and stay untouched on restore
+  const deleted = object.deletedAt !== null
   const workflow =
     `<WorkflowMetaData>${nil('Deadline')}${el('Modifier', object.modifierLogin ?? '')}` +
     `${el('Modified', enterpriseDateTime(object.modifiedAt))}${el('Creator', object.creatorLogin ?? '')}` +
     `${el('Created', enterpriseDateTime(object.createdAt))}${el('Comment', current?.comment ?? '')}` +
     `${nil('State')}${el('RouteTo', '')}${el('LockedBy', '')}` +
     `${el('Version', current ? versionNumber(current) : '0.1')}` +
-    // seed 004: Deletor and Deleted describe the last delete; trashd shows them while the object is trashed
-    `${textOrNil('Deletor', trashed ? (object.deletorLogin ?? '') : null)}` +
-    `${textOrNil('Deleted', trashed ? enterpriseDateTime(object.deletedAt) : null)}</WorkflowMetaData>`
+    `${textOrNil('Deletor', deleted ? (object.deletorLogin ?? '') : null)}` +
+    `${textOrNil('Deleted', deleted ? enterpriseDateTime(object.deletedAt) : null)}</WorkflowMetaData>`
   return `<MetaData>${basic}${rights}${nil('SourceMetaData')}${content}${workflow}<ExtraMetaData/></MetaData>`
 }
 
@@ -288,25 +288,48 @@ function dialogObjectId(body: XmlElement): string | null {
   return optionalText(body, 'ID')
 }
 
-export async function getDialog2(input: OperationInput): Promise<string> {
+/** The dialog actions of the Trash Can (v8 BizWorkflow::getDialog): its properties are shown, never edited. */
+const TRASH_DIALOG_ACTIONS = ['', 'Preview', 'SetProperties']
+const DIALOG_TITLES: Record<string, string> = {
+  '': 'Preview',
+  Preview: 'Preview',
+  SetProperties: 'Set Properties',
+}
+
+interface DialogParts {
+  object: ObjectRow
+  current: VersionRow | undefined
+  properties: DialogProperty[]
+  title: string
+}
+
+/** GetDialog and GetDialog2 alike: the object's properties as the dialog of an action shows them, read-only. */
+async function dialogParts(input: OperationInput, operation: string): Promise<DialogParts> {
   const { ctx, body } = input
   const actor = await requireActor(input)
   const area = areaOf(body)
   const action = optionalText(body, 'Action') ?? ''
-  // the Trash Can shows a trashed object's properties as the Preview dialog does; nothing there is edited
-  if (area === 'Trash' && action !== 'Preview' && action !== '') {
+  if (area === 'Trash' && !TRASH_DIALOG_ACTIONS.includes(action)) {
     throw new EnterpriseFault(
       'Client',
-      S.INVALID_OPERATION.message,
-      `${action} is not available in the Trash Can`,
+      S.AUTHORIZATION.message,
+      `${operation} service: When the object is from Trash area, only Preview and Set Properties are allowed.`,
     )
   }
-  const written = dialogObjectId(body)
-  const id = objectId(written)
+  const id = objectId(dialogObjectId(body))
   const { object, versions } = await ctx.objects.readOne(actor, id, area).catch((e) => refusal(e, id))
-  const current = versions[versions.length - 1]
-  const properties = [...DIALOG_PROPERTIES, ...(area === 'Trash' ? TRASH_DIALOG_PROPERTIES : [])]
-  const widgets = properties.map(
+  // Deleted and Deletor are the system's: shown (read-only) for an object deleted once, in the Trash or restored
+  const properties = [...DIALOG_PROPERTIES, ...(object.deletedAt !== null ? TRASH_DIALOG_PROPERTIES : [])]
+  return {
+    object,
+    current: versions[versions.length - 1],
+    properties,
+    title: DIALOG_TITLES[action] ?? action,
+  }
+}
+
+function dialogXml(parts: DialogParts, values: string[]): string {
+  const widgets = parts.properties.map(
     (p) =>
       `<DialogWidget><PropertyInfo>${el('Name', p.name)}${el('DisplayName', p.displayName)}${nil('Category')}` +
       `${el('Type', p.type)}${nil('DefaultValue')}${nil('ValueList')}${nil('MinValue')}${nil('MaxValue')}` +
@@ -314,27 +337,77 @@ export async function getDialog2(input: OperationInput): Promise<string> {
       '<Mandatory>false</Mandatory><Restricted>false</Restricted><RefreshOnChange>false</RefreshOnChange>' +
       '</PropertyUsage></DialogWidget>',
   )
-  const values = properties.map(
-    (p) =>
-      `<MetaDataValue>${el('Property', p.name)}<Values>${el('String', p.value(object, current))}</Values>` +
-      `${nil('PropertyValues')}</MetaDataValue>`,
-  )
   const tab = `<DialogTab><Title>General</Title>${array('Widgets', widgets)}<DefaultFocus>Name</DefaultFocus></DialogTab>`
-  const dialog = `<Dialog><Title>Preview</Title>${array('Tabs', [tab])}${array('MetaData', values)}${nil('ButtonBar')}</Dialog>`
+  return `<Dialog>${el('Title', parts.title)}${array('Tabs', [tab])}${array('MetaData', values)}${nil('ButtonBar')}</Dialog>`
+}
+
+const metaDataValue = (parts: DialogParts, p: DialogProperty, withPropertyValues: boolean) =>
+  `<MetaDataValue>${el('Property', p.name)}<Values>${el('String', p.value(parts.object, parts.current))}</Values>` +
+  `${withPropertyValues ? nil('PropertyValues') : ''}</MetaDataValue>`
+
+export async function getDialog2(input: OperationInput): Promise<string> {
+  const parts = await dialogParts(input, 'GetDialog2')
+  const values = parts.properties.map((p) => metaDataValue(parts, p, true))
   return response(
     'GetDialog2',
-    `${dialog}${nil('PubChannels')}${array('MetaData', values)}${targets(object)}${nil('RelatedTargets')}${nil('Dossiers')}`,
+    `${dialogXml(parts, values)}${nil('PubChannels')}${array('MetaData', values)}${targets(parts.object)}${nil('RelatedTargets')}${nil('Dossiers')}`,
+  )
+}
+
+/**
+ * GetDialog, the v7 form GetDialog2 superseded and v8 still answers: the Request* flags choose the parts; the
+ * dialog's MetaData carries Values only and leaves ID out (as v8's conversion for v7 clients does).
+ */
+export async function getDialog(input: OperationInput): Promise<string> {
+  const { ctx, body } = input
+  const parts = await dialogParts(input, 'GetDialog')
+  const flag = (name: string) => {
+    const value = optionalText(body, name)
+    return value !== null && value !== '' && parseBoolean(value, name)
+  }
+  const object = parts.object
+  let publications = nil('Publications')
+  let publicationInfo = nil('PublicationInfo')
+  if (flag('RequestPublication')) {
+    const actor = await requireActor(input)
+    const brands = await ctx.admin.brandsOf(actor)
+    publications = array(
+      'Publications',
+      brands.map((brand) => `<Publication>${el('Id', brand.id)}${el('Name', brand.name)}</Publication>`),
+    )
+    const own = brands.find((brand) => Number(brand.id) === object.brandId)
+    if (own) publicationInfo = publicationInfoXml(own)
+  }
+  const values = parts.properties.filter((p) => p.name !== 'ID').map((p) => metaDataValue(parts, p, false))
+  return response(
+    'GetDialog',
+    (flag('RequestDialog') ? dialogXml(parts, values) : nil('Dialog')) +
+      publications +
+      publicationInfo +
+      (flag('RequestMetaData') ? metaData(object, parts.current) : nil('MetaData')) +
+      (flag('RequestStates')
+        ? '<GetStatesResponse><States/><RouteToUsers/><RouteToGroups/></GetStatesResponse>'
+        : nil('GetStatesResponse')) +
+      (flag('RequestTargets')
+        ? `${targets(object)}<RelatedTargets/>`
+        : `${nil('Targets')}${nil('RelatedTargets')}`) +
+      nil('Dossiers'),
   )
 }
 
 // ---- SetObjectProperties (admin clean-up moves)
 
+/**
+ * An Id/Name child (Category, Issue): undefined when not given, absent or nil alike (.NET's XmlSerializer sends
+ * every unset nillable member as xsi:nil="true"), so a client that sends back what GetObjects gave moves nothing;
+ * null when it asks for none (an empty or 0 Id).
+ */
 function childId(parent: XmlElement | undefined, name: string): number | null | undefined {
   const element = parent ? field(parent, name) : undefined
-  if (!element) return undefined
-  if (isNil(element)) return null
+  if (!element || isNil(element)) return undefined
   const text = optionalText(element, 'Id')
-  if (text === null || text === '' || text === '0') return null
+  if (text === null) return undefined
+  if (text === '' || text === '0') return null
   if (!/^\d{1,15}$/.test(text)) throw argumentFault(`${name} Id must be a number`)
   return Number(text)
 }

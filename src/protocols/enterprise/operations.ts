@@ -1,6 +1,8 @@
 import type { AppContext } from '../../context.js'
 import { ErrorCodes } from '../../core/errors.js'
-import type { Area, ConnectorRequest } from '../../core/plugins.js'
+import { enterpriseDateTime, FIRST_VERSION } from '../../core/events.js'
+import type { ObjectRow } from '../../core/object-service.js'
+import type { Area, ConnectorObject, ConnectorRequest } from '../../core/plugins.js'
 import type { Actor, BatchResult, BrandRights, ItemResult, TrashFilter } from '../../core/types.js'
 import { el, type XmlElement } from '../soap/xml.js'
 import * as objectOperations from './objects.js'
@@ -82,6 +84,21 @@ function featureProfile(rights: BrandRights): string {
   return `<FeatureProfile>${el('Name', profileName(rights))}${array('Features', denied)}</FeatureProfile>`
 }
 
+/** A brand as LogOn and GetDialog describe it: issues, the user's access profile, categories. */
+export function publicationInfoXml(
+  brand: Awaited<ReturnType<AppContext['admin']['brandsOf']>>[number],
+): string {
+  const issues = brand.issues.map((i) => `<IssueInfo>${el('Id', i.id)}${el('Name', i.name)}</IssueInfo>`)
+  const categories = brand.categories.map(
+    (c) => `<CategoryInfo>${el('Id', c.id)}${el('Name', c.name)}</CategoryInfo>`,
+  )
+  const access = `<FeatureAccess>${el('Profile', profileName(brand.rights))}${nil('Issue')}${nil('Section')}${nil('State')}</FeatureAccess>`
+  return (
+    `<PublicationInfo>${el('Id', brand.id)}${el('Name', brand.name)}${array('Issues', issues)}` +
+    `${array('FeatureAccessList', [access])}${array('Categories', categories)}</PublicationInfo>`
+  )
+}
+
 export async function logOn(input: OperationInput): Promise<string> {
   const { ctx, body } = input
   const login = optionalText(body, 'User') ?? ''
@@ -114,17 +131,7 @@ export async function logOn(input: OperationInput): Promise<string> {
   const wants = (part: string) => requested === null || requested.includes(part)
   const brands = wants('Publications') || wants('FeatureProfiles') ? await ctx.admin.brandsOf(actor) : []
 
-  const publications = brands.map((brand) => {
-    const issues = brand.issues.map((i) => `<IssueInfo>${el('Id', i.id)}${el('Name', i.name)}</IssueInfo>`)
-    const categories = brand.categories.map(
-      (c) => `<CategoryInfo>${el('Id', c.id)}${el('Name', c.name)}</CategoryInfo>`,
-    )
-    const access = `<FeatureAccess>${el('Profile', profileName(brand.rights))}${nil('Issue')}${nil('Section')}${nil('State')}</FeatureAccess>`
-    return (
-      `<PublicationInfo>${el('Id', brand.id)}${el('Name', brand.name)}${array('Issues', issues)}` +
-      `${array('FeatureAccessList', [access])}${array('Categories', categories)}</PublicationInfo>`
-    )
-  })
+  const publications = brands.map(publicationInfoXml)
   const profiles = new Map<string, string>()
   for (const brand of brands) profiles.set(profileName(brand.rights), featureProfile(brand.rights))
 
@@ -327,13 +334,45 @@ async function inBatches(
   return results
 }
 
-/** Runs the plug-ins' hooks around an operation, once per request. */
+/** An object as a connector sees it (Enterprise's MetaData names), Deleted and Deletor as given. */
+function connectorObject(object: ObjectRow, deleted: Date | null, deletor: string | null): ConnectorObject {
+  const idName = (id: number | null, name: string | null) =>
+    id === null ? null : { Id: String(id), Name: name ?? '' }
+  return {
+    MetaData: {
+      BasicMetaData: {
+        ID: String(object.id),
+        Name: object.name,
+        Type: object.type,
+        Publication: idName(object.brandId, object.brandName),
+        Category: idName(object.categoryId, object.categoryName),
+      },
+      WorkflowMetaData: {
+        Modified: enterpriseDateTime(object.modifiedAt),
+        Modifier: object.modifierLogin ?? '',
+        Version: object.version ?? FIRST_VERSION,
+        Deleted: deleted ? enterpriseDateTime(deleted) : null,
+        Deletor: deletor,
+      },
+    },
+  }
+}
+
+/**
+ * Runs the plug-ins' hooks around an operation, once per request. The after-hooks get the handled objects with
+ * Deleted and Deletor set: read after the operation, or, for a permanent delete, before it (the rows are gone
+ * after), where an object purged straight from the Workflow was deleted by the actor at that moment.
+ */
 export async function withConnectors(
   ctx: AppContext,
   request: ConnectorRequest,
   run: () => Promise<ItemResult[]>,
 ): Promise<ItemResult[]> {
   await ctx.plugins.before(request)
+  const connectors = ctx.plugins.plugins.length > 0
+  const purged =
+    connectors && request.permanent ? await ctx.objects.connectorObjects(request.actor, request.ids) : null
+  const at = new Date()
   let results: ItemResult[]
   try {
     results = await run()
@@ -341,10 +380,25 @@ export async function withConnectors(
     await ctx.plugins.onError(request, error)
     throw error
   }
-  await ctx.plugins.after(request, {
-    ids: results.filter((r) => r.status !== 'error').map((r) => r.id),
-    results,
-  })
+  const ids = results.filter((r) => r.status !== 'error').map((r) => r.id)
+  let objects: ConnectorObject[] = []
+  if (connectors) {
+    const rows = purged ?? (await ctx.objects.connectorObjects(request.actor, ids))
+    const byId = new Map(rows.map((row) => [row.id, row]))
+    objects = ids.flatMap((id) => {
+      const row = byId.get(id)
+      if (!row) return []
+      const trashedBefore = row.deletedAt !== null && (purged === null || row.state !== 'active')
+      return [
+        connectorObject(
+          row,
+          trashedBefore ? row.deletedAt : at,
+          trashedBefore ? row.deletorLogin : request.actor.login,
+        ),
+      ]
+    })
+  }
+  await ctx.plugins.after(request, { ids, results, objects })
   return results
 }
 
@@ -469,6 +523,7 @@ export const OPERATIONS: Record<string, (input: OperationInput) => Promise<strin
   GetObjects: (input) => objectOperations.getObjects(input),
   ListVersions: (input) => objectOperations.listVersions(input),
   GetVersion: (input) => objectOperations.getVersion(input),
+  GetDialog: (input) => objectOperations.getDialog(input),
   GetDialog2: (input) => objectOperations.getDialog2(input),
   SetObjectProperties: (input) => objectOperations.setObjectProperties(input),
   NamedQuery: (input) => objectOperations.namedQuery(input),
