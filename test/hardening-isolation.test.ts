@@ -276,6 +276,20 @@ describe('isolation: Enterprise', () => {
           const operation = /<ns1:(\w+)Response>/.exec(reply.text)![1]!
           expect(handledIds(reply.text, operation), reply.text).toEqual([])
         }
+        for (const id of victimIds()) {
+          for (const area of ['Trash', 'Workflow']) {
+            const dialog = await postEnterprise(
+              server,
+              envelope(
+                `<ns1:GetDialog><Ticket>${ticket}</Ticket><ID>${id}</ID><Action>Preview</Action><RequestDialog>true</RequestDialog>` +
+                  '<RequestPublication>true</RequestPublication><RequestMetaData>true</RequestMetaData><RequestStates>false</RequestStates>' +
+                  `<RequestTargets>true</RequestTargets><Areas><AreaType>${area}</AreaType></Areas></ns1:GetDialog>`,
+              ),
+            )
+            expect(dialog.text, dialog.text).toMatch(/S1029/)
+            expect(dialog.text).not.toMatch(/secret\.txt|plan\.txt|inside\.txt|>Old<|>Reports</)
+          }
+        }
         for (const areas of [
           '<Areas><AreaType>Trash</AreaType></Areas>',
           '<Areas><AreaType>Workflow</AreaType></Areas>',
