@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ticketHash } from '../src/core/auth-service.js'
 import { aspNetUrlDecode } from '../src/protocols/asmx/url-decode.js'
 import { asmx, TRANSPORTS } from './helpers/asmx.js'
 import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
@@ -26,8 +27,8 @@ async function signIn(role = 'editor'): Promise<string> {
 
 async function expiryOf(ticket: string): Promise<Date> {
   const result = await server.ctx.db.query<{ expires_at: Date }>(
-    'select expires_at from sessions where ticket = $1',
-    [ticket],
+    'select expires_at from sessions where ticket_hash = $1',
+    [ticketHash(ticket)],
   )
   return result.rows[0]!.expires_at
 }
@@ -119,8 +120,8 @@ describe('RenewTicket', () => {
     const user = f.users.editor!
     const ticket = await signIn()
     await server.ctx.db.query(
-      "update sessions set expires_at = now() + interval '5 seconds' where ticket = $1",
-      [ticket],
+      "update sessions set expires_at = now() + interval '5 seconds' where ticket_hash = $1",
+      [ticketHash(ticket)],
     )
     const answer = await asmx(server.baseUrl, transport, 'RenewTicket', {
       UID: user.login,
@@ -174,7 +175,9 @@ describe('LogOut', () => {
     const ticket = await signIn()
     const answer = await raw('/srv.asmx/LogOut', { method: 'POST', headers: { cookie: `ticket=${ticket}` } })
     expect(answer.text).toContain('<response success="true" error="" />')
-    const sessions = await server.ctx.db.query('select 1 from sessions where ticket = $1', [ticket])
+    const sessions = await server.ctx.db.query('select 1 from sessions where ticket_hash = $1', [
+      ticketHash(ticket),
+    ])
     expect(sessions.rowCount).toBe(0)
   })
 })

@@ -12,6 +12,9 @@ import {
   withScratch,
 } from './helpers/toolkits.js'
 
+/** Generating and compiling proxies takes a while on a loaded machine: each flow may take up to 3 minutes. */
+const SLOW = { timeout: 180_000 }
+
 /**
  * IPS clients built with toolkits nobody here wrote, from the WSDL as served: Axis 1.4 WSDL2Java (which refuses
  * a SOAP 1.2 binding with soap12:fault) and python suds. Both sign in with the user's e-mail address, look up
@@ -77,7 +80,7 @@ async function javaSources(dir: string): Promise<string[]> {
 }
 
 describe.runIf(axis)('Axis 1.4 WSDL2Java', () => {
-  it('generates, compiles and runs a client from the served IPS WSDL', async () => {
+  it('generates, compiles and runs a client from the served IPS WSDL', SLOW, async () => {
     const asset = `a|${assetIds[0]}`
     const printed = await withScratch(async (dir) => {
       // WSDL2Java reads the WSDL from its URL, as served
@@ -129,7 +132,7 @@ describe.runIf(axis)('Axis 1.4 WSDL2Java', () => {
 })
 
 describe.runIf(suds)('python suds', () => {
-  it('loads the served IPS WSDL and runs the flow with the authHeader SOAP header', async () => {
+  it('loads the served IPS WSDL and runs the flow with the authHeader SOAP header', SLOW, async () => {
     const asset = `a|${assetIds[1]}`
     const printed = printedValues(
       await sh('/usr/bin/python3', [
