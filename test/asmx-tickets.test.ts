@@ -185,10 +185,16 @@ describe('LogOut', () => {
 describe('GetUserStatistics', () => {
   it.each(TRANSPORTS)('counts the documents and folders in the user’s bin (%s)', async (transport) => {
     const user = f.users.purger!
+    // a library root is an administrator's to delete: the user's folder lives one level down
+    const library = await server.ctx.admin.createItem(f.tenantId, {
+      kind: 'folder',
+      name: `Library ${transport}`,
+    })
     const folder = (
       await server.ctx.admin.createItem(f.tenantId, {
         kind: 'folder',
         name: `Stats ${transport}`,
+        parentId: library.item.id,
         ownerId: user.id,
       })
     ).item

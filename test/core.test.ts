@@ -42,20 +42,32 @@ describe('policy', () => {
     expect(policy.canTrash(actor({ tenantId: 2, admin: true }), item())).toBe('NOT_FOUND')
   })
 
-  it('lets the deleter restore but only purge rights or admins purge', () => {
+  it('lets the deleter restore but only purge rights or admins purge in a brand', () => {
     const trashed = item({ state: 'trashed', deletedBy: 10 })
     expect(policy.canRestore(actor(), trashed)).toBeNull()
+    // the deleter without the brand's Purge right: refused, and the item it may not see reads as missing
     expect(policy.canPurge(actor(), trashed)).toBe('ACCESS_DENIED')
-    expect(policy.canPurge(actor(), trashed, { ownBin: true })).toBeNull()
+    expect(policy.canEmpty(actor(), trashed)).toBe('ACCESS_DENIED')
+    expect(policy.canPurge(actor(), item({ state: 'trashed', deletedBy: 11 }))).toBe('NOT_FOUND')
     expect(policy.canPurge(actor(), item({ rights: { view: true, delete: true, purge: true } }))).toBeNull()
+    // outside any brand the deleter may purge what they deleted
+    expect(policy.canPurge(actor(), item({ state: 'trashed', deletedBy: 10, brandId: null }))).toBeNull()
+    expect(policy.canPurge(actor(), item({ state: 'trashed', deletedBy: 11, brandId: null }))).toBe(
+      'ACCESS_DENIED',
+    )
+  })
+
+  it('keeps library roots to administrators', () => {
+    const root = item({ kind: 'folder', parentId: null, brandId: null, ownerId: 10 })
+    expect(policy.canTrash(actor(), root)).toBe('TOP_LEVEL_FOLDER')
+    expect(policy.canTrash(actor({ admin: true }), root)).toBeNull()
+    expect(policy.canTrash(actor(), { ...root, parentId: 1 })).toBeNull()
   })
 
   it('stops every purge under legal hold, admins included', () => {
     expect(policy.canPurge(actor({ admin: true }), item({ legalHold: true }))).toBe('LEGAL_HOLD')
     expect(policy.canPurge(actor({ admin: true }), item({ brandLegalHold: true }))).toBe('LEGAL_HOLD')
-    expect(policy.canPurge(actor(), item({ deletedBy: 10, legalHold: true }), { ownBin: true })).toBe(
-      'LEGAL_HOLD',
-    )
+    expect(policy.canPurge(actor(), item({ deletedBy: 10, legalHold: true }))).toBe('LEGAL_HOLD')
   })
 
   it('knows the IPS roles allowed to use the trash', () => {

@@ -210,7 +210,9 @@ describe('trash lifecycle through the REST door', () => {
   const editor = () => basicAuth(a.users.editor!)
 
   it('trashes and restores a folder as exactly the unit it took along', async () => {
-    const top = await createItem(a, { kind: 'folder', name: 'Unit' })
+    // a library root is an administrator's to delete: the unit lives one level down
+    const library = await createItem(a, { kind: 'folder', name: 'Units' })
+    const top = await createItem(a, { kind: 'folder', name: 'Unit', parentId: library.id })
     const sub = await createItem(a, { kind: 'folder', name: 'Sub', parentId: top.id })
     const f1 = await createItem(a, { kind: 'file', name: 'f1.txt', parentId: sub.id, brandId: a.brandId })
     const early = await createItem(a, {
@@ -239,7 +241,7 @@ describe('trash lifecycle through the REST door', () => {
     const unit = listed.body.items.find((item: { name: string }) => item.name === 'Unit')
     expect(unit).toMatchObject({
       items: 3,
-      originalPath: '/Unit',
+      originalPath: '/Units/Unit',
       deletedBy: { login: a.users.editor!.login },
     })
 
@@ -273,7 +275,8 @@ describe('trash lifecycle through the REST door', () => {
       const parent = await createItem(a, { kind: 'folder', name: `Gone-${tag}` })
       const child = await createItem(a, { kind: 'file', name: `c-${tag}.txt`, parentId: parent.id })
       await call('POST', `/api/v1/items/${child.id}/trash`, { auth: editor() })
-      await call('POST', `/api/v1/items/${parent.id}/trash`, { auth: editor() })
+      // a top-level folder: only an administrator may delete it
+      await call('POST', `/api/v1/items/${parent.id}/trash`, { auth: basicAuth(a.users.admin!) })
       const purge = await call('POST', '/api/v1/trash/purge', {
         auth: basicAuth(a.users.admin!),
         body: { ids: [parent.id] },

@@ -118,7 +118,14 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('web Trash Can page in Ch
       })
     const bytes = (n: number) => Buffer.alloc(n, 7).toString('base64')
     const brand = f.brandId
-    ids.Campaign = await createItem({ kind: 'folder', name: 'Campaign 2026', brandId: brand })
+    // a library root is an administrator's to delete: the editor's folder lives one level down
+    const library = await createItem({ kind: 'folder', name: 'Marketing' })
+    ids.Campaign = await createItem({
+      kind: 'folder',
+      name: 'Campaign 2026',
+      brandId: brand,
+      parentId: library,
+    })
     for (const name of ['cover.jpg', 'teaser.mp4', 'copy.docx'])
       ids[name] = await createItem({
         kind: 'file',
@@ -224,7 +231,7 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('web Trash Can page in Ch
       5: 'we admin',
       7: 'Spring catalogue',
     })
-    expect((await cells('Campaign 2026'))[1]).toBe('/Campaign 2026')
+    expect((await cells('Campaign 2026'))[1]).toBe('/Marketing/Campaign 2026')
     await expect
       .poll(() => row(page, 'Campaign 2026').locator('th').textContent())
       .toContain('folder, 4 items')

@@ -107,8 +107,9 @@ describe('REST additions for the page', () => {
       'other.txt': [true, true],
       'loose.txt': [true, true],
     })
-    // the editor deleted both: restore (deleter); purge only with the brand's purge right
-    expect(await flags('editor')).toEqual({ 'branded.txt': [true, false], 'loose.txt': [true, false] })
+    // the editor deleted both: restore (deleter); purge only with the brand's purge right, and outside any brand
+    // as the deleter (what EmptyRecycleBin would purge anyway)
+    expect(await flags('editor')).toEqual({ 'branded.txt': [true, false], 'loose.txt': [true, true] })
     expect(await flags('purger')).toEqual({ 'branded.txt': [true, true] })
     expect(await flags('viewer')).toEqual({ 'branded.txt': [false, false] })
   })

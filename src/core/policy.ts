@@ -1,6 +1,6 @@
 import { type ErrorCode, ErrorCodes } from './errors.js'
 import type { EventSubject } from './events.js'
-import type { Actor, BrandRights, ItemFacts } from './types.js'
+import type { Actor, BrandRights, ItemFacts, TrashEntry } from './types.js'
 
 /**
  * The one place that answers "may this actor do this to this item". Every door asks here; none re-implements a
@@ -51,10 +51,23 @@ export function sameTenant(actor: Actor, item: { tenantId: number }): boolean {
 /** See an item at all (in the trash or not). Items of other tenants are simply not found. */
 export function canView(actor: Actor, item: VisibilityFacts): Decision {
   if (!sameTenant(actor, item)) return ErrorCodes.NOT_FOUND
-  if (actor.admin || isOwner(actor, item) || isDeleter(actor, item)) return null
-  if (item.brandId === null) return null
-  return item.rights?.view ? null : ErrorCodes.ACCESS_DENIED
+  return visible(actor, item) ? null : ErrorCodes.ACCESS_DENIED
 }
+
+/** may(view) for a same-tenant actor. */
+const visible = (actor: Actor, item: VisibilityFacts) =>
+  actor.admin ||
+  isOwner(actor, item) ||
+  isDeleter(actor, item) ||
+  item.brandId === null ||
+  item.rights?.view === true
+
+/** Whether a same-tenant actor may change an active item (trash it, or restore into it as a folder). */
+const changeable = (actor: Actor, item: VisibilityFacts) =>
+  actor.admin ||
+  item.brandId === null ||
+  item.rights?.delete === true ||
+  (isOwner(actor, item) && !brandRightsOnly(actor))
 
 /**
  * Whether a trash event reaches a subscriber: what it did itself, and events of items it may see as canView
@@ -83,78 +96,129 @@ export function canRead(actor: Actor, item: ItemFacts): Decision {
   return item.rights?.view && item.rights.read !== false ? null : ErrorCodes.ACCESS_DENIED
 }
 
-/** Move an active item (and its subtree) to the trash: owner, admin, or brand `delete`. */
-export function canTrash(actor: Actor, item: ItemFacts): Decision {
-  if (!sameTenant(actor, item)) return ErrorCodes.NOT_FOUND
-  if (actor.admin || (!brandRightsOnly(actor) && isOwner(actor, item))) return null
-  if (item.brandId !== null && item.rights?.delete) return null
-  // Items outside any brand belong to the shared library: every user of the tenant may delete them there.
-  if (item.brandId === null) return null
-  return ErrorCodes.ACCESS_DENIED
+/**
+ * What an operation needs of every item it would change. `purgeActive` is a permanent delete straight from
+ * the workflow (Enterprise DeleteObjects Permanent from the Workflow area).
+ */
+export type Right = 'view' | 'trash' | 'restore' | 'empty' | 'purge' | 'purgeActive'
+
+export const RIGHTS: readonly Right[] = ['view', 'trash', 'restore', 'empty', 'purge', 'purgeActive']
+
+/** What deciding a right needs of an item (the SQL twin, db/rights-sql.ts, reads the same columns). */
+export type RightFacts = Pick<
+  ItemFacts,
+  'tenantId' | 'kind' | 'parentId' | 'state' | 'ownerId' | 'deletedBy' | 'brandId' | 'rights'
+>
+
+/** A library root: a folder at the top level (infoRouter's domains, IPS's company folders). */
+export const isTopLevelFolder = (item: Pick<ItemFacts, 'kind' | 'parentId' | 'state'>) =>
+  item.kind === 'folder' && item.parentId === null && item.state === 'active'
+
+/**
+ * The one rule. Administrators of the item's tenant may do everything (seed 004: "not limited by access
+ * rights"); nobody may do anything to another tenant's items. Otherwise:
+ * - view: the owner, the deleter, anyone for items outside any brand, the brand's View right;
+ * - trash: library roots belong to administrators (infoRouter: "Top-level domain cannot be deleted"); items
+ *   outside any brand are the shared library's (everyone may delete there); in a brand the Delete right, or
+ *   ownership outside Enterprise (Enterprise grants rights through access profiles only);
+ * - restore: the brand's Delete right (which gates Restore, seed 004), or the deleter outside Enterprise; outside
+ *   any brand the deleter, at every door;
+ * - empty, purge: every road to permanent loss needs the brand's Purge right ("Delete Permanently"); outside any
+ *   brand the deleter may empty and purge their own deletions (infoRouter's EmptyRecycleBin);
+ * - purgeActive: Enterprise asks for the Purge right only; elsewhere purging an active item also needs the
+ *   right to trash it.
+ * Legal holds are not rights: canPurge adds them.
+ */
+export function may(actor: Actor, item: RightFacts, right: Right): boolean {
+  if (!sameTenant(actor, item)) return false
+  if (actor.admin) return true
+  const branded = item.brandId !== null
+  const deleter = isDeleter(actor, item)
+  switch (right) {
+    case 'view':
+      return visible(actor, item)
+    case 'trash':
+      return !isTopLevelFolder(item) && changeable(actor, item)
+    case 'restore':
+      if (!branded) return deleter
+      return item.rights?.delete === true || (deleter && !brandRightsOnly(actor))
+    case 'empty':
+    case 'purge':
+      return branded ? item.rights?.purge === true : deleter
+    case 'purgeActive':
+      if (branded && brandRightsOnly(actor)) return item.rights?.purge === true
+      return may(actor, item, 'purge') && may(actor, item, 'trash')
+  }
 }
 
-/** Bring a trashed item back: the deleter, admin, or brand `delete`. */
-export function canRestore(actor: Actor, item: ItemFacts): Decision {
+/**
+ * How a refusal of an item reads: an item the actor may not see answers exactly like one that does not exist
+ * (no existence oracle), except at Enterprise, whose S1002 ("Access denied") for objects of a brand without
+ * rights is documented product behaviour (seed 004).
+ */
+export function refusal(actor: Actor, item: RightFacts): ErrorCode {
   if (!sameTenant(actor, item)) return ErrorCodes.NOT_FOUND
-  if (actor.admin) return null
-  if (brandRightsOnly(actor)) {
-    if (item.brandId === null) return null
-    return item.rights?.delete ? null : ErrorCodes.ACCESS_DENIED
-  }
-  if (isDeleter(actor, item)) return null
-  if (item.brandId !== null && item.rights?.delete) return null
-  return ErrorCodes.ACCESS_DENIED
+  if (brandRightsOnly(actor) || may(actor, item, 'view')) return ErrorCodes.ACCESS_DENIED
+  return ErrorCodes.NOT_FOUND
+}
+
+const decideRight = (actor: Actor, item: RightFacts, right: Right): Decision => {
+  if (may(actor, item, right)) return null
+  if (right === 'trash' && isTopLevelFolder(item) && may(actor, item, 'view'))
+    return ErrorCodes.TOP_LEVEL_FOLDER
+  return refusal(actor, item)
+}
+
+/** Move an active item (and its subtree: see TrashService) to the trash. */
+export function canTrash(actor: Actor, item: RightFacts): Decision {
+  return decideRight(actor, item, 'trash')
+}
+
+/** Bring a trashed item back. */
+export function canRestore(actor: Actor, item: RightFacts): Decision {
+  return decideRight(actor, item, 'restore')
 }
 
 /**
  * Restore into a chosen folder instead of the original one: a folder the actor may not see does not exist for it;
  * items go into a folder the actor may change as it may trash there (owner, admin, brand `delete`, or the shared
- * library outside any brand).
+ * library outside any brand; a library root counts as the shared library here).
  */
 export function canRestoreInto(actor: Actor, folder: ItemFacts): Decision {
   if (canView(actor, folder) !== null) return ErrorCodes.TARGET_NOT_FOUND
-  return canTrash(actor, folder)
+  return changeable(actor, folder) ? null : ErrorCodes.ACCESS_DENIED
 }
 
-/** Empty an item from the trash (IPS: it waits for the cleanup job): same people as restore. */
-export function canEmpty(actor: Actor, item: ItemFacts): Decision {
-  return canRestore(actor, item)
+/** Empty an item from the trash (IPS: it waits for the cleanup job, so it is a purge in slow motion). */
+export function canEmpty(actor: Actor, item: RightFacts): Decision {
+  return decideRight(actor, item, 'empty')
 }
 
-export function isUnderLegalHold(item: ItemFacts): boolean {
+export function isUnderLegalHold(item: Pick<ItemFacts, 'legalHold' | 'brandLegalHold'>): boolean {
   return item.legalHold || item.brandLegalHold
 }
 
-/**
- * Purge an item now: admin or brand `purge`. `ownBin` is infoRouter's EmptyRecycleBin, where any user
- * may purge what they deleted themselves. A legal hold stops every purge.
- */
-export function canPurge(actor: Actor, item: ItemFacts, options: { ownBin?: boolean } = {}): Decision {
+/** Purge an item now. A legal hold stops every purge, administrators' too. */
+export function canPurge(actor: Actor, item: ItemFacts): Decision {
   if (!sameTenant(actor, item)) return ErrorCodes.NOT_FOUND
   if (isUnderLegalHold(item)) return ErrorCodes.LEGAL_HOLD
-  if (actor.admin) return null
-  if (options.ownBin && isDeleter(actor, item)) return null
-  if (item.brandId !== null && item.rights?.purge) return null
-  return ErrorCodes.ACCESS_DENIED
+  return decideRight(actor, item, 'purge')
+}
+
+/** Purge an active item straight away (its subtree: see TrashService), after a legal-hold check. */
+export function canPurgeActive(actor: Actor, item: ItemFacts): Decision {
+  if (!sameTenant(actor, item)) return ErrorCodes.NOT_FOUND
+  if (isUnderLegalHold(item)) return ErrorCodes.LEGAL_HOLD
+  return decideRight(actor, item, 'purgeActive')
 }
 
 /**
- * Whose units infoRouter's EmptyRecycleBin purges, for the SQL layer: every unit the actor deleted. It mirrors
- * canPurge with `ownBin`: the deleter may purge their own deletions, and a legal hold still stops each held unit
- * (the purge statement leaves those and reports them).
+ * Whose units infoRouter's EmptyRecycleBin purges, for the SQL layer: every unit the actor deleted whose every
+ * member the actor may purge (the rest stays in the bin and is reported); a legal hold still stops each held
+ * unit (the purge statement leaves those and reports them).
  */
 export function ownBinScope(actor: Actor): { tenantId: number; deletedBy: number } {
   return { tenantId: actor.tenantId, deletedBy: actor.userId }
-}
-
-/**
- * Purging an active item straight away (Enterprise DeleteObjects Permanent from the Workflow area), after
- * canPurge allowed it: Enterprise asks for the Purge right only; elsewhere the actor must also be allowed to
- * trash it.
- */
-export function canPurgeActive(actor: Actor, item: ItemFacts): Decision {
-  if (brandRightsOnly(actor)) return canPurge(actor, item)
-  return canPurge(actor, item) ?? canTrash(actor, item)
 }
 
 /** The rights an actor has on a brand: tenant administrators are not limited by access rights (seed 004). */
@@ -163,9 +227,15 @@ export function effectiveBrandRights(actor: Actor, granted: BrandRights | null):
   return granted ?? { view: false, delete: false, purge: false }
 }
 
-/** What a listing shows the actor may do with a trashed item (the same rules the operations apply). */
-export function trashEntryRights(actor: Actor, item: ItemFacts): { restore: boolean; purge: boolean } {
-  return { restore: canRestore(actor, item) === null, purge: canPurge(actor, item) === null }
+/**
+ * What a listing shows the actor may do with a trashed item: the same rules the operations apply, to the item
+ * and, for a folder unit, to every member (listed as unitRefuses by the SQL form of the rule).
+ */
+export function trashEntryRights(actor: Actor, item: TrashEntry): { restore: boolean; purge: boolean } {
+  return {
+    restore: canRestore(actor, item) === null && !item.unitRefuses?.restore,
+    purge: canPurge(actor, item) === null && !item.unitRefuses?.purge,
+  }
 }
 
 /** Door operations reserved to the tenant's system administrators (srv.asmx PurgeRecycleBinItem, search). */
@@ -193,7 +263,14 @@ export function ipsRoleMayRead(actor: Actor): boolean {
  * others unbranded items, what they own or deleted, and items of brands they may view.
  */
 export function itemVisibility(actor: Actor): TrashVisibility {
-  return { tenantId: actor.tenantId, userId: actor.userId, everything: actor.admin, right: 'view' }
+  return {
+    tenantId: actor.tenantId,
+    userId: actor.userId,
+    everything: actor.admin,
+    admin: actor.admin,
+    door: actor.door,
+    right: 'view',
+  }
 }
 
 /**
@@ -204,12 +281,22 @@ export interface TrashVisibility {
   tenantId: number
   userId: number
   everything: boolean
-  /** 'purge': only rows the actor may purge (brand purge right; admins everything) */
+  /** the door asking: the rights of the Enterprise door are its brands' alone */
+  admin: boolean
+  door: Actor['door']
+  /** 'purge': only rows the actor may purge (may(purge): the brand's Purge right, own unbranded deletions) */
   right: 'view' | 'purge'
 }
 
 export function trashVisibility(actor: Actor, right: 'view' | 'purge' = 'view'): TrashVisibility {
-  return { tenantId: actor.tenantId, userId: actor.userId, everything: actor.admin, right }
+  return {
+    tenantId: actor.tenantId,
+    userId: actor.userId,
+    everything: actor.admin,
+    admin: actor.admin,
+    door: actor.door,
+    right,
+  }
 }
 
 /** Effective retention in days of a trashed item: brand auto purge when set, else the tenant's; 0 = never. */

@@ -3,6 +3,7 @@ import type { Database, Queryable } from '../db/database.js'
 import * as auditRepo from '../db/audit-repository.js'
 import { viewableBrandIds } from '../db/event-repository.js'
 import * as search from '../db/item-search-repository.js'
+import { forbiddenInActiveSubtrees, forbiddenInUnits } from '../db/rights-sql.js'
 import { streamTrashListing } from '../db/trash-listing.js'
 import * as repo from '../db/trash-repository.js'
 import { CoreError, type ErrorCode, ErrorCodes, defaultMessage } from './errors.js'
@@ -29,8 +30,6 @@ const OWN_BIN_BATCH = 10000
 const UNIQUE_VIOLATION = '23505'
 
 export interface PurgeOptions {
-  /** infoRouter EmptyRecycleBin: the actor may purge what they deleted themselves */
-  ownBin?: boolean
   /** Enterprise Permanent delete from the Workflow area: active items are trashed and purged at once */
   includeActive?: boolean
   /** the audit action recorded for each purged row */
@@ -113,6 +112,7 @@ export class TrashService {
         const denied = policy.canTrash(actor, item)
         return denied ? fail(item.id, denied, item) : null
       })
+      await refuseForbiddenMembers(tx, actor, 'trash', allowed, results)
       await this.trashAllowed(tx, actor, allowed, results)
       return ids.map((id) => results.get(id)!)
     })
@@ -166,6 +166,7 @@ export class TrashService {
           const denied = policy.canRestore(actor, item)
           return denied ? fail(item.id, denied, item) : null
         })
+        await refuseForbiddenMembers(tx, actor, 'restore', allowed, results)
         const units = absorbIntoRequestedRoots(allowed, results)
         const targets = await this.planRestore(tx, actor, units, options, results)
         const restored = await repo.restoreUnits(tx, actor, targets)
@@ -315,6 +316,7 @@ export class TrashService {
         const denied = policy.canEmpty(actor, item)
         return denied ? fail(item.id, denied, item) : null
       })
+      await refuseForbiddenMembers(tx, actor, 'empty', allowed, results)
       const units = absorbIntoRequestedRoots(allowed, results)
       const emptied = await repo.emptyUnits(
         tx,
@@ -340,16 +342,25 @@ export class TrashService {
       const active: ItemFacts[] = []
       const { results, allowed } = decide(ids, facts, (item) => {
         if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
-        const denied = policy.canPurge(actor, item, { ownBin: options.ownBin })
-        if (denied) return fail(item.id, denied, item)
         if (item.state === 'active') {
           if (!options.includeActive) return fail(item.id, ErrorCodes.NOT_IN_TRASH, item)
-          const trashDenied = policy.canPurgeActive(actor, item)
-          if (trashDenied) return fail(item.id, trashDenied, item)
+          const denied = policy.canPurgeActive(actor, item)
+          if (denied) return fail(item.id, denied, item)
           active.push(item)
+          return null
         }
-        return null
+        const denied = policy.canPurge(actor, item)
+        return denied ? fail(item.id, denied, item) : null
       })
+      await refuseForbiddenMembers(tx, actor, 'purgeActive', active, results, allowed)
+      await refuseForbiddenMembers(
+        tx,
+        actor,
+        'purge',
+        allowed.filter((item) => item.state !== 'active'),
+        results,
+        allowed,
+      )
       // a legal hold anywhere below an active item stops its permanent delete before anything is trashed
       const activeHeld = await repo.activeSubtreesUnderHold(
         tx,
@@ -418,7 +429,10 @@ export class TrashService {
   async emptyOwnBin(actor: Actor): Promise<{ purged: number; failed: ItemResult[] }> {
     const scope = policy.ownBinScope(actor)
     let purged = 0
-    const failed: ItemResult[] = []
+    // what the actor may not purge stays in the bin, reported; the rest is purged
+    const failed: ItemResult[] = (await repo.ownBinUnpurgeable(this.db, actor, scope)).map((unit) =>
+      fail(unit.id, ErrorCodes.ACCESS_DENIED, unit),
+    )
     let afterId = 0
     for (;;) {
       const token = randomUUID()
@@ -581,4 +595,55 @@ function absorbIntoRequestedRoots(allowed: ItemFacts[], results: Map<number, Ite
     } else units.push(item)
   }
   return units
+}
+
+const VERB: Record<policy.Right, string> = {
+  view: 'seen',
+  trash: 'deleted',
+  restore: 'restored',
+  empty: 'emptied from the trash',
+  purge: 'purged',
+  purgeActive: 'purged',
+}
+
+/**
+ * An operation on a unit (a folder with its subtree, a trashed unit) needs the right on every member it would
+ * change: each candidate with a member the actor may not change is refused whole, taken out of `candidates`
+ * (and of `also`), its result saying how many members stand in the way but not which (no member the actor may
+ * not see is named). The candidates themselves were decided by the policy already.
+ */
+async function refuseForbiddenMembers(
+  tx: Queryable,
+  actor: Actor,
+  right: policy.Right,
+  candidates: ItemFacts[],
+  results: Map<number, ItemResult>,
+  also?: ItemFacts[],
+): Promise<void> {
+  // only a folder's unit has other members
+  const ids = candidates.filter((item) => item.kind === 'folder').map((item) => item.id)
+  const forbidden =
+    right === 'trash' || right === 'purgeActive'
+      ? await forbiddenInActiveSubtrees(tx, actor, right, ids)
+      : await forbiddenInUnits(
+          tx,
+          actor,
+          right,
+          ids,
+          right === 'purge' ? ['trashed', 'emptied'] : ['trashed'],
+        )
+  if (forbidden.size === 0) return
+  for (const item of candidates) {
+    const count = forbidden.get(item.id)
+    if (count === undefined) continue
+    results.set(item.id, {
+      ...fail(item.id, ErrorCodes.ACCESS_DENIED, item),
+      message: `${defaultMessage(ErrorCodes.ACCESS_DENIED)}: ${count} ${count === 1 ? 'item' : 'items'} in it may not be ${VERB[right]}`,
+    })
+  }
+  for (const list of also ? [candidates, also] : [candidates]) {
+    for (let index = list.length - 1; index >= 0; index--) {
+      if (forbidden.has(list[index]!.id)) list.splice(index, 1)
+    }
+  }
 }

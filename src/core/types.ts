@@ -71,6 +71,8 @@ export interface TrashEntry extends ItemFacts {
   unitSize: number
   /** bytes in the unit */
   unitBytes: number
+  /** a trashed folder unit holding a member the actor may not restore / purge (the whole unit is refused then) */
+  unitRefuses?: { restore: boolean; purge: boolean }
   /** a timestamp the listing sorted by, to the microsecond (a Date keeps milliseconds): for cursors */
   sortKey?: string
 }

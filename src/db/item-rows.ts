@@ -93,6 +93,10 @@ export function toTrashEntry(row: ItemRow): TrashEntry {
     expiresAt: row.expires_at as Date | null,
     unitSize: (row.unit_size as number | null) ?? 1,
     unitBytes: (row.unit_bytes as number | null) ?? (row.size as number),
+    unitRefuses: {
+      restore: row.unit_refuses_restore === true,
+      purge: row.unit_refuses_purge === true,
+    },
     ...(typeof row.sort_key === 'string' ? { sortKey: row.sort_key } : {}),
   }
 }

@@ -3,6 +3,7 @@ import type { TrashVisibility } from '../core/policy.js'
 import type { Actor, ItemFacts, ItemKind, TrashEntry, TrashFilter, TrashPage } from '../core/types.js'
 import type { Queryable } from './database.js'
 import { ITEM_COLUMNS, toItem, toItemFacts, toTrashEntry } from './item-rows.js'
+import { maySql } from './rights-sql.js'
 
 /**
  * SQL for the trash lifecycle. Every statement works on a whole batch (arrays of ids), and every transition
@@ -484,7 +485,7 @@ export interface OwnBinBatch {
  */
 export async function markOwnBinForPurge(
   q: Queryable,
-  actor: AuditActor,
+  actor: Actor,
   scope: { deletedBy: number },
   afterId: number,
   limit: number,
@@ -500,12 +501,12 @@ export async function markOwnBinForPurge(
   }>(
     MARK_STATEMENT(
       `heads as materialized (
-        select tenant_id, id, trash_root, state, kind, blob_key, legal_hold, brand_id, $4::text as action,
-               null::jsonb as detail
-          from items
-         where tenant_id = $1 and deleted_by = $2 and state in ('trashed', 'emptied') and id = trash_root
-           and id > $5
-         order by id limit $9
+        select r.tenant_id, r.id, r.trash_root, r.state, r.kind, r.blob_key, r.legal_hold, r.brand_id,
+               $4::text as action, null::jsonb as detail
+          from items r
+         where r.tenant_id = $1 and r.deleted_by = $2 and r.state in ('trashed', 'emptied') and r.id = r.trash_root
+           and r.id > $5 and ${OWN_BIN_PURGEABLE(actor)}
+         order by r.id limit $9
       )`,
       MARK_PARAMS,
       `select 'seen' as what, max(id) as id, count(*)::int as n, null as name, null as kind from heads
@@ -536,6 +537,34 @@ export async function markOwnBinForPurge(
     else batch.heldItems.set(row.id!, { name: row.name!, kind: row.kind! })
   }
   return batch
+}
+
+/**
+ * Whether every member of the own-bin unit rooted at `r` (the root included) may be purged by the actor
+ * ($6: the actor's user id): a unit holding anything the actor may not purge stays in the bin whole.
+ */
+const OWN_BIN_PURGEABLE = (actor: Actor) =>
+  actor.admin
+    ? 'true'
+    : `not exists (select 1 from items m where m.tenant_id = r.tenant_id and m.trash_root = r.id
+         and m.state in ('trashed', 'emptied') and not ${maySql(actor, 'purge', 'm', '$6')})`
+
+/** The units of an actor's own bin that EmptyRecycleBin leaves: each holds something the actor may not purge. */
+export async function ownBinUnpurgeable(
+  q: Queryable,
+  actor: Actor,
+  scope: { deletedBy: number },
+): Promise<{ id: number; name: string; kind: ItemKind }[]> {
+  if (actor.admin) return []
+  const result = await q.query<{ id: number; name: string; kind: ItemKind }>(
+    `select r.id, r.name, r.kind from items r
+      where r.tenant_id = $1 and r.deleted_by = $2 and r.state in ('trashed', 'emptied') and r.id = r.trash_root
+        and exists (select 1 from items m where m.tenant_id = r.tenant_id and m.trash_root = r.id
+                      and m.state in ('trashed', 'emptied') and not ${maySql(actor, 'purge', 'm', '$3')})
+      order by r.id`,
+    [actor.tenantId, scope.deletedBy, actor.userId],
+  )
+  return result.rows
 }
 
 export interface MarkedBlob {
@@ -817,12 +846,7 @@ export function trashWhere(visibility: TrashVisibility, filter: TrashFilter) {
   add((p) => `i.state = any(${p}::text[])`, filter.states ?? ['trashed'])
   if (filter.scope === 'own') add((p) => `i.deleted_by = ${p}`, visibility.userId)
   else if (!visibility.everything && visibility.right === 'purge') {
-    add(
-      (p) => `(i.brand_id is not null and exists (
-      select 1 from access a where a.tenant_id = i.tenant_id and a.brand_id = i.brand_id and a.user_id = ${p}
-         and a.can_purge))`,
-      visibility.userId,
-    )
+    add((p) => maySql(visibility, 'purge', 'i', p), visibility.userId)
   } else if (!visibility.everything) {
     add(
       (p) => `(i.deleted_by = ${p} or i.owner_id = ${p} or (i.brand_id is not null and exists (
@@ -1028,7 +1052,9 @@ export async function listTrash(
                   and m.state = i.state) end as unit_size,
             case when i.kind = 'folder' and i.id = i.trash_root then
               (select coalesce(sum(m.size), 0)::bigint from items m where m.tenant_id = i.tenant_id and m.trash_root = i.id
-                  and m.state = i.state) end as unit_bytes
+                  and m.state = i.state) end as unit_bytes,
+            ${UNIT_REFUSES(visibility, 'restore', userParam)} as unit_refuses_restore,
+            ${UNIT_REFUSES(visibility, 'purge', userParam)} as unit_refuses_purge
        from page p
        join items i on i.tenant_id = $1 and i.id = p.id
        join tenants t on t.id = i.tenant_id
@@ -1040,6 +1066,17 @@ export async function listTrash(
   )
   return result.rows.map(toTrashEntry)
 }
+
+/**
+ * Whether a listed folder unit (alias `i`) holds a member the actor may not restore or purge: a listing offers an
+ * action on a unit only when the operation would accept the whole of it. Administrators may do everything.
+ */
+const UNIT_REFUSES = (visibility: TrashVisibility, right: 'restore' | 'purge', user: string) =>
+  visibility.admin
+    ? 'false'
+    : `(i.kind = 'folder' and i.id = i.trash_root and exists (
+         select 1 from items m where m.tenant_id = i.tenant_id and m.trash_root = i.id and m.state = i.state
+            and not ${maySql(visibility, right, 'm', user)}))`
 
 /** The brands, deleters and types present in the trash an actor may see (for filter choices). */
 export async function trashFacets(q: Queryable, visibility: TrashVisibility, filter: TrashFilter) {

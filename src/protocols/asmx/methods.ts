@@ -22,6 +22,7 @@ export const Errors = {
   folderGone: 'Folder is no longer in the recycle bin.',
   adminOnly: 'Only the system administrator can perform this operation',
   accessDenied: 'Access denied.',
+  topLevelFolder: 'Top-level domain cannot be deleted',
   originalLocationGone: 'The original location no longer exists.',
   targetNotFound: 'Target folder not found',
   documentNotFound: 'Document not found',
@@ -120,6 +121,8 @@ function errorOf(result: ItemResult, kind: ItemKind): string {
   switch (result.code) {
     case ErrorCodes.ACCESS_DENIED:
       return Errors.accessDenied
+    case ErrorCodes.TOP_LEVEL_FOLDER:
+      return Errors.topLevelFolder
     case ErrorCodes.NOT_FOUND:
     case ErrorCodes.NOT_IN_TRASH:
     case ErrorCodes.NOT_RESTORABLE:
@@ -198,7 +201,13 @@ function purgeLog(results: ItemResult[]) {
   return results.flatMap((result) =>
     result.failures?.length
       ? result.failures.map((failure) => ({ name: failure.name, message: Errors.storageFailure }))
-      : [{ name: result.name ?? String(result.id), message: result.message ?? 'Failed' }],
+      : [
+          {
+            name: result.name ?? String(result.id),
+            message:
+              result.code === ErrorCodes.ACCESS_DENIED ? Errors.accessDenied : (result.message ?? 'Failed'),
+          },
+        ],
   )
 }
 

@@ -185,6 +185,7 @@ interface Outcome {
 function reportEntry(result: ItemResult, permanent: boolean): ReportEntry {
   switch (result.code) {
     case ErrorCodes.ACCESS_DENIED:
+    case ErrorCodes.TOP_LEVEL_FOLDER:
       // seed 004 shows access denied as a Warning
       return {
         message: S.AUTHORIZATION.message,
@@ -282,7 +283,10 @@ function outcomesOf(
         id: key,
         handled: false,
         report,
-        detailLine: result.code === ErrorCodes.ACCESS_DENIED ? `${key} (${flag})` : key,
+        detailLine:
+          result.code === ErrorCodes.ACCESS_DENIED || result.code === ErrorCodes.TOP_LEVEL_FOLDER
+            ? `${key} (${flag})`
+            : key,
       })
     }
   }

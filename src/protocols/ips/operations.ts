@@ -81,6 +81,7 @@ function itemFault(code: ErrorCode | undefined, handle: string, op: IpsOperation
     case ErrorCodes.NOT_FOUND:
       return [IpsFaultCodes.INVALID_PARAMETER, `Asset '${handle}' does not exist`]
     case ErrorCodes.ACCESS_DENIED:
+    case ErrorCodes.TOP_LEVEL_FOLDER:
       return [
         IpsFaultCodes.MISSING_PERMISSION,
         `User does not have permission to access asset '${handle}' with operation '${op}'`,

@@ -56,9 +56,10 @@ export const updateBrandBody = z
 export const namedBody = z.object({ name: z.string().min(1).max(200) }).strict()
 export const accessBody = z
   .object({
-    view: z.boolean(),
-    delete: z.boolean(),
-    purge: z.boolean(),
+    // a right left out is not granted: purge, above all, is never on by default
+    view: z.boolean().default(false),
+    delete: z.boolean().default(false),
+    purge: z.boolean().default(false),
     // Enterprise's Read right (files, versions, properties); granted when left out
     read: z.boolean().optional(),
   })
