@@ -48,6 +48,17 @@ const configSchema = z.object({
   STREAM_STALL_TIMEOUT: z.coerce.number().int().min(1).default(60),
   SEED_DEMO: z.enum(['auto', 'true', 'false']).default('auto'),
   PLUGINS: z.string().default(''),
+  // where file content lives: files under DATA_DIR/blobs, or objects in an S3-compatible bucket
+  BLOB_STORE: z.enum(['fs', 's3']).default('fs'),
+  S3_BUCKET: z.string().min(1).optional(),
+  S3_REGION: z.string().min(1).optional(),
+  // an S3-compatible server such as MinIO, Ceph RGW or Cloudflare R2 (AWS S3 when unset)
+  S3_ENDPOINT: z.url().optional(),
+  S3_FORCE_PATH_STYLE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
+  S3_PREFIX: z.string().default(''),
 })
 
 export type Config = Readonly<z.infer<typeof configSchema>>
@@ -60,9 +71,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     Object.keys(configSchema.shape).map((key) => [key, env[key] === '' ? undefined : env[key]]),
   )
   const parsed = configSchema.safeParse(raw)
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+  const lines = (parsed.error?.issues ?? []).map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+  if (parsed.data?.BLOB_STORE === 's3' && !parsed.data.S3_BUCKET)
+    lines.push('S3_BUCKET: is required when BLOB_STORE=s3')
+  if (!parsed.success || lines.length > 0)
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`)
-  }
   return Object.freeze(parsed.data)
 }

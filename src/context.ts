@@ -131,7 +131,7 @@ export async function createContext(
     }
   }
   if (options.migrate !== false) await migrate(db)
-  const blobs = options.blobs ?? new FsBlobStore(path.resolve(config.DATA_DIR, 'blobs'))
+  const blobs = options.blobs ?? (await createBlobStore(config))
   const database = db
   const { token: adminToken, file: adminTokenFile } = options.adminToken
     ? { token: options.adminToken, file: null }
@@ -173,8 +173,23 @@ export async function createContext(
     close: async () => {
       await events.close()
       await database.close()
+      // a store handed in belongs to the caller
+      if (!options.blobs) blobs.close?.()
     },
   }
+}
+
+/** The store BLOB_STORE names; the S3 SDK is loaded only when it is used. */
+export async function createBlobStore(config: Config): Promise<BlobStore> {
+  if (config.BLOB_STORE === 'fs') return new FsBlobStore(path.resolve(config.DATA_DIR, 'blobs'))
+  const { S3BlobStore } = await import('./storage/s3-blob-store.js')
+  return new S3BlobStore({
+    bucket: config.S3_BUCKET!,
+    prefix: config.S3_PREFIX,
+    region: config.S3_REGION,
+    endpoint: config.S3_ENDPOINT,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+  })
 }
 
 /**

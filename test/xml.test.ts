@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { buildEnvelope, SOAP11_NS, SOAP12_NS, unwrapEnvelope } from '../src/protocols/soap/envelope.js'
-import { child, escapeXml, isNil, MAX_XML_DEPTH, parseXml, XmlError } from '../src/protocols/soap/xml.js'
+import {
+  child,
+  escapeXml,
+  isNil,
+  MAX_XML_ATTRIBUTES,
+  MAX_XML_DEPTH,
+  MAX_XML_ELEMENTS,
+  parseXml,
+  XmlError,
+} from '../src/protocols/soap/xml.js'
 
 const kindOf = (input: string | Buffer) => {
   try {
@@ -181,6 +190,134 @@ describe('parseXml: one strict pass', () => {
       '{}u': '3',
     })
     expect(root.children[0]!.nsAttrs).toEqual({ '{urn:x}k': '4' })
+  })
+})
+
+describe('parseXml: what XML 1.0 forbids, and bounded documents', () => {
+  it.each([
+    ['NUL in text', '<a>x\u0000y</a>'],
+    ['NUL in an attribute value', '<a b="\u0000"/>'],
+    ['a C0 control', '<a>\u0001</a>'],
+    ['a C0 control in a comment', '<a><!-- \u001b --></a>'],
+    ['U+FFFE', '<a>\ufffe</a>'],
+    ['U+FFFF in a CDATA section', '<a><![CDATA[\uffff]]></a>'],
+    ['a lone high surrogate', '<a>\ud800</a>'],
+    ['a lone low surrogate', '<a b="\udc00"/>'],
+    ["']]>' in character data", '<a>x]]>y</a>'],
+  ])('refuses %s as malformed', (_name, input) => {
+    expect(kindOf(input)).toBe('malformed')
+  })
+
+  it("accepts what XML 1.0 allows around them: a pair of surrogates, ']]>' in an attribute, '>' in text", () => {
+    const root = parseXml('<a b="]]>">\u{1F600} > \ud7ff\ue000\ufffd</a>')
+    expect(root.text).toBe('\u{1F600} > \ud7ff\ue000\ufffd')
+    expect(root.attrs.b).toBe(']]>')
+  })
+
+  it('refuses more elements in a document, or attributes on an element, than the limits', () => {
+    const elements = (n: number) => `<r>${'<i/>'.repeat(n - 1)}</r>`
+    expect(kindOf(elements(MAX_XML_ELEMENTS))).toBe('parsed')
+    expect(kindOf(elements(MAX_XML_ELEMENTS + 1))).toBe('too-large')
+    const attributes = (n: number) => `<r ${Array.from({ length: n }, (_, i) => `a${i}="1"`).join(' ')}/>`
+    expect(kindOf(attributes(MAX_XML_ATTRIBUTES))).toBe('parsed')
+    expect(kindOf(attributes(MAX_XML_ATTRIBUTES + 1))).toBe('too-large')
+  })
+})
+
+/** Milliseconds for the fastest of three runs of `parse`, so that one pause of a loaded machine does not count. */
+function fastest(input: string): number {
+  let best = Number.POSITIVE_INFINITY
+  for (let run = 0; run < 3; run++) {
+    const started = performance.now()
+    kindOf(input)
+    best = Math.min(best, performance.now() - started)
+  }
+  return best
+}
+
+/** A well-formed document of about `size` characters: the cost any input of that size is held to. */
+const wellFormed = (size: number) =>
+  `<r>${'<item id="1">text &amp; more</item>'.repeat(Math.ceil(size / 36))}</r>`
+
+const fill = (unit: string, size: number) => unit.repeat(Math.ceil(size / unit.length))
+
+describe('parseXml: linear in its input, valid or not', () => {
+  const MiB = 1024 * 1024
+  // shapes that made a search or a regex rescan the rest of the input once per tag, attribute or value
+  it.each([
+    ['<a<a<a…', fill('<a', MiB)],
+    ['</a</a…', fill('</a', MiB)],
+    ['<a></a</a…', `<a>${fill('</a', MiB)}`],
+    ['<a x<a x…', fill('<a x', MiB)],
+    ['<a b="1"/>… then a stray &', `<r>${fill('<a b="1"/>', MiB / 2)}&</r>`],
+    ['text… then a stray &', `<r>${fill('<a>t</a>', MiB / 2)}&</r>`],
+    ['<!--<!--<!--…', fill('<!--', MiB)],
+    ['<?p<?p…', fill('<?p', MiB)],
+    ['<![CDATA[<![CDATA[…', `<r>${fill('<![CDATA[', MiB)}`],
+    ['&&&…', `<r>${fill('&', MiB)}</r>`],
+    ['&#&#…;', `<r>${fill('&#', MiB)};</r>`],
+    ['unclosed attribute values', `<r a="${fill('<b c="', MiB)}`],
+    ['a deep prefix then junk', `${'<a>'.repeat(MAX_XML_DEPTH)}${fill('<a', MiB)}`],
+    ['1 MiB of spaces in a declaration', `<?xml version="1.0"${' '.repeat(MiB)}x?><a/>`],
+  ])('%s: 1 MiB refused within a few times the parse of a well-formed MiB', (name, input) => {
+    const baseline = fastest(wellFormed(MiB))
+    const attack = fastest(input)
+    // generous (10 times, plus 50 ms): the shapes above took seconds to hours before
+    expect(attack, `${name}: ${attack.toFixed(1)} ms against ${baseline.toFixed(1)} ms`).toBeLessThan(
+      10 * baseline + 50,
+    )
+  })
+
+  it('random documents of XML fragments up to 1 MiB parse or are refused, in time proportional to their size', () => {
+    const tokens = [
+      '<',
+      '</',
+      '>',
+      '/>',
+      'a',
+      'b:c',
+      ' ',
+      '="',
+      '"',
+      "'",
+      '=',
+      '&',
+      ';',
+      '&amp;',
+      '&#65;',
+      '<!--',
+      '-->',
+      '<![CDATA[',
+      ']]>',
+      '<?',
+      '?>',
+      'xmlns:b="urn:b"',
+      '\n',
+      'é',
+    ]
+    let seed = 21
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed / 2147483648
+    }
+    const baselinePerChar = fastest(wellFormed(MiB)) / MiB
+    let chars = 0
+    let ms = 0
+    for (let n = 0; n < 40; n++) {
+      const size = n % 10 === 9 ? MiB : 1 + Math.floor(random() * 64 * 1024)
+      const parts: string[] = ['<r>']
+      for (let length = 0; length < size; ) {
+        const token = tokens[Math.floor(random() * tokens.length)]!
+        parts.push(token)
+        length += token.length
+      }
+      const input = parts.join('')
+      const started = performance.now()
+      expect(['parsed', 'malformed', 'too-deep', 'too-large', 'doctype']).toContain(kindOf(input))
+      ms += performance.now() - started
+      chars += input.length
+    }
+    expect(ms, `${chars} characters in ${ms.toFixed(1)} ms`).toBeLessThan(10 * baselinePerChar * chars + 200)
   })
 })
 

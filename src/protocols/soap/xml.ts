@@ -15,7 +15,7 @@ export interface XmlElement {
   text: string
 }
 
-export type XmlErrorKind = 'malformed' | 'doctype' | 'too-deep' | 'encoding' | 'empty'
+export type XmlErrorKind = 'malformed' | 'doctype' | 'too-deep' | 'too-large' | 'encoding' | 'empty'
 
 export class XmlError extends Error {
   constructor(
@@ -29,6 +29,10 @@ export class XmlError extends Error {
 
 export const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance'
 export const MAX_XML_DEPTH = 64
+/** Elements in one document: a 10,000-id batch takes at most four per id (Enterprise query parameters). */
+export const MAX_XML_ELEMENTS = 100_000
+/** Attributes (namespace declarations included) on one element. */
+export const MAX_XML_ATTRIBUTES = 256
 
 const XML_NS = 'http://www.w3.org/XML/1998/namespace'
 
@@ -44,9 +48,13 @@ export function decodeBody(body: Buffer | string): string {
   }
 }
 
+/** A character XML 1.0 does not allow anywhere: C0 controls but tab and line ends, U+FFFE/U+FFFF, lone surrogates. */
+const NOT_XML_CHAR = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u
+
 /**
- * Parses untrusted XML: no DOCTYPE (so no entity expansion, internal or external), bounded depth, well-formed
- * only, and namespaces resolved. Throws XmlError.
+ * Parses untrusted XML in time linear in its size, valid or not: no DOCTYPE (so no entity expansion, internal
+ * or external), bounded depth, element and attribute counts, only characters XML 1.0 allows, well-formed only,
+ * and namespaces resolved. Throws XmlError.
  */
 export function parseXml(input: Buffer | string): XmlElement {
   let text = decodeBody(input)
@@ -57,6 +65,14 @@ export function parseXml(input: Buffer | string): XmlElement {
     throw new XmlError('doctype', 'DOCTYPE declarations are not allowed')
   }
   try {
+    const bad = text.search(NOT_XML_CHAR)
+    if (bad >= 0) {
+      const code = text.codePointAt(bad)!
+      throw new XmlError(
+        'malformed',
+        `Invalid XML: character U+${code.toString(16).toUpperCase().padStart(4, '0')} is not allowed (line ${lineAt(text, bad)})`,
+      )
+    }
     return new Parser(text).document()
   } catch (error) {
     // a document both malformed and too deep is refused for its depth, as when depth was checked first
@@ -65,16 +81,43 @@ export function parseXml(input: Buffer | string): XmlElement {
   }
 }
 
-/** The old linear depth scan, kept for the error path only (see parseXml). */
+function lineAt(text: string, pos: number): number {
+  let line = 1
+  for (let i = text.indexOf('\n'); i >= 0 && i < pos; i = text.indexOf('\n', i + 1)) line++
+  return line
+}
+
+/**
+ * A rough depth count of a document the parser refused, for the error path only: each `<name ...>` up to the
+ * next `>`, closing and empty tags told apart. One forward pass (no regex that could backtrack over `<a<a<a…`).
+ */
 function checkDepth(text: string) {
   let depth = 0
-  const tag = /<(\/?)([^\s>/!?][^\s>/]*)[^>]*?(\/?)>/g
-  for (let match = tag.exec(text); match; match = tag.exec(text)) {
-    if (match[1]) depth--
-    else if (!match[3]) {
+  for (let lt = text.indexOf('<'); lt >= 0; ) {
+    let at = lt + 1
+    const closing = text.charCodeAt(at) === 0x2f /* / */
+    if (closing) at++
+    const first = text.charCodeAt(at)
+    // no name here (`<!`, `<?`, `< `, `<>`, `<//`): not a tag, look from the next character
+    if (
+      Number.isNaN(first) ||
+      isSpace(first) ||
+      first === 0x3e ||
+      first === 0x2f ||
+      first === 0x21 ||
+      first === 0x3f
+    ) {
+      lt = text.indexOf('<', lt + 1)
+      continue
+    }
+    const gt = text.indexOf('>', at)
+    if (gt < 0) return
+    if (closing) depth--
+    else if (text.charCodeAt(gt - 1) !== 0x2f) {
       depth++
       if (depth > MAX_XML_DEPTH) throw new XmlError('too-deep', `XML nesting deeper than ${MAX_XML_DEPTH}`)
     }
+    lt = text.indexOf('<', gt + 1)
   }
 }
 
@@ -147,10 +190,10 @@ class Parser {
 
   constructor(private readonly text: string) {}
 
+  private elements = 0
+
   private fail(message: string): never {
-    let line = 1
-    for (let i = this.text.indexOf('\n'); i >= 0 && i < this.pos; i = this.text.indexOf('\n', i + 1)) line++
-    throw new XmlError('malformed', `Invalid XML: ${message} (line ${line})`)
+    throw new XmlError('malformed', `Invalid XML: ${message} (line ${lineAt(this.text, this.pos)})`)
   }
 
   document(): XmlElement {
@@ -162,8 +205,14 @@ class Parser {
       const lt = text.indexOf('<', this.pos)
       const end = lt < 0 ? text.length : lt
       if (end > this.pos) {
-        if (stack.length > 0) stack[stack.length - 1]!.element.text += this.chars(this.pos, end)
-        else {
+        if (stack.length > 0) {
+          const cdataEnd = text.slice(this.pos, end).indexOf(']]>')
+          if (cdataEnd >= 0) {
+            this.pos += cdataEnd
+            this.fail("']]>' in character data")
+          }
+          stack[stack.length - 1]!.element.text += this.chars(this.pos, end)
+        } else {
           for (let i = this.pos; i < end; i++) {
             if (!isSpace(text.charCodeAt(i))) {
               this.pos = i
@@ -193,6 +242,9 @@ class Parser {
         } else this.fail("unexpected '<!'")
       } else {
         if (stack.length === 0 && root) this.fail('expected exactly one root element')
+        if (++this.elements > MAX_XML_ELEMENTS) {
+          throw new XmlError('too-large', `XML document has more than ${MAX_XML_ELEMENTS} elements`)
+        }
         const [element, elementScope, empty] = this.startTag(scope)
         // an empty element at the limit adds no level below it (as the old depth scan counted)
         if (!empty && stack.length >= MAX_XML_DEPTH) {
@@ -302,13 +354,21 @@ class Parser {
         this.pos = at
         this.fail(`unclosed value of attribute '${attrName}'`)
       }
-      const lt = text.indexOf('<', at + 1)
-      if (lt >= 0 && lt < close) {
-        this.pos = lt
+      // searched within the value only: a search to the next '<' of the document would rescan the rest of
+      // a long tag for each of its attributes
+      const lt = text.slice(at + 1, close).indexOf('<')
+      if (lt >= 0) {
+        this.pos = at + 1 + lt
         this.fail(`'<' in the value of attribute '${attrName}'`)
       }
       const value = this.chars(at + 1, close)
       raw ??= []
+      if (raw.length >= MAX_XML_ATTRIBUTES) {
+        throw new XmlError(
+          'too-large',
+          `XML element '${qname}' has more than ${MAX_XML_ATTRIBUTES} attributes`,
+        )
+      }
       if (names === null && raw.length >= 8) names = new Set(raw.map(([key]) => key))
       if (names ? names.has(attrName) : raw.some(([key]) => key === attrName)) {
         this.pos = afterSpace
@@ -380,23 +440,24 @@ class Parser {
 
   /** Character data from..to: references resolved, line ends normalised. */
   private chars(from: number, to: number): string {
-    const text = this.text
-    let amp = text.indexOf('&', from)
-    if (amp < 0 || amp >= to) return this.plain(from, to)
+    // searched within from..to only: a search to the document's next '&' would rescan its rest for each value
+    const slice = this.text.slice(from, to)
+    let amp = slice.indexOf('&')
+    if (amp < 0) return this.plain(from, to)
     let out = ''
-    let at = from
-    while (amp >= 0 && amp < to) {
-      out += this.plain(at, amp)
-      const semi = text.indexOf(';', amp + 1)
-      if (semi < 0 || semi >= to) {
-        this.pos = amp
+    let at = 0
+    while (amp >= 0) {
+      out += this.plain(from + at, from + amp)
+      const semi = slice.indexOf(';', amp + 1)
+      if (semi < 0) {
+        this.pos = from + amp
         this.fail("'&' is not a reference")
       }
-      out += this.reference(amp, semi)
+      out += this.reference(from + amp, from + semi)
       at = semi + 1
-      amp = text.indexOf('&', at)
+      amp = slice.indexOf('&', at)
     }
-    return out + this.plain(at, to)
+    return out + this.plain(from + at, to)
   }
 
   private reference(amp: number, semi: number): string {

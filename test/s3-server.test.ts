@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { S3BlobStore } from '../src/storage/s3-blob-store.js'
+import { logOn } from './helpers/enterprise.js'
+import { startS3Server, type TestS3Server } from './helpers/s3.js'
+import {
+  ADMIN_TOKEN,
+  basicAuth,
+  createFixture,
+  type Fixture,
+  startTestServer,
+  type TestServer,
+} from './helpers/server.js'
+
+let s3: TestS3Server
+let server: TestServer
+let f: Fixture
+const PREFIX = 'server/'
+
+beforeAll(async () => {
+  s3 = await startS3Server()
+  server = await startTestServer({ ...s3.env, S3_PREFIX: PREFIX })
+  f = await createFixture(server.ctx, 's3srv', 'enterprise')
+})
+
+afterAll(async () => {
+  await server?.close()
+  await s3?.stop()
+})
+
+async function call(method: string, url: string, options: { auth?: string; body?: unknown } = {}) {
+  const response = await server.app.inject({
+    method: method as 'GET',
+    url,
+    headers: {
+      ...(options.auth ? { authorization: options.auth } : {}),
+      ...(options.body === undefined && method !== 'GET' ? { 'x-requested-with': 'trashd-test' } : {}),
+    },
+    ...(options.body !== undefined ? { payload: options.body as object } : {}),
+  })
+  return { status: response.statusCode, body: response.json() }
+}
+
+async function bucketKeys() {
+  const listed = await s3
+    .store()
+    .client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: PREFIX, MaxKeys: 1000 }))
+  return (listed.Contents ?? []).map((object) => object.Key!.slice(PREFIX.length)).sort()
+}
+
+async function blobKeysOf(itemId: number) {
+  const result = await server.database.db.query<{ key: string }>(
+    `select blob_key as key from items where id = $1 and blob_key is not null
+      union select blob_key from item_versions where item_id = $1`,
+    [itemId],
+  )
+  return result.rows.map((row) => row.key).sort()
+}
+
+describe('trashd with BLOB_STORE=s3', () => {
+  it('stores uploads and versions as objects, serves them at fileindex.php, and a purge removes every one', async () => {
+    expect(server.ctx.blobs).toBeInstanceOf(S3BlobStore)
+    const content = randomBytes(200_000)
+    const created = await call('POST', `/api/v1/tenants/${f.tenantId}/items`, {
+      auth: `Bearer ${ADMIN_TOKEN}`,
+      body: {
+        kind: 'file',
+        name: 'on-s3.bin',
+        brandId: f.brandId,
+        ownerId: f.users.admin!.id,
+        content: content.toString('base64'),
+      },
+    })
+    expect(created.status).toBe(201)
+    const id = created.body.id as number
+    const second = randomBytes(1000)
+    const version = await call('POST', `/api/v1/tenants/${f.tenantId}/items/${id}/versions`, {
+      auth: `Bearer ${ADMIN_TOKEN}`,
+      body: { content: second.toString('base64') },
+    })
+    expect(version.status).toBe(201)
+    const keys = await blobKeysOf(id)
+    expect(keys).toHaveLength(2)
+    expect(await bucketKeys()).toEqual(keys)
+    // nothing on the local disk
+    expect(existsSync(path.join(server.dataDir, 'blobs'))).toBe(false)
+
+    const ticket = await logOn(server, f.users.admin!)
+    const download = (version: string) =>
+      fetch(
+        `${server.baseUrl}/Enterprise/fileindex.php?objectid=${id}&rendition=native&version=${version}&ticket=${ticket}`,
+      )
+    const first = await download('0.1')
+    expect(first.status).toBe(200)
+    expect(Buffer.from(await first.arrayBuffer()).equals(content)).toBe(true)
+    const latest = await download('0.2')
+    expect(Buffer.from(await latest.arrayBuffer()).equals(second)).toBe(true)
+
+    const purger = basicAuth(f.users.purger!)
+    expect((await call('POST', `/api/v1/items/${id}/trash`, { auth: purger })).status).toBe(200)
+    const purged = await call('DELETE', `/api/v1/trash/${id}`, { auth: purger })
+    expect(purged.status).toBe(200)
+    expect(await bucketKeys()).toEqual([])
+    expect((await server.database.db.query('select 1 from items where id = $1', [id])).rowCount).toBe(0)
+  })
+
+  it('a missing object is a 404 at fileindex.php, not a server error', async () => {
+    const { item } = await server.ctx.admin.createItem(f.tenantId, {
+      kind: 'file',
+      name: 'lost.txt',
+      brandId: f.brandId,
+      ownerId: f.users.admin!.id,
+      content: Buffer.from('soon gone'),
+    })
+    await server.ctx.blobs.delete(item.blobKey!)
+    const ticket = await logOn(server, f.users.admin!)
+    const response = await fetch(
+      `${server.baseUrl}/Enterprise/fileindex.php?objectid=${item.id}&rendition=native&ticket=${ticket}`,
+    )
+    expect(response.status).toBe(404)
+  })
+})
