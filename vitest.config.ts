@@ -1,8 +1,12 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
+
+/** The 10 s load test runs apart (`npm run test:load`, vitest.load.config.ts), not in the default `npm test`. */
+export const LOAD_TESTS = ['test/hardening-load.test.ts']
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    exclude: [...configDefaults.exclude, ...LOAD_TESTS],
     globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

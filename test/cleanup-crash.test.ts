@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AppContext } from '../src/context.js'
 import type { FsBlobStore } from '../src/storage/fs-blob-store.js'
-import { ageTrash, createFile, createFolder, type Created } from './helpers/cleanup.js'
-import { type TestDatabase, usingRealPostgres } from './helpers/db.js'
+import { ageTrash, type Created, createFile, createFolder } from './helpers/cleanup.js'
+import type { TestDatabase } from './helpers/db.js'
 import { runCli, waitForOutput } from './helpers/processes.js'
+import { needs, POSTGRES } from './helpers/requirements.js'
 import {
   ADMIN_TOKEN,
   createFixture,
@@ -14,13 +15,15 @@ import {
   type TestContext,
 } from './helpers/server.js'
 
+const withPostgres = needs(POSTGRES, 'a child process on the same database')
+
 /**
  * kill -9 of a process running the cleanup job (the real CLI, `trashd purge`) at each point of the purge
  * protocol, then a rerun: rows and files stay consistent and nothing is purged twice. The child stops at the
  * point named by TRASHD_TEST_CRASH_AT (test-only, see core/cleanup-job.ts) and this test kills it there.
  * Needs PostgreSQL: the child and this process use the database at once.
  */
-describe.runIf(usingRealPostgres())('cleanup job killed with SIGKILL, then rerun', () => {
+describe('cleanup job killed with SIGKILL, then rerun', withPostgres, () => {
   let context: TestContext
   let database: TestDatabase
   let dataDir: string

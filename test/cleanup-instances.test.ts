@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AppContext } from '../src/context.js'
 import type { FsBlobStore } from '../src/storage/fs-blob-store.js'
 import { ageTrash } from './helpers/cleanup.js'
-import { type TestDatabase, usingRealPostgres } from './helpers/db.js'
+import type { TestDatabase } from './helpers/db.js'
 import { runCli, waitForOutput } from './helpers/processes.js'
+import { needs, POSTGRES } from './helpers/requirements.js'
 import {
   ADMIN_TOKEN,
   basicAuth,
@@ -17,12 +18,14 @@ import {
 const DUE = 600
 const YOUNG = 40
 
+const withPostgres = needs(POSTGRES, 'two server processes on one database')
+
 /**
  * Two server processes on one database and one blob directory, each with the cleanup schedule firing every
  * second: every due item is purged exactly once (the audit proves it), each tick is run by one instance, users
  * keep restoring meanwhile, and no error is logged.
  */
-describe.runIf(usingRealPostgres())('two server instances with the cleanup schedule firing', () => {
+describe('two server instances with the cleanup schedule firing', withPostgres, () => {
   let context: TestContext
   let database: TestDatabase
   let dataDir: string

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { Cron } from 'croner'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CleanupJob } from '../src/core/cleanup-job.js'
 import { tickTime } from '../src/core/cleanup-schedule.js'
 import { completePurge } from '../src/core/purge-protocol.js'
 import * as repo from '../src/db/trash-repository.js'
-import { Cron } from 'croner'
 import {
   ageTrash,
   auditOf,
@@ -18,7 +18,7 @@ import {
   rowState,
   startCleanupContext,
 } from './helpers/cleanup.js'
-import { usingRealPostgres } from './helpers/db.js'
+import { needs, POSTGRES } from './helpers/requirements.js'
 import { ADMIN_TOKEN, createFixture, type Fixture } from './helpers/server.js'
 
 let t: CleanupTestContext
@@ -562,8 +562,9 @@ describe('crash recovery and concurrency', () => {
     expect(purgeRows.rows[0].n).toBe(3)
   })
 
-  it.runIf(usingRealPostgres())(
+  it(
     'marking never takes a member restored by a transaction that commits while the purge waits for it',
+    needs(POSTGRES, 'two transactions at once'),
     async () => {
       const a = await tenant('race')
       const folder = await createFolder(t.ctx, a, 'Race')
@@ -645,8 +646,9 @@ describe('crash recovery and concurrency', () => {
     expect(tickTime(daily, new Date(2030, 5, 1, 3, 0, 0, 0))).toBeNull()
   })
 
-  it.runIf(usingRealPostgres())(
+  it(
     'skips rows a user transaction holds instead of waiting for them',
+    needs(POSTGRES, 'a user transaction held open beside the purge'),
     async () => {
       const a = await tenant('locked')
       const busy = await createFile(t.ctx, a, 'busy.txt')

@@ -7,6 +7,7 @@ import { connectPostgres } from '../src/db/database.js'
 import { buildApp } from '../src/http/app.js'
 import { usingRealPostgres } from './helpers/db.js'
 import { deleteObjects, envelope, ids, logOn, postEnterprise } from './helpers/enterprise.js'
+import { needs, POSTGRES } from './helpers/requirements.js'
 import {
   ADMIN_TOKEN,
   basicAuth,
@@ -233,8 +234,9 @@ describe('events over NOTIFY and SSE', () => {
     expect(all.map((m) => Number(m.id))).toEqual([...all.map((m) => Number(m.id))].sort((x, y) => x - y))
   })
 
-  it.runIf(usingRealPostgres())(
+  it(
     'a lost LISTEN connection is re-established and what committed meanwhile is still delivered',
+    needs(POSTGRES, 'LISTEN/NOTIFY (the embedded database is polled)'),
     async () => {
       const stream = await openStream(f.users.admin!)
       const terminated = await server.database.db.query(

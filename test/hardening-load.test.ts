@@ -47,6 +47,6 @@ describe('load: the mixed workload of every door', () => {
     for (const row of states.rows) expect(['active', 'trashed']).toContain(row.state)
     // the connections of listings cut off when the load stopped are given back (none left inside a transaction);
     // the embedded database streams listings in pages and holds no connection between them
-    if (usingRealPostgres()) expect(await openTransactions(server.database.url, 10)).toBe(0)
+    if (usingRealPostgres()) expect(await openTransactions(server.database, 10)).toBe(0)
   })
 })

@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CHROMIUM as CHROMIUM_BROWSER, chromiumPath, needs } from './helpers/requirements.js'
 import {
   ADMIN_TOKEN,
   basicAuth,
@@ -15,9 +15,9 @@ import {
 
 /**
  * The Trash Can page driven in Debian's Chromium. CI (CI=true) always runs these tests, so a missing browser
- * fails there; a developer machine without /usr/bin/chromium leaves them out.
+ * fails there; a developer machine without /usr/bin/chromium leaves them out and says so.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const CHROMIUM = chromiumPath()
 /** CI and UPDATE_SCREENSHOTS=1 refresh the README's pictures; other runs keep theirs out of the work tree. */
 const SCREENSHOT_DIR = path.resolve(
   import.meta.dirname,
@@ -26,7 +26,7 @@ const SCREENSHOT_DIR = path.resolve(
 const SCREENSHOT = path.join(SCREENSHOT_DIR, 'screenshot.png')
 const PHONE_SCREENSHOT = path.join(SCREENSHOT_DIR, 'screenshot-phone.png')
 
-describe.runIf(existsSync(CHROMIUM) || process.env.CI)('web Trash Can page in Chromium', () => {
+describe('web Trash Can page in Chromium', needs(CHROMIUM_BROWSER), () => {
   let server: TestServer
   let f: Fixture
   let browser: BrowserContext

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { connectPostgres, type Database, openEmbedded } from '../../src/db/database.js'
+import { connectPostgres, type Database, openEmbedded, type Queryable } from '../../src/db/database.js'
 import { migrate } from '../../src/db/migrate.js'
 
 export interface TestDatabase {
@@ -51,13 +51,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 export const usingRealPostgres = () => Boolean(process.env.TEST_DATABASE_URL)
 
 /**
- * Sessions of the database at `url` left inside a transaction (a streamed listing holding its connection),
- * counted on a connection of its own, since a leak may hold every pooled one. With `seconds`, waits up to that
- * long for there to be none.
+ * Sessions of the test database left inside a transaction (a streamed listing holding its connection), counted
+ * on a connection of its own, since a leak may hold every pooled one. The embedded database accepts a single
+ * connection, its pool's, so there they are counted through the pool. With `seconds`, waits up to that long for
+ * there to be none.
  */
-export async function openTransactions(url: string, seconds = 0): Promise<number> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
+export async function openTransactions(database: TestDatabase, seconds = 0): Promise<number> {
+  const own = database.db.kind === 'embedded' ? undefined : new pg.Client({ connectionString: database.url })
+  await own?.connect()
+  const client: Queryable = own ?? database.db
   try {
     const deadline = Date.now() + seconds * 1000
     for (;;) {
@@ -70,6 +72,6 @@ export async function openTransactions(url: string, seconds = 0): Promise<number
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
   } finally {
-    await client.end()
+    await own?.end()
   }
 }

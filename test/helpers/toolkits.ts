@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import type { Requirement } from './requirements.js'
 
 /**
  * Real SOAP toolkits from Debian, driven by the client tests: each generates its proxy from a WSDL this server
@@ -39,16 +40,17 @@ export const SUDS: Toolkit = {
   needs: ['/usr/bin/python3', '/usr/lib/python3/dist-packages/suds/__init__.py'],
 }
 
-/** Whether the toolkit's tests run here: true, or (outside CI) false after printing why and how to install it. */
-export function toolkitAvailable(toolkit: Toolkit, testFile: string): boolean {
+/**
+ * Whether the toolkit's tests run here: met, or (outside CI) not, with why and how to install it (printed at the
+ * end of the run for the tests skipped with `needs`).
+ */
+export function toolkitAvailable(toolkit: Toolkit): Requirement {
   const missing = toolkit.needs.filter((file) => !existsSync(file))
-  if (missing.length === 0) return true
-  if (process.env.CI === 'true') return true // the tests run, and fail on the missing files
-  console.log(
-    `skipped ${path.basename(testFile)}: ${toolkit.name} is not installed (no ${missing[0]}); ` +
-      `install it with: apt-get install ${toolkit.packages}`,
-  )
-  return false
+  return {
+    // under CI the tests run, and fail on the missing files
+    met: missing.length === 0 || process.env.CI === 'true',
+    missing: `${toolkit.name} is not installed (no ${missing[0]}); install it with apt-get install ${toolkit.packages}`,
+  }
 }
 
 /** Runs a command, bounded in time, and returns its standard output (stderr joins it in the error). */
