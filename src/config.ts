@@ -5,6 +5,24 @@ const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 // Cron fields: minute hour day-of-month month day-of-week (an optional leading seconds field is accepted).
 const cronExpression = /^(\S+\s+){4,5}\S+$/
 
+/** `host:port` (an IPv6 host in brackets: `[::1]:8093`) */
+const hostPort = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:,[\]]+)):(\d{1,5})$/
+
+function parseHostPort(text: string): { host: string; port: number } | null {
+  const match = hostPort.exec(text.trim())
+  if (!match) return null
+  const port = Number(match[3])
+  return port >= 1 && port <= 65535 ? { host: (match[1] ?? match[2])!, port } : null
+}
+
+const hostPortList = z
+  .string()
+  .refine(
+    (text) => text.split(',').every((part) => parseHostPort(part) !== null),
+    'must be a comma-separated list of host:port',
+  )
+  .transform((text) => text.split(',').map((part) => parseHostPort(part)!))
+
 const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   // this machine only, unless the operator says otherwise
@@ -59,6 +77,14 @@ const configSchema = z.object({
     .default('false')
     .transform((value) => value === 'true'),
   S3_PREFIX: z.string().default(''),
+  // Enterprise n-casting (UDP): unicast or broadcast destinations, and a multicast group with its TTL
+  NCAST_TARGETS: hostPortList.optional(),
+  NCAST_MULTICAST: z
+    .string()
+    .refine((text) => parseHostPort(text) !== null, 'must be group:port, such as 224.0.252.1:8093')
+    .transform((text) => parseHostPort(text)!)
+    .optional(),
+  NCAST_MULTICAST_TTL: z.coerce.number().int().min(0).max(255).default(1),
 })
 
 export type Config = Readonly<z.infer<typeof configSchema>>

@@ -6,7 +6,7 @@ import type { Config } from './config.js'
 import { AdminService } from './core/admin-service.js'
 import { AuthService, DEFAULT_THROTTLE } from './core/auth-service.js'
 import { CleanupJob } from './core/cleanup-job.js'
-import type { EventBus } from './core/events.js'
+import type { EventBus, EventPublisher } from './core/events.js'
 import { ObjectService } from './core/object-service.js'
 import { PasswordHasher } from './core/passwords.js'
 import { loadPlugins, PluginHost, type ServerPlugin } from './core/plugins.js'
@@ -15,6 +15,7 @@ import { TrashService } from './core/trash-service.js'
 import { connectPostgres, type Database, openEmbedded } from './db/database.js'
 import { DatabaseEventBus } from './db/event-bus.js'
 import { migrate } from './db/migrate.js'
+import { NcastPublisher } from './messaging/ncast.js'
 import { FsBlobStore } from './storage/fs-blob-store.js'
 
 /** Everything a running server (or the CLI) shares: one database, one blob store, the core services. */
@@ -139,6 +140,7 @@ export async function createContext(
   const hasher = new PasswordHasher(config.PASSWORD_HASH_COST)
   const plugins = new PluginHost(options.plugins ?? (await loadPlugins(config.PLUGINS)), logger)
   const events = new DatabaseEventBus(database, logger)
+  const publishers = await startPublishers(config, events, logger)
   return {
     adminToken,
     adminTokenFile,
@@ -172,11 +174,28 @@ export async function createContext(
     plugins,
     close: async () => {
       await events.close()
+      for (const publisher of publishers) await publisher.close()
       await database.close()
       // a store handed in belongs to the caller
       if (!options.blobs) blobs.close?.()
     },
   }
+}
+
+/** The live-update channels the configuration names, each fed with this instance's own events. */
+async function startPublishers(config: Config, events: EventBus, logger: Logger): Promise<EventPublisher[]> {
+  const publishers: EventPublisher[] = []
+  if (config.NCAST_TARGETS || config.NCAST_MULTICAST) {
+    publishers.push(
+      await NcastPublisher.start({
+        targets: config.NCAST_TARGETS ?? [],
+        multicast: config.NCAST_MULTICAST && { ...config.NCAST_MULTICAST, ttl: config.NCAST_MULTICAST_TTL },
+        logger: logger.child({ component: 'ncast' }),
+      }),
+    )
+  }
+  for (const publisher of publishers) await events.publishOwnEvents(publisher)
+  return publishers
 }
 
 /** The store BLOB_STORE names; the S3 SDK is loaded only when it is used. */

@@ -56,7 +56,9 @@ export async function completePurge(
   await checkpoint?.('after-blobs')
   const reverted =
     failures.length > 0 ? await db.transaction((tx) => repo.revertPurge(tx, actor, token, failures)) : []
-  const purged = await db.transaction((tx) => repo.finishPurge(tx, actor.tenantId, token))
+  const purged = await db.transaction((tx) => repo.finishPurge(tx, actor.tenantId, token), {
+    eventTicket: actor.eventTicket,
+  })
   return { purged, failures, reverted }
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Database, Queryable } from '../db/database.js'
+import type { Database, Queryable, TransactionOptions } from '../db/database.js'
 import * as auditRepo from '../db/audit-repository.js'
 import { viewableBrandIds } from '../db/event-repository.js'
 import * as search from '../db/item-search-repository.js'
@@ -101,10 +101,19 @@ export class TrashService {
     private readonly blobs: BlobStore,
   ) {}
 
+  /** A transaction for the actor: the audit rows it writes name the actor's session (the Ticket of events). */
+  private actingTransaction<T>(
+    actor: Actor,
+    fn: (tx: Queryable) => Promise<T>,
+    options: TransactionOptions = {},
+  ): Promise<T> {
+    return this.db.transaction(fn, { ...options, eventTicket: actor.eventTicket })
+  }
+
   /** active → trashed; a folder takes its active subtree along as one unit. */
   async trash(actor: Actor, requested: readonly number[]): Promise<BatchResult> {
     const ids = uniqueIds(requested)
-    const results = await this.db.transaction(async (tx) => {
+    const results = await this.actingTransaction(actor, async (tx) => {
       const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
       const { results, allowed } = decide(ids, facts, (item) => {
         if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
@@ -156,7 +165,8 @@ export class TrashService {
     options: RestoreOptions = {},
   ): Promise<BatchResult> {
     const ids = uniqueIds(requested)
-    const results = await this.db.transaction(
+    const results = await this.actingTransaction(
+      actor,
       async (tx) => {
         const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
         const { results, allowed } = decide(ids, facts, (item) => {
@@ -307,7 +317,7 @@ export class TrashService {
   /** trashed → emptied: not restorable, hidden from listings, purged by the next cleanup run (IPS). */
   async empty(actor: Actor, requested: readonly number[]): Promise<BatchResult> {
     const ids = uniqueIds(requested)
-    const results = await this.db.transaction(async (tx) => {
+    const results = await this.actingTransaction(actor, async (tx) => {
       const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
       const { results, allowed } = decide(ids, facts, (item) => {
         if (item.state === 'emptied') return warn(item.id, ErrorCodes.ALREADY_EMPTIED, item)
@@ -337,7 +347,7 @@ export class TrashService {
   async purge(actor: Actor, requested: readonly number[], options: PurgeOptions = {}): Promise<BatchResult> {
     const ids = uniqueIds(requested)
     const token = randomUUID()
-    const { results, units } = await this.db.transaction(async (tx) => {
+    const { results, units } = await this.actingTransaction(actor, async (tx) => {
       const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
       const active: ItemFacts[] = []
       const { results, allowed } = decide(ids, facts, (item) => {
@@ -436,7 +446,7 @@ export class TrashService {
     let afterId = 0
     for (;;) {
       const token = randomUUID()
-      const batch = await this.db.transaction((tx) =>
+      const batch = await this.actingTransaction(actor, (tx) =>
         repo.markOwnBinForPurge(tx, actor, scope, afterId, OWN_BIN_BATCH, token, 'empty_bin'),
       )
       if (batch.roots === 0) break

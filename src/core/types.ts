@@ -11,6 +11,8 @@ export interface Actor {
   admin: boolean
   ipsRole: string
   door: Door
+  /** the session's tag in events (eventTicketOf its ticket); absent when the actor did not come with a ticket */
+  eventTicket?: string
 }
 
 export type ItemState = 'active' | 'trashed' | 'emptied' | 'purging'

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, readdir } from 'node:fs/promises'
 import path from 'node:path'
 import type { PGlite } from '@electric-sql/pglite'
@@ -18,11 +19,15 @@ export interface TransactionOptions {
   /** SQLSTATE codes on which the whole transaction is run again (deadlock and serialization always are). */
   retryOn?: string[]
   maxAttempts?: number
+  /** the acting session's event tag (Ticket of Enterprise events): kept by the audit rows the transaction writes */
+  eventTicket?: string
 }
 
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'embedded'
   readonly connectionString: string
+  /** this instance's name on its connections (application_name): the origin audit notifications carry */
+  readonly origin: string
   transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>
   /** A dedicated client (LISTEN, cursors, session-level advisory locks); release it when done. */
   connect(): Promise<pg.PoolClient>
@@ -39,6 +44,7 @@ class PoolDatabase implements Database {
   constructor(
     readonly kind: 'postgres' | 'embedded',
     readonly connectionString: string,
+    readonly origin: string,
     private readonly pool: pg.Pool,
     private readonly onClose: () => Promise<void> = async () => {},
   ) {}
@@ -58,6 +64,8 @@ class PoolDatabase implements Database {
       const client = await this.pool.connect()
       try {
         await client.query('begin')
+        if (options.eventTicket)
+          await client.query("select set_config('trashd.event_ticket', $1, true)", [options.eventTicket])
         const result = await fn(client)
         await client.query('commit')
         return result
@@ -83,18 +91,20 @@ class PoolDatabase implements Database {
 
 export function connectPostgres(connectionString: string, max = 10): Database {
   // Connections are recycled so that PostgreSQL re-plans cached statements as tables grow.
+  // Each pool names itself, so that an audit notification tells which instance wrote the rows.
+  const origin = `trashd/${randomBytes(6).toString('hex')}`
   // JIT off: the unit walks' recursive estimates cross jit_above_cost, and compiling them cost ~300 ms a statement,
   // more than the statements themselves (a 100,000-item EmptyRecycleBin spent most of its time compiling).
   const pool = new pg.Pool({
     connectionString,
     max,
-    application_name: 'trashd',
+    application_name: origin,
     maxLifetimeSeconds: 600,
     options: '-c jit=off',
   })
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {})
-  return new PoolDatabase('postgres', connectionString, pool)
+  return new PoolDatabase('postgres', connectionString, origin, pool)
 }
 
 /** Takes group and other permissions off a directory tree (files keep their owner's bits). */
@@ -135,7 +145,7 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
   const connectionString = `postgres://postgres@${server.getServerConn()}/postgres`
   const pool = new pg.Pool({ connectionString, max: 1 })
   pool.on('error', () => {})
-  return new PoolDatabase('embedded', connectionString, pool, async () => {
+  return new PoolDatabase('embedded', connectionString, 'trashd', pool, async () => {
     await server.stop()
     await pglite.close()
   })

@@ -1,8 +1,21 @@
 import type { Logger } from 'pino'
 import type pg from 'pg'
-import { type EventBus, type EventListener, type TrashEvent, toTrashEvent } from '../core/events.js'
+import {
+  type AuditEventRow,
+  type EventBus,
+  type EventListener,
+  type EventPublisher,
+  type TrashEvent,
+  toTrashEvent,
+} from '../core/events.js'
 import type { Database } from './database.js'
-import { eventRowsAfter, eventRowsBetween, lastAuditId } from './event-repository.js'
+import {
+  eventRowsAfter,
+  eventRowsAcrossTenantsAfter,
+  eventRowsBetween,
+  lastAuditId,
+  lastAuditIdAcrossTenants,
+} from './event-repository.js'
 
 /** the channel the audit insert trigger (migration 0003) notifies */
 export const AUDIT_CHANNEL = 'trashd_audit'
@@ -13,12 +26,19 @@ interface Notice {
   tenant: number
   from: number
   to: number
+  /** the application_name of the connection that wrote the rows: which instance made the change */
+  origin?: string
+}
+
+function eventsOf(rows: AuditEventRow[]): TrashEvent[] {
+  return rows.map(toTrashEvent).filter((event): event is TrashEvent => event !== null)
 }
 
 function parseNotice(payload: string | undefined): Notice | null {
   try {
     const notice = JSON.parse(payload ?? '') as Partial<Notice>
     const ok = [notice.tenant, notice.from, notice.to].every((value) => Number.isSafeInteger(value))
+    if (notice.origin !== undefined && typeof notice.origin !== 'string') return null
     return ok ? (notice as Notice) : null
   } catch {
     return null
@@ -31,6 +51,11 @@ function parseNotice(payload: string | undefined): Notice | null {
  * written, and exactly those rows are read. The embedded database (PGlite) serves a single connection, which
  * a LISTEN would hold forever, so there the bus polls the audit table by cursor while anyone is subscribed (one
  * process owns an embedded database, and its commits are serialized, so a cursor misses nothing).
+ *
+ * Publishers (n-casting, RabbitMQ) get the events this instance caused: with PostgreSQL the notifications whose
+ * origin is this instance's connection name, embedded every event (the process owns the database). Events
+ * written while the LISTEN connection is down reach SSE clients by catch-up, but are not published late: live
+ * channels announce what happens now, as Enterprise does.
  */
 export class DatabaseEventBus implements EventBus {
   private readonly listeners = new Map<number, Set<EventListener>>()
@@ -43,6 +68,9 @@ export class DatabaseEventBus implements EventBus {
   private closed = false
   /** deliveries run one after another, so listeners get events in notification order */
   private queue: Promise<void> = Promise.resolve()
+  private readonly publishers: EventPublisher[] = []
+  /** embedded: the last audit id (of any tenant) handed to the publishers */
+  private ownCursor: number | null = null
 
   constructor(
     private readonly db: Database,
@@ -76,6 +104,33 @@ export class DatabaseEventBus implements EventBus {
         this.cursors.delete(tenantId)
       }
     }
+  }
+
+  async publishOwnEvents(publisher: EventPublisher): Promise<void> {
+    if (this.closed) throw new Error('event bus closed')
+    this.publishers.push(publisher)
+    if (this.mode === 'listen') {
+      await this.ensureListening()
+      return
+    }
+    this.ownCursor ??= await lastAuditIdAcrossTenants(this.db)
+    this.ensurePolling()
+  }
+
+  private publish(events: TrashEvent[]) {
+    for (const event of events) {
+      for (const publisher of this.publishers) {
+        try {
+          publisher.publish(event)
+        } catch (error) {
+          this.logger?.warn({ err: error, channel: publisher.name }, 'event publisher failed')
+        }
+      }
+    }
+  }
+
+  private get watching() {
+    return this.listeners.size > 0 || this.publishers.length > 0
   }
 
   async replay(tenantId: number, afterId: number, limit: number): Promise<TrashEvent[]> {
@@ -118,11 +173,14 @@ export class DatabaseEventBus implements EventBus {
     client.on('notification', (message) => {
       if (message.channel !== AUDIT_CHANNEL) return
       const notice = parseNotice(message.payload)
-      if (!notice || !this.listeners.has(notice.tenant)) return
+      if (!notice) return
+      const own = this.publishers.length > 0 && notice.origin === this.db.origin
+      if (!own && !this.listeners.has(notice.tenant)) return
       this.enqueue(async () => {
         const rows = await eventRowsBetween(this.db, notice.tenant, notice.from, notice.to)
-        const events = rows.map(toTrashEvent).filter((event): event is TrashEvent => event !== null)
-        this.deliver(notice.tenant, events, notice.to)
+        const events = eventsOf(rows)
+        if (this.listeners.has(notice.tenant)) this.deliver(notice.tenant, events, notice.to)
+        if (own) this.publish(events)
       })
     })
     client.on('error', (error) => {
@@ -139,7 +197,7 @@ export class DatabaseEventBus implements EventBus {
     client.release(true)
     if (!reconnect || this.closed) return
     setTimeout(() => {
-      if (this.closed || this.listeners.size === 0) return
+      if (this.closed || !this.watching) return
       this.ensureListening()
         .then(() => this.catchUp())
         .catch((error) => this.logger?.warn({ err: error }, 'event listener reconnect failed'))
@@ -159,19 +217,30 @@ export class DatabaseEventBus implements EventBus {
       if (cursor === undefined) return
       const rows = await eventRowsAfter(this.db, tenantId, cursor, POLL_BATCH)
       if (rows.length === 0) return
-      const events = rows.map(toTrashEvent).filter((event): event is TrashEvent => event !== null)
-      this.deliver(tenantId, events, rows[rows.length - 1]!.id)
+      this.deliver(tenantId, eventsOf(rows), rows[rows.length - 1]!.id)
       if (rows.length < POLL_BATCH) return
     }
   }
 
   // ---- embedded: poll by cursor
 
+  /** Every tenant's events after the publishers' cursor (embedded: all of them are this process's own). */
+  private async readOwnAfterCursor() {
+    for (;;) {
+      if (this.ownCursor === null || this.publishers.length === 0) return
+      const rows = await eventRowsAcrossTenantsAfter(this.db, this.ownCursor, POLL_BATCH)
+      if (rows.length === 0) return
+      this.ownCursor = rows[rows.length - 1]!.id
+      this.publish(eventsOf(rows))
+      if (rows.length < POLL_BATCH) return
+    }
+  }
+
   private ensurePolling() {
     if (this.pollTimer) return
     this.pollTimer = setInterval(() => {
       if (this.polling) return
-      if (this.listeners.size === 0) {
+      if (!this.watching) {
         clearInterval(this.pollTimer!)
         this.pollTimer = null
         return
@@ -180,6 +249,7 @@ export class DatabaseEventBus implements EventBus {
       this.enqueue(async () => {
         try {
           for (const tenantId of [...this.listeners.keys()]) await this.readAfterCursor(tenantId)
+          await this.readOwnAfterCursor()
         } finally {
           this.polling = false
         }

@@ -5,7 +5,7 @@ import type { Queryable } from './database.js'
 const EVENT_SELECT = `select a.id, a.tenant_id, a.at, a.action, a.actor_id, a.actor_login,
          actor.display_name as actor_name, a.item_id, a.item_type, a.item_name, a.item_brand_id, a.item_issue_id,
          a.item_category_id, a.item_deleted_at, a.item_deleted_by, deleter.login as deleter_login, a.item_owner_id,
-         a.item_kind, a.item_version, a.detail
+         a.item_kind, a.item_version, a.item_format, a.event_ticket, a.detail
     from audit a
     left join users actor on actor.tenant_id = a.tenant_id and actor.id = a.actor_id
     left join users deleter on deleter.tenant_id = a.tenant_id and deleter.id = a.item_deleted_by`
@@ -31,6 +31,8 @@ function toRow(row: Record<string, unknown>): AuditEventRow {
     ownerId: row.item_owner_id as number | null,
     itemKind: row.item_kind as string | null,
     itemVersion: row.item_version as string | null,
+    itemFormat: row.item_format as string | null,
+    eventTicket: row.event_ticket as string | null,
     detail: row.detail as Record<string, unknown> | null,
   }
 }
@@ -82,5 +84,26 @@ export async function lastAuditId(q: Queryable, tenantId: number): Promise<numbe
     'select max(id) as id from audit where tenant_id = $1',
     [tenantId],
   )
+  return result.rows[0]?.id ?? 0
+}
+
+/** Event rows of every tenant after a cursor, oldest first (the embedded database's own-event poll). */
+export async function eventRowsAcrossTenantsAfter(
+  q: Queryable,
+  afterId: number,
+  limit: number,
+): Promise<AuditEventRow[]> {
+  const result = await q.query(
+    `${EVENT_SELECT}
+      where a.id > $1 and a.action = any($2::text[])
+      order by a.id limit $3`,
+    [afterId, EVENT_ACTIONS, limit],
+  )
+  return result.rows.map(toRow)
+}
+
+/** The newest audit id of all tenants (0 when none). */
+export async function lastAuditIdAcrossTenants(q: Queryable): Promise<number> {
+  const result = await q.query<{ id: number | null }>('select max(id) as id from audit')
   return result.rows[0]?.id ?? 0
 }

@@ -31,9 +31,9 @@ export interface RestoreTarget {
  */
 const AUDIT_INSERT = `insert into audit (tenant_id, actor_id, actor_login, door, action, item_id, item_kind, item_type,
     item_name, item_path, unit_root, detail, item_brand_id, item_issue_id, item_category_id, item_deleted_at,
-    item_deleted_by, item_owner_id, item_version)`
+    item_deleted_by, item_owner_id, item_version, item_format)`
 const AUDIT_ITEM_FACTS =
-  'x.brand_id, x.issue_id, x.category_id, x.deleted_at, x.deleted_by, x.owner_id, x.version'
+  'x.brand_id, x.issue_id, x.category_id, x.deleted_at, x.deleted_by, x.owner_id, x.version, x.content_type'
 
 /**
  * Loads items for a decision and locks them (in id order, so racing batches queue instead of deadlocking). The
@@ -276,6 +276,8 @@ export interface AuditActor {
   userId: number | null
   login: string | null
   door: string
+  /** the session's tag in events (see Actor) */
+  eventTicket?: string
 }
 
 /** One unit to mark: the addressed id, the audit action its rows get when deleted, and optional detail. */

@@ -99,6 +99,20 @@ export function publicationInfoXml(
   )
 }
 
+/**
+ * The server features that tell clients where live updates arrive, as Enterprise's SERVERFEATURES do: the UDP
+ * port (EventPort) and either Broadcasting or the MulticastGroup to join. The port is the multicast group's, else
+ * the first n-cast target's.
+ */
+function serverFeatures(config: AppContext['config']): string[] {
+  const feature = (key: string, value: string | number | null) =>
+    `<Feature>${el('Key', key)}${value === null ? nil('Value') : el('Value', value)}</Feature>`
+  const multicast = config.NCAST_MULTICAST
+  if (multicast) return [feature('MulticastGroup', multicast.host), feature('EventPort', multicast.port)]
+  const first = config.NCAST_TARGETS?.[0]
+  return first ? [feature('Broadcasting', null), feature('EventPort', first.port)] : []
+}
+
 export async function logOn(input: OperationInput): Promise<string> {
   const { ctx, body } = input
   const login = optionalText(body, 'User') ?? ''
@@ -138,7 +152,7 @@ export async function logOn(input: OperationInput): Promise<string> {
   const serverInfo =
     `<ServerInfo><Name>trashd</Name>${el('URL', input.endpoint)}<Developer>trashd</Developer>` +
     `<Implementation>trashd</Implementation><Technology>Node.js</Technology>${el('Version', SERVER_VERSION)}` +
-    `<FeatureSet/>${nil('CryptKey')}</ServerInfo>`
+    `${array('FeatureSet', serverFeatures(ctx.config))}${nil('CryptKey')}</ServerInfo>`
   const currentUser =
     `<CurrentUser>${el('UserID', actor.login)}${el('FullName', actor.displayName ?? actor.login)}` +
     '<TrackChangesColor>#FF0000</TrackChangesColor></CurrentUser>'
