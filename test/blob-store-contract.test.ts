@@ -9,7 +9,7 @@ import { createBlobStore } from '../src/context.js'
 import type { BlobStore } from '../src/core/ports.js'
 import { FsBlobStore } from '../src/storage/fs-blob-store.js'
 import { S3BlobStore } from '../src/storage/s3-blob-store.js'
-import { startS3Server, type TestS3Server } from './helpers/s3.js'
+import { refuseDeletes, startS3Server, type TestS3Server } from './helpers/s3.js'
 
 let s3: TestS3Server
 let fsRoot: string
@@ -80,6 +80,21 @@ function contract(name: string, makeStore: () => BlobStore) {
       await store.delete(randomUUID())
     })
 
+    it('removes many keys at once, keys that hold nothing included, and names only the keys it could not remove', async () => {
+      const keys = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => store.put(Buffer.from(`many ${i}`))),
+      )
+      const kept = await store.put(Buffer.from('not in the list'))
+      const missing = randomUUID()
+      const failures = await store.deleteMany([...keys, missing, '../escape'])
+      expect(failures).toEqual([{ key: '../escape', message: 'invalid blob key' }])
+      for (const key of keys) expect(await store.exists(key)).toBe(false)
+      expect(await store.exists(kept)).toBe(true)
+      expect(await store.deleteMany([])).toEqual([])
+      // again, as a purge redone after a crash does
+      expect(await store.deleteMany(keys)).toEqual([])
+    })
+
     it('never lets anything but its own keys reach the storage', async () => {
       for (const hostile of HOSTILE_KEYS) {
         await expect(store.delete(hostile)).rejects.toThrow('invalid blob key')
@@ -113,6 +128,37 @@ describe('S3 blob store', () => {
     expect(await a.exists(key)).toBe(true)
   })
 
+  it('deletes many keys with DeleteObjects, at most 1,000 a call, and reports the keys the server refused', async () => {
+    const store = s3.store('batch/')
+    const keys: string[] = []
+    for (let i = 0; i < 1005; i += 50)
+      keys.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(50, 1005 - i) }, () => store.put(Buffer.from('b'))),
+        )),
+      )
+    const sent: number[] = []
+    store.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'DeleteObjectsCommand')
+          sent.push((args.input as { Delete: { Objects: unknown[] } }).Delete.Objects.length)
+        return next(args)
+      },
+      { step: 'initialize', name: 'count-deletes' },
+    )
+    const stopRefusing = refuseDeletes(store, new Set([keys[7]!, keys[1003]!]))
+    const failures = await store.deleteMany(keys)
+    expect(sent).toEqual([1000, 5])
+    expect(failures).toEqual([
+      { key: keys[7], message: 'AccessDenied: Access Denied' },
+      { key: keys[1003], message: 'AccessDenied: Access Denied' },
+    ])
+    expect(await objectKeys('batch/')).toEqual([`batch/${keys[7]}`, `batch/${keys[1003]}`].sort())
+    stopRefusing()
+    expect(await store.deleteMany(keys)).toEqual([])
+    expect(await objectKeys('batch/')).toEqual([])
+  })
+
   it('reports a failure of the server rather than a missing object', async () => {
     const nowhere = new S3BlobStore({ bucket: 'no-such-bucket', endpoint: s3.endpoint, forcePathStyle: true })
     try {
@@ -120,6 +166,10 @@ describe('S3 blob store', () => {
       await expect(nowhere.put(Buffer.from('x'))).rejects.toMatchObject({ name: 'NoSuchBucket' })
       await expect(nowhere.delete(key)).rejects.toMatchObject({ name: 'NoSuchBucket' })
       await expect(nowhere.get(key)).rejects.toMatchObject({ name: 'NoSuchBucket' })
+      // a batch the server refused as a whole: every key of it failed
+      const failures = await nowhere.deleteMany([key, randomUUID()])
+      expect(failures.map((failure) => failure.key)).toEqual([key, expect.any(String)])
+      expect(failures[0]!.message).toMatch(/bucket/i)
     } finally {
       nowhere.close()
     }

@@ -5,7 +5,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { S3BlobStore } from '../src/storage/s3-blob-store.js'
 import { logOn } from './helpers/enterprise.js'
-import { startS3Server, type TestS3Server } from './helpers/s3.js'
+import { refuseDeletes, startS3Server, type TestS3Server } from './helpers/s3.js'
 import {
   ADMIN_TOKEN,
   basicAuth,
@@ -121,5 +121,87 @@ describe('trashd with BLOB_STORE=s3', () => {
       `${server.baseUrl}/Enterprise/fileindex.php?objectid=${item.id}&rendition=native&ticket=${ticket}`,
     )
     expect(response.status).toBe(404)
+  })
+
+  it('a purge of many items deletes their objects in one batch; an object S3 refuses keeps its row, retried later', async () => {
+    const folder = await server.ctx.admin.createItem(f.tenantId, {
+      kind: 'folder',
+      name: 'batch',
+      brandId: f.brandId,
+      ownerId: f.users.admin!.id,
+    })
+    const files = []
+    for (let i = 0; i < 30; i++) {
+      const { item } = await server.ctx.admin.createItem(f.tenantId, {
+        kind: 'file',
+        name: `f${i}.txt`,
+        brandId: f.brandId,
+        parentId: i < 10 ? folder.item.id : null,
+        ownerId: f.users.admin!.id,
+        content: Buffer.from(`file ${i}`),
+      })
+      files.push(item)
+    }
+    const roots = [folder.item.id, ...files.slice(10).map((item) => item.id)]
+    const purger = basicAuth(f.users.purger!)
+    expect((await call('POST', '/api/v1/items/trash', { auth: purger, body: { ids: roots } })).status).toBe(
+      200,
+    )
+
+    const store = server.ctx.blobs as S3BlobStore
+    const batches: number[] = []
+    store.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'DeleteObjectsCommand')
+          batches.push((args.input as { Delete: { Objects: unknown[] } }).Delete.Objects.length)
+        if (context.commandName === 'DeleteObjectCommand') batches.push(1)
+        return next(args)
+      },
+      { step: 'initialize', name: 'count-batch-deletes' },
+    )
+    // one file inside the folder, one on its own
+    const refusedInFolder = files[3]!
+    const refusedAlone = files[20]!
+    const stopRefusing = refuseDeletes(store, new Set([refusedInFolder.blobKey!, refusedAlone.blobKey!]))
+    try {
+      const purged = await call('POST', '/api/v1/trash/purge', { auth: purger, body: { ids: roots } })
+      expect(purged.status).toBe(200)
+      expect(purged.body.errorCount).toBe(2)
+      expect(
+        purged.body.results
+          .filter((result: { status: string }) => result.status === 'error')
+          .map((result: { id: number }) => result.id)
+          .sort(),
+      ).toEqual([folder.item.id, refusedAlone.id].sort())
+    } finally {
+      stopRefusing()
+      store.client.middlewareStack.remove('count-batch-deletes')
+    }
+    // 30 objects in one DeleteObjects call
+    expect(batches).toEqual([30])
+    // the refused objects and their rows (with the folder above one of them) are still there, the rest gone
+    const remaining = await bucketKeys()
+    expect(remaining).toEqual([refusedInFolder.blobKey, refusedAlone.blobKey].sort())
+    const rows = await server.database.db.query<{ id: number; state: string; purge_error: string | null }>(
+      'select id, state, purge_error from items where tenant_id = $1 and id = any($2::bigint[]) order by id',
+      [f.tenantId, [folder.item.id, ...files.map((item) => item.id)]],
+    )
+    expect(rows.rows.map((row) => row.id)).toEqual(
+      [folder.item.id, refusedInFolder.id, refusedAlone.id].sort((x, y) => x - y),
+    )
+    for (const row of rows.rows) expect(row.state).toBe('trashed')
+    expect(rows.rows.find((row) => row.id === refusedAlone.id)!.purge_error).toBe(
+      'Unable to delete file from storage',
+    )
+
+    // the cleanup job retries failed purges: with S3 accepting again, nothing is left
+    const report = await server.ctx.cleanup.run({ trigger: 'cli', tenantId: f.tenantId })
+    expect(report!.run).toMatchObject({ failed: 0, retried: 2 })
+    expect(await bucketKeys()).toEqual([])
+    const left = await server.database.db.query(
+      'select 1 from items where tenant_id = $1 and id = any($2::bigint[])',
+      [f.tenantId, roots],
+    )
+    expect(left.rowCount).toBe(0)
   })
 })

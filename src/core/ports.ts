@@ -11,7 +11,38 @@ export interface BlobStore {
   get(key: string): Promise<Readable | null>
   /** Removes content; removing a key that holds nothing succeeds (purges are retried). */
   delete(key: string): Promise<void>
+  /**
+   * Removes many keys (a purge's page of files) in as few calls as the store allows, and answers the keys it
+   * could not remove, each with the store's reason; keys that hold nothing are removed, as with delete().
+   */
+  deleteMany(keys: readonly string[]): Promise<BlobDeleteFailure[]>
   exists(key: string): Promise<boolean>
   /** Releases connections (an S3 client's sockets); the store is not used afterwards. */
   close?(): void
+}
+
+export interface BlobDeleteFailure {
+  key: string
+  message: string
+}
+
+/** At most this many deletes of one deleteMany() run at once on stores that remove keys one by one. */
+export const BLOB_DELETE_CONCURRENCY = 16
+
+/** deleteMany() for stores whose keys go one at a time: `delete` on a bounded number of keys at once. */
+export async function deleteEach(
+  keys: readonly string[],
+  remove: (key: string) => Promise<void>,
+): Promise<BlobDeleteFailure[]> {
+  const failures: BlobDeleteFailure[] = []
+  for (let i = 0; i < keys.length; i += BLOB_DELETE_CONCURRENCY) {
+    await Promise.all(
+      keys.slice(i, i + BLOB_DELETE_CONCURRENCY).map((key) =>
+        remove(key).catch((error: unknown) => {
+          failures.push({ key, message: error instanceof Error ? error.message : String(error) })
+        }),
+      ),
+    )
+  }
+  return failures
 }

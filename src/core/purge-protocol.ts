@@ -20,7 +20,6 @@ import type { BlobStore } from './ports.js'
  * that recorded window there is never a row without its file nor a file without its row.
  */
 
-const BLOB_DELETE_CONCURRENCY = 16
 const BLOB_PAGE = 2000
 /** well below the cleanup job's stale-after time (CLEANUP_STALE_AFTER, 900 s by default) */
 const TOUCH_EVERY_MS = 30_000
@@ -85,22 +84,30 @@ async function removeMarkedBlobs(
     // the first file alone, so that the crash tests can stop between two removals of one purge
     const first = page === 0 && checkpoint ? 1 : 0
     if (first) {
-      await removeOne(blobs, marked[0]!, failures)
+      await removeBatch(blobs, marked.slice(0, 1), failures)
       await checkpoint?.('mid-blobs')
     }
-    for (let i = first; i < marked.length; i += BLOB_DELETE_CONCURRENCY) {
-      const slice = marked.slice(i, i + BLOB_DELETE_CONCURRENCY)
-      await Promise.all(slice.map((blob) => removeOne(blobs, blob, failures)))
-    }
+    // the whole page in one call: an S3 store deletes it with DeleteObjects, 1,000 keys at a time
+    await removeBatch(blobs, marked.slice(first), failures)
   }
   return failures
 }
 
-async function removeOne(blobs: BlobStore, blob: repo.MarkedBlob, failures: PurgeFailure[]) {
+/** Removes the files of `marked`; each file the store could not remove fails the row holding it. */
+async function removeBatch(blobs: BlobStore, marked: repo.MarkedBlob[], failures: PurgeFailure[]) {
+  if (marked.length === 0) return
+  let failed: Set<string>
   try {
-    await blobs.delete(blob.blobKey)
+    failed = new Set(
+      (await blobs.deleteMany(marked.map((blob) => blob.blobKey))).map((failure) => failure.key),
+    )
   } catch {
-    failures.push({ id: blob.id, name: blob.name, message: defaultMessage(ErrorCodes.STORAGE_FAILURE) })
+    // a store that failed as a whole removed nothing we can vouch for: every row stays
+    failed = new Set(marked.map((blob) => blob.blobKey))
+  }
+  for (const blob of marked) {
+    if (failed.has(blob.blobKey))
+      failures.push({ id: blob.id, name: blob.name, message: defaultMessage(ErrorCodes.STORAGE_FAILURE) })
   }
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
-import type { BlobStore } from '../core/ports.js'
+import { type BlobDeleteFailure, type BlobStore, deleteEach } from '../core/ports.js'
 
 const KEY_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
@@ -66,6 +66,10 @@ export class FsBlobStore implements BlobStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
       throw error
     }
+  }
+
+  deleteMany(keys: readonly string[]): Promise<BlobDeleteFailure[]> {
+    return deleteEach(keys, (key) => this.delete(key))
   }
 
   async exists(key: string): Promise<boolean> {

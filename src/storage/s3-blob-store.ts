@@ -2,13 +2,17 @@ import { randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import {
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3'
-import type { BlobStore } from '../core/ports.js'
+import type { BlobDeleteFailure, BlobStore } from '../core/ports.js'
+
+/** S3's limit of keys per DeleteObjects call */
+export const DELETE_BATCH = 1000
 
 const KEY_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
@@ -79,6 +83,39 @@ export class S3BlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }))
+  }
+
+  /** DeleteObjects, up to 1,000 keys a call (quiet: S3 answers only the keys it could not delete). */
+  async deleteMany(keys: readonly string[]): Promise<BlobDeleteFailure[]> {
+    const failures: BlobDeleteFailure[] = []
+    const valid: string[] = []
+    for (const key of keys) {
+      if (KEY_PATTERN.test(key)) valid.push(key)
+      else failures.push({ key, message: 'invalid blob key' })
+    }
+    for (let i = 0; i < valid.length; i += DELETE_BATCH) {
+      const batch = valid.slice(i, i + DELETE_BATCH)
+      try {
+        const result = await this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: batch.map((key) => ({ Key: this.objectKey(key) })), Quiet: true },
+          }),
+        )
+        for (const error of result.Errors ?? []) {
+          // NoSuchKey is a success here as with delete() (S3 itself never reports it; some compatible servers do)
+          if (error.Code === 'NoSuchKey' || !error.Key?.startsWith(this.prefix)) continue
+          failures.push({
+            key: error.Key.slice(this.prefix.length),
+            message: `${error.Code ?? 'Error'}: ${error.Message ?? 'not deleted'}`,
+          })
+        }
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error)
+        for (const key of batch) failures.push({ key, message })
+      }
+    }
+    return failures
   }
 
   async exists(key: string): Promise<boolean> {

@@ -3,7 +3,7 @@ import path from 'node:path'
 import type { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { AppContext } from '../../src/context.js'
-import type { BlobStore } from '../../src/core/ports.js'
+import { type BlobDeleteFailure, type BlobStore, deleteEach } from '../../src/core/ports.js'
 import type { Queryable } from '../../src/db/database.js'
 import { buildApp } from '../../src/http/app.js'
 import { FsBlobStore } from '../../src/storage/fs-blob-store.js'
@@ -30,6 +30,10 @@ export class FlakyBlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     if (this.failing.has(key)) throw Object.assign(new Error('EIO: i/o error, unlink'), { code: 'EIO' })
     await this.inner.delete(key)
+  }
+
+  deleteMany(keys: readonly string[]): Promise<BlobDeleteFailure[]> {
+    return deleteEach(keys, (key) => this.delete(key))
   }
 
   exists(key: string): Promise<boolean> {

@@ -68,3 +68,43 @@ export async function startS3Server(bucket = 'trashd-test'): Promise<TestS3Serve
     },
   }
 }
+
+/**
+ * Makes the S3 server refuse to delete the objects of `keys` (as a bucket policy or object lock would): they are
+ * taken out of DeleteObject and DeleteObjects requests, and DeleteObjects answers AccessDenied for each of them.
+ * Returns the function that stops refusing.
+ */
+export function refuseDeletes(store: S3BlobStore, keys: ReadonlySet<string>): () => void {
+  const name = `refuse-deletes-${Math.random()}`
+  const refused = (objectKey: string | undefined) =>
+    objectKey !== undefined && keys.has(objectKey.slice(store.prefix.length))
+  store.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      // biome-ignore lint/suspicious/noExplicitAny: the commands' inputs differ; both are read by their fields
+      const input = args.input as any
+      if (context.commandName === 'DeleteObjectCommand' && refused(input.Key)) {
+        const error = Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: {} })
+        throw error
+      }
+      if (context.commandName !== 'DeleteObjectsCommand') return next(args)
+      const objects: { Key: string }[] = input.Delete.Objects
+      const kept = objects.filter((object) => refused(object.Key))
+      const sent = objects.filter((object) => !refused(object.Key))
+      const result =
+        sent.length > 0
+          ? await next({ ...args, input: { ...input, Delete: { ...input.Delete, Objects: sent } } })
+          : { output: { $metadata: {} }, response: {} }
+      // biome-ignore lint/suspicious/noExplicitAny: the output of DeleteObjects
+      const output = result.output as any
+      output.Errors = [
+        ...(output.Errors ?? []),
+        ...kept.map((object) => ({ Key: object.Key, Code: 'AccessDenied', Message: 'Access Denied' })),
+      ]
+      return result
+    },
+    { step: 'initialize', name },
+  )
+  return () => {
+    store.client.middlewareStack.remove(name)
+  }
+}
