@@ -66,6 +66,12 @@ const configSchema = z.object({
   STREAM_STALL_TIMEOUT: z.coerce.number().int().min(1).default(60),
   SEED_DEMO: z.enum(['auto', 'true', 'false']).default('auto'),
   PLUGINS: z.string().default(''),
+  // bytes a raw upload (REST items and versions) may bring; more is refused with 413 and nothing is stored
+  UPLOAD_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(1024 * 1024 * 1024),
   // where file content lives: files under DATA_DIR/blobs, or objects in an S3-compatible bucket
   BLOB_STORE: z.enum(['fs', 's3']).default('fs'),
   S3_BUCKET: z.string().min(1).optional(),

@@ -162,8 +162,8 @@ export async function createContext(
       },
       logger: logger.child({ component: 'auth' }),
     }),
-    admin: new AdminService(database, blobs, hasher),
-    objects: new ObjectService(database, blobs),
+    admin: new AdminService(database, blobs, hasher, config.UPLOAD_MAX_BYTES),
+    objects: new ObjectService(database, blobs, config.UPLOAD_MAX_BYTES),
     cleanup: new CleanupJob(
       database,
       blobs,

@@ -124,9 +124,17 @@ describe('trashd with BLOB_STORE=s3', () => {
   })
 
   it('a purge of many items deletes their objects in one batch; an object S3 refuses keeps its row, retried later', async () => {
+    // (top-level folders are trashed by administrators only)
+    const outer = await server.ctx.admin.createItem(f.tenantId, {
+      kind: 'folder',
+      name: 'outer',
+      brandId: f.brandId,
+      ownerId: f.users.admin!.id,
+    })
     const folder = await server.ctx.admin.createItem(f.tenantId, {
       kind: 'folder',
       name: 'batch',
+      parentId: outer.item.id,
       brandId: f.brandId,
       ownerId: f.users.admin!.id,
     })

@@ -5,7 +5,7 @@ import * as users from '../db/user-repository.js'
 import { CoreError, ErrorCodes } from './errors.js'
 import { PasswordHasher, passwordProblem } from './passwords.js'
 import * as policy from './policy.js'
-import type { BlobStore } from './ports.js'
+import { type BlobStore, type Content, DEFAULT_UPLOAD_MAX_BYTES, storeContent } from './ports.js'
 import type { Actor, BrandRights, Item, ItemKind } from './types.js'
 
 export interface NewItemInput {
@@ -17,7 +17,8 @@ export interface NewItemInput {
   issueId?: number | null
   categoryId?: number | null
   ownerId?: number | null
-  content?: Buffer
+  /** a stream is stored as it arrives, up to the upload limit */
+  content?: Content
   contentType?: string | null
 }
 
@@ -35,6 +36,8 @@ export class AdminService {
     private readonly db: Database,
     private readonly blobs: BlobStore,
     private readonly hasher: PasswordHasher = new PasswordHasher(),
+    /** the largest content a stream may bring (UPLOAD_MAX_BYTES) */
+    private readonly uploadMaxBytes = DEFAULT_UPLOAD_MAX_BYTES,
   ) {}
 
   private async newPasswordHash(password: string) {
@@ -241,7 +244,9 @@ export class AdminService {
         throw new CoreError(ErrorCodes.NOT_FOUND, 'Parent folder not found')
       }
     }
-    const blobKey = input.content !== undefined ? await this.blobs.put(input.content) : null
+    const stored =
+      input.content !== undefined ? await storeContent(this.blobs, input.content, this.uploadMaxBytes) : null
+    const blobKey = stored?.key ?? null
     try {
       const item = await repo.insertItem(this.db, {
         tenantId,
@@ -252,7 +257,7 @@ export class AdminService {
         brandId: input.brandId ?? null,
         issueId: input.issueId ?? null,
         categoryId: input.categoryId ?? null,
-        size: input.content?.length ?? 0,
+        size: stored?.size ?? 0,
         blobKey,
         contentType: input.contentType ?? null,
         ownerId: input.ownerId ?? null,

@@ -18,6 +18,7 @@ export const ErrorCodes = {
   AUTHENTICATION_FAILED: 'AUTHENTICATION_FAILED',
   SESSION_EXPIRED: 'SESSION_EXPIRED',
   VETOED: 'VETOED',
+  TOO_LARGE: 'TOO_LARGE',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
@@ -41,6 +42,7 @@ const defaultMessages: Record<ErrorCode, string> = {
   AUTHENTICATION_FAILED: 'Authentication failed',
   SESSION_EXPIRED: 'Session expired or invalid ticket',
   VETOED: 'Refused by a server plug-in',
+  TOO_LARGE: 'The content is larger than the upload limit',
 }
 
 export class CoreError extends Error {

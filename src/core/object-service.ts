@@ -4,7 +4,7 @@ import * as objects from '../db/object-repository.js'
 import { CoreError, ErrorCodes } from './errors.js'
 import type { Area } from './plugins.js'
 import * as policy from './policy.js'
-import type { BlobStore } from './ports.js'
+import { type BlobStore, type Content, DEFAULT_UPLOAD_MAX_BYTES, storeContent } from './ports.js'
 import type { Actor } from './types.js'
 
 export type { ObjectRow, VersionRow } from '../db/object-repository.js'
@@ -84,6 +84,8 @@ export class ObjectService {
   constructor(
     private readonly db: Database,
     private readonly blobs: BlobStore,
+    /** the largest content a stream may bring (UPLOAD_MAX_BYTES) */
+    private readonly uploadMaxBytes = DEFAULT_UPLOAD_MAX_BYTES,
   ) {}
 
   async read(actor: Actor, ids: number[], area: Area): Promise<ReadObjects> {
@@ -170,7 +172,8 @@ export class ObjectService {
     tenantId: number,
     itemId: number,
     input: {
-      content: Buffer
+      /** a stream is stored as it arrives, up to the upload limit */
+      content: Content
       contentType?: string | null
       thumb?: Buffer
       preview?: Buffer
@@ -181,7 +184,7 @@ export class ObjectService {
   ): Promise<{ version: string }> {
     const stored: string[] = []
     try {
-      const blobKey = await this.blobs.put(input.content)
+      const { key: blobKey, size } = await storeContent(this.blobs, input.content, this.uploadMaxBytes)
       stored.push(blobKey)
       const thumbBlobKey = input.thumb ? await this.blobs.put(input.thumb) : null
       if (thumbBlobKey) stored.push(thumbBlobKey)
@@ -192,7 +195,7 @@ export class ObjectService {
           tenantId,
           itemId,
           blobKey,
-          size: input.content.length,
+          size,
           contentType: input.contentType ?? null,
           thumbBlobKey,
           previewBlobKey,

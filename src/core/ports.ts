@@ -7,6 +7,12 @@ import type { Readable } from 'node:stream'
 export interface BlobStore {
   /** Stores content under a new key and returns the key; the write is atomic and durable when it resolves. */
   put(content: Buffer): Promise<string>
+  /**
+   * Stores a stream under a new key without holding it in memory (a file is written as it arrives; S3 gets a
+   * multipart upload above one part), and answers the key and the size. More than `maxBytes` fails with
+   * CoreError TOO_LARGE and stores nothing; so does a failing source.
+   */
+  putStream(source: Readable, options: { maxBytes: number }): Promise<StoredBlob>
   /** Streams stored content, or null when the key holds nothing. */
   get(key: string): Promise<Readable | null>
   /** Removes content; removing a key that holds nothing succeeds (purges are retried). */
@@ -19,6 +25,11 @@ export interface BlobStore {
   exists(key: string): Promise<boolean>
   /** Releases connections (an S3 client's sockets); the store is not used afterwards. */
   close?(): void
+}
+
+export interface StoredBlob {
+  key: string
+  size: number
 }
 
 export interface BlobDeleteFailure {
@@ -45,4 +56,20 @@ export async function deleteEach(
     )
   }
   return failures
+}
+
+/** UPLOAD_MAX_BYTES's default: 1 GiB */
+export const DEFAULT_UPLOAD_MAX_BYTES = 1024 * 1024 * 1024
+
+/** Content given whole (JSON bodies, SOAP) or as a stream (raw uploads). */
+export type Content = Buffer | Readable
+
+/** Stores content of either kind; a stream is held to `maxBytes`. */
+export async function storeContent(
+  blobs: BlobStore,
+  content: Content,
+  maxBytes: number,
+): Promise<StoredBlob> {
+  if (Buffer.isBuffer(content)) return { key: await blobs.put(content), size: content.length }
+  return blobs.putStream(content, { maxBytes })
 }

@@ -22,6 +22,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   AUTHENTICATION_FAILED: 401,
   SESSION_EXPIRED: 401,
   VETOED: 409,
+  TOO_LARGE: 413,
 }
 
 const TITLES: Record<number, string> = {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
-import type { Readable } from 'node:stream'
-import { type BlobDeleteFailure, type BlobStore, deleteEach } from '../core/ports.js'
+import { Readable } from 'node:stream'
+import { CoreError, ErrorCodes } from '../core/errors.js'
+import { type BlobDeleteFailure, type BlobStore, deleteEach, type StoredBlob } from '../core/ports.js'
 
 const KEY_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
@@ -23,15 +24,24 @@ export class FsBlobStore implements BlobStore {
   }
 
   async put(content: Buffer): Promise<string> {
+    return (await this.putStream(Readable.from([content]), { maxBytes: content.length })).key
+  }
+
+  async putStream(source: Readable, options: { maxBytes: number }): Promise<StoredBlob> {
     const key = randomUUID()
     const target = this.pathOf(key)
     const dir = path.dirname(target)
     await mkdir(dir, { recursive: true })
     const temp = `${target}.tmp-${process.pid}`
+    let size = 0
     try {
       const handle = await open(temp, 'wx', 0o600)
       try {
-        await handle.writeFile(content)
+        for await (const chunk of source as AsyncIterable<Buffer>) {
+          size += chunk.length
+          if (size > options.maxBytes) throw new CoreError(ErrorCodes.TOO_LARGE)
+          await handle.write(chunk)
+        }
         await handle.sync()
       } finally {
         await handle.close()
@@ -42,7 +52,7 @@ export class FsBlobStore implements BlobStore {
       throw error
     }
     await syncDirectory(dir)
-    return key
+    return { key, size }
   }
 
   async get(key: string): Promise<Readable | null> {

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -8,8 +11,16 @@ import {
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3'
-import type { BlobDeleteFailure, BlobStore } from '../core/ports.js'
+import { CoreError, ErrorCodes } from '../core/errors.js'
+import type { BlobDeleteFailure, BlobStore, StoredBlob } from '../core/ports.js'
+
+/**
+ * A stream up to this size is one PutObject; a larger one a multipart upload of parts this size (S3 wants 5 MiB
+ * at least but the last; 10,000 parts make 80 GiB). One part is held in memory at a time.
+ */
+export const PART_SIZE = 8 * 1024 * 1024
 
 /** S3's limit of keys per DeleteObjects call */
 export const DELETE_BATCH = 1000
@@ -67,6 +78,48 @@ export class S3BlobStore implements BlobStore {
       }),
     )
     return key
+  }
+
+  async putStream(source: Readable, options: { maxBytes: number }): Promise<StoredBlob> {
+    const key = randomUUID()
+    const target = { Bucket: this.bucket, Key: this.objectKey(key) }
+    const parts = partsOf(source, PART_SIZE, options.maxBytes)
+    const first = await parts.next()
+    if (first.done) throw new Error('no part')
+    if (first.value.last) {
+      const body = first.value.body
+      await this.client.send(new PutObjectCommand({ ...target, Body: body, ContentLength: body.length }))
+      return { key, size: body.length }
+    }
+    const { UploadId } = await this.client.send(new CreateMultipartUploadCommand(target))
+    try {
+      const uploaded: { ETag: string | undefined; PartNumber: number }[] = []
+      let size = 0
+      let part: { body: Buffer; last: boolean } | undefined = first.value
+      while (part) {
+        const PartNumber = uploaded.length + 1
+        const { ETag } = await this.client.send(
+          new UploadPartCommand({
+            ...target,
+            UploadId,
+            PartNumber,
+            Body: part.body,
+            ContentLength: part.body.length,
+          }),
+        )
+        uploaded.push({ ETag, PartNumber })
+        size += part.body.length
+        part = part.last ? undefined : (await parts.next()).value || undefined
+      }
+      await this.client.send(
+        new CompleteMultipartUploadCommand({ ...target, UploadId, MultipartUpload: { Parts: uploaded } }),
+      )
+      return { key, size }
+    } catch (error) {
+      // the parts stored so far would be kept (and billed) until aborted
+      await this.client.send(new AbortMultipartUploadCommand({ ...target, UploadId })).catch(() => {})
+      throw error
+    }
   }
 
   async get(key: string): Promise<Readable | null> {
@@ -137,4 +190,42 @@ export class S3BlobStore implements BlobStore {
 /** a missing object (GetObject: NoSuchKey; HeadObject, which has no body to say more: NotFound), not a missing bucket */
 function isNotFound(error: unknown) {
   return error instanceof S3ServiceException && (error.name === 'NoSuchKey' || error.name === 'NotFound')
+}
+
+/**
+ * The stream cut into parts of `partSize` bytes, the last one marked (it may be shorter, or empty for an empty
+ * stream). A part is handed out only once a byte beyond it arrived, so that `last` is known without reading a
+ * second part ahead. Full parts are copied into one buffer that is reused: the caller is done with a part when
+ * it asks for the next. More than `maxBytes` in all fails with TOO_LARGE.
+ */
+async function* partsOf(
+  source: AsyncIterable<Buffer>,
+  partSize: number,
+  maxBytes: number,
+): AsyncGenerator<{ body: Buffer; last: boolean }> {
+  const chunks: Buffer[] = []
+  let buffered = 0
+  let total = 0
+  let part: Buffer | undefined
+  for await (const chunk of source) {
+    total += chunk.length
+    if (total > maxBytes) throw new CoreError(ErrorCodes.TOO_LARGE)
+    chunks.push(chunk)
+    buffered += chunk.length
+    while (buffered > partSize) {
+      part ??= Buffer.allocUnsafe(partSize)
+      let filled = 0
+      while (filled < partSize) {
+        const head = chunks[0]!
+        const take = Math.min(head.length, partSize - filled)
+        head.copy(part, filled, 0, take)
+        filled += take
+        if (take === head.length) chunks.shift()
+        else chunks[0] = head.subarray(take)
+      }
+      buffered -= partSize
+      yield { body: part, last: false }
+    }
+  }
+  yield { body: Buffer.concat(chunks, buffered), last: true }
 }

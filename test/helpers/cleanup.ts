@@ -3,7 +3,7 @@ import path from 'node:path'
 import type { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { AppContext } from '../../src/context.js'
-import { type BlobDeleteFailure, type BlobStore, deleteEach } from '../../src/core/ports.js'
+import { type BlobDeleteFailure, type BlobStore, deleteEach, type StoredBlob } from '../../src/core/ports.js'
 import type { Queryable } from '../../src/db/database.js'
 import { buildApp } from '../../src/http/app.js'
 import { FsBlobStore } from '../../src/storage/fs-blob-store.js'
@@ -21,6 +21,10 @@ export class FlakyBlobStore implements BlobStore {
 
   put(content: Buffer): Promise<string> {
     return this.inner.put(content)
+  }
+
+  putStream(source: Readable, options: { maxBytes: number }): Promise<StoredBlob> {
+    return this.inner.putStream(source, options)
   }
 
   get(key: string): Promise<Readable | null> {

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto'
+import type { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { AppContext } from '../../context.js'
@@ -36,6 +37,8 @@ interface Route<P = unknown, Q = unknown, B = unknown> {
   query?: z.ZodType<Q>
   body?: z.ZodType<B>
   status?: number
+  /** the body is the request's bytes as a stream (a file upload), whatever its Content-Type */
+  raw?: true
   handler: (ctx: AppContext, route: RouteContext<P, Q, B>) => Promise<unknown>
 }
 
@@ -55,6 +58,16 @@ function sendSingle(reply: FastifyReply, batch: BatchResult) {
     } as never)
   }
   return reply.send(result)
+}
+
+/**
+ * The body of a raw upload. A Content-Length over UPLOAD_MAX_BYTES is refused before a byte is stored; a body
+ * without one (chunked) is held to the limit as it streams.
+ */
+function uploadStream(ctx: AppContext, request: FastifyRequest): Readable {
+  const declared = Number(request.headers['content-length'] ?? 0)
+  if (declared > ctx.config.UPLOAD_MAX_BYTES) throw new CoreError(ErrorCodes.TOO_LARGE)
+  return request.body as Readable
 }
 
 function trashFilter(query: z.infer<typeof s.trashQuery>): TrashFilter {
@@ -298,6 +311,27 @@ export const routes: Route[] = [
     },
   }),
   route({
+    method: 'POST',
+    url: '/tenants/:tenantId/items/upload',
+    auth: 'admin',
+    tag: 'admin',
+    summary:
+      'Create a file from the raw request body (streamed to storage, up to UPLOAD_MAX_BYTES); its Content-Type is the file type',
+    params: s.tenantParams,
+    query: s.uploadItemQuery,
+    raw: true,
+    status: 201,
+    handler: async (ctx, { params, query, request }) => {
+      const { item, path } = await ctx.admin.createItem(params.tenantId, {
+        kind: 'file',
+        ...query,
+        content: uploadStream(ctx, request),
+        contentType: request.headers['content-type']?.slice(0, 200) ?? null,
+      })
+      return { id: item.id, path, size: item.size, handles: allHandles(item.id, item.kind) }
+    },
+  }),
+  route({
     method: 'GET',
     url: '/tenants/:tenantId/items/:id',
     auth: 'admin',
@@ -344,6 +378,26 @@ export const routes: Route[] = [
         createdBy: body.createdBy,
       })
     },
+  }),
+  route({
+    method: 'POST',
+    url: '/tenants/:tenantId/items/:id/versions/upload',
+    auth: 'admin',
+    tag: 'admin',
+    summary:
+      'Add a version from the raw request body (streamed to storage, up to UPLOAD_MAX_BYTES); its Content-Type is the file type',
+    params: s.tenantItemParams,
+    query: s.uploadVersionQuery,
+    raw: true,
+    status: 201,
+    handler: async (ctx, { params, query, request }) =>
+      ctx.objects.addVersion(params.tenantId, params.id, {
+        content: uploadStream(ctx, request),
+        contentType: request.headers['content-type']?.slice(0, 200),
+        comment: query.comment,
+        major: query.major,
+        createdBy: query.createdBy,
+      }),
   }),
   route({
     method: 'GET',
@@ -802,8 +856,8 @@ export async function restDoor(app: FastifyInstance, { ctx: appCtx }: { ctx: App
   app.addHook('preClose', async () => endEventStreams(appCtx))
   await app.register(
     async (api) => {
-      for (const definition of routes) {
-        api.route({
+      const register = (scope: FastifyInstance, definition: Route) =>
+        scope.route({
           method: definition.method,
           url: definition.url,
           handler: async (request, reply) => {
@@ -854,7 +908,13 @@ export async function restDoor(app: FastifyInstance, { ctx: appCtx }: { ctx: App
             return reply.code(definition.status ?? 200).send(result)
           },
         })
-      }
+      for (const definition of routes) if (!definition.raw) register(api, definition)
+      // uploads get the body as the request stream (never buffered), whatever its type
+      await api.register(async (uploads) => {
+        uploads.removeAllContentTypeParsers()
+        uploads.addContentTypeParser('*', (_request, payload, done) => done(null, payload))
+        for (const definition of routes) if (definition.raw) register(uploads, definition)
+      })
       api.get('/openapi.json', async () => openApiDocument())
     },
     { prefix: '/api/v1' },
@@ -894,6 +954,14 @@ export function openApiDocument() {
             ? [{ basic: [] }, { session: [] }]
             : [],
       parameters,
+      ...(definition.raw
+        ? {
+            requestBody: {
+              required: true,
+              content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
+            },
+          }
+        : {}),
       ...(definition.body
         ? {
             requestBody: {

@@ -101,6 +101,26 @@ export const addVersionBody = z
     createdBy: id.nullable().optional(),
   })
   .strict()
+// raw uploads: the body is the file, its Content-Type the file's type, the rest in the query string
+const flag = z.enum(['true', 'false']).transform((value) => value === 'true')
+export const uploadItemQuery = z
+  .object({
+    name,
+    parentId: id.optional(),
+    type: z.string().min(1).max(100).optional(),
+    brandId: id.optional(),
+    issueId: id.optional(),
+    categoryId: id.optional(),
+    ownerId: id.optional(),
+  })
+  .strict()
+export const uploadVersionQuery = z
+  .object({
+    comment: z.string().max(2000).optional(),
+    major: flag.optional(),
+    createdBy: id.optional(),
+  })
+  .strict()
 // Enterprise property names (ID, Name, Deleted, Deletor...); null: back to the standard set
 export const trashColumnsBody = z
   .object({
