@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config.js'
 import { type AppContext, createContext } from './context.js'
 import { describeDueUnit } from './core/cleanup-job.js'
 import { CoreError } from './core/errors.js'
+import { describeSweep, sweep } from './core/sweep.js'
 import { migrate } from './db/migrate.js'
 import { demoInstructions, seedDemo } from './demo.js'
 import { startServer } from './http/server.js'
@@ -17,6 +18,12 @@ Commands:
                and purges a crashed process left unfinished
                  --dry-run     print what would be purged per tenant and why; change nothing
                  --tenant ID   only this tenant
+  sweep        find stored files no row refers to and rows whose file is missing, and remove them (a file
+               without a row is deleted; an item without its file is purged; an older version without its
+               file loses its row). Each run goes on from where the last one stopped.
+                 --dry-run     report what would be removed; change nothing
+                 --limit N     look at up to N stored files and N rows (default 100000)
+                 --min-age S   keep files written less than S seconds ago: uploads in progress (default 3600)
 `
 
 async function main(argv: string[]) {
@@ -24,7 +31,12 @@ async function main(argv: string[]) {
     args: argv,
     allowPositionals: true,
     strict: false,
-    options: { 'dry-run': { type: 'boolean' }, tenant: { type: 'string' } },
+    options: {
+      'dry-run': { type: 'boolean' },
+      tenant: { type: 'string' },
+      limit: { type: 'string' },
+      'min-age': { type: 'string' },
+    },
   })
   const command = positionals[0]
   if (!command || command === 'help' || command === '--help') {
@@ -76,10 +88,36 @@ async function main(argv: string[]) {
         await ctx.close()
       }
     }
+    case 'sweep': {
+      const limit = wholeNumber(values.limit, 100_000)
+      const minAge = wholeNumber(values['min-age'], 3600)
+      if (limit === null || limit < 1 || minAge === null) {
+        process.stderr.write('--limit needs a number of at least 1, --min-age a number of seconds\n')
+        return 2
+      }
+      const ctx = await createContext(config)
+      try {
+        const report = await sweep(ctx.db, ctx.blobs, {
+          dryRun: values['dry-run'] === true,
+          limit,
+          minAgeSeconds: minAge,
+        })
+        process.stdout.write(describeSweep(report))
+        return report.objects.failed + report.rows.failed > 0 ? 1 : 0
+      } finally {
+        await ctx.close()
+      }
+    }
     default:
       process.stderr.write(`Unknown command: ${command}\n\n${USAGE}`)
       return 2
   }
+}
+
+/** A flag's whole number, `fallback` when it is absent, null when it is not one. */
+function wholeNumber(value: string | boolean | undefined, fallback: number): number | null {
+  if (value === undefined) return fallback
+  return typeof value === 'string' && /^\d{1,12}$/.test(value) ? Number(value) : null
 }
 
 async function purgeCommand(ctx: AppContext, options: { dryRun: boolean; tenantId?: number }) {

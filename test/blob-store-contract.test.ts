@@ -95,6 +95,33 @@ function contract(name: string, makeStore: () => BlobStore) {
       expect(await store.deleteMany(keys)).toEqual([])
     })
 
+    it('lists its keys in key order, page after page, with when each was written', async () => {
+      const started = Date.now() - 5000
+      const keys = await Promise.all(
+        Array.from({ length: 25 }, (_, i) => store.put(Buffer.from(`listed ${i}`))),
+      )
+      const all = await store.list(null, 100_000)
+      const listedKeys = all.map((entry) => entry.key)
+      expect(listedKeys).toEqual([...listedKeys].sort())
+      expect(listedKeys).toEqual(expect.arrayContaining(keys))
+      for (const entry of all.filter((entry) => keys.includes(entry.key))) {
+        expect(entry.modifiedAt.getTime()).toBeGreaterThan(started)
+        expect(entry.modifiedAt.getTime()).toBeLessThan(Date.now() + 5000)
+      }
+      const paged: string[] = []
+      let after: string | null = null
+      for (let page = 0; page < 1000; page++) {
+        const listed = await store.list(after, 7)
+        expect(listed.length).toBeLessThanOrEqual(7)
+        if (listed.length === 0) break
+        paged.push(...listed.map((entry) => entry.key))
+        after = listed[listed.length - 1]!.key
+      }
+      expect(paged).toEqual(listedKeys)
+      await store.deleteMany(keys)
+      expect((await store.list(null, 100_000)).map((entry) => entry.key)).not.toContain(keys[0])
+    })
+
     it('never lets anything but its own keys reach the storage', async () => {
       for (const hostile of HOSTILE_KEYS) {
         await expect(store.delete(hostile)).rejects.toThrow('invalid blob key')

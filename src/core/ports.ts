@@ -23,8 +23,18 @@ export interface BlobStore {
    */
   deleteMany(keys: readonly string[]): Promise<BlobDeleteFailure[]>
   exists(key: string): Promise<boolean>
+  /**
+   * Up to `limit` stored keys after `after` (null: from the start), in key order, with when each was written:
+   * the orphan sweep's walk. Anything in the store that is not a key of this store's making is left out.
+   */
+  list(after: string | null, limit: number): Promise<ListedBlob[]>
   /** Releases connections (an S3 client's sockets); the store is not used afterwards. */
   close?(): void
+}
+
+export interface ListedBlob {
+  key: string
+  modifiedAt: Date
 }
 
 export interface StoredBlob {

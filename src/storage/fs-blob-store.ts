@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto'
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises'
+import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { CoreError, ErrorCodes } from '../core/errors.js'
-import { type BlobDeleteFailure, type BlobStore, deleteEach, type StoredBlob } from '../core/ports.js'
+import {
+  type BlobDeleteFailure,
+  type BlobStore,
+  deleteEach,
+  type ListedBlob,
+  type StoredBlob,
+} from '../core/ports.js'
 
 const KEY_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
@@ -82,12 +88,45 @@ export class FsBlobStore implements BlobStore {
     return deleteEach(keys, (key) => this.delete(key))
   }
 
+  /** Walks root/ab/cd/ in name order, skipping the directories before `after`'s; temp files are left out. */
+  async list(after: string | null, limit: number): Promise<ListedBlob[]> {
+    const listed: ListedBlob[] = []
+    for (const first of await namesIn(this.root, LEVEL_PATTERN)) {
+      if (after && first < after.slice(0, 2)) continue
+      for (const second of await namesIn(path.join(this.root, first), LEVEL_PATTERN)) {
+        if (after && first + second < after.slice(0, 4)) continue
+        const dir = path.join(this.root, first, second)
+        for (const key of await namesIn(dir, KEY_PATTERN)) {
+          if (after && key <= after) continue
+          const stats = await stat(path.join(dir, key)).catch(() => null)
+          // removed meanwhile
+          if (!stats) continue
+          listed.push({ key, modifiedAt: stats.mtime })
+          if (listed.length >= limit) return listed
+        }
+      }
+    }
+    return listed
+  }
+
   async exists(key: string): Promise<boolean> {
     try {
       return (await stat(this.pathOf(key))).isFile()
     } catch {
       return false
     }
+  }
+}
+
+const LEVEL_PATTERN = /^[0-9a-f]{2}$/
+
+/** Sorted names in `dir` that match `pattern` ([] when the directory does not exist). */
+async function namesIn(dir: string, pattern: RegExp): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((name) => pattern.test(name)).sort()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw error
   }
 }
 

@@ -8,13 +8,14 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { CoreError, ErrorCodes } from '../core/errors.js'
-import type { BlobDeleteFailure, BlobStore, StoredBlob } from '../core/ports.js'
+import type { BlobDeleteFailure, BlobStore, ListedBlob, StoredBlob } from '../core/ports.js'
 
 /**
  * A stream up to this size is one PutObject; a larger one a multipart upload of parts this size (S3 wants 5 MiB
@@ -169,6 +170,30 @@ export class S3BlobStore implements BlobStore {
       }
     }
     return failures
+  }
+
+  /** ListObjectsV2 under the prefix, after `after`, 1,000 keys a call at most. */
+  async list(after: string | null, limit: number): Promise<ListedBlob[]> {
+    const listed: ListedBlob[] = []
+    let continuation: string | undefined
+    while (listed.length < limit) {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.prefix || undefined,
+          StartAfter: continuation || after === null ? undefined : this.prefix + after,
+          ContinuationToken: continuation,
+          MaxKeys: Math.min(DELETE_BATCH, limit - listed.length),
+        }),
+      )
+      for (const object of page.Contents ?? []) {
+        const key = object.Key!.slice(this.prefix.length)
+        if (KEY_PATTERN.test(key)) listed.push({ key, modifiedAt: object.LastModified ?? new Date(0) })
+      }
+      if (!page.IsTruncated || !page.NextContinuationToken) break
+      continuation = page.NextContinuationToken
+    }
+    return listed
   }
 
   async exists(key: string): Promise<boolean> {

@@ -3,7 +3,13 @@ import path from 'node:path'
 import type { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { AppContext } from '../../src/context.js'
-import { type BlobDeleteFailure, type BlobStore, deleteEach, type StoredBlob } from '../../src/core/ports.js'
+import {
+  type BlobDeleteFailure,
+  type BlobStore,
+  deleteEach,
+  type ListedBlob,
+  type StoredBlob,
+} from '../../src/core/ports.js'
 import type { Queryable } from '../../src/db/database.js'
 import { buildApp } from '../../src/http/app.js'
 import { FsBlobStore } from '../../src/storage/fs-blob-store.js'
@@ -38,6 +44,10 @@ export class FlakyBlobStore implements BlobStore {
 
   deleteMany(keys: readonly string[]): Promise<BlobDeleteFailure[]> {
     return deleteEach(keys, (key) => this.delete(key))
+  }
+
+  list(after: string | null, limit: number): Promise<ListedBlob[]> {
+    return this.inner.list(after, limit)
   }
 
   exists(key: string): Promise<boolean> {

@@ -24,13 +24,11 @@ export interface TestS3Server {
  */
 export async function startS3Server(bucket = 'trashd-test'): Promise<TestS3Server> {
   const directory = await mkdtemp(path.join(tmpdir(), 'trashd-s3-'))
-  const child = spawn(
-    process.execPath,
-    [path.join(import.meta.dirname, 's3rver-main.cjs'), directory, bucket],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
+  // s3rver makes ListObjectsV2 continuation tokens with DES, which OpenSSL 3 keeps in its legacy provider
+  const main = path.join(import.meta.dirname, 's3rver-main.cjs')
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', main, directory, bucket], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let port: number
   try {
     port = Number(/listening on (\d+)/.exec(await waitForOutput(child, /listening on \d+\n/, 30_000))![1])
