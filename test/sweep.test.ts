@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sweep } from '../src/core/sweep.js'
 import { createFile } from './helpers/cleanup.js'
 import { runCli } from './helpers/processes.js'
+import { needs, POSTGRES } from './helpers/requirements.js'
 import { startS3Server, type TestS3Server } from './helpers/s3.js'
 import { createFixture, createTestContext, type Fixture, type TestContext } from './helpers/server.js'
 
@@ -61,16 +62,6 @@ describe.each(['fs', 's3'] as const)('trashd sweep (BLOB_STORE=%s)', (name) => {
     for (const key of orphans) expect(await ctx.blobs.exists(key)).toBe(true)
     expect((await ctx.db.query('select 1 from items where id = $1', [lost.id])).rowCount).toBe(1)
 
-    // the CLI prints the same counts
-    const cli = runCli(['sweep', '--dry-run', '--min-age', '0'], {
-      ...contexts[name].env,
-      DATABASE_URL: t.database.url,
-    })
-    expect((await cli.exited).code, cli.output.stderr).toBe(0)
-    expect(cli.output.stdout).toContain('dry run: nothing is changed')
-    expect(cli.output.stdout).toMatch(/stored files: scanned \d+, without a row 3, would remove 3, failed 0/)
-    expect(cli.output.stdout).toMatch(/rows: scanned \d+, without their file 2, would remove 2, failed 0/)
-
     const done = await sweep(ctx.db, ctx.blobs, NOW)
     expect(done.objects).toMatchObject({ found: 3, removed: 3, failed: 0 })
     expect(done.rows).toMatchObject({ found: 2, removed: 2, failed: 0 })
@@ -98,6 +89,39 @@ describe.each(['fs', 's3'] as const)('trashd sweep (BLOB_STORE=%s)', (name) => {
     const again = await sweep(ctx.db, ctx.blobs, NOW)
     expect([again.objects.found, again.rows.found]).toEqual([0, 0])
   })
+
+  it(
+    '`trashd sweep --dry-run` prints the counts',
+    needs(POSTGRES, 'the CLI in a child process on the same database'),
+    async () => {
+      const { t } = contexts[name]
+      const ctx = t.ctx
+      await sweep(ctx.db, ctx.blobs, NOW)
+      await Promise.all([1, 2].map((i) => ctx.blobs.put(Buffer.from(`cli orphan ${i}`))))
+      const cli = runCli(['sweep', '--dry-run', '--min-age', '0'], {
+        ...contexts[name].env,
+        DATABASE_URL: t.database.url,
+      })
+      expect((await cli.exited).code, cli.output.stderr).toBe(0)
+      expect(cli.output.stdout).toContain('dry run: nothing is changed')
+      expect(cli.output.stdout).toMatch(
+        /stored files: scanned \d+, without a row 2, would remove 2, failed 0 \(walked to the end/,
+      )
+      expect(cli.output.stdout).toMatch(/rows: scanned \d+, without their file 0, would remove 0, failed 0/)
+      const refused = runCli(['sweep', '--limit', '0'], {
+        ...contexts[name].env,
+        DATABASE_URL: t.database.url,
+      })
+      expect((await refused.exited).code).toBe(2)
+      expect(refused.output.stderr).toContain('--limit needs a number of at least 1')
+      const done = runCli(['sweep', '--min-age', '0'], {
+        ...contexts[name].env,
+        DATABASE_URL: t.database.url,
+      })
+      expect((await done.exited).code, done.output.stderr).toBe(0)
+      expect(done.output.stdout).toMatch(/stored files: scanned \d+, without a row 2, removed 2, failed 0/)
+    },
+  )
 
   it('goes a bounded step per run and the next run goes on from there, through to the end', async () => {
     const { t, f } = contexts[name]
