@@ -54,14 +54,36 @@ class PoolDatabase implements Database {
   }
 
   connect() {
-    return this.pool.connect()
+    return this.checkout()
+  }
+
+  /**
+   * A pooled client that cannot take the process down: PostgreSQL ending its connection while it is checked out
+   * (a terminated backend, an idle-in-transaction timeout, a failover, a network cut) emits 'error' on it, which
+   * Node treats as fatal when nothing listens. The query in flight fails with the error as usual; the error is
+   * kept and handed to release, so the broken client leaves the pool.
+   */
+  private async checkout(): Promise<pg.PoolClient> {
+    const client = await this.pool.connect()
+    let lost: Error | undefined
+    const onError = (error: Error) => {
+      lost = error
+    }
+    client.on('error', onError)
+    const release = client.release
+    client.release = (destroy?: boolean | Error) => {
+      client.off('error', onError)
+      release(destroy || lost)
+    }
+    return client
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const retryOn = [...ALWAYS_RETRY, ...(options.retryOn ?? [])]
     const maxAttempts = options.maxAttempts ?? 8
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect()
+      const client = await this.checkout()
+      let unusable: Error | undefined
       try {
         await client.query('begin')
         if (options.eventTicket)
@@ -70,7 +92,10 @@ class PoolDatabase implements Database {
         await client.query('commit')
         return result
       } catch (error) {
-        await client.query('rollback').catch(() => {})
+        // a connection that cannot even roll back is dropped rather than given to the next request
+        await client.query('rollback').catch((rollbackError: unknown) => {
+          unusable = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError))
+        })
         if (attempt < maxAttempts && retryOn.some((code) => isPgError(error, code))) {
           // back off with jitter so racing transactions do not collide again in lockstep
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt))
@@ -78,7 +103,7 @@ class PoolDatabase implements Database {
         }
         throw error
       } finally {
-        client.release()
+        client.release(unusable)
       }
     }
   }
