@@ -64,6 +64,8 @@ const configSchema = z.object({
   CLEANUP_STALE_AFTER: z.coerce.number().int().min(1).default(900),
   // seconds a streamed reply (srv.asmx listings) may wait for its reader before the connection is closed
   STREAM_STALL_TIMEOUT: z.coerce.number().int().min(1).default(60),
+  // event streams (GET /api/v1/events) one user may have open at a time on one instance
+  EVENT_STREAMS_PER_USER: z.coerce.number().int().min(1).default(10),
   SEED_DEMO: z.enum(['auto', 'true', 'false']).default('auto'),
   PLUGINS: z.string().default(''),
   // bytes a raw upload (REST items and versions) may bring; more is refused with 413 and nothing is stored

@@ -1,7 +1,9 @@
+import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseXml } from '../src/protocols/soap/xml.js'
+import { openEventStreams } from '../src/protocols/rest/events.js'
 import { SOAP11 } from './helpers/ips.js'
-import { startTestServer, type TestServer } from './helpers/server.js'
+import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
 /**
  * Clients that try to stop the server for everybody. Each attack must be answered in its door's own error
@@ -10,9 +12,12 @@ import { startTestServer, type TestServer } from './helpers/server.js'
  */
 
 let server: TestServer
+let f: Fixture
+const STREAMS_PER_USER = 3
 
 beforeAll(async () => {
-  server = await startTestServer()
+  server = await startTestServer({ EVENT_STREAMS_PER_USER: String(STREAMS_PER_USER) })
+  f = await createFixture(server.ctx, 'hostile')
 })
 
 afterAll(async () => {
@@ -127,4 +132,97 @@ describe('hostile clients: malformed XML that used to stall every door', () => {
       }
     })
   }
+})
+
+/** Polls `check` every 50 ms for up to `seconds`; whether it came true. */
+async function eventually(check: () => boolean, seconds: number): Promise<boolean> {
+  const deadline = Date.now() + seconds * 1000
+  while (!check()) {
+    if (Date.now() > deadline) return false
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return true
+}
+
+/** An event stream of the editor, read until its first bytes arrive; the socket is the caller's to close. */
+const openStream = () => openStreamOf(f.users.editor!)
+
+async function openStreamOf(user: {
+  login: string
+  password: string
+}): Promise<{ socket: net.Socket; head: string }> {
+  const { port } = new URL(server.baseUrl)
+  const socket = net.connect(Number(port), '127.0.0.1')
+  await new Promise((resolve) => socket.once('connect', resolve))
+  const head = new Promise<string>((resolve) =>
+    socket.once('data', (chunk: Buffer) => resolve(chunk.toString())),
+  )
+  socket.write(`GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${basicAuth(user)}\r\n\r\n`)
+  return { socket, head: await head }
+}
+
+describe('hostile clients: event streams', () => {
+  it('200 clients hanging up at any moment of the setup leave no subscription, timer or slot behind', async () => {
+    const { port } = new URL(server.baseUrl)
+    const request = `GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${basicAuth(f.users.editor!)}\r\n\r\n`
+    let seed = 21
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed / 2147483648
+    }
+    for (let batch = 0; batch < 10; batch++) {
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          const socket = net.connect(Number(port), '127.0.0.1')
+          socket.on('error', () => {})
+          await new Promise((resolve) => socket.once('connect', resolve))
+          socket.write(request)
+          // from at once (during authentication) to well into the setup's database round trips
+          const wait = Math.floor(random() * 30)
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+          socket.destroy()
+        }),
+      )
+    }
+    const released = () => server.ctx.events.subscriptions === 0 && openEventStreams(server.ctx) === 0
+    expect(
+      await eventually(released, 20),
+      `${server.ctx.events.subscriptions} subscriptions, ${openEventStreams(server.ctx)} streams`,
+    ).toBe(true)
+    // and stays so: nothing was still setting up
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(released()).toBe(true)
+    // every slot of the user came back: as many streams as allowed open again
+    const streams = await Promise.all(Array.from({ length: STREAMS_PER_USER }, () => openStream()))
+    try {
+      for (const { head } of streams) expect(head).toMatch(/^HTTP\/1\.1 200 /)
+      expect(server.ctx.events.subscriptions).toBe(STREAMS_PER_USER)
+    } finally {
+      for (const { socket } of streams) socket.destroy()
+    }
+    expect(await eventually(released, 10)).toBe(true)
+  })
+
+  it('a user past EVENT_STREAMS_PER_USER streams is refused with 429 until one closes', async () => {
+    const streams = await Promise.all(Array.from({ length: STREAMS_PER_USER }, () => openStream()))
+    try {
+      const refused = await fetch(`${server.baseUrl}/api/v1/events`, {
+        headers: { authorization: basicAuth(f.users.editor!) },
+      })
+      expect(refused.status).toBe(429)
+      expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+      expect(refused.headers.get('retry-after')).toBe('30')
+      // another user of the tenant is not counted against this one
+      const other = await openStreamOf(f.users.admin!)
+      expect(other.head).toMatch(/^HTTP\/1\.1 200 /)
+      other.socket.destroy()
+      streams.pop()!.socket.destroy()
+      expect(await eventually(() => server.ctx.events.subscriptions === STREAMS_PER_USER - 1, 10)).toBe(true)
+      const again = await openStream()
+      expect(again.head).toMatch(/^HTTP\/1\.1 200 /)
+      streams.push(again)
+    } finally {
+      for (const { socket } of streams) socket.destroy()
+    }
+  })
 })

@@ -89,6 +89,8 @@ export interface EventBus {
    * committed. Each instance publishes only its own events, so a change is announced once however many run.
    */
   publishOwnEvents(publisher: EventPublisher): Promise<void>
+  /** Live subscriptions, all tenants. */
+  readonly subscriptions: number
   close(): Promise<void>
 }
 

@@ -91,12 +91,7 @@ export class DatabaseEventBus implements EventBus {
       this.listeners.set(tenantId, set)
     }
     set.add(listener)
-    // listen first, then note where "now" is: whatever commits after the LISTEN is announced
-    if (this.mode === 'listen') await this.ensureListening()
-    if (first && this.listeners.has(tenantId) && !this.cursors.has(tenantId))
-      this.cursors.set(tenantId, await lastAuditId(this.db, tenantId))
-    if (this.mode === 'poll') this.ensurePolling()
-    return () => {
+    const unsubscribe = () => {
       const current = this.listeners.get(tenantId)
       current?.delete(listener)
       if (current && current.size === 0) {
@@ -104,6 +99,25 @@ export class DatabaseEventBus implements EventBus {
         this.cursors.delete(tenantId)
       }
     }
+    try {
+      // listen first, then note where "now" is: whatever commits after the LISTEN is announced
+      if (this.mode === 'listen') await this.ensureListening()
+      if (first && this.listeners.has(tenantId) && !this.cursors.has(tenantId))
+        this.cursors.set(tenantId, await lastAuditId(this.db, tenantId))
+    } catch (error) {
+      // a subscription that could not be set up is not left behind
+      unsubscribe()
+      throw error
+    }
+    if (this.mode === 'poll') this.ensurePolling()
+    return unsubscribe
+  }
+
+  /** Live subscriptions, all tenants. */
+  get subscriptions(): number {
+    let count = 0
+    for (const set of this.listeners.values()) count += set.size
+    return count
   }
 
   async publishOwnEvents(publisher: EventPublisher): Promise<void> {
@@ -187,7 +201,12 @@ export class DatabaseEventBus implements EventBus {
       this.logger?.warn({ err: error }, 'event listener connection lost; reconnecting')
       this.dropListener(client, true)
     })
-    await client.query(`listen ${AUDIT_CHANNEL}`)
+    try {
+      await client.query(`listen ${AUDIT_CHANNEL}`)
+    } catch (error) {
+      client.release(true)
+      throw error
+    }
     this.listenClient = client
   }
 

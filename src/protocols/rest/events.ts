@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../../context.js'
-import type { TrashEvent } from '../../core/events.js'
+import type { EventBus, TrashEvent } from '../../core/events.js'
 import type { Actor } from '../../core/types.js'
 import { problem, sendProblem } from '../../http/problem.js'
 
@@ -9,11 +9,14 @@ const HEARTBEAT_MS = 15_000
 /** how often a stream re-reads what its user may see (rights granted or revoked while it is open) */
 const RIGHTS_REFRESH_MS = 15_000
 
-/** Open event streams per context, ended when the server closes (they would keep it open otherwise). */
-const openStreams = new WeakMap<AppContext, Set<() => void>>()
+/**
+ * Open event streams per server, ended when the server closes (they would keep it open otherwise). Keyed by the
+ * event bus: each request sees a context of its own, the bus is the server's.
+ */
+const openStreams = new WeakMap<EventBus, Set<() => void>>()
 
 export function endEventStreams(ctx: AppContext) {
-  for (const end of openStreams.get(ctx) ?? []) end()
+  for (const end of openStreams.get(ctx.events) ?? []) end()
 }
 
 /** One SSE message: the audit id as `id`, the Enterprise event name as `event`, the properties as JSON. */
@@ -33,10 +36,21 @@ function resumePoint(request: FastifyRequest, after: number | undefined): number
   return after ?? null
 }
 
+/** Open streams per server and user (`tenant:user`), for the per-user cap. */
+const streamsPerUser = new WeakMap<EventBus, Map<string, number>>()
+
+/** How many event streams are open on this server (all users). */
+export function openEventStreams(ctx: AppContext): number {
+  return openStreams.get(ctx.events)?.size ?? 0
+}
+
 /**
  * GET /api/v1/events: the tenant's DeleteObject (#4) and RestoreObject (#23) events as Server-Sent Events, from
  * every server instance on the database, of the items the user may see. `Last-Event-ID` (or `?after=`) replays
  * the audit log after that id first, then the stream goes live without gaps or repeats.
+ *
+ * The stream's end is registered before the first await: a client that hangs up at any moment of the setup is
+ * released as soon as whatever the setup was waiting for arrives (its subscription, timers and slot).
  */
 export async function streamEvents(
   ctx: AppContext,
@@ -48,17 +62,65 @@ export async function streamEvents(
   const resumeAfter = resumePoint(request, after)
   if (resumeAfter === 'invalid') return sendProblem(reply, problem(400, 'Last-Event-ID must be an event id'))
 
+  const perUser = streamsPerUser.get(ctx.events) ?? new Map<string, number>()
+  streamsPerUser.set(ctx.events, perUser)
+  const userKey = `${actor.tenantId}:${actor.userId}`
+  const limit = ctx.config.EVENT_STREAMS_PER_USER
+  if ((perUser.get(userKey) ?? 0) >= limit) {
+    reply.header('retry-after', '30')
+    return sendProblem(reply, problem(429, `At most ${limit} event streams per user are open at a time`))
+  }
+  perUser.set(userKey, (perUser.get(userKey) ?? 0) + 1)
+
+  const res = reply.raw
+  let ended = false
+  let unsubscribe: (() => void) | null = null
+  let heartbeat: NodeJS.Timeout | undefined
+  let refresh: NodeJS.Timeout | undefined
+  const streams = openStreams.get(ctx.events) ?? new Set()
+  openStreams.set(ctx.events, streams)
+  const end = () => {
+    if (ended) return
+    ended = true
+    clearInterval(heartbeat)
+    clearInterval(refresh)
+    unsubscribe?.()
+    unsubscribe = null
+    streams.delete(end)
+    const left = (perUser.get(userKey) ?? 1) - 1
+    if (left > 0) perUser.set(userKey, left)
+    else perUser.delete(userKey)
+    // a stream under way is ended; before that, fastify still answers (an error of the setup as a problem)
+    if (res.headersSent) res.end()
+  }
+  streams.add(end)
+  res.once('close', end)
+  // gone already (during authentication): 'close' will not come again
+  if (res.destroyed) end()
+
   let replaying = resumeAfter !== null
   const pending: TrashEvent[] = []
-  const res = reply.raw
-  let visible = await ctx.trash.eventFilter(actor)
+  let visible: (event: TrashEvent) => boolean
   const write = (event: TrashEvent) => {
     if (visible(event)) res.write(sseMessage(event))
   }
-  const unsubscribe = await ctx.events.subscribe(actor.tenantId, (event) => {
-    if (replaying) pending.push(event)
-    else write(event)
-  })
+  try {
+    visible = await ctx.trash.eventFilter(actor)
+    if (ended) return reply.hijack()
+    const subscribed = await ctx.events.subscribe(actor.tenantId, (event) => {
+      if (replaying) pending.push(event)
+      else write(event)
+    })
+    // the client left while this was being set up: end() ran before there was anything to unsubscribe
+    if (ended) {
+      subscribed()
+      return reply.hijack()
+    }
+    unsubscribe = subscribed
+  } catch (error) {
+    end()
+    throw error
+  }
 
   reply.hijack()
   res.writeHead(200, {
@@ -70,12 +132,9 @@ export async function streamEvents(
   })
   res.write('retry: 3000\n\n')
 
-  let ended = false
-  const streams = openStreams.get(ctx) ?? new Set()
-  openStreams.set(ctx, streams)
-  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS)
+  heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS)
   heartbeat.unref()
-  const refresh = setInterval(() => {
+  refresh = setInterval(() => {
     ctx.trash.eventFilter(actor).then(
       (filter) => {
         visible = filter
@@ -84,17 +143,6 @@ export async function streamEvents(
     )
   }, RIGHTS_REFRESH_MS)
   refresh.unref()
-  const end = () => {
-    if (ended) return
-    ended = true
-    clearInterval(heartbeat)
-    clearInterval(refresh)
-    unsubscribe()
-    streams.delete(end)
-    res.end()
-  }
-  streams.add(end)
-  request.raw.on('close', end)
 
   if (resumeAfter !== null) {
     const replayed = new Set<number>()
