@@ -507,7 +507,7 @@ export async function markOwnBinForPurge(
                $4::text as action, null::jsonb as detail
           from items r
          where r.tenant_id = $1 and r.deleted_by = $2 and r.state in ('trashed', 'emptied') and r.id = r.trash_root
-           and r.id > $5 and ${OWN_BIN_PURGEABLE(actor)}
+           and r.id > $5 and ${OWN_BIN_PURGEABLE(actor, '$6')}
          order by r.id limit $9
       )`,
       MARK_PARAMS,
@@ -545,11 +545,13 @@ export async function markOwnBinForPurge(
  * Whether every member of the own-bin unit rooted at `r` (the root included) may be purged by the actor
  * ($6: the actor's user id): a unit holding anything the actor may not purge stays in the bin whole.
  */
-const OWN_BIN_PURGEABLE = (actor: Actor) =>
+const OWN_BIN_PURGEABLE = (actor: Actor, user: string) =>
   actor.admin
     ? 'true'
-    : `not exists (select 1 from items m where m.tenant_id = r.tenant_id and m.trash_root = r.id
-         and m.state in ('trashed', 'emptied') and not ${maySql(actor, 'purge', 'm', '$6')})`
+    : // a file is a unit of its own row: decided on the row, no probe of the unit
+      `case when r.kind = 'file' then ${maySql(actor, 'purge', 'r', user)}
+            else not exists (select 1 from items m where m.tenant_id = r.tenant_id and m.trash_root = r.id
+                   and m.state in ('trashed', 'emptied') and not ${maySql(actor, 'purge', 'm', user)}) end`
 
 /** The units of an actor's own bin that EmptyRecycleBin leaves: each holds something the actor may not purge. */
 export async function ownBinUnpurgeable(
@@ -561,8 +563,7 @@ export async function ownBinUnpurgeable(
   const result = await q.query<{ id: number; name: string; kind: ItemKind }>(
     `select r.id, r.name, r.kind from items r
       where r.tenant_id = $1 and r.deleted_by = $2 and r.state in ('trashed', 'emptied') and r.id = r.trash_root
-        and exists (select 1 from items m where m.tenant_id = r.tenant_id and m.trash_root = r.id
-                      and m.state in ('trashed', 'emptied') and not ${maySql(actor, 'purge', 'm', '$3')})
+        and not ${OWN_BIN_PURGEABLE(actor, '$3')}
       order by r.id`,
     [actor.tenantId, scope.deletedBy, actor.userId],
   )
