@@ -2,6 +2,7 @@ import type { TrashVisibility } from '../core/policy.js'
 import type { ItemListing, ItemSearchFilter } from '../core/types.js'
 import type { Queryable } from './database.js'
 import { ITEM_COLUMNS, toItem } from './item-rows.js'
+import { maySql } from './rights-sql.js'
 
 /**
  * Searches over items in every lifecycle state (IPS searchAssets and getAssets). One statement counts, one
@@ -15,14 +16,11 @@ interface Where {
   values: unknown[]
 }
 
-/** Visibility as policy.canView decides it: admins all; others unbranded, own, deleted, or viewable brand. */
+/** Visibility as policy.may(view) decides it, in its SQL form. */
 function visible(where: Where, visibility: TrashVisibility) {
   if (visibility.everything) return
   where.values.push(visibility.userId)
-  const p = `$${where.values.length}`
-  where.where.push(`(i.brand_id is null or i.owner_id = ${p} or i.deleted_by = ${p} or exists (
-      select 1 from access a where a.tenant_id = i.tenant_id and a.brand_id = i.brand_id and a.user_id = ${p}
-         and a.can_view))`)
+  where.where.push(maySql(visibility, 'view', 'i', `$${where.values.length}`))
 }
 
 function build(visibility: TrashVisibility, filter: ItemSearchFilter): Where {
