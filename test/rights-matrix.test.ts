@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { asmx } from './helpers/asmx.js'
 import { deleteObjects, envelope, handledIds, ids, logOn, postEnterprise } from './helpers/enterprise.js'
@@ -67,6 +68,8 @@ async function makeUnit(): Promise<Unit> {
         parentId,
         brandId,
         ownerId: f.users.admin!.id,
+        // stored files, so that a purge has files to remove and a refusal can be seen to leave them
+        ...(kind === 'file' ? { content: Buffer.from(`${name} ${itemName}`) } : {}),
       })
     ).item.id
   const folder = await create('folder', name, library, null)
@@ -77,6 +80,13 @@ async function makeUnit(): Promise<Unit> {
     branded: await create('file', 'branded.txt', folder, f.brandId),
   }
 }
+
+/** Every file in the server's data directory (the blob store lives there). */
+const storedFiles = async () =>
+  (await readdir(server.dataDir, { recursive: true, withFileTypes: true }))
+    .filter((entry) => entry.isFile())
+    .map((entry) => `${entry.parentPath}/${entry.name}`)
+    .sort()
 
 const states = async (unit: Unit) => {
   const result = await server.database.db.query<{ id: number; state: string }>(
@@ -213,16 +223,23 @@ describe.each(['trash', 'restore', 'purge'] as const)('rights matrix: %s', (oper
         expect(deleted, `${role}: the unit was trashed first`).toBe(true)
       }
       const before = await tenantFingerprint(server.database.db, f.tenantId)
+      const filesBefore = await storedFiles()
       const beforeStates = await states(unit)
       const done = await operations[operation][door](role, unit)
       outcomes[role] = done
       if (done) expect(await states(unit), `${door} ${role}`).toEqual(AFTER[operation](door))
       else {
         expect(await states(unit), `${door} ${role}`).toEqual(beforeStates)
-        // nothing else of the tenant changed either: no row, no audit row (srv.asmx EmptyRecycleBin may purge
-        // the actor's other deletions: none here)
+        // nothing else of the tenant changed either: no row, no audit row, no stored file (srv.asmx
+        // EmptyRecycleBin may purge the actor's other deletions: none here)
         expect(await tenantFingerprint(server.database.db, f.tenantId), `${door} ${role}`).toEqual(before)
+        expect(await storedFiles(), `${door} ${role}`).toEqual(filesBefore)
       }
+      // a purge removes the unit's two stored files at once (srv.asmx EmptyRecycleBin also the actor's other
+      // deletions it may purge); nothing else removes any
+      const removed = filesBefore.length - (await storedFiles()).length
+      if (done && operation === 'purge' && door === 'asmx') expect(removed).toBeGreaterThanOrEqual(2)
+      else expect(removed, `${door} ${role}`).toBe(done && operation === 'purge' && door !== 'ips' ? 2 : 0)
     }
     expect(outcomes).toEqual(
       Object.fromEntries(ROLES.map((role) => [role, EXPECTED[operation].includes(role)])),
