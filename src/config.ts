@@ -27,6 +27,15 @@ const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   // this machine only, unless the operator says otherwise
   HOST: z.string().min(1).default('127.0.0.1'),
+  // who may say, in X-Forwarded-For / -Proto / -Host, where a request came from: unset (nobody), a number of proxy
+  // hops, or the proxies' addresses or CIDRs, comma-separated (throttling per address needs the client's)
+  TRUST_PROXY: z
+    .string()
+    .regex(
+      /^(\d{1,2}|[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*)$/,
+      'must be a number of hops or addresses/CIDRs',
+    )
+    .optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')

@@ -42,6 +42,18 @@ function keepReadingRefusedBody(raw: IncomingMessage, reply: FastifyReply) {
   raw.resume()
 }
 
+/** TRUST_PROXY as fastify takes it: the nearest `hops` addresses, or the listed ones; unset trusts no one. */
+export function trustedProxies(
+  setting: string | undefined,
+): ((address: string, hop: number) => boolean) | string[] | false {
+  if (!setting) return false
+  if (/^\d+$/.test(setting)) {
+    const hops = Number(setting)
+    return (_address, hop) => hop < hops
+  }
+  return setting.split(',').map((address) => address.trim())
+}
+
 export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.logger,
@@ -55,6 +67,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     routerOptions: { caseSensitive: true, ignoreTrailingSlash: true },
     connectionTimeout: 120_000,
     requestTimeout: 120_000,
+    trustProxy: trustedProxies(ctx.config.TRUST_PROXY),
   })
   app.decorate('ctx', ctx)
   app.addHook('onSend', async (request, reply) => {
