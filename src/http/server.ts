@@ -51,6 +51,12 @@ export async function startServer(config: Config) {
     throw error
   }
   const app = await buildApp(ctx)
+  let closing = false
+  // a keep-alive connection that carried a request still in flight at SIGTERM would hold the close open until
+  // its idle timeout: once closing, every answer ends its connection
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close')
+  })
   const address = await app.listen({ port: config.PORT, host: config.HOST })
   const port = new URL(address).port
   const listening = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`
@@ -76,7 +82,6 @@ export async function startServer(config: Config) {
       '',
     ].join('\n'),
   )
-  let closing = false
   const shutdown = async (signal: string) => {
     if (closing) return
     closing = true
