@@ -152,3 +152,25 @@ export async function inParallel<T>(values: T[], limit: number, fn: (value: T) =
   }
   await Promise.all(Array.from({ length: Math.min(limit, values.length) }, worker))
 }
+
+/**
+ * `count` active metadata-only files owned by `ownerId` in the folder `parentId`, named `<prefix>-<id>.pdf` (a
+ * client addressing them by path can work the name out from the id), in one set-based statement. Returns the
+ * ids' range (contiguous unless others insert meanwhile).
+ */
+export async function activeFiles(
+  q: Queryable,
+  options: { tenantId: number; ownerId: number; parentId: number; count: number; prefix: string },
+): Promise<{ first: number; last: number }> {
+  const result = await q.query<{ first: number; last: number }>(
+    `with n as (select nextval(pg_get_serial_sequence('items', 'id')) as id from generate_series(1, $4::int)),
+      made as (
+        insert into items (tenant_id, id, kind, type, name, size, parent_id, owner_id, created_by, modified_by)
+        select $1, n.id, 'file', 'Document', $5 || '-' || n.id || '.pdf', 100, $3, $2, $2, $2 from n
+        returning id
+      )
+      select min(id)::bigint as first, max(id)::bigint as last from made`,
+    [options.tenantId, options.ownerId, options.parentId, options.count, options.prefix],
+  )
+  return { first: Number(result.rows[0]!.first), last: Number(result.rows[0]!.last) }
+}

@@ -266,8 +266,12 @@ export function restoreProbe(
 
 export interface LoadOptions {
   url: string
+  /** default POST */
+  method?: 'GET' | 'POST'
+  /** the request's path and query, replacing the url's; `{ID}` is replaced as in the body */
+  path?: string
   /** the request body; `{ID}` is replaced by ids[0], ids[1], … one per request */
-  body: string
+  body?: string
   ids?: { first: number; last: number }
   connections: number
   seconds: number
@@ -280,8 +284,11 @@ export interface LoadResult {
   total: number
   non2xx: number
   errors: number
+  /** latency percentiles of the 2xx replies, ms */
   p50: number
   p99: number
+  /** the last id handed out (ids[0] + requests made - 1) */
+  lastId?: number
 }
 
 /**

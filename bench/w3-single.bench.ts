@@ -1,0 +1,403 @@
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { loadavg, tmpdir } from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+import type { AppContext } from '../src/context.js'
+import { activeFiles, trashedFiles } from './datasets.js'
+import {
+  asmxTicket,
+  IPS_PATH,
+  ipsRestoreEnvelope,
+  type LoadOptions,
+  type LoadResult,
+  percentile,
+  runLoad,
+  startBenchServer,
+  type Workload,
+} from './lib.js'
+
+/**
+ * W3: single-item operations, one per request, each request on a different item, over keep-alive HTTP, at every
+ * door. The limit of each is pgbench at the same client count running a hand-written script (bench/w3-limit-*.sql)
+ * that reaches the same end state with one UPDATE of the item row and one INSERT of its audit row, triggers off.
+ */
+const SECONDS = Number(process.env.BENCH_W3_SECONDS ?? 10)
+const SECONDS_ONE = Number(process.env.BENCH_W3_SECONDS_1 ?? 5)
+const CONNECTIONS = Number(process.env.BENCH_W3_CONNECTIONS ?? 50)
+const POOL = Number(process.env.BENCH_W3_POOL ?? 40_000)
+const LIMIT_POOL = Number(process.env.BENCH_W3_LIMIT_POOL ?? 150_000)
+const hasPgbench = spawnSync('pgbench', ['--version']).status === 0
+const LOGIN = 'w3-bench'
+const PASSWORD = 'bench-password'
+
+type Kind = 'restore' | 'trash'
+
+interface Credentials {
+  tenantId: number
+  userId: number
+  baseUrl: string
+  ctx: AppContext
+}
+
+interface DoorCase {
+  id: string
+  title: string
+  kind: Kind
+  /** the audit door the operation records */
+  door: string
+  /** the request template ({ID} for the item's id) once logged in */
+  request(c: Credentials): Promise<Omit<LoadOptions, 'ids' | 'connections' | 'seconds'>>
+  /** whether a reply says the one item was done */
+  succeeded(status: number, text: string): boolean
+}
+
+const ENTERPRISE_PATH = '/Enterprise/index.php'
+const enterpriseEnvelope = (body: string) =>
+  '<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"' +
+  ` xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:ns1="urn:SmartConnection"><SOAP-ENV:Body>${body}</SOAP-ENV:Body></SOAP-ENV:Envelope>`
+const IPS_NS = 'http://www.scene7.com/IpsApi/xsd'
+
+const cases: DoorCase[] = [
+  {
+    id: 'W3-ips',
+    title: 'IPS restoreAssetsFromTrash, 1 handle (SOAP 1.1, authHeader)',
+    kind: 'restore',
+    door: 'ips',
+    request: async (c) => ({
+      url: `${c.baseUrl}${IPS_PATH}`,
+      body: ipsRestoreEnvelope({ login: LOGIN, password: PASSWORD }, c.tenantId, ['{ID}']),
+      headers: { soapaction: '"restoreAssetsFromTrash"' },
+    }),
+    succeeded: (status, text) => status === 200 && text.includes('<successCount>1</successCount>'),
+  },
+  {
+    id: 'W3-ips-delete',
+    title: 'IPS deleteAsset (SOAP 1.1, authHeader)',
+    kind: 'trash',
+    door: 'ips',
+    request: async (c) => ({
+      url: `${c.baseUrl}${IPS_PATH}`,
+      body:
+        `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">` +
+        `<soapenv:Header><authHeader xmlns="${IPS_NS}"><user>${LOGIN}</user><password>${PASSWORD}</password>` +
+        '<appName>trashd-bench</appName><appVersion>1.0</appVersion></authHeader></soapenv:Header>' +
+        `<soapenv:Body><deleteAssetParam xmlns="${IPS_NS}/2010-01-31"><companyHandle>c|${c.tenantId}</companyHandle>` +
+        '<assetHandle>a|{ID}</assetHandle></deleteAssetParam></soapenv:Body></soapenv:Envelope>',
+      headers: { soapaction: '"deleteAsset"' },
+    }),
+    succeeded: (status, text) => status === 200 && text.includes('deleteAssetReturn'),
+  },
+  {
+    id: 'W3-asmx',
+    title: 'srv.asmx DeleteDocument over GET with a ticket',
+    kind: 'trash',
+    door: 'asmx',
+    request: async (c) => {
+      const ticket = await asmxTicket(c.baseUrl, { login: LOGIN, password: PASSWORD })
+      return {
+        url: `${c.baseUrl}/srv.asmx/DeleteDocument`,
+        method: 'GET',
+        path: `/srv.asmx/DeleteDocument?authenticationTicket=${ticket}&Path=%5Clib%5Cours-{ID}.pdf`,
+      }
+    },
+    succeeded: (status, text) => status === 200 && text.includes('success="true"'),
+  },
+  {
+    id: 'W3-enterprise',
+    title: 'Enterprise DeleteObjects, one id, v8 (Areas Workflow)',
+    kind: 'trash',
+    door: 'enterprise',
+    request: async (c) => {
+      const logOn = await fetch(`${c.baseUrl}${ENTERPRISE_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/xml; charset=utf-8' },
+        body: enterpriseEnvelope(
+          `<ns1:LogOn><User>${LOGIN}</User><Password>${PASSWORD}</Password><Ticket/><Server>Enterprise Server</Server>` +
+            '<ClientName>bench</ClientName><Domain/><ClientAppName>Content Station</ClientAppName>' +
+            '<ClientAppVersion>v10.0 build 1</ClientAppVersion><ClientAppSerial/><ClientAppProductKey/></ns1:LogOn>',
+        ),
+      }).then((reply) => reply.text())
+      const ticket = /<Ticket>([0-9a-f]{40})<\/Ticket>/.exec(logOn)?.[1]
+      if (!ticket) throw new Error(`no Enterprise ticket in ${logOn.slice(0, 300)}`)
+      return {
+        url: `${c.baseUrl}${ENTERPRISE_PATH}`,
+        body: enterpriseEnvelope(
+          `<ns1:DeleteObjects><Ticket>${ticket}</Ticket><IDs><String>{ID}</String></IDs><Permanent>false</Permanent>` +
+            '<Areas><AreaType>Workflow</AreaType></Areas></ns1:DeleteObjects>',
+        ),
+      }
+    },
+    succeeded: (status, text) =>
+      status === 200 && text.includes('<IDs><String>') && !text.includes('<ErrorReport>'),
+  },
+  {
+    id: 'W3-rest',
+    title: 'REST POST /api/v1/items/:id/trash (HTTP Basic)',
+    kind: 'trash',
+    door: 'rest',
+    request: async (c) => ({
+      url: `${c.baseUrl}/api/v1/items/0/trash`,
+      path: '/api/v1/items/{ID}/trash',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${LOGIN}:${PASSWORD}`).toString('base64')}`,
+        // what a script without a JSON body sends to pass the CSRF guard
+        'x-requested-with': 'XMLHttpRequest',
+      },
+    }),
+    succeeded: (status) => status === 200,
+  },
+]
+
+/** How many statements (round trips, transaction control included) one request sends, counted at the pg client. */
+async function countStatements(fn: () => Promise<unknown>): Promise<number> {
+  const prototype = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown }
+  const query = prototype.query
+  let count = 0
+  prototype.query = function (this: unknown, ...args: unknown[]) {
+    count++
+    return query.apply(this, args)
+  }
+  try {
+    await fn()
+  } finally {
+    prototype.query = query
+  }
+  return count
+}
+
+interface PgbenchResult {
+  tps: number
+  transactions: number
+  failed: number
+  p50: number
+  p99: number
+}
+
+/** pgbench with `clients` clients for `seconds` over the hand-written script; latencies from its per-transaction log. */
+async function runPgbench(
+  url: string,
+  script: string,
+  clients: number,
+  seconds: number,
+  variables: Record<string, string | number>,
+): Promise<PgbenchResult> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'trashd-w3-'))
+  try {
+    const defines = Object.entries(variables).flatMap(([name, value]) => ['-D', `${name}=${value}`])
+    const args = ['-n', '-M', 'prepared', '-c', String(clients), '-j', String(Math.min(2, clients))]
+    args.push(
+      '-T',
+      String(seconds),
+      '-l',
+      '--log-prefix',
+      path.join(dir, 'log'),
+      ...defines,
+      '-f',
+      script,
+      url,
+    )
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn('pgbench', args, {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: dir,
+        // the limit runs none of our triggers (the audit table's NOTIFY among them)
+        env: { ...process.env, PGOPTIONS: '-c session_replication_role=replica' },
+      })
+      let text = ''
+      child.stdout.on('data', (chunk) => {
+        text += chunk
+      })
+      child.stderr.on('data', (chunk) => {
+        text += chunk
+      })
+      const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000)
+      child.on('error', reject)
+      child.on('close', (code) => {
+        clearTimeout(timer)
+        if (code !== 0 || !/tps = /.test(text))
+          reject(new Error(`pgbench exited with ${code}: ${text.slice(-800)}`))
+        else resolve(text)
+      })
+    })
+    const latencies: number[] = []
+    for (const file of await readdir(dir)) {
+      // client_id transaction_no time_us script_no epoch epoch_us: the third column is the latency
+      for (const line of (await readFile(path.join(dir, file), 'utf8')).split('\n')) {
+        const us = Number(line.split(' ')[2])
+        if (line && Number.isFinite(us)) latencies.push(us / 1000)
+      }
+    }
+    return {
+      tps: Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(out)?.[1]),
+      transactions: Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1] ?? 0),
+      failed: Number(/number of failed transactions: (\d+)/.exec(out)?.[1] ?? 0),
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1))
+
+function workloadOf(door: DoorCase): Workload {
+  return {
+    id: door.id,
+    title: `${door.title}, keep-alive, ${CONNECTIONS} and 1 connection(s), ${SECONDS} s / ${SECONDS_ONE} s`,
+    target: `≥ 0.5 of the limit at ${CONNECTIONS}; p50 at 1 ≤ 1.5 × limit's; p99 at ${CONNECTIONS} ≤ 4 × limit's; RSS growth ≤ 50 MB`,
+    meets: (ratio, extra) =>
+      ratio >= 0.5 &&
+      Number(extra['p50 at 1 ÷ limit']) <= 1.5 &&
+      Number(extra[`p99 at ${CONNECTIONS} ÷ limit`]) <= 4 &&
+      Number(extra['RSS growth MB']) <= 50,
+    async run({ ctx, url, log }) {
+      if (!hasPgbench)
+        throw new Error('pgbench is not installed (apt-get install postgresql-client): W3 has no limit')
+      const load = loadavg()
+      const server = await startBenchServer(ctx)
+      try {
+        const tenantId = await ctx.admin.createTenant('w3')
+        // a plain user (no administrator shortcuts) working on its own items outside any brand
+        await ctx.admin.createUser(tenantId, { login: LOGIN, password: PASSWORD, admin: false })
+        const user = (await ctx.auth.authenticate(LOGIN, PASSWORD, 'rest'))!
+        let ours: { first: number; last: number }
+        let limit: { first: number; last: number }
+        if (door.kind === 'restore') {
+          const options = { tenantId, userId: user.userId }
+          ours = await trashedFiles(ctx.db, { ...options, count: POOL, prefix: 'ours' })
+          limit = await trashedFiles(ctx.db, { ...options, count: LIMIT_POOL, prefix: 'limit' })
+        } else {
+          const lib = await ctx.db.query<{ id: number }>(
+            `insert into items (tenant_id, kind, type, name, owner_id) values ($1, 'folder', 'Folder', 'lib', $2)
+             returning id`,
+            [tenantId, user.userId],
+          )
+          const options = { tenantId, ownerId: user.userId, parentId: Number(lib.rows[0]!.id) }
+          ours = await activeFiles(ctx.db, { ...options, count: POOL, prefix: 'ours' })
+          limit = await activeFiles(ctx.db, { ...options, count: LIMIT_POOL, prefix: 'limit' })
+        }
+        await ctx.db.query('analyze items')
+        await ctx.db.query('analyze audit')
+
+        const template = await door.request({ tenantId, userId: user.userId, baseUrl: server.baseUrl, ctx })
+        const send = async (id: number) => {
+          const target = template.path
+            ? `${server.baseUrl}${template.path.replaceAll('{ID}', String(id))}`
+            : template.url
+          const method = template.method ?? 'POST'
+          const reply = await fetch(target, {
+            method,
+            headers: {
+              ...(template.body !== undefined ? { 'content-type': 'text/xml; charset=utf-8' } : {}),
+              ...template.headers,
+            },
+            body: template.body?.replaceAll('{ID}', String(id)),
+          })
+          const text = await reply.text()
+          if (!door.succeeded(reply.status, text))
+            throw new Error(`${door.id} request on ${id} failed: ${reply.status} ${text.slice(0, 300)}`)
+        }
+        // warm up (the first request verifies the password; compiled code settles), then count one request
+        let next = ours.first
+        for (let i = 0; i < 20; i++) await send(next++)
+        const statements = await countStatements(() => send(next++))
+
+        const target = door.kind === 'restore' ? 'active' : 'trashed'
+        const changed = async (from: number, to: number) =>
+          (
+            await ctx.db.query<{ n: number; last: number | null }>(
+              'select count(*)::int as n, max(id)::bigint as last from items where tenant_id = $1 and id between $2 and $3 and state = $4',
+              [tenantId, from, to, target],
+            )
+          ).rows[0]!
+        const oursRun = async (connections: number, seconds: number): Promise<LoadResult> => {
+          const ids = { first: next, last: ours.last }
+          const result = await runLoad({ ...template, ids, connections, seconds })
+          const done = await changed(ids.first, ids.last)
+          if (result.non2xx + result.errors > 0)
+            throw new Error(`${result.non2xx + result.errors} failed requests of ${result.total}`)
+          // requests still in flight when the time is up are done but not counted by the load generator
+          const handedOut = result.lastId! - ids.first + 1
+          if (result.lastId! >= ids.last) throw new Error('the pool ran out: raise BENCH_W3_POOL')
+          if (done.n < result.total || done.n > handedOut)
+            throw new Error(
+              `${result.total} requests answered, ${handedOut} sent, but ${done.n} items changed`,
+            )
+          next = result.lastId! + 1
+          return result
+        }
+        let limitNext = limit.first
+        const limitRun = async (clients: number, seconds: number): Promise<PgbenchResult> => {
+          const result = await runPgbench(
+            url,
+            path.join(import.meta.dirname, `w3-limit-${door.kind}.sql`),
+            clients,
+            seconds,
+            {
+              n: -1,
+              first: limitNext,
+              clients,
+              tenant_id: tenantId,
+              user_id: user.userId,
+              login: LOGIN,
+              door: door.door,
+            },
+          )
+          const done = await changed(limitNext, limit.last)
+          if (result.failed > 0 || done.n !== result.transactions)
+            throw new Error(
+              `pgbench: ${result.transactions} transactions, ${result.failed} failed, ${done.n} items changed (raise BENCH_W3_LIMIT_POOL?)`,
+            )
+          limitNext = Number(done.last ?? limitNext) + 1
+          return result
+        }
+
+        global.gc?.()
+        const rssStart = process.memoryUsage().rss
+        let rssPeak = rssStart
+        const sampler = setInterval(() => {
+          rssPeak = Math.max(rssPeak, process.memoryUsage().rss)
+        }, 100)
+        let many: LoadResult
+        try {
+          many = await oursRun(CONNECTIONS, SECONDS)
+        } finally {
+          clearInterval(sampler)
+        }
+        global.gc?.()
+        const rssGrowth = (Math.max(rssPeak, process.memoryUsage().rss) - rssStart) / 1024 / 1024
+        const limitMany = await limitRun(CONNECTIONS, SECONDS)
+        const one = await oursRun(1, SECONDS_ONE)
+        const limitOne = await limitRun(1, SECONDS_ONE)
+        log(
+          `ours ${many.rps.toFixed(0)} req/s at ${CONNECTIONS} (p50 ${ms(many.p50)} ms, p99 ${ms(many.p99)} ms), ` +
+            `${one.rps.toFixed(0)} req/s at 1 (p50 ${ms(one.p50)} ms, p99 ${ms(one.p99)} ms); ` +
+            `limit ${limitMany.tps.toFixed(0)} tps at ${CONNECTIONS} (p50 ${ms(limitMany.p50)} ms, p99 ${ms(limitMany.p99)} ms), ` +
+            `${limitOne.tps.toFixed(0)} tps at 1 (p50 ${ms(limitOne.p50)} ms, p99 ${ms(limitOne.p99)} ms); ` +
+            `${statements} statements per request; RSS growth ${rssGrowth.toFixed(1)} MB; load average ${load.map((v) => v.toFixed(1)).join(' ')}`,
+        )
+        return {
+          ours: [many.rps],
+          limit: [limitMany.tps],
+          kind: 'throughput',
+          extra: {
+            [`p50 / p99 at ${CONNECTIONS} ms`]: `${ms(many.p50)} / ${ms(many.p99)}, limit ${ms(limitMany.p50)} / ${ms(limitMany.p99)}`,
+            [`p99 at ${CONNECTIONS} ÷ limit`]: (many.p99 / limitMany.p99).toFixed(2),
+            'p50 / p99 at 1 ms': `${ms(one.p50)} / ${ms(one.p99)}, limit ${ms(limitOne.p50)} / ${ms(limitOne.p99)}`,
+            'p50 at 1 ÷ limit': (one.p50 / limitOne.p50).toFixed(2),
+            'req/s at 1': `${one.rps.toFixed(0)}, limit ${limitOne.tps.toFixed(0)}`,
+            'statements per request': String(statements),
+            'RSS growth MB': rssGrowth.toFixed(1),
+            'load average at start': load.map((v) => v.toFixed(1)).join(' '),
+          },
+        }
+      } finally {
+        await server.close()
+      }
+    },
+  }
+}
+
+export const workloads: Workload[] = cases.map(workloadOf)
