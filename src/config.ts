@@ -102,6 +102,16 @@ const configSchema = z.object({
     .transform((text) => parseHostPort(text)!)
     .optional(),
   NCAST_MULTICAST_TTL: z.coerce.number().int().min(0).max(255).default(1),
+  // Enterprise 10 live updates: the RabbitMQ (AMQP 0-9-1) broker events are published to
+  MESSAGE_QUEUE_URL: z
+    .string()
+    .regex(/^amqps?:\/\/[^\s]+$/, 'must be an amqp:// or amqps:// URL')
+    .optional(),
+  // the broker as LogOn announces it to clients (scheme, host, port, user, virtual host; a password is never shown)
+  MESSAGE_QUEUE_CLIENT_URL: z
+    .string()
+    .regex(/^amqps?:\/\/[^\s]+$/, 'must be an amqp:// or amqps:// URL')
+    .optional(),
 })
 
 export type Config = Readonly<z.infer<typeof configSchema>>

@@ -14,7 +14,9 @@ import type { BlobStore } from './core/ports.js'
 import { TrashService } from './core/trash-service.js'
 import { connectPostgres, type Database, openEmbedded } from './db/database.js'
 import { DatabaseEventBus } from './db/event-bus.js'
+import { allBrandIds } from './db/event-repository.js'
 import { migrate } from './db/migrate.js'
+import { AmqpPublisher } from './messaging/amqp.js'
 import { NcastPublisher } from './messaging/ncast.js'
 import { FsBlobStore } from './storage/fs-blob-store.js'
 
@@ -33,6 +35,8 @@ export interface AppContext {
   cleanup: CleanupJob
   /** trash / delete / restore events of every server instance on the database */
   events: EventBus
+  /** the RabbitMQ publisher (MESSAGE_QUEUE_URL), null when not configured */
+  messageQueue: AmqpPublisher | null
   /** the server plug-ins named in PLUGINS */
   plugins: PluginHost
   /** the bearer token of the admin API (ADMIN_TOKEN, or the one generated under DATA_DIR) */
@@ -140,7 +144,7 @@ export async function createContext(
   const hasher = new PasswordHasher(config.PASSWORD_HASH_COST)
   const plugins = new PluginHost(options.plugins ?? (await loadPlugins(config.PLUGINS)), logger)
   const events = new DatabaseEventBus(database, logger)
-  const publishers = await startPublishers(config, events, logger)
+  const publishers = await startPublishers(config, database, events, logger)
   return {
     adminToken,
     adminTokenFile,
@@ -171,6 +175,7 @@ export async function createContext(
       logger.child({ component: 'cleanup' }),
     ),
     events,
+    messageQueue: publishers.find((p): p is AmqpPublisher => p instanceof AmqpPublisher) ?? null,
     plugins,
     close: async () => {
       await events.close()
@@ -183,8 +188,24 @@ export async function createContext(
 }
 
 /** The live-update channels the configuration names, each fed with this instance's own events. */
-async function startPublishers(config: Config, events: EventBus, logger: Logger): Promise<EventPublisher[]> {
+async function startPublishers(
+  config: Config,
+  db: Database,
+  events: EventBus,
+  logger: Logger,
+): Promise<EventPublisher[]> {
   const publishers: EventPublisher[] = []
+  if (config.MESSAGE_QUEUE_URL) {
+    publishers.push(
+      AmqpPublisher.start({
+        url: config.MESSAGE_QUEUE_URL,
+        clientUrl: config.MESSAGE_QUEUE_CLIENT_URL,
+        connectionName: db.origin,
+        brandIds: () => allBrandIds(db),
+        logger: logger.child({ component: 'message-queue' }),
+      }),
+    )
+  }
   if (config.NCAST_TARGETS || config.NCAST_MULTICAST) {
     publishers.push(
       await NcastPublisher.start({

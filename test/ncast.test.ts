@@ -9,9 +9,9 @@ import { connectPostgres } from '../src/db/database.js'
 import { buildApp } from '../src/http/app.js'
 import { NCAST_MAX_BYTES, ncastPacket } from '../src/messaging/ncast.js'
 import { asmx } from './helpers/asmx.js'
-import { usingRealPostgres } from './helpers/db.js'
 import { deleteObjects, envelope, ids, logOn, postEnterprise } from './helpers/enterprise.js'
 import { authHeader, ns, post, soap11 } from './helpers/ips.js'
+import { needs, POSTGRES } from './helpers/requirements.js'
 import {
   ADMIN_TOKEN,
   basicAuth,
@@ -305,43 +305,47 @@ describe('n-cast packets', () => {
   })
 })
 
-describe.runIf(usingRealPostgres())('n-cast across server instances (PostgreSQL)', () => {
-  let second: { app: FastifyInstance; ctx: AppContext; listener: Awaited<ReturnType<typeof listen>> }
+describe(
+  'n-cast across server instances (PostgreSQL)',
+  needs(POSTGRES, 'two server instances on one database'),
+  () => {
+    let second: { app: FastifyInstance; ctx: AppContext; listener: Awaited<ReturnType<typeof listen>> }
 
-  beforeAll(async () => {
-    const secondListener = await listen()
-    const config = loadConfig({
-      DATA_DIR: server.dataDir,
-      ADMIN_TOKEN,
-      LOG_LEVEL: 'silent',
-      CLEANUP_SCHEDULE: 'off',
-      PASSWORD_HASH_COST: TEST_PASSWORD_HASH_COST,
-      NCAST_TARGETS: `127.0.0.1:${secondListener.port}`,
+    beforeAll(async () => {
+      const secondListener = await listen()
+      const config = loadConfig({
+        DATA_DIR: server.dataDir,
+        ADMIN_TOKEN,
+        LOG_LEVEL: 'silent',
+        CLEANUP_SCHEDULE: 'off',
+        PASSWORD_HASH_COST: TEST_PASSWORD_HASH_COST,
+        NCAST_TARGETS: `127.0.0.1:${secondListener.port}`,
+      })
+      const ctx = await createContext(config, {
+        db: connectPostgres(server.database.url, 4),
+        migrate: false,
+        logger: pino({ level: 'silent' }),
+      })
+      second = { app: await buildApp(ctx), ctx, listener: secondListener }
     })
-    const ctx = await createContext(config, {
-      db: connectPostgres(server.database.url, 4),
-      migrate: false,
-      logger: pino({ level: 'silent' }),
+
+    afterAll(async () => {
+      await second?.app.close()
+      await second?.ctx.close()
+      await second?.listener.close()
     })
-    second = { app: await buildApp(ctx), ctx, listener: secondListener }
-  })
 
-  afterAll(async () => {
-    await second?.app.close()
-    await second?.ctx.close()
-    await second?.listener.close()
-  })
-
-  it('each change is sent once, by the instance that made it', async () => {
-    const first = await item('made by the first')
-    const other = await item('made by the second')
-    await server.ctx.trash.trash(f.users.editor!.actor, [first])
-    await second.ctx.trash.trash(f.users.editor!.actor, [other])
-    expect(value(await listener.next(first), 'Name')).toBe('made by the first')
-    expect(value(await second.listener.next(other), 'Name')).toBe('made by the second')
-    // both instances hear both notifications; give the other one time to (wrongly) send as well
-    await new Promise((resolve) => setTimeout(resolve, 1500))
-    expect(listener.packets.filter((p) => value(p, 'ID') === String(other))).toEqual([])
-    expect(second.listener.packets.filter((p) => value(p, 'ID') === String(first))).toEqual([])
-  })
-})
+    it('each change is sent once, by the instance that made it', async () => {
+      const first = await item('made by the first')
+      const other = await item('made by the second')
+      await server.ctx.trash.trash(f.users.editor!.actor, [first])
+      await second.ctx.trash.trash(f.users.editor!.actor, [other])
+      expect(value(await listener.next(first), 'Name')).toBe('made by the first')
+      expect(value(await second.listener.next(other), 'Name')).toBe('made by the second')
+      // both instances hear both notifications; give the other one time to (wrongly) send as well
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      expect(listener.packets.filter((p) => value(p, 'ID') === String(other))).toEqual([])
+      expect(second.listener.packets.filter((p) => value(p, 'ID') === String(first))).toEqual([])
+    })
+  },
+)

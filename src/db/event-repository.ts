@@ -107,3 +107,9 @@ export async function lastAuditIdAcrossTenants(q: Queryable): Promise<number> {
   const result = await q.query<{ id: number | null }>('select max(id) as id from audit')
   return result.rows[0]?.id ?? 0
 }
+
+/** Every brand's id (of every tenant): the message queue exchanges declared at start. */
+export async function allBrandIds(q: Queryable): Promise<number[]> {
+  const result = await q.query<{ id: number }>('select id from brands order by id')
+  return result.rows.map((row) => row.id)
+}

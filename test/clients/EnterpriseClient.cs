@@ -25,10 +25,13 @@ class EnterpriseClient
         ServerInfo serverInfo;
         FeatureProfile[] featureProfiles;
         User currentUser;
+        MessageQueueConnection[] messageQueueConnections;
+        string messageQueue;
         service.LogOn(user, password, ref ticket, null, "mono", null, "trashd-test", "1.0", null, null, null, false,
             new string[] { "Publications", "CurrentUser" }, out namedQueries, out featureSet, out limitationSet,
             out serverInfo, out settings, out users, out userGroups, out membership, out objectTypeProperties,
-            out actionProperties, out terms, out featureProfiles, out currentUser);
+            out actionProperties, out terms, out featureProfiles, out currentUser, out messageQueueConnections,
+            out messageQueue);
         Console.WriteLine("logon=" + (ticket != null && ticket.Length == 40));
 
         AreaType[] trash = new AreaType[] { AreaType.Trash };

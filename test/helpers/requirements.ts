@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import net from 'node:net'
 import type { TestOptions } from 'vitest'
 
 declare module 'vitest' {
@@ -31,6 +32,26 @@ export const CHROMIUM: Requirement = {
 }
 
 export const chromiumPath = () => CHROMIUM_PATH
+
+/** Whether something answers on a loopback TCP port (a service the tests use when it runs). */
+export function portAnswers(port: number, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port })
+    const done = (ok: boolean) => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(timeoutMs, () => done(false))
+    socket.once('connect', () => done(true))
+    socket.once('error', () => done(false))
+  })
+}
+
+/** The machine's RabbitMQ (guest/guest on 127.0.0.1:5672); under CI=true the broker tests run, and fail without it. */
+export const RABBITMQ: Requirement = {
+  met: process.env.CI === 'true' || (await portAnswers(5672)),
+  missing: 'needs RabbitMQ on 127.0.0.1:5672 (guest/guest); start it with rabbitmq-server -detached',
+}
 
 /**
  * Options for `describe` or `it`: runs when the requirement is met, else skipped, with `why` and the way to run

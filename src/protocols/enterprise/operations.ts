@@ -1,9 +1,11 @@
 import type { AppContext } from '../../context.js'
+import { eventTicketOf } from '../../core/auth-service.js'
 import { ErrorCodes } from '../../core/errors.js'
 import { enterpriseDateTime, FIRST_VERSION } from '../../core/events.js'
 import type { ObjectRow } from '../../core/object-service.js'
 import type { Area, ConnectorObject, ConnectorRequest } from '../../core/plugins.js'
 import type { Actor, BatchResult, BrandRights, ItemResult, TrashFilter } from '../../core/types.js'
+import { clientQueueName } from '../../messaging/amqp.js'
 import { el, type XmlElement } from '../soap/xml.js'
 import * as objectOperations from './objects.js'
 import { areaFilter, COLUMNS, columnsFor, sortFor } from './query.js'
@@ -173,7 +175,31 @@ export async function logOn(input: OperationInput): Promise<string> {
       nil('ActionProperties') +
       nil('Terms') +
       (wants('FeatureProfiles') ? array('FeatureProfiles', [...profiles.values()]) : nil('FeatureProfiles')) +
-      (wants('CurrentUser') ? currentUser : ''),
+      (wants('CurrentUser') ? currentUser : '') +
+      // only a 10.0+ client that names it gets it (as Enterprise), and not on a re-logon (it is connected already)
+      (requested?.includes('MessageQueueConnections') && password !== ''
+        ? await messageQueueXml(ctx, actor, ticket)
+        : ''),
+  )
+}
+
+/**
+ * LogOnResponse MessageQueueConnections and MessageQueue (Enterprise 10): where the client connects and the queue
+ * it consumes, made for this session and bound to the exchanges of the brands the user may view. Nothing when no
+ * broker is configured or it cannot be reached (Enterprise then leaves both out too).
+ */
+async function messageQueueXml(ctx: AppContext, actor: Actor, ticket: string): Promise<string> {
+  const broker = ctx.messageQueue
+  if (!broker) return ''
+  const brandIds = (await ctx.admin.brandsOf(actor)).filter((b) => b.rights.view).map((b) => b.id)
+  const queue = clientQueueName(actor.userId, eventTicketOf(ticket))
+  if (!(await broker.prepareClientQueue(queue, brandIds, ctx.config.SESSION_TTL))) return ''
+  const connection = broker.clientConnection
+  return (
+    '<MessageQueueConnections><MessageQueueConnection><Instance>RabbitMQ</Instance><Protocol>AMQP</Protocol>' +
+    `${el('Url', connection.url)}<Public>true</Public>${el('User', connection.user)}${nil('Password')}` +
+    `${el('VirtualHost', connection.virtualHost)}</MessageQueueConnection></MessageQueueConnections>` +
+    el('MessageQueue', queue)
   )
 }
 
