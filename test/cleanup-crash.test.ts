@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AppContext } from '../src/context.js'
+import { sweep } from '../src/core/sweep.js'
 import type { FsBlobStore } from '../src/storage/fs-blob-store.js'
 import { ageTrash, type Created, createFile, createFolder } from './helpers/cleanup.js'
 import type { TestDatabase } from './helpers/db.js'
@@ -194,6 +195,10 @@ describe('cleanup job killed with SIGKILL, then rerun', withPostgres, () => {
         { status: 'abandoned', recovered: 0 },
         { status: 'succeeded', recovered: purging },
       ])
+      // nothing left behind anywhere: no file without its row, no row without its file
+      const swept = await sweep(database.db, blobs, { dryRun: true, limit: 100_000, minAgeSeconds: 0 })
+      expect([swept.objects.found, swept.rows.found]).toEqual([0, 0])
+      expect([swept.objects.complete, swept.rows.complete]).toEqual([true, true])
     })
   }
 

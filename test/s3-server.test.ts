@@ -212,4 +212,16 @@ describe('trashd with BLOB_STORE=s3', () => {
     )
     expect(left.rowCount).toBe(0)
   })
+
+  it('is ready once the bucket answers; a bucket it cannot reach makes /readyz 503', async () => {
+    expect(await (await fetch(`${server.baseUrl}/readyz`)).json()).toEqual({ status: 'ready' })
+    const lost = await startTestServer({ ...s3.env, S3_BUCKET: 'no-such-bucket' })
+    try {
+      const answer = await fetch(`${lost.baseUrl}/readyz`)
+      expect(answer.status).toBe(503)
+      expect(await answer.json()).toEqual({ status: 'blob store unreachable' })
+    } finally {
+      await lost.close()
+    }
+  })
 })

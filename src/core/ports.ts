@@ -28,6 +28,8 @@ export interface BlobStore {
    * the orphan sweep's walk. Anything in the store that is not a key of this store's making is left out.
    */
   list(after: string | null, limit: number): Promise<ListedBlob[]>
+  /** Rejects when the store cannot be reached (the readiness check); a store that cannot fail has none. */
+  ready?(): Promise<void>
   /** Releases connections (an S3 client's sockets); the store is not used afterwards. */
   close?(): void
 }

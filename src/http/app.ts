@@ -100,10 +100,15 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   app.get('/readyz', async (_request, reply) => {
     try {
       if (!(await migrationsApplied(ctx.db))) return reply.code(503).send({ status: 'migrations pending' })
-      return { status: 'ready' }
     } catch {
       return reply.code(503).send({ status: 'database unreachable' })
     }
+    try {
+      await ctx.blobs.ready?.()
+    } catch {
+      return reply.code(503).send({ status: 'blob store unreachable' })
+    }
+    return { status: 'ready' }
   })
 
   for (const door of doors) await app.register(door, { ctx })

@@ -7,6 +7,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -205,6 +206,11 @@ export class S3BlobStore implements BlobStore {
       if (isNotFound(error)) return false
       throw error
     }
+  }
+
+  /** HeadBucket: the bucket exists and these credentials reach it. */
+  async ready(): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }))
   }
 
   close() {
