@@ -112,7 +112,7 @@ export async function withBenchContext<T>(fn: (ctx: AppContext, url: string) => 
   const url = new URL(BENCH_DATABASE_URL)
   url.pathname = `/${name}`
   const dataDir = await mkdtemp(path.join(tmpdir(), 'trashd-bench-'))
-  const db = connectPostgres(url.toString(), 20)
+  const db = connectPostgres(url.toString(), { max: 20 })
   const config = loadConfig({
     DATA_DIR: dataDir,
     ADMIN_TOKEN: 'bench-admin-token-0123456789',

@@ -73,6 +73,12 @@ const configSchema = z.object({
   CLEANUP_STALE_AFTER: z.coerce.number().int().min(1).default(900),
   // seconds a streamed reply (srv.asmx listings) may wait for its reader before the connection is closed
   STREAM_STALL_TIMEOUT: z.coerce.number().int().min(1).default(60),
+  // the PostgreSQL pool (DATABASE_URL): connections, seconds a request waits for one, and PostgreSQL's
+  // statement_timeout and idle_in_transaction_session_timeout in seconds (0: none)
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  DB_ACQUIRE_TIMEOUT: z.coerce.number().min(0.1).default(15),
+  DB_STATEMENT_TIMEOUT: z.coerce.number().min(0).default(60),
+  DB_IDLE_IN_TRANSACTION_TIMEOUT: z.coerce.number().min(0).default(60),
   // event streams (GET /api/v1/events) one user may have open at a time on one instance
   EVENT_STREAMS_PER_USER: z.coerce.number().int().min(1).default(10),
   SEED_DEMO: z.enum(['auto', 'true', 'false']).default('auto'),

@@ -129,8 +129,14 @@ export async function createContext(
   const logger = options.logger ?? createLogger(config)
   let db = options.db
   if (!db) {
-    if (config.DATABASE_URL) db = connectPostgres(config.DATABASE_URL)
-    else {
+    if (config.DATABASE_URL) {
+      db = connectPostgres(config.DATABASE_URL, {
+        max: config.DB_POOL_SIZE,
+        acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT * 1000,
+        statementTimeoutMs: config.DB_STATEMENT_TIMEOUT * 1000,
+        idleInTransactionTimeoutMs: config.DB_IDLE_IN_TRANSACTION_TIMEOUT * 1000,
+      })
+    } else {
       await mkdir(config.DATA_DIR, { recursive: true, mode: 0o700 })
       db = await openEmbedded(path.resolve(config.DATA_DIR, 'pgdata'))
     }

@@ -1,6 +1,11 @@
 import net from 'node:net'
+import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
+import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createContext } from '../src/context.js'
+import { connectPostgres, type Database } from '../src/db/database.js'
+import { buildApp } from '../src/http/app.js'
 import { parseXml } from '../src/protocols/soap/xml.js'
 import { asmx } from './helpers/asmx.js'
 import { usingRealPostgres } from './helpers/db.js'
@@ -174,7 +179,7 @@ describe.runIf(usingRealPostgres())('database faults are ordinary errors', () =>
     await stillServing()
   })
 
-  it('srv.asmx: a streamed listing whose connection is terminated while its reader waits ends that reply only', async () => {
+  it('srv.asmx: a streamed listing whose database connections end while its reader waits ends that reply at most', async () => {
     await files(40_000, 'trashed')
     const ticket = (
       await asmx(server.baseUrl, 'GET', 'AuthenticateUser', {
@@ -194,15 +199,14 @@ describe.runIf(usingRealPostgres())('database faults are ordinary errors', () =>
       `GET /srv.asmx/GetRecycleBinContent?AuthenticationTicket=${ticket} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
     )
     await new Promise((resolve) => setTimeout(resolve, 500))
-    const held = await backends(`state like 'idle in transaction%'`)
-    expect(held.length).toBeGreaterThan(0)
-    for (const pid of held) await admin.query('select pg_terminate_backend($1)', [pid])
+    // every connection of the server ends while the listing waits for its reader (it holds none of them)
+    await terminateAll()
     socket.resume()
     await closed
     await stillServing()
   })
 
-  it('an idle-in-transaction timeout of PostgreSQL ending a listing does not end the process', async () => {
+  it('an idle-in-transaction timeout of PostgreSQL while a listing waits for its reader does not end the process', async () => {
     const database = new URL(server.database.url).pathname.slice(1)
     await admin.query(`alter database ${database} set idle_in_transaction_session_timeout = '1s'`)
     try {
@@ -234,5 +238,91 @@ describe.runIf(usingRealPostgres())('database faults are ordinary errors', () =>
       await admin.query(`alter database ${database} reset idle_in_transaction_session_timeout`)
       await terminateAll()
     }
+  })
+})
+
+/**
+ * The pool's bounds: a request that waits longer than the acquire timeout for a connection, or whose statement
+ * runs past statement_timeout, is refused as the database being unavailable (REST 503 with Retry-After) while
+ * the pool and the process carry on. Needs a real PostgreSQL for the same reason as above.
+ */
+describe.runIf(usingRealPostgres())('a bounded pool', () => {
+  let server: TestServer
+  let f: Fixture
+  let db: Database
+  let app: FastifyInstance
+  let baseUrl: string
+  let admin: pg.Client
+
+  beforeAll(async () => {
+    server = await startTestServer()
+    f = await createFixture(server.ctx, 'bounded')
+    // a second server on the same database, on a pool of one connection with short bounds
+    db = connectPostgres(server.database.url, { max: 1, acquireTimeoutMs: 300, statementTimeoutMs: 1000 })
+    const ctx = await createContext(server.ctx.config, {
+      db,
+      migrate: false,
+      blobs: server.ctx.blobs,
+      logger: pino({ level: 'silent' }),
+    })
+    app = await buildApp(ctx)
+    baseUrl = await app.listen({ port: 0, host: '127.0.0.1' })
+    admin = new pg.Client({ connectionString: server.database.url })
+    await admin.connect()
+  })
+
+  afterAll(async () => {
+    await admin?.end()
+    await app?.close()
+    await db?.close()
+    await server?.close()
+  })
+
+  const listing = () =>
+    fetch(`${baseUrl}/api/v1/trash?scope=own`, {
+      headers: { authorization: basicAuth(f.users.editor!) },
+      signal: AbortSignal.timeout(20_000),
+    })
+
+  it('a request that gets no connection within the acquire timeout is answered 503, then the pool serves again', async () => {
+    expect((await listing()).status).toBe(200)
+    const held = await db.connect()
+    let reply: Response
+    try {
+      reply = await listing()
+    } finally {
+      held.release()
+    }
+    expect(reply.status).toBe(503)
+    expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+    expect(reply.headers.get('retry-after')).toBe('5')
+    expect(await reply.json()).toMatchObject({ status: 503, code: 'UNAVAILABLE' })
+    expect((await listing()).status).toBe(200)
+  })
+
+  it('a statement past statement_timeout is answered 503 and rolled back', async () => {
+    const { item } = await server.ctx.admin.createItem(f.tenantId, {
+      kind: 'file',
+      name: 'bounded.txt',
+      brandId: f.brandId,
+      ownerId: f.users.editor!.id,
+    })
+    await admin.query('begin')
+    await admin.query('lock table items in exclusive mode')
+    let reply: Response
+    try {
+      reply = await fetch(`${baseUrl}/api/v1/items/trash`, {
+        method: 'POST',
+        headers: { authorization: basicAuth(f.users.editor!), 'content-type': 'application/json' },
+        body: JSON.stringify({ ids: [item.id] }),
+        signal: AbortSignal.timeout(20_000),
+      })
+    } finally {
+      await admin.query('rollback')
+    }
+    expect(reply.status).toBe(503)
+    const state = await admin.query<{ state: string }>('select state from items where id = $1', [item.id])
+    expect(state.rows[0]!.state).toBe('active')
+    expect((await listing()).status).toBe(200)
   })
 })

@@ -119,7 +119,7 @@ beforeAll(async () => {
       PASSWORD_HASH_COST: TEST_PASSWORD_HASH_COST,
     })
     const ctx = await createContext(config, {
-      db: connectPostgres(server.database.url, 4),
+      db: connectPostgres(server.database.url, { max: 4 }),
       migrate: false,
       logger: pino({ level: 'silent' }),
     })

@@ -1,8 +1,13 @@
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { TrashVisibility } from '../src/core/policy.js'
+import type { TrashListingEntry } from '../src/core/types.js'
+import type { Database } from '../src/db/database.js'
+import { streamTrashListing } from '../src/db/trash-listing.js'
 import { parseXml } from '../src/protocols/soap/xml.js'
 import { openEventStreams } from '../src/protocols/rest/events.js'
-import { SOAP11 } from './helpers/ips.js'
+import { envelope as enterpriseEnvelope } from './helpers/enterprise.js'
+import { authHeader as ipsAuth, ns as ipsNs, SOAP11 } from './helpers/ips.js'
 import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
 /**
@@ -224,5 +229,117 @@ describe('hostile clients: event streams', () => {
     } finally {
       for (const { socket } of streams) socket.destroy()
     }
+  })
+})
+
+describe('hostile clients: slow readers', () => {
+  it('12 readers that stop reading their big bin listings hold no database connection: every door still answers', async () => {
+    // a bin far bigger than what socket buffers take in, so that every listing waits for its reader
+    const editor = f.users.editor!
+    await server.database.db.query(
+      `insert into items (tenant_id, kind, type, name, brand_id, size, state, deleted_at, deleted_by, deleted_via,
+                          original_path)
+       select $1, 'file', 'Document', 'slow-' || g || '.pdf', $2, 10, 'trashed', now() - g * interval '1 millisecond',
+              $3, 'asmx', '/slow-' || g || '.pdf'
+         from generate_series(1, 20000) g`,
+      [f.tenantId, f.brandId, editor.id],
+    )
+    await server.database.db.query(
+      `update items set trash_root = id where tenant_id = $1 and trash_root is null and state = 'trashed'`,
+      [f.tenantId],
+    )
+    const auth = await fetch(
+      `${server.baseUrl}/srv.asmx/AuthenticateUser?UID=${editor.login}&PWD=${encodeURIComponent(editor.password)}`,
+    )
+    const ticket = /ticket="([^"]+)"/.exec(await auth.text())![1]!
+    const { port } = new URL(server.baseUrl)
+    const readers: net.Socket[] = []
+    try {
+      for (let n = 0; n < 12; n++) {
+        const socket = net.connect(Number(port), '127.0.0.1')
+        socket.on('error', () => {})
+        await new Promise((resolve) => socket.once('connect', resolve))
+        const first = new Promise((resolve) => socket.once('data', resolve))
+        socket.write(
+          `GET /srv.asmx/GetRecycleBinContent?AuthenticationTicket=${ticket} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+        )
+        await first
+        // reads nothing more: the listing waits on this reader
+        socket.pause()
+        readers.push(socket)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      // a database round trip through every door, each refused after 15 s (the readers wait for 60)
+      const within = { signal: AbortSignal.timeout(15_000) }
+      const rest = await fetch(`${server.baseUrl}/api/v1/trash?scope=own&limit=1`, {
+        ...within,
+        headers: { authorization: basicAuth(f.users.admin!) },
+      })
+      expect(rest.status).toBe(200)
+      const asmxLogin = await fetch(
+        `${server.baseUrl}/srv.asmx/AuthenticateUser?UID=${f.users.admin!.login}&PWD=${encodeURIComponent(f.users.admin!.password)}`,
+        within,
+      )
+      expect(await asmxLogin.text()).toMatch(/success="true"/)
+      const ips = await fetch(`${server.baseUrl}/scene7/services/IpsApiService`, {
+        ...within,
+        method: 'POST',
+        headers: { 'content-type': 'text/xml; charset=UTF-8' },
+        body:
+          `<soapenv:Envelope xmlns:soapenv="${SOAP11}"><soapenv:Header>${ipsAuth(f.users.admin!)}</soapenv:Header>` +
+          `<soapenv:Body><getCompanyInfoParam xmlns="${ipsNs('2014-04-03')}"><companyName>hostile tenant</companyName></getCompanyInfoParam></soapenv:Body></soapenv:Envelope>`,
+      })
+      expect(await ips.text()).toMatch(/getCompanyInfoReturn/)
+      const enterprise = await fetch(`${server.baseUrl}/Enterprise/index.php`, {
+        ...within,
+        method: 'POST',
+        headers: { 'content-type': 'text/xml; charset=utf-8' },
+        body: enterpriseEnvelope(
+          `<ns1:LogOn><User>${f.users.admin!.login}</User><Password>${f.users.admin!.password}</Password><Ticket/><Server>Enterprise Server</Server><ClientName>test</ClientName><Domain/><ClientAppName>test</ClientAppName><ClientAppVersion>1</ClientAppVersion><ClientAppSerial/><ClientAppProductKey/><RequestTicket>true</RequestTicket></ns1:LogOn>`,
+        ),
+      })
+      expect(await enterprise.text()).toMatch(/<Ticket>[0-9a-f]{40}<\/Ticket>/)
+    } finally {
+      for (const socket of readers) socket.destroy()
+    }
+  })
+})
+
+describe('hostile clients: a listing whose next page fails while its reader is busy', () => {
+  it('keeps the failure for when the reader asks for that page (nothing unhandled meanwhile)', async () => {
+    const row = (id: number) => [
+      String(id),
+      'file',
+      `f${id}`,
+      'trashed',
+      '1',
+      null,
+      '0',
+      null,
+      null,
+      null,
+      null,
+      '2026-01-01 00:00:00+00',
+    ]
+    let calls = 0
+    const failing = {
+      queryText: async () => {
+        calls++
+        if (calls === 1) return [row(2), row(1)]
+        throw new Error('Connection terminated unexpectedly')
+      },
+    } as unknown as Database
+    const listing = streamTrashListing(
+      failing,
+      { tenantId: 1, userId: 1, everything: true } as TrashVisibility,
+      { scope: 'visible' },
+      2,
+    )
+    const first = await listing.next()
+    expect((first.value as TrashListingEntry[]).map((entry) => entry.id)).toEqual([2, 1])
+    // the reader is busy: the prefetch of the next page fails meanwhile
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(calls).toBe(2)
+    await expect(listing.next()).rejects.toThrow('Connection terminated unexpectedly')
   })
 })

@@ -322,7 +322,7 @@ describe(
         NCAST_TARGETS: `127.0.0.1:${secondListener.port}`,
       })
       const ctx = await createContext(config, {
-        db: connectPostgres(server.database.url, 4),
+        db: connectPostgres(server.database.url, { max: 4 }),
         migrate: false,
         logger: pino({ level: 'silent' }),
       })

@@ -19,6 +19,7 @@ export const ErrorCodes = {
   SESSION_EXPIRED: 'SESSION_EXPIRED',
   VETOED: 'VETOED',
   TOO_LARGE: 'TOO_LARGE',
+  UNAVAILABLE: 'UNAVAILABLE',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
@@ -43,6 +44,7 @@ const defaultMessages: Record<ErrorCode, string> = {
   SESSION_EXPIRED: 'Session expired or invalid ticket',
   VETOED: 'Refused by a server plug-in',
   TOO_LARGE: 'The content is larger than the upload limit',
+  UNAVAILABLE: 'The database is not available at the moment; try again',
 }
 
 export class CoreError extends Error {

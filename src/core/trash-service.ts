@@ -499,22 +499,10 @@ export class TrashService {
 
   /**
    * Streams a whole listing (newest deleted first) in batches, so a bin of any size is never held in memory at
-   * once: on PostgreSQL through one server-side cursor on a dedicated connection; on the embedded database,
-   * whose single connection must stay free for other requests, in keyset pages.
+   * once, in keyset pages that each hold a connection only while they are read: a slow reader holds none.
    */
   async *iterate(actor: Actor, filter: TrashFilter, pageSize = 1000): AsyncGenerator<TrashListingEntry[]> {
-    if (this.db.kind === 'postgres') {
-      yield* streamTrashListing(this.db, visibilityFor(actor, filter), filter, pageSize)
-      return
-    }
-    let cursor: string | undefined
-    for (;;) {
-      const page = await this.list(actor, filter, { limit: pageSize, cursor, sort: 'deletedAt' })
-      if (page.length === 0) return
-      yield page
-      if (page.length < pageSize) return
-      cursor = repo.encodeCursor(page[page.length - 1]!)
-    }
+    yield* streamTrashListing(this.db, visibilityFor(actor, filter), filter, pageSize)
   }
 
   /**

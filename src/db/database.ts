@@ -4,6 +4,7 @@ import path from 'node:path'
 import type { PGlite } from '@electric-sql/pglite'
 import type { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import pg from 'pg'
+import { CoreError, ErrorCodes } from '../core/errors.js'
 
 // bigint ids, counts and sizes stay far below 2^53: read them as numbers.
 pg.types.setTypeParser(20, (value) => Number(value))
@@ -29,6 +30,8 @@ export interface Database extends Queryable {
   /** this instance's name on its connections (application_name): the origin audit notifications carry */
   readonly origin: string
   transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>
+  /** Rows as arrays of PostgreSQL's text form, undecoded (for listings that decode only what they show). */
+  queryText(text: string, values?: unknown[]): Promise<(string | null)[][]>
   /** A dedicated client (LISTEN, cursors, session-level advisory locks); release it when done. */
   connect(): Promise<pg.PoolClient>
   close(): Promise<void>
@@ -36,8 +39,37 @@ export interface Database extends Queryable {
 
 const ALWAYS_RETRY = ['40001', '40P01']
 
+/** Values as they arrive: PostgreSQL's text. */
+const RAW_TEXT = { getTypeParser: () => (value: string) => value }
+
 export function isPgError(error: unknown, code?: string): error is pg.DatabaseError {
   return error instanceof Error && 'code' in error && (code === undefined || error.code === code)
+}
+
+/**
+ * Whether an error says the database cannot serve now rather than that the request is wrong: no pooled
+ * connection within the acquire timeout, a connection refused, ended or cut (terminated backend, restart,
+ * failover), a statement over `statement_timeout`, a transaction over `idle_in_transaction_session_timeout`,
+ * too many connections.
+ */
+export function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string') {
+    // 08: connection exception; 57P01-57P03: shutdown, crash, cannot connect now; 57014: statement timeout;
+    // 25P03: idle-in-transaction timeout; 53300: too many connections
+    if (/^(08|57P0[1-3]$|57014$|25P03$|53300$)/.test(code)) return true
+    if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(code)) return true
+  }
+  return /^(timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|Connection ended unexpectedly)/.test(
+    error.message,
+  )
+}
+
+/** A database that cannot serve now, as the core's error every door answers in its own words (REST 503). */
+function asUnavailable(error: unknown): unknown {
+  if (!isUnavailable(error)) return error
+  return new CoreError(ErrorCodes.UNAVAILABLE, undefined, { cause: (error as Error).message })
 }
 
 class PoolDatabase implements Database {
@@ -49,12 +81,34 @@ class PoolDatabase implements Database {
     private readonly onClose: () => Promise<void> = async () => {},
   ) {}
 
-  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]) {
-    return this.pool.query<R>(text, values)
+  async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]) {
+    try {
+      return await this.pool.query<R>(text, values)
+    } catch (error) {
+      throw asUnavailable(error)
+    }
   }
 
-  connect() {
-    return this.checkout()
+  async queryText(text: string, values?: unknown[]) {
+    try {
+      const result = await this.pool.query<(string | null)[]>({
+        text,
+        values,
+        rowMode: 'array',
+        types: RAW_TEXT,
+      })
+      return result.rows
+    } catch (error) {
+      throw asUnavailable(error)
+    }
+  }
+
+  async connect() {
+    try {
+      return await this.checkout()
+    } catch (error) {
+      throw asUnavailable(error)
+    }
   }
 
   /**
@@ -82,7 +136,7 @@ class PoolDatabase implements Database {
     const retryOn = [...ALWAYS_RETRY, ...(options.retryOn ?? [])]
     const maxAttempts = options.maxAttempts ?? 8
     for (let attempt = 1; ; attempt++) {
-      const client = await this.checkout()
+      const client = await this.connect()
       let unusable: Error | undefined
       try {
         await client.query('begin')
@@ -101,7 +155,7 @@ class PoolDatabase implements Database {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt))
           continue
         }
-        throw error
+        throw asUnavailable(error)
       } finally {
         client.release(unusable)
       }
@@ -114,18 +168,41 @@ class PoolDatabase implements Database {
   }
 }
 
-export function connectPostgres(connectionString: string, max = 10): Database {
+export interface PoolOptions {
+  /** connections in the pool */
+  max?: number
+  /** how long a request waits for a pooled connection (or a new one to open) before it is refused */
+  acquireTimeoutMs?: number
+  /** PostgreSQL's statement_timeout for every connection (0: none) */
+  statementTimeoutMs?: number
+  /** PostgreSQL's idle_in_transaction_session_timeout for every connection (0: none) */
+  idleInTransactionTimeoutMs?: number
+}
+
+export function connectPostgres(connectionString: string, options: PoolOptions = {}): Database {
+  const {
+    max = 10,
+    acquireTimeoutMs = 15_000,
+    statementTimeoutMs = 60_000,
+    idleInTransactionTimeoutMs = 60_000,
+  } = options
   // Connections are recycled so that PostgreSQL re-plans cached statements as tables grow.
   // Each pool names itself, so that an audit notification tells which instance wrote the rows.
   const origin = `trashd/${randomBytes(6).toString('hex')}`
   // JIT off: the unit walks' recursive estimates cross jit_above_cost, and compiling them cost ~300 ms a statement,
   // more than the statements themselves (a 100,000-item EmptyRecycleBin spent most of its time compiling).
+  // No statement and no open transaction holds a connection past its timeout, whatever a client does.
   const pool = new pg.Pool({
     connectionString,
     max,
     application_name: origin,
     maxLifetimeSeconds: 600,
-    options: '-c jit=off',
+    connectionTimeoutMillis: acquireTimeoutMs,
+    options: [
+      '-c jit=off',
+      `-c statement_timeout=${statementTimeoutMs}`,
+      `-c idle_in_transaction_session_timeout=${idleInTransactionTimeoutMs}`,
+    ].join(' '),
   })
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {})

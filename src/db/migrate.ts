@@ -37,6 +37,9 @@ export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<numbe
   const migrations = await loadMigrations(dir)
   const client = await db.connect()
   try {
+    // waiting for another instance's migrations, and a migration over a big table, may take longer than the
+    // pool's statement timeout; the connection gets it back below
+    await client.query('set statement_timeout = 0')
     await client.query("select pg_advisory_lock(hashtext('trashd.migrate'))")
     await client.query(`create table if not exists schema_migrations (
       id integer primary key, name text not null, checksum text not null,
@@ -73,6 +76,7 @@ export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<numbe
     return done
   } finally {
     await client.query("select pg_advisory_unlock(hashtext('trashd.migrate'))").catch(() => {})
+    await client.query('reset statement_timeout').catch(() => {})
     client.release()
   }
 }

@@ -23,6 +23,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   SESSION_EXPIRED: 401,
   VETOED: 409,
   TOO_LARGE: 413,
+  UNAVAILABLE: 503,
 }
 
 const TITLES: Record<number, string> = {
@@ -78,6 +79,7 @@ export function problemErrorHandler(
     )
   }
   if (error instanceof CoreError) {
+    if (error.code === 'UNAVAILABLE') reply.header('retry-after', '5')
     return sendProblem(reply, problem(STATUS_OF[error.code], error.message, { code: error.code }))
   }
   const status = (error as FastifyError).statusCode

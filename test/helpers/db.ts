@@ -31,7 +31,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const url = new URL(base)
   url.pathname = `/${name}`
-  const db = connectPostgres(url.toString(), 4)
+  const db = connectPostgres(url.toString(), { max: 4 })
   return {
     db,
     url: url.toString(),

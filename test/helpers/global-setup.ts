@@ -31,7 +31,7 @@ export default async function setup() {
       })
       const building = new URL(url)
       building.pathname = `/${template}_building`
-      const db = connectPostgres(building.toString(), 1)
+      const db = connectPostgres(building.toString(), { max: 1 })
       await migrate(db)
       await db.close()
       await admin.query(`alter database ${template}_building rename to ${template}`)
