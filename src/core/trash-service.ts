@@ -1,28 +1,29 @@
 import { randomUUID } from 'node:crypto'
-import type { Database, Queryable, TransactionOptions } from '../db/database.js'
 import * as auditRepo from '../db/audit-repository.js'
+import type { Database, Queryable, TransactionOptions } from '../db/database.js'
 import { viewableBrandIds } from '../db/event-repository.js'
 import * as search from '../db/item-search-repository.js'
 import { forbiddenInActiveSubtrees, forbiddenInUnits } from '../db/rights-sql.js'
 import { streamTrashListing } from '../db/trash-listing.js'
 import * as repo from '../db/trash-repository.js'
-import { CoreError, type ErrorCode, ErrorCodes, defaultMessage } from './errors.js'
+import { CoreError, defaultMessage, type ErrorCode, ErrorCodes } from './errors.js'
 import type { TrashEvent } from './events.js'
 import * as policy from './policy.js'
-import { completePurge, failuresByUnit } from './purge-protocol.js'
 import type { BlobStore } from './ports.js'
-import type {
-  Actor,
-  BatchResult,
-  ItemFacts,
-  ItemListing,
-  ItemResult,
-  ItemSearchFilter,
-  RestoreOptions,
-  TrashEntry,
-  TrashFilter,
-  TrashListingEntry,
-  TrashPage,
+import { completePurge, failuresByUnit } from './purge-protocol.js'
+import {
+  type Actor,
+  type BatchResult,
+  type ItemFacts,
+  type ItemListing,
+  type ItemResult,
+  type ItemSearchFilter,
+  MAX_BATCH_IDS,
+  type RestoreOptions,
+  type TrashEntry,
+  type TrashFilter,
+  type TrashListingEntry,
+  type TrashPage,
 } from './types.js'
 
 const OWN_BIN_BATCH = 10000
@@ -77,22 +78,37 @@ const ok = (item: { id: number; name: string; kind: ItemResult['kind'] }, affect
   affected,
 })
 
-/** Ids in request order, each once (duplicates in one request count once). */
+/** Ids in request order, each once (duplicates in one request count once); at most MAX_BATCH_IDS of them. */
 export function uniqueIds(ids: readonly number[]): number[] {
+  if (ids.length > MAX_BATCH_IDS) {
+    throw new CoreError(ErrorCodes.INVALID_INPUT, `At most ${MAX_BATCH_IDS} items per request`)
+  }
   return [...new Set(ids)]
 }
 
+/** Keeps the items `keep` says yes to, in place and in one pass (no splice per item). */
+function keepOnly<T>(list: T[], keep: (item: T) => boolean) {
+  let kept = 0
+  for (const item of list) if (keep(item)) list[kept++] = item
+  list.length = kept
+}
+
 /** `report.pdf` → `report (restored).pdf`, then `report (restored 2).pdf`, … */
-export function restoredName(name: string, taken: Set<string>): string {
+export function restoredName(name: string, taken: { has(name: string): boolean }, from = 1): string {
+  return restoredNameFrom(name, taken, from).name
+}
+
+/** restoredName, trying numbers from `from` on; also the number taken (the next search may start after it). */
+function restoredNameFrom(name: string, taken: { has(name: string): boolean }, from: number) {
   const dot = name.lastIndexOf('.')
   const hasExtension = dot > 0 && dot > name.length - 12
   const base = hasExtension ? name.slice(0, dot) : name
   const extension = hasExtension ? name.slice(dot) : ''
-  for (let n = 1; n < 10_000; n++) {
+  for (let n = from; n < from + 10_000; n++) {
     const candidate = `${base} (restored${n === 1 ? '' : ` ${n}`})${extension}`
-    if (!taken.has(candidate)) return candidate
+    if (!taken.has(candidate)) return { name: candidate, n }
   }
-  return `${base} (restored ${randomUUID()})${extension}`
+  return { name: `${base} (restored ${randomUUID()})${extension}`, n: from }
 }
 
 export class TrashService {
@@ -144,6 +160,7 @@ export class TrashService {
     )
     const allowedIds = new Set(allowed.map((item) => item.id))
     const roots: repo.RootPath[] = []
+    const byId = new Map(allowed.map((item) => [item.id, item]))
     for (const item of allowed) {
       const path = paths.get(item.id)!
       // An item whose ancestor is trashed in the same batch goes along in that ancestor's unit.
@@ -152,7 +169,7 @@ export class TrashService {
     }
     const moved = await repo.trashUnits(tx, actor, roots, auditDetail)
     for (const root of roots) {
-      const item = allowed.find((candidate) => candidate.id === root.id)!
+      const item = byId.get(root.id)!
       results.set(item.id, ok(item, moved.get(root.id) ?? 0))
     }
     return new Set(roots.map((root) => root.id))
@@ -180,8 +197,9 @@ export class TrashService {
         const units = absorbIntoRequestedRoots(allowed, results)
         const targets = await this.planRestore(tx, actor, units, options, results)
         const restored = await repo.restoreUnits(tx, actor, targets)
+        const unitsById = new Map(units.map((unit) => [unit.id, unit]))
         for (const target of targets) {
-          const item = units.find((unit) => unit.id === target.id)!
+          const item = unitsById.get(target.id)!
           const result = ok(item, restored.get(item.id) ?? 0)
           if (target.newName !== undefined) {
             result.renamedTo = target.newName
@@ -254,7 +272,9 @@ export class TrashService {
     for (const unit of units) {
       const dest = destination.get(unit.id)
       if (!dest) continue
-      byParent.set(dest.parentId, [...(byParent.get(dest.parentId) ?? []), unit])
+      const members = byParent.get(dest.parentId)
+      if (members) members.push(unit)
+      else byParent.set(dest.parentId, [unit])
     }
     const targets: repo.RestoreTarget[] = []
     for (const [parentId, members] of byParent) {
@@ -264,19 +284,29 @@ export class TrashService {
         parentId,
         members.map((m) => m.name),
       )
+      const similarByStem = new Map<string, Set<string>>()
+      const nextNumber = new Map<string, number>()
       for (const unit of members) {
         const dest = destination.get(unit.id)!
         const target: repo.RestoreTarget = { id: unit.id }
         if (dest.move) target.parentId = dest.parentId
         if (taken.has(unit.name)) {
-          const similar = await repo.activeNamesLike(
-            tx,
-            actor.tenantId,
-            parentId,
-            unit.name.replace(/\.[^.]*$/, ''),
+          // one look-up per name stem and folder, and each search for a free number starts after the last one
+          // found for that name: restoring many items of one name stays linear
+          const stem = unit.name.replace(/\.[^.]*$/, '')
+          let similar = similarByStem.get(stem)
+          if (!similar) {
+            similar = await repo.activeNamesLike(tx, actor.tenantId, parentId, stem)
+            similarByStem.set(stem, similar)
+          }
+          const inUse = similar
+          const found = restoredNameFrom(
+            unit.name,
+            { has: (name) => inUse.has(name) || taken.has(name) },
+            nextNumber.get(unit.name) ?? 1,
           )
-          for (const name of taken) similar.add(name)
-          target.newName = restoredName(unit.name, similar)
+          nextNumber.set(unit.name, found.n + 1)
+          target.newName = found.name
           taken.add(target.newName)
         } else {
           taken.add(unit.name)
@@ -380,9 +410,9 @@ export class TrashService {
       if (activeHeld.size > 0) {
         for (const item of active.filter((candidate) => activeHeld.has(candidate.id))) {
           results.set(item.id, fail(item.id, ErrorCodes.LEGAL_HOLD, item))
-          allowed.splice(allowed.indexOf(item), 1)
-          active.splice(active.indexOf(item), 1)
         }
+        keepOnly(allowed, (item) => !activeHeld.has(item.id))
+        keepOnly(active, (item) => !activeHeld.has(item.id))
       }
       const wentAlong = new Set<number>()
       if (active.length > 0) {
@@ -420,9 +450,9 @@ export class TrashService {
 
     if (units.length > 0) {
       const completed = await completePurge(this.db, this.blobs, actor, token)
-      const unitIds = new Set(units.map((unit) => unit.id))
-      for (const [unitId, unitFailures] of failuresByUnit(unitIds, completed)) {
-        const unit = units.find((candidate) => candidate.id === unitId)!
+      const unitsById = new Map(units.map((unit) => [unit.id, unit]))
+      for (const [unitId, unitFailures] of failuresByUnit(new Set(unitsById.keys()), completed)) {
+        const unit = unitsById.get(unitId)!
         const result = fail(unit.id, ErrorCodes.STORAGE_FAILURE, unit)
         result.failures = unitFailures
         results.set(unit.id, result)
@@ -639,9 +669,6 @@ async function refuseForbiddenMembers(
       message: `${defaultMessage(ErrorCodes.ACCESS_DENIED)}: ${count} ${count === 1 ? 'item' : 'items'} in it may not be ${VERB[right]}`,
     })
   }
-  for (const list of also ? [candidates, also] : [candidates]) {
-    for (let index = list.length - 1; index >= 0; index--) {
-      if (forbidden.has(list[index]!.id)) list.splice(index, 1)
-    }
-  }
+  for (const list of also ? [candidates, also] : [candidates])
+    keepOnly(list, (item) => !forbidden.has(item.id))
 }

@@ -197,3 +197,6 @@ export type TrashListingEntry = Pick<
   | 'originalParentId'
   | 'originalPath'
 >
+
+/** The most ids (or handles, paths) one request may name, at every door: bigger batches are refused whole. */
+export const MAX_BATCH_IDS = 10_000

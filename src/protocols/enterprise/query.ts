@@ -1,7 +1,7 @@
 import { enterpriseDateTime } from '../../core/events.js'
 import type { Area } from '../../core/plugins.js'
-import type { TrashEntry, TrashFilter, TrashSortColumn } from '../../core/types.js'
-import { EnterpriseFault, type QueryOrder, type QueryParam, S } from './wire.js'
+import { MAX_BATCH_IDS, type TrashEntry, type TrashFilter, type TrashSortColumn } from '../../core/types.js'
+import { argumentFault, EnterpriseFault, type QueryOrder, type QueryParam, S } from './wire.js'
 
 /**
  * Enterprise query vocabulary → the core's filter: QueryParams (DeleteObjects and QueryObjects), Order and the
@@ -55,7 +55,11 @@ export function paramsToFilter(params: QueryParam[]): Partial<TrashFilter> {
     switch (param.property) {
       case 'ID':
         equalsOnly(param)
-        filter.ids = [...(filter.ids ?? []), id(param)]
+        filter.ids ??= []
+        if (filter.ids.length >= MAX_BATCH_IDS) {
+          throw argumentFault(`At most ${MAX_BATCH_IDS} ID parameters per query`)
+        }
+        filter.ids.push(id(param))
         break
       case 'Name':
         if (param.operation === '=') {

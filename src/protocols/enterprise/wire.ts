@@ -1,3 +1,4 @@
+import { MAX_BATCH_IDS } from '../../core/types.js'
 import { buildEnvelope } from '../soap/envelope.js'
 import { child, el, escapeXml, isNil, type XmlElement } from '../soap/xml.js'
 
@@ -64,6 +65,9 @@ export function optionalText(parent: XmlElement, name: string): string | null {
 export function arrayItems(parent: XmlElement, name: string): XmlElement[] | null {
   const element = field(parent, name)
   if (!element || isNil(element)) return null
+  if (element.children.length > MAX_BATCH_IDS) {
+    throw argumentFault(`At most ${MAX_BATCH_IDS} entries in ${name}`)
+  }
   return element.children
 }
 

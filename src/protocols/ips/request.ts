@@ -1,3 +1,4 @@
+import { MAX_BATCH_IDS } from '../../core/types.js'
 import { isNil, type XmlElement } from '../soap/xml.js'
 import { faults } from './faults.js'
 import { type OperationSpec, operationByName } from './schema.js'
@@ -146,6 +147,9 @@ export class Params {
   optionalArray(name: string): string[] | undefined {
     const array = this.find(name)
     if (!array) return undefined
+    if (array.children.length > MAX_BATCH_IDS) {
+      throw faults.invalidParameter(`Parameter '${name}' has more than ${MAX_BATCH_IDS} items`)
+    }
     return array.children.filter((c) => c.name === 'items' && !isNil(c)).map((c) => c.text.trim())
   }
 

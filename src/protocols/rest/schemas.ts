@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { MAX_BATCH_IDS } from '../../core/types.js'
 
 // ids arrive as JSON numbers or as decimal digits (paths, queries); never as '0x1', '1e3' or ' 1'
 const id = z
@@ -14,7 +15,7 @@ const name = z
       message: 'must not contain slashes, backslashes or control characters, nor be . or ..',
     },
   )
-const ids = z.array(id).min(1).max(10_000)
+const ids = z.array(id).min(1).max(MAX_BATCH_IDS)
 
 export const tenantParams = z.object({ tenantId: id }).strict()
 export const tenantItemParams = z.object({ tenantId: id, id }).strict()
