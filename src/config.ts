@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { peerTrust } from './http/public-url.js'
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -35,6 +36,7 @@ const configSchema = z.object({
       /^(\d{1,2}|[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*)$/,
       'must be a number of hops or addresses/CIDRs',
     )
+    .refine((value) => peerTrust(value) !== 'invalid', 'must be a number of hops or addresses/CIDRs')
     .optional(),
   DATABASE_URL: z
     .string()
@@ -73,6 +75,14 @@ const configSchema = z.object({
   CLEANUP_STALE_AFTER: z.coerce.number().int().min(1).default(900),
   // seconds a streamed reply (srv.asmx listings) may wait for its reader before the connection is closed
   STREAM_STALL_TIMEOUT: z.coerce.number().int().min(1).default(60),
+  // where clients reach the server (scheme, host, optional path prefix), for the absolute URLs it writes
+  PUBLIC_URL: z
+    .string()
+    .regex(
+      /^https?:\/\/[^\s/?#"'<>]+(\/[^\s?#"'<>]*)?$/,
+      'must be an http:// or https:// URL without query or fragment',
+    )
+    .optional(),
   // the PostgreSQL pool (DATABASE_URL): connections, seconds a request waits for one, and PostgreSQL's
   // statement_timeout and idle_in_transaction_session_timeout in seconds (0: none)
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),

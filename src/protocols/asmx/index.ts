@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../../context.js'
+import { publicBase } from '../../http/public-url.js'
 import { contextFor } from '../../http/request-context.js'
 import { stallGuard } from '../../http/stall-guard.js'
 import {
@@ -136,8 +137,8 @@ function unknownMethodMessage(name: string): string {
   return `${name} Web Service method name is not valid.`
 }
 
-function serviceLocation(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}/srv.asmx`
+function serviceLocation(request: FastifyRequest, ctx: AppContext): string {
+  return `${publicBase(request, ctx.config)}/srv.asmx`
 }
 
 /** `SOAPAction: "http://tempuri.org/X"` or the `action` parameter of a SOAP 1.2 Content-Type. */
@@ -201,8 +202,9 @@ export const asmxDoor: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { c
   app.get('/srv.asmx', async (request, reply) => {
     const query = request.query as Record<string, unknown>
     const keys = Object.keys(query).map((key) => key.toLowerCase())
-    if (keys.includes('wsdl')) return reply.type(TEXT_XML).send(buildWsdl(methods, serviceLocation(request)))
-    if (keys.includes('disco')) return reply.type(TEXT_XML).send(buildDisco(serviceLocation(request)))
+    if (keys.includes('wsdl'))
+      return reply.type(TEXT_XML).send(buildWsdl(methods, serviceLocation(request, ctx)))
+    if (keys.includes('disco')) return reply.type(TEXT_XML).send(buildDisco(serviceLocation(request, ctx)))
     const op = caseInsensitiveValue(query, 'op')
     const method = op === undefined ? undefined : methodByName.get(op)
     return reply.type('text/html; charset=utf-8').send(method ? operationPage(method) : helpPage(methods))

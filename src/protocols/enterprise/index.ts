@@ -5,9 +5,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../../context.js'
 import { CoreError, ErrorCodes } from '../../core/errors.js'
 import { RENDITIONS, type Rendition } from '../../core/object-service.js'
+import { publicBase } from '../../http/public-url.js'
 import { contextFor } from '../../http/request-context.js'
 import { SoapError, unwrapEnvelope } from '../soap/envelope.js'
-import { parseXml, XmlError } from '../soap/xml.js'
+import { escapeXml, parseXml, XmlError } from '../soap/xml.js'
 import { OPERATIONS } from './operations.js'
 import { EnterpriseFault, faultEnvelope, S } from './wire.js'
 
@@ -30,9 +31,8 @@ export function straightenAttributeQuotes(xml: string): string {
   return xml.replace(/<[^<>!?/][^<>]*>/g, (tag) => tag.replace(/=\s*[“”]([^“”"<>]*)[“”]/g, '="$1"'))
 }
 
-function endpointOf(request: FastifyRequest): string {
-  const host = request.headers.host ?? `${request.hostname}`
-  return `${request.protocol}://${host}${request.url.split('?')[0]}`
+function endpointOf(request: FastifyRequest, ctx: AppContext): string {
+  return `${publicBase(request, ctx.config)}${request.url.split('?')[0]}`
 }
 
 function sendFault(reply: FastifyReply, fault: EnterpriseFault) {
@@ -78,10 +78,12 @@ export async function enterpriseDoor(app: FastifyInstance, { ctx }: { ctx: AppCo
     app.get(url, async (request, reply) => {
       const query = request.query as Record<string, unknown>
       if ('wsdl' in query || 'WSDL' in query) {
-        const location = endpointOf(request)
+        const location = escapeXml(endpointOf(request, ctx))
         return reply
           .type(XML_TYPE)
-          .send(wsdl.replace(/(<soap:address location=")[^"]*(")/, `$1${location.replace(/"/g, '&quot;')}$2`))
+          .send(
+            wsdl.replace(/(<soap:address location=")[^"]*(")/, () => `<soap:address location="${location}"`),
+          )
       }
       if (query.handshake === 'v1') {
         // what the server speaks (Enterprise 8+): SOAP over HTTP, the workflow interface
@@ -127,7 +129,7 @@ export async function enterpriseDoor(app: FastifyInstance, { ctx }: { ctx: AppCo
           const body = await handler({
             ctx: contextFor(ctx, request),
             body: operation,
-            endpoint: endpointOf(request),
+            endpoint: endpointOf(request, ctx),
           })
           return reply.type(XML_TYPE).send(body)
         } catch (error) {

@@ -4,8 +4,10 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Config } from '../../config.js'
 import type { AppContext } from '../../context.js'
 import { CoreError } from '../../core/errors.js'
+import { publicBase } from '../../http/public-url.js'
 import { contextFor } from '../../http/request-context.js'
 import {
   buildEnvelope,
@@ -170,9 +172,9 @@ async function loadWsdl(file: string): Promise<string> {
  * `?serviceUrl=` rewrites the address: a URL with a path is used as it is, a bare origin gets the service
  * path appended. Default: the address the request came to.
  */
-function serviceUrlOf(request: FastifyRequest): string | null {
+function serviceUrlOf(request: FastifyRequest, config: Config): string | null {
   const given = (request.query as Record<string, unknown>).serviceUrl
-  if (typeof given !== 'string' || given === '') return `${request.protocol}://${request.host}${SERVICE_PATH}`
+  if (typeof given !== 'string' || given === '') return `${publicBase(request, config)}${SERVICE_PATH}`
   let url: URL
   try {
     url = new URL(given)
@@ -183,13 +185,17 @@ function serviceUrlOf(request: FastifyRequest): string | null {
   return url.pathname === '/' && !given.endsWith('/') ? `${url.origin}${SERVICE_PATH}` : url.toString()
 }
 
-async function serveWsdl(request: FastifyRequest<{ Params: { file: string } }>, reply: FastifyReply) {
+async function serveWsdl(
+  config: Config,
+  request: FastifyRequest<{ Params: { file: string } }>,
+  reply: FastifyReply,
+) {
   const match = /^IpsApi(?:-([\w-]+))?\.wsdl$/.exec(request.params.file)
   const version = match ? versionByKey(match[1] ?? '') : undefined
   if (!version) {
     return reply.code(404).type('text/plain; charset=utf-8').send(`No such WSDL: ${request.params.file}\n`)
   }
-  const serviceUrl = serviceUrlOf(request)
+  const serviceUrl = serviceUrlOf(request, config)
   if (!serviceUrl) {
     return reply.code(400).type('text/plain; charset=utf-8').send('serviceUrl must be an http or https URL\n')
   }
@@ -212,7 +218,9 @@ export async function ipsDoor(app: FastifyInstance, { ctx }: { ctx: AppContext }
   })
   app.post(SERVICE_PATH, (request, reply) => handle(ctx, 'soap', request, reply))
   app.post(POX_PATH, (request, reply) => handle(ctx, 'pox', request, reply))
-  app.get('/scene7/webservice/:file', serveWsdl)
+  const wsdlRoute = (request: FastifyRequest<{ Params: { file: string } }>, reply: FastifyReply) =>
+    serveWsdl(ctx.config, request, reply)
+  app.get('/scene7/webservice/:file', wsdlRoute)
   // some .NET scripts fetch the WSDL without /webservice/
-  app.get('/scene7/:file', serveWsdl)
+  app.get('/scene7/:file', wsdlRoute)
 }

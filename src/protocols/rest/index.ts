@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
+import type { Config } from '../../config.js'
 import type { AppContext } from '../../context.js'
 import type { CleanupRun } from '../../core/cleanup-job.js'
 import { type DryRunUnit, describeDueUnit, nothingDue } from '../../core/cleanup-job.js'
@@ -830,7 +831,7 @@ const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
  * one) and carry what a plain HTML form cannot send: a JSON body, an X-Requested-With header, or a bearer
  * token (which browsers never add on their own).
  */
-function forgeryRefusal(request: FastifyRequest): string | null {
+function forgeryRefusal(request: FastifyRequest, config: Config): string | null {
   if (!STATE_CHANGING.has(request.method)) return null
   const origin = request.headers.origin
   if (origin !== undefined) {
@@ -840,7 +841,9 @@ function forgeryRefusal(request: FastifyRequest): string | null {
     } catch {
       // "null" (sandboxed or privacy-sensitive contexts) and garbage are not this origin
     }
-    if (host === null || host.toLowerCase() !== request.host.toLowerCase()) {
+    // this origin: the Host the request names (behind a trusted proxy, the host it forwards) or PUBLIC_URL's
+    const own = [request.host, config.PUBLIC_URL ? new URL(config.PUBLIC_URL).host : null]
+    if (host === null || !own.some((candidate) => candidate?.toLowerCase() === host.toLowerCase())) {
       return `Cross-site request refused (Origin ${origin})`
     }
   }
@@ -861,7 +864,7 @@ export async function restDoor(app: FastifyInstance, { ctx: appCtx }: { ctx: App
           method: definition.method,
           url: definition.url,
           handler: async (request, reply) => {
-            const forged = forgeryRefusal(request)
+            const forged = forgeryRefusal(request, appCtx.config)
             if (forged) return sendProblem(reply, problem(403, forged))
             const ctx = contextFor(appCtx, request)
             let actor: Actor | null = null
