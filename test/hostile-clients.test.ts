@@ -489,3 +489,39 @@ describe('hostile clients: big batches', () => {
     }
   })
 })
+
+describe('hostile clients: values PostgreSQL cannot hold', () => {
+  it('a NUL character in a login, a filter or a path is the client error of its door, never a server error', async () => {
+    const nul = 'a\u0000b'
+    const problems = [
+      await fetch(`${server.baseUrl}/api/v1/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ login: nul, password: 'some-password-123' }),
+      }),
+      await fetch(`${server.baseUrl}/api/v1/trash`, {
+        headers: { authorization: `Basic ${Buffer.from(`${nul}:some-password-123`).toString('base64')}` },
+      }),
+      await fetch(`${server.baseUrl}/api/v1/trash?name=a%00b`, {
+        headers: { authorization: basicAuth(f.users.editor!) },
+      }),
+    ]
+    for (const reply of problems) {
+      expect(reply.status).toBe(422)
+      expect(await reply.json()).toMatchObject({ code: 'INVALID_INPUT' })
+    }
+    const editor = f.users.editor!
+    const login = await fetch(
+      `${server.baseUrl}/srv.asmx/AuthenticateUser?UID=${editor.login}&PWD=${encodeURIComponent(editor.password)}`,
+    )
+    const ticket = /ticket="([^"]+)"/.exec(await login.text())![1]!
+    for (const url of [
+      '/srv.asmx/AuthenticateUser?UID=a%00b&PWD=x',
+      `/srv.asmx/DeleteDocument?authenticationTicket=${ticket}&Path=%5Ca%00b`,
+    ]) {
+      const text = await (await fetch(`${server.baseUrl}${url}`)).text()
+      expect(text).toMatch(/success="false"/)
+      expect(text).not.toMatch(/SystemError/)
+    }
+  })
+})

@@ -66,10 +66,23 @@ export function isUnavailable(error: unknown): boolean {
   )
 }
 
-/** A database that cannot serve now, as the core's error every door answers in its own words (REST 503). */
-function asUnavailable(error: unknown): unknown {
-  if (!isUnavailable(error)) return error
-  return new CoreError(ErrorCodes.UNAVAILABLE, undefined, { cause: (error as Error).message })
+/**
+ * Errors the doors answer in their own words: a database that cannot serve now (REST 503), and a value
+ * PostgreSQL refuses as data (SQLSTATE class 22: a NUL character in text, a number or date out of range), which
+ * is the client's error, not the server's (REST 422).
+ */
+function asDoorError(error: unknown): unknown {
+  if (isUnavailable(error)) {
+    return new CoreError(ErrorCodes.UNAVAILABLE, undefined, { cause: (error as Error).message })
+  }
+  if (isPgError(error) && typeof error.code === 'string' && error.code.startsWith('22')) {
+    return new CoreError(
+      ErrorCodes.INVALID_INPUT,
+      'A value in the request cannot be used (a NUL character, or a number or date out of range)',
+      { sqlState: error.code },
+    )
+  }
+  return error
 }
 
 class PoolDatabase implements Database {
@@ -85,7 +98,7 @@ class PoolDatabase implements Database {
     try {
       return await this.pool.query<R>(text, values)
     } catch (error) {
-      throw asUnavailable(error)
+      throw asDoorError(error)
     }
   }
 
@@ -99,7 +112,7 @@ class PoolDatabase implements Database {
       })
       return result.rows
     } catch (error) {
-      throw asUnavailable(error)
+      throw asDoorError(error)
     }
   }
 
@@ -107,7 +120,7 @@ class PoolDatabase implements Database {
     try {
       return await this.checkout()
     } catch (error) {
-      throw asUnavailable(error)
+      throw asDoorError(error)
     }
   }
 
@@ -155,7 +168,7 @@ class PoolDatabase implements Database {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt))
           continue
         }
-        throw asUnavailable(error)
+        throw asDoorError(error)
       } finally {
         client.release(unusable)
       }

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../../context.js'
+import { CoreError, ErrorCodes } from '../../core/errors.js'
 import { publicBase } from '../../http/public-url.js'
 import { contextFor } from '../../http/request-context.js'
 import { stallGuard } from '../../http/stall-guard.js'
@@ -95,6 +96,8 @@ async function answer(
     prepared = await prepare(result)
   } catch (error) {
     if (error instanceof MethodFailure) result = failed(error.message)
+    else if (error instanceof CoreError && error.code === ErrorCodes.INVALID_INPUT)
+      result = failed(error.message)
     else {
       request.log.error({ err: error, method: method.name }, 'srv.asmx method failed')
       result = failed(systemError(request.id))
