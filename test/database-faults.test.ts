@@ -179,6 +179,37 @@ describe.runIf(usingRealPostgres())('database faults are ordinary errors', () =>
     await stillServing()
   })
 
+  it('Enterprise: a RestoreObjects of 3,000 objects whose second batch fails reports what was done and what was not', async () => {
+    const ids = await files(3000, 'trashed')
+    const ticket = await logOn(server, f.users.editor!)
+    // the second batch of 1,000 waits for a row held here; its connection is then ended
+    await admin.query('begin')
+    await admin.query('select 1 from items where id = $1 for update', [ids[1500]])
+    const pending = postEnterprise(
+      server,
+      envelope(
+        `<ns1:RestoreObjects><Ticket>${ticket}</Ticket><IDs>${ids.map((id) => `<String>${id}</String>`).join('')}</IDs><Areas><AreaType>Trash</AreaType></Areas></ns1:RestoreObjects>`,
+      ),
+    )
+    try {
+      const waiting = await backends(`wait_event_type = 'Lock'`)
+      expect(waiting.length).toBeGreaterThan(0)
+      for (const pid of waiting) await admin.query('select pg_terminate_backend($1)', [pid])
+    } finally {
+      await admin.query('rollback')
+    }
+    const reply = await pending
+    const body = bodyOf(parseXml(reply.text))
+    expect(body.name, reply.text.slice(0, 500)).toBe('RestoreObjectsResponse')
+    const handled = body.children.find((c) => c.name === 'IDs')!.children.map((c) => Number(c.text))
+    expect(handled).toEqual(ids.slice(0, 1000))
+    const reported = body.children.find((c) => c.name === 'Reports')!.children
+    expect(reported.length).toBe(2000)
+    expect(await states(ids.slice(0, 1000))).toEqual({ active: 1000 })
+    expect(await states(ids.slice(1000))).toEqual({ trashed: 2000 })
+    await stillServing()
+  })
+
   it('srv.asmx: a streamed listing whose database connections end while its reader waits ends that reply at most', async () => {
     await files(40_000, 'trashed')
     const ticket = (

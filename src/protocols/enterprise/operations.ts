@@ -1,6 +1,6 @@
 import type { AppContext } from '../../context.js'
 import { eventTicketOf } from '../../core/auth-service.js'
-import { ErrorCodes } from '../../core/errors.js'
+import { CoreError, ErrorCodes } from '../../core/errors.js'
 import { enterpriseDateTime, FIRST_VERSION } from '../../core/events.js'
 import type { ObjectRow } from '../../core/object-service.js'
 import type { Area, ConnectorObject, ConnectorRequest } from '../../core/plugins.js'
@@ -369,12 +369,28 @@ async function resolveIds(ctx: AppContext, actor: Actor, filter: TrashFilter): P
   }
 }
 
+/**
+ * Runs an operation a batch (one transaction) at a time. When a batch fails after others committed, the
+ * request does not fail as a whole: what was done stays reported as done, and every object of the failed and
+ * the remaining batches is reported as not processed, with the reason. A failure of the first batch (nothing
+ * done) is the request's fault.
+ */
 async function inBatches(
   ids: number[],
   run: (batch: number[]) => Promise<BatchResult>,
 ): Promise<ItemResult[]> {
   const results: ItemResult[] = []
-  for (let i = 0; i < ids.length; i += BATCH) results.push(...(await run(ids.slice(i, i + BATCH))).results)
+  for (let i = 0; i < ids.length; i += BATCH) {
+    try {
+      for (const result of (await run(ids.slice(i, i + BATCH))).results) results.push(result)
+    } catch (error) {
+      if (i === 0) throw error
+      const reason = error instanceof CoreError ? error.message : 'Not processed: the server failed part-way'
+      for (const id of ids.slice(i))
+        results.push({ id, status: 'error', code: ErrorCodes.UNAVAILABLE, message: reason })
+      return results
+    }
+  }
   return results
 }
 
