@@ -208,7 +208,7 @@ describe.runIf(usingRealPostgres())('database faults are ordinary errors', () =>
     expect(await states(ids.slice(0, 1000))).toEqual({ active: 1000 })
     expect(await states(ids.slice(1000))).toEqual({ trashed: 2000 })
     await stillServing()
-  })
+  }, 180_000)
 
   it('srv.asmx: a streamed listing whose database connections end while its reader waits ends that reply at most', async () => {
     await files(40_000, 'trashed')
@@ -235,7 +235,7 @@ describe.runIf(usingRealPostgres())('database faults are ordinary errors', () =>
     socket.resume()
     await closed
     await stillServing()
-  })
+  }, 180_000)
 
   it('an idle-in-transaction timeout of PostgreSQL while a listing waits for its reader does not end the process', async () => {
     const database = new URL(server.database.url).pathname.slice(1)

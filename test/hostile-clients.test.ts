@@ -305,7 +305,7 @@ describe('hostile clients: slow readers', () => {
     } finally {
       for (const socket of readers) socket.destroy()
     }
-  })
+  }, 180_000)
 })
 
 describe('hostile clients: a listing whose next page fails while its reader is busy', () => {
@@ -398,7 +398,8 @@ describe('hostile clients: big batches', () => {
         ).toBeLessThan(took / 2)
       }
     }
-  })
+    // a minute or more on a loaded machine
+  }, 240_000)
 
   it('restoring 2,000 items of one name into a folder that has it gives each a new name without a search per item', async () => {
     // trashed straight away: one active name per folder, as the unique index has it
