@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `npx trashd <command>` works from a checkout.
-import { spawnSync } from 'node:child_process'
-import { createRequire } from 'node:module'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+// `trashd <command>`: the compiled CLI (build/cli.js), rebuilt first when src/ changed (with devDependencies
+// installed), run in this very process, so that the signals a service manager sends reach the server.
+import { buildServer, buildWeb } from '../scripts/build.mjs'
 
-const require = createRequire(import.meta.url)
-const tsx = require.resolve('tsx/cli')
-const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli.ts')
-const result = spawnSync(process.execPath, [tsx, cli, ...process.argv.slice(2)], { stdio: 'inherit' })
-process.exit(result.status ?? 1)
+try {
+  const outcome = buildServer({ ifStale: true })
+  if (outcome === 'built') process.stderr.write('trashd: src/ changed, server rebuilt into build/\n')
+  if (process.argv[2] === 'start') buildWeb({ ifStale: true })
+} catch (error) {
+  process.stderr.write(`trashd: ${error.message}\n`)
+  process.exit(1)
+}
+await import('../build/cli.js')

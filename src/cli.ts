@@ -1,56 +1,68 @@
-import { parseArgs } from 'node:util'
+import { readFileSync } from 'node:fs'
+import { Command, CommanderError, InvalidArgumentError } from 'commander'
 import { ConfigError, loadConfig } from './config.js'
 import { type AppContext, createContext } from './context.js'
 import { describeDueUnit } from './core/cleanup-job.js'
 import { CoreError } from './core/errors.js'
 import { describeSweep, sweep } from './core/sweep.js'
+import { DatabaseUnavailableError } from './db/embedded-lock.js'
 import { migrate } from './db/migrate.js'
 import { demoInstructions, seedDemo } from './demo.js'
 import { startServer } from './http/server.js'
 
-const USAGE = `Usage: trashd <command>
+// src/cli.ts and its build, build/cli.js, are both one level below package.json
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string
+}
 
-Commands:
-  start        migrate, seed the demo data on a new embedded database, and serve HTTP
-  migrate      apply pending database migrations and exit
-  seed-demo    create the demo tenant, users, brands, folders and files (once)
-  purge        run the cleanup job once: purge emptied items, items past their retention, failed purges,
-               and purges a crashed process left unfinished
-                 --dry-run     print what would be purged per tenant and why; change nothing
-                 --tenant ID   only this tenant
-  sweep        find stored files no row refers to and rows whose file is missing, and remove them (a file
-               without a row is deleted; an item without its file is purged; an older version without its
-               file loses its row). Each run goes on from where the last one stopped.
-                 --dry-run     report what would be removed; change nothing
-                 --limit N     look at up to N stored files and N rows (default 100000)
-                 --min-age S   keep files written less than S seconds ago: uploads in progress (default 3600)
-`
+/** Exit status of a command that finished; `start` leaves it unset and keeps serving. */
+let exitCode: number | undefined
 
-async function main(argv: string[]) {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: false,
-    options: {
-      'dry-run': { type: 'boolean' },
-      tenant: { type: 'string' },
-      limit: { type: 'string' },
-      'min-age': { type: 'string' },
-    },
-  })
-  const command = positionals[0]
-  if (!command || command === 'help' || command === '--help') {
-    process.stdout.write(USAGE)
-    return 0
+function tenantId(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('a tenant id is a number')
+  return Number(value)
+}
+
+/** A whole number of at least `min` (an option's value), or the option is refused saying what it needs. */
+function wholeNumber(min: number, needs: string) {
+  return (value: string): number => {
+    if (!/^\d{1,12}$/.test(value) || Number(value) < min) throw new InvalidArgumentError(needs)
+    return Number(value)
   }
-  const config = loadConfig()
-  switch (command) {
-    case 'start': {
-      await startServer(config)
-      return null
-    }
-    case 'migrate': {
-      const ctx = await createContext(config, { migrate: false })
+}
+
+/**
+ * The command line. Every command and option is declared here: an unknown command, option or argument, or a
+ * typo, is refused (exit 2, with a suggestion) before anything runs.
+ */
+export function buildProgram(): Command {
+  const program = new Command('trashd')
+    .description(
+      'Trash / recycle-bin server speaking Scene7 IPS, infoRouter srv.asmx, WoodWing Enterprise and JSON REST. ' +
+        'Configured by environment variables (see the README); with no DATABASE_URL it keeps an embedded ' +
+        'database under DATA_DIR (default ./data), which one process at a time may open.',
+    )
+    .version(version, '-v, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'print this help and exit')
+    .helpCommand('help [command]', 'print the help of a command')
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(trashd --help lists the commands; trashd <command> --help describes one)')
+    .exitOverride()
+
+  program
+    .command('start')
+    .description(
+      'migrate, seed the demo data on a new embedded database, and serve HTTP until SIGTERM or SIGINT',
+    )
+    .action(async () => {
+      await startServer(loadConfig())
+    })
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations and exit')
+    .action(async () => {
+      const ctx = await createContext(loadConfig(), { migrate: false })
       try {
         const applied = await migrate(ctx.db)
         process.stdout.write(
@@ -59,9 +71,14 @@ async function main(argv: string[]) {
       } finally {
         await ctx.close()
       }
-      return 0
-    }
-    case 'seed-demo': {
+      exitCode = 0
+    })
+
+  program
+    .command('seed-demo')
+    .description('create the demo tenant, users, brands, folders and files (once)')
+    .action(async () => {
+      const config = loadConfig()
       const ctx = await createContext(config)
       try {
         const { tenantId, created } = await seedDemo(ctx)
@@ -70,54 +87,68 @@ async function main(argv: string[]) {
       } finally {
         await ctx.close()
       }
-      return 0
-    }
-    case 'purge': {
-      const tenant = values.tenant
-      if (tenant !== undefined && (typeof tenant !== 'string' || !/^\d+$/.test(tenant))) {
-        process.stderr.write('--tenant needs a tenant id (a number)\n')
-        return 2
-      }
-      const ctx = await createContext(config)
+      exitCode = 0
+    })
+
+  program
+    .command('purge')
+    .description(
+      'run the cleanup job once: purge emptied items, items past their retention, failed purges, and purges a ' +
+        'crashed process left unfinished; exits 1 when an item could not be purged',
+    )
+    .option('--dry-run', 'print what would be purged per tenant and why; change nothing')
+    .option('--tenant <id>', 'only this tenant', tenantId)
+    .action(async (options: { dryRun?: boolean; tenant?: number }) => {
+      const ctx = await createContext(loadConfig()).catch((error: unknown) => {
+        if (!(error instanceof DatabaseUnavailableError)) throw error
+        throw new DatabaseUnavailableError(
+          `${error.message}. A running server purges on its CLEANUP_SCHEDULE; to purge now, ask it: ` +
+            'POST /api/v1/cleanup/run with the admin token (see the README)',
+        )
+      })
       try {
-        return await purgeCommand(ctx, {
-          dryRun: values['dry-run'] === true,
-          tenantId: tenant === undefined ? undefined : Number(tenant),
-        })
+        exitCode = await purgeCommand(ctx, { dryRun: options.dryRun === true, tenantId: options.tenant })
       } finally {
         await ctx.close()
       }
-    }
-    case 'sweep': {
-      const limit = wholeNumber(values.limit, 100_000)
-      const minAge = wholeNumber(values['min-age'], 3600)
-      if (limit === null || limit < 1 || minAge === null) {
-        process.stderr.write('--limit needs a number of at least 1, --min-age a number of seconds\n')
-        return 2
-      }
-      const ctx = await createContext(config)
+    })
+
+  program
+    .command('sweep')
+    .description(
+      'find stored files no row refers to and rows whose file is missing, and remove them (a file without a row ' +
+        'is deleted; an item without its file is purged; an older version without its file loses its row). ' +
+        'Each run goes on from where the last one stopped; exits 1 when something could not be removed',
+    )
+    .option('--dry-run', 'report what would be removed; change nothing')
+    .option(
+      '--limit <n>',
+      'look at up to N stored files and N rows',
+      wholeNumber(1, '--limit needs a number of at least 1'),
+      100_000,
+    )
+    .option(
+      '--min-age <seconds>',
+      'keep files written less than this long ago: uploads in progress',
+      wholeNumber(0, '--min-age needs a number of seconds'),
+      3600,
+    )
+    .action(async (options: { dryRun?: boolean; limit: number; minAge: number }) => {
+      const ctx = await createContext(loadConfig())
       try {
         const report = await sweep(ctx.db, ctx.blobs, {
-          dryRun: values['dry-run'] === true,
-          limit,
-          minAgeSeconds: minAge,
+          dryRun: options.dryRun === true,
+          limit: options.limit,
+          minAgeSeconds: options.minAge,
         })
         process.stdout.write(describeSweep(report))
-        return report.objects.failed + report.rows.failed > 0 ? 1 : 0
+        exitCode = report.objects.failed + report.rows.failed > 0 ? 1 : 0
       } finally {
         await ctx.close()
       }
-    }
-    default:
-      process.stderr.write(`Unknown command: ${command}\n\n${USAGE}`)
-      return 2
-  }
-}
+    })
 
-/** A flag's whole number, `fallback` when it is absent, null when it is not one. */
-function wholeNumber(value: string | boolean | undefined, fallback: number): number | null {
-  if (value === undefined) return fallback
-  return typeof value === 'string' && /^\d{1,12}$/.test(value) ? Number(value) : null
+  return program
 }
 
 async function purgeCommand(ctx: AppContext, options: { dryRun: boolean; tenantId?: number }) {
@@ -153,14 +184,22 @@ async function purgeCommand(ctx: AppContext, options: { dryRun: boolean; tenantI
   return run.status === 'succeeded' ? 0 : 1
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code !== null) process.exit(code)
-  },
-  (error) => {
-    process.stderr.write(
-      `${error instanceof ConfigError || error instanceof CoreError ? error.message : (error as Error).stack}\n`,
-    )
-    process.exit(1)
-  },
-)
+/** Errors an operator fixes (configuration, a database in use or out of reach): one message, no stack. */
+const expected = (error: unknown) =>
+  error instanceof ConfigError || error instanceof CoreError || error instanceof DatabaseUnavailableError
+
+buildProgram()
+  .parseAsync(process.argv)
+  .then(
+    () => {
+      if (exitCode !== undefined) process.exit(exitCode)
+    },
+    (error: unknown) => {
+      if (error instanceof CommanderError) {
+        // --help and --version end with 0; a usage error (already printed) with 2
+        process.exit(error.exitCode === 0 ? 0 : 2)
+      }
+      process.stderr.write(`${expected(error) ? (error as Error).message : (error as Error).stack}\n`)
+      process.exit(1)
+    },
+  )

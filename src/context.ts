@@ -141,7 +141,15 @@ export async function createContext(
       db = await openEmbedded(path.resolve(config.DATA_DIR, 'pgdata'))
     }
   }
-  if (options.migrate !== false) await migrate(db)
+  if (options.migrate !== false) {
+    try {
+      await migrate(db)
+    } catch (error) {
+      // the database was opened here: close it (the embedded one's lock with it) before giving up
+      if (!options.db) await db.close().catch(() => {})
+      throw error
+    }
+  }
   const blobs = options.blobs ?? (await createBlobStore(config))
   const database = db
   const { token: adminToken, file: adminTokenFile } = options.adminToken

@@ -5,6 +5,7 @@ import type { PGlite } from '@electric-sql/pglite'
 import type { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import pg from 'pg'
 import { CoreError, ErrorCodes } from '../core/errors.js'
+import { lockDataDirectory } from './embedded-lock.js'
 
 // bigint ids, counts and sizes stay far below 2^53: read them as numbers.
 pg.types.setTypeParser(20, (value) => Number(value))
@@ -247,21 +248,32 @@ async function keepToOwner(pglite: PGlite, dataDir: string) {
 /**
  * The embedded default: PGlite (PostgreSQL in WebAssembly) under dataDir, served on a loopback port so that the
  * same `pg` code talks to it. PGlite has one connection, so the pool holds exactly one client and every query
- * and transaction is serialized through it. Its files are the owner's only (0700 / 0600).
+ * and transaction is serialized through it. Its files are the owner's only (0700 / 0600). One process at a time
+ * may open a data directory (a lock file beside it, `<dataDir>.lock`): PGlite holds the database in memory.
  */
 export async function openEmbedded(dataDir: string | undefined): Promise<Database> {
   const { PGlite: PGliteClass } = await import('@electric-sql/pglite')
   const { PGLiteSocketServer: SocketServer } = await import('@electric-sql/pglite-socket')
-  if (dataDir) await mkdir(dataDir, { recursive: true, mode: 0o700 })
-  const pglite: PGlite = await PGliteClass.create(dataDir)
-  if (dataDir) await keepToOwner(pglite, dataDir)
-  const server: PGLiteSocketServer = new SocketServer({ db: pglite, port: 0, host: '127.0.0.1' })
-  await server.start()
-  const connectionString = `postgres://postgres@${server.getServerConn()}/postgres`
-  const pool = new pg.Pool({ connectionString, max: 1 })
-  pool.on('error', () => {})
-  return new PoolDatabase('embedded', connectionString, 'trashd', pool, async () => {
-    await server.stop()
-    await pglite.close()
-  })
+  let unlock = async () => {}
+  if (dataDir) {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 })
+    unlock = await lockDataDirectory(`${dataDir}.lock`, `the embedded database in ${dataDir}`)
+  }
+  try {
+    const pglite: PGlite = await PGliteClass.create(dataDir)
+    if (dataDir) await keepToOwner(pglite, dataDir)
+    const server: PGLiteSocketServer = new SocketServer({ db: pglite, port: 0, host: '127.0.0.1' })
+    await server.start()
+    const connectionString = `postgres://postgres@${server.getServerConn()}/postgres`
+    const pool = new pg.Pool({ connectionString, max: 1 })
+    pool.on('error', () => {})
+    return new PoolDatabase('embedded', connectionString, 'trashd', pool, async () => {
+      await server.stop()
+      await pglite.close()
+      await unlock()
+    })
+  } catch (error) {
+    await unlock()
+    throw error
+  }
 }
