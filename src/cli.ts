@@ -19,7 +19,7 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 let exitCode: number | undefined
 
 function tenantId(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('a tenant id is a number')
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('--tenant needs a tenant id (a number)')
   return Number(value)
 }
 
