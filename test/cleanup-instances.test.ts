@@ -186,7 +186,7 @@ describe('two server instances with the cleanup schedule firing', withPostgres, 
           (line) => JSON.parse(line) as { level: number; msg: string; pid: number; scheduledFor?: string },
         ),
     )
-    // the process serving (tsx runs the server in a child of the process spawned here)
+    // the process serving, as its log lines name it
     const pids = logs.map((lines) => lines[0]!.pid)
     // an instance skipped a tick because the other one had claimed it
     const skipped = logs.map(

@@ -1,12 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 
 export const root = path.resolve(import.meta.dirname, '..', '..')
-const tsx = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs')
+// tsx as a loader inside the child, not its CLI: that one wraps the program in a second process and relays
+// signals with 30 ms deadlines, which a loaded machine misses (the child is then killed with SIGKILL)
+const tsxLoader = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href
 
-/** `trashd <args>` as a child process (the CLI through tsx), with its output collected. */
+/** `trashd <args>` as a child process (the CLI's source, through tsx's loader), with its output collected. */
 export function runCli(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [tsx, path.join(root, 'src', 'cli.ts'), ...args], {
+  const child = spawn(process.execPath, ['--import', tsxLoader, path.join(root, 'src', 'cli.ts'), ...args], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
