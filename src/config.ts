@@ -1,10 +1,24 @@
 import { z } from 'zod'
 import { peerTrust } from './http/public-url.js'
+import { nextTick } from './core/cleanup-schedule.js'
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
-// Cron fields: minute hour day-of-month month day-of-week (an optional leading seconds field is accepted).
-const cronExpression = /^(\S+\s+){4,5}\S+$/
+/**
+ * A schedule the cron library itself accepts (minute hour day-of-month month day-of-week, an optional leading
+ * seconds field) and that fires at some time: checked at load, not when the first tick would fail after the
+ * server listens.
+ */
+function checkSchedule(value: string, ctx: z.RefinementCtx) {
+  if (value === 'off') return
+  const example = 'a cron expression such as "0 0 * * *" (minute hour day-of-month month day-of-week), or off'
+  try {
+    if (nextTick(value) === null)
+      ctx.addIssue({ code: 'custom', message: `"${value}" never fires; ${example}` })
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `"${value}": ${(error as Error).message}; ${example}` })
+  }
+}
 
 /** `host:port` (an IPv6 host in brackets: `[::1]:8093`) */
 const hostPort = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:,[\]]+)):(\d{1,5})$/
@@ -42,6 +56,8 @@ const configSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
+  // seconds to retry reaching DATABASE_URL at start (containers start in any order); 0: try once
+  DATABASE_WAIT: z.coerce.number().int().min(0).max(3600).default(30),
   DATA_DIR: z.string().min(1).default('./data'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(logLevels).default('info'),
@@ -64,11 +80,7 @@ const configSchema = z.object({
   TICKET_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(500),
   // the longest lock (seconds); the first is 30 s and each further failure doubles it
   LOGIN_LOCK_MAX: z.coerce.number().int().min(30).default(900),
-  CLEANUP_SCHEDULE: z
-    .string()
-    .regex(cronExpression, 'must be a cron expression such as "0 0 * * *"')
-    .or(z.literal('off'))
-    .default('0 0 * * *'),
+  CLEANUP_SCHEDULE: z.string().superRefine(checkSchedule).default('0 0 * * *'),
   // due trash units the cleanup job marks and purges per batch (bounds its memory and lock time)
   CLEANUP_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(2000),
   // seconds after which a purge that stopped making progress (its process died) is finished by the cleanup job

@@ -12,7 +12,7 @@ import { PasswordHasher } from './core/passwords.js'
 import { loadPlugins, PluginHost, type ServerPlugin } from './core/plugins.js'
 import type { BlobStore } from './core/ports.js'
 import { TrashService } from './core/trash-service.js'
-import { connectPostgres, type Database, openEmbedded } from './db/database.js'
+import { connectPostgres, type Database, openEmbedded, waitForDatabase } from './db/database.js'
 import { DatabaseEventBus } from './db/event-bus.js'
 import { allBrandIds } from './db/event-repository.js'
 import { migrate } from './db/migrate.js'
@@ -130,6 +130,9 @@ export async function createContext(
   let db = options.db
   if (!db) {
     if (config.DATABASE_URL) {
+      await waitForDatabase(config.DATABASE_URL, config.DATABASE_WAIT, (reason) =>
+        logger.warn({ reason }, 'waiting for the database (DATABASE_URL)'),
+      )
       db = connectPostgres(config.DATABASE_URL, {
         max: config.DB_POOL_SIZE,
         acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT * 1000,

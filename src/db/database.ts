@@ -5,7 +5,7 @@ import type { PGlite } from '@electric-sql/pglite'
 import type { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import pg from 'pg'
 import { CoreError, ErrorCodes } from '../core/errors.js'
-import { lockDataDirectory } from './embedded-lock.js'
+import { DatabaseUnavailableError, lockDataDirectory } from './embedded-lock.js'
 
 // bigint ids, counts and sizes stay far below 2^53: read them as numbers.
 pg.types.setTypeParser(20, (value) => Number(value))
@@ -179,6 +179,96 @@ class PoolDatabase implements Database {
   async close() {
     await this.pool.end()
     await this.onClose()
+  }
+}
+
+/** The URL with its password masked, fit for a message or a log line. */
+export function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return '(a URL that does not parse)'
+  }
+}
+
+const CONNECT_TIMEOUT_MS = 5000
+
+function connectFailure(error: unknown, url: URL): { transient: boolean; reason: string } {
+  const code = (error as { code?: string }).code ?? ''
+  const where = `${url.hostname}:${url.port || 5432}`
+  const database = decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username)
+  const user = decodeURIComponent(url.username) || 'the current user'
+  const message = (error as Error).message
+  switch (code) {
+    case 'ECONNREFUSED':
+      return {
+        transient: true,
+        reason: `nothing accepts connections at ${where}; is PostgreSQL running there?`,
+      }
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return { transient: true, reason: `the host ${url.hostname} is not known` }
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ECONNRESET':
+      return { transient: true, reason: `${where} cannot be reached (${code})` }
+    case '57P03':
+      return { transient: true, reason: `PostgreSQL at ${where} is starting up or shutting down` }
+    case '3D000':
+      return {
+        transient: false,
+        reason: `the database "${database}" does not exist on ${where}; create it (createdb ${database}) or fix the URL`,
+      }
+    case '28P01':
+      return {
+        transient: false,
+        reason: `password authentication failed for user "${user}"; fix the user or password`,
+      }
+    case '28000':
+      return {
+        transient: false,
+        reason: `PostgreSQL at ${where} refuses user "${user}" (${message}); see its pg_hba.conf`,
+      }
+    default:
+      if (/timeout/i.test(message))
+        return { transient: true, reason: `no answer from ${where} within ${CONNECT_TIMEOUT_MS / 1000} s` }
+      return { transient: false, reason: message }
+  }
+}
+
+/**
+ * Waits until the PostgreSQL at `url` answers, retrying what may pass (refused, unknown host, starting up) for up
+ * to `seconds`: containers start in any order. What will not pass (no such database, authentication) fails at
+ * once. Either way the failure is one line naming DATABASE_URL (without its password) and the fix.
+ */
+export async function waitForDatabase(
+  url: string,
+  seconds: number,
+  onRetry: (reason: string) => void = () => {},
+): Promise<void> {
+  const deadline = Date.now() + seconds * 1000
+  for (let attempt = 1; ; attempt++) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS })
+    client.on('error', () => {})
+    try {
+      await client.connect()
+      await client.query('select 1')
+      return
+    } catch (error) {
+      const { transient, reason } = connectFailure(error, new URL(url))
+      const left = deadline - Date.now()
+      if (!transient || left <= 0) {
+        const waited = transient ? ` (tried for ${seconds} s; DATABASE_WAIT sets how long)` : ''
+        throw new DatabaseUnavailableError(`DATABASE_URL=${withoutPassword(url)}: ${reason}${waited}`)
+      }
+      onRetry(reason)
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 3000, left)))
+    } finally {
+      await client.end().catch(() => {})
+    }
   }
 }
 

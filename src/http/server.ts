@@ -1,3 +1,4 @@
+import net from 'node:net'
 import { type Config, ConfigError } from '../config.js'
 import { type AppContext, createContext } from '../context.js'
 import { scheduleCleanup } from '../core/cleanup-schedule.js'
@@ -35,9 +36,44 @@ async function refuseExposedDemo(ctx: AppContext, config: Config) {
   )
 }
 
+/** Why HOST:PORT cannot be listened on, as an operator fixes it; null for other errors. */
+function listenRefusal(error: unknown, config: Config): ConfigError | null {
+  const at = `${config.HOST}:${config.PORT}`
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return new ConfigError(
+        `PORT=${config.PORT}: ${at} is in use by another process; stop it or set another PORT`,
+      )
+    case 'EACCES':
+      return new ConfigError(
+        `PORT=${config.PORT}: this user may not listen on ${at} (ports below 1024 need privileges); set another PORT`,
+      )
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+      return new ConfigError(
+        `HOST=${config.HOST}: no such address on this machine; set HOST to one of its addresses`,
+      )
+    default:
+      return null
+  }
+}
+
+/** Fails at once when HOST:PORT cannot be listened on, before the database is opened and migrated. */
+async function checkListenable(config: Config) {
+  if (config.PORT === 0) return
+  const probe = net.createServer()
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (error) => reject(listenRefusal(error, config) ?? error))
+    probe.listen({ port: config.PORT, host: config.HOST, exclusive: true }, () =>
+      probe.close(() => resolve()),
+    )
+  })
+}
+
 /** Starts a server: database, migrations, demo data on a fresh embedded database, HTTP, graceful shutdown. */
 export async function startServer(config: Config) {
   const exposed = !isLoopback(config.HOST)
+  await checkListenable(config)
   const ctx = await createContext(config)
   let demo: Awaited<ReturnType<typeof seedDemo>> | null = null
   try {
@@ -57,7 +93,15 @@ export async function startServer(config: Config) {
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close')
   })
-  const address = await app.listen({ port: config.PORT, host: config.HOST })
+  let address: string
+  try {
+    address = await app.listen({ port: config.PORT, host: config.HOST })
+  } catch (error) {
+    // taken between the check and now
+    await app.close().catch(() => {})
+    await ctx.close()
+    throw listenRefusal(error, config) ?? error
+  }
   const port = new URL(address).port
   const listening = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`
   // every interface includes this machine's loopback; a named address is reached by that address
