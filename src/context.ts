@@ -11,6 +11,7 @@ import { ObjectService } from './core/object-service.js'
 import { PasswordHasher } from './core/passwords.js'
 import { loadPlugins, PluginHost, type ServerPlugin } from './core/plugins.js'
 import type { BlobStore } from './core/ports.js'
+import { OperationService } from './core/operation-service.js'
 import { TrashService } from './core/trash-service.js'
 import { connectPostgres, type Database, openEmbedded, waitForDatabase } from './db/database.js'
 import { DatabaseEventBus } from './db/event-bus.js'
@@ -27,6 +28,8 @@ export interface AppContext {
   db: Database
   blobs: BlobStore
   trash: TrashService
+  /** the operation log: who trashed, restored, emptied or purged what, through which door */
+  operations: OperationService
   auth: AuthService
   admin: AdminService
   /** object reads, versions and renditions (Enterprise GetObjects, ListVersions, GetVersion, file downloads) */
@@ -170,6 +173,7 @@ export async function createContext(
     db: database,
     blobs,
     trash: new TrashService(database, blobs),
+    operations: new OperationService(database),
     auth: new AuthService(database, {
       sessionTtlSeconds: config.SESSION_TTL,
       sessionMaxAgeSeconds: config.SESSION_MAX_AGE,

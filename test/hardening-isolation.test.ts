@@ -309,6 +309,41 @@ describe('isolation: Enterprise', () => {
 })
 
 describe('isolation: REST', () => {
+  it("the victim's operations are not found and not listed for every attacker role, whatever the filter", async () => {
+    const victimOps = (
+      await server.database.db.query('select id from operations where tenant_id = $1', [victim.tenantId])
+    ).rows.map((row) => row.id as string)
+    expect(victimOps.length).toBeGreaterThan(0)
+    await unchanged(async () => {
+      for (const role of ROLES) {
+        const authorization = basicAuth(attacker.users[role]!)
+        for (const id of victimOps) {
+          for (const url of [`/api/v1/operations/${id}`, `/api/v1/operations/${id}?after=0&limit=1000`]) {
+            const response = await fetch(`${server.baseUrl}${url}`, { headers: { authorization } })
+            const text = await response.text()
+            expect([401, 403, 404], `${role} ${url}: ${text}`).toContain(response.status)
+            expect(text).not.toMatch(/secret\.txt|Old|inside\.txt/)
+          }
+        }
+        for (const query of [
+          '',
+          `?actor=${victim.users.editor!.id}`,
+          `?actorLogin=${victim.users.editor!.login}`,
+          '?door=rest&action=trash&minItems=0',
+        ]) {
+          const response = await fetch(`${server.baseUrl}/api/v1/operations${query}`, {
+            headers: { authorization },
+          })
+          const text = await response.text()
+          if (response.status !== 200)
+            expect([401, 403], `${role} ${query}: ${text}`).toContain(response.status)
+          for (const id of victimOps) expect(text).not.toContain(id)
+          expect(text).not.toContain(victim.users.editor!.login)
+        }
+      }
+    })
+  })
+
   it("the victim's ids are not found for every attacker role, in batches and one by one; listings show none", async () => {
     await unchanged(async () => {
       for (const role of ROLES) {

@@ -129,6 +129,8 @@ export class AuthService {
   private readonly shared: Shared
   /** the remote address failures are counted against, besides the login (null: the login only) */
   readonly address: string | null = null
+  /** the client the request came from as it named itself (user agent), kept by the actors for the operation log */
+  readonly client: string | null = null
 
   constructor(db: Database, options: AuthOptions) {
     this.shared = {
@@ -141,10 +143,21 @@ export class AuthService {
     }
   }
 
-  /** The same service (same cache and rules), counting failures against a remote address as well. */
-  from(address: string | null | undefined): AuthService {
+  /**
+   * The same service (same cache and rules), counting failures against a remote address as well; the actors it
+   * answers carry the address and the client (the operation log names them).
+   */
+  from(address: string | null | undefined, client?: string | null): AuthService {
     const bound: AuthService = Object.create(AuthService.prototype)
-    return Object.assign(bound, { shared: this.shared, address: address || null })
+    return Object.assign(bound, { shared: this.shared, address: address || null, client: client || null })
+  }
+
+  /** An actor of this request: with its remote address and client when the service is bound to a request. */
+  private requestActor(user: users.UserRow, door: Door): Actor {
+    const actor = actorOf(user, door)
+    if (this.address) actor.remoteAddress = this.address
+    if (this.client) actor.client = this.client
+    return actor
   }
 
   get hasher(): PasswordHasher {
@@ -225,7 +238,7 @@ export class AuthService {
     }
     const loginKey = keys[0]!.key
     if (state.keysWithFailures.includes(loginKey)) await failures.clearFailures(db, loginKey)
-    const actors = enabled.map((user) => actorOf(user, door))
+    const actors = enabled.map((user) => this.requestActor(user, door))
     return { ok: true, actor: actors[0]!, actors }
   }
 
@@ -328,7 +341,7 @@ export class AuthService {
       if (lock) await this.countFailure([lock], { door, reason: 'ticket' })
       return { ok: false, reason: 'invalid' }
     }
-    const actor = { ...actorOf(found.session.user, door), eventTicket: eventTicketOf(ticket) }
+    const actor = { ...this.requestActor(found.session.user, door), eventTicket: eventTicketOf(ticket) }
     return { ok: true, actor, expiresAt: found.session.expiresAt }
   }
 

@@ -5,6 +5,7 @@ import * as runs from '../db/cleanup-repository.js'
 import type * as repo from '../db/trash-repository.js'
 import { CoreError, defaultMessage, type ErrorCode, ErrorCodes } from './errors.js'
 import type { BlobStore } from './ports.js'
+import * as operations from '../db/operation-repository.js'
 import { type CompletedPurge, completePurge, type PurgeCheckpoint } from './purge-protocol.js'
 
 /**
@@ -126,6 +127,8 @@ export class CleanupJob {
     }
     const staleAfter = options.staleAfterSeconds ?? this.settings.staleAfterSeconds
     await runs.abandonStaleRuns(this.db, this.settings.staleAfterSeconds)
+    // one operation for the whole run, recorded per tenant it changed when the run ends
+    const operation: RunOperation = { id: randomUUID(), startedAt: new Date(), failed: new Map() }
     const run = await runs.startRun(this.db, {
       trigger: options.trigger,
       scheduledFor: options.scheduledFor ?? null,
@@ -163,19 +166,32 @@ export class CleanupJob {
       await runs.updateRun(this.db, run.id, counters)
     }
     try {
-      const pass: Pass = { runId: run.id, pending: null, counters, report, progress, signal: options.signal }
+      const pass: Pass = {
+        runId: run.id,
+        operation,
+        pending: null,
+        counters,
+        report,
+        progress,
+        signal: options.signal,
+      }
       for await (const page of this.tenantPages(options.tenantId)) {
         options.signal?.throwIfAborted()
         for (const tenantId of await runs.tenantsWithStalePurges(this.db, page, staleAfter)) {
-          await this.recover(tenantId, run.id, staleAfter, counters, report, progress, options.signal)
+          await this.recover(tenantId, pass, staleAfter)
         }
         await this.purgeDue(page, pass)
       }
+      await operations.insertRunOperations(this.db, operation.id, operation.startedAt, operation.failed)
       const status = counters.failed > 0 ? 'partial' : 'succeeded'
       const finished = await runs.finishRun(this.db, run.id, status, counters, null)
       this.logger?.info({ run: finished.id, ...counters }, 'cleanup run finished')
       return { run: finished, errors }
     } catch (error) {
+      // what the run did before it stopped is recorded all the same
+      await operations
+        .insertRunOperations(this.db, operation.id, operation.startedAt, operation.failed)
+        .catch(() => {})
       const message = options.signal?.aborted ? 'Stopped by shutdown' : (error as Error).message
       const finished = await runs.finishRun(this.db, run.id, 'failed', counters, message).catch(() => run)
       if (options.signal?.aborted) this.logger?.warn({ run: run.id }, 'cleanup run stopped by shutdown')
@@ -247,16 +263,9 @@ export class CleanupJob {
   }
 
   /** Finishes rows a crashed purge left in 'purging', under a new token, through the same protocol. */
-  private async recover(
-    tenantId: number,
-    runId: number,
-    staleAfterSeconds: number,
-    counters: runs.RunCounters,
-    report: (error: CleanupItemError) => void,
-    progress: () => Promise<void>,
-    signal?: AbortSignal,
-  ) {
-    const actor = cleanupActor(tenantId)
+  private async recover(tenantId: number, pass: Pass, staleAfterSeconds: number) {
+    const { runId, counters, progress, signal } = pass
+    const actor = cleanupActor(tenantId, pass.operation.id)
     for (;;) {
       signal?.throwIfAborted()
       const token = randomUUID()
@@ -277,7 +286,7 @@ export class CleanupJob {
       )
       const completed = await completePurge(this.db, this.blobs, actor, token)
       counters.recovered += completed.purged
-      this.recordCompleted(tenantId, completed, { runId, counters, report })
+      this.recordCompleted(tenantId, completed, pass)
       await progress()
       if (claimed < RECOVERY_BATCH) return
     }
@@ -329,14 +338,10 @@ export class CleanupJob {
   ): Promise<Map<number, runs.DueCursor>> {
     const { counters, report } = pass
     const token = randomUUID()
-    const batch = await runs.markDueForPurge(
-      this.db,
-      CLEANUP_ACTOR,
-      tenantIds,
-      after,
-      this.settings.batchSize,
-      token,
-      pass.runId,
+    const batch = await this.db.transaction(
+      (tx) =>
+        runs.markDueForPurge(tx, CLEANUP_ACTOR, tenantIds, after, this.settings.batchSize, token, pass.runId),
+      { operationId: pass.operation.id },
     )
     const unfinished = new Map<number, runs.DueCursor>()
     const stored: number[] = []
@@ -390,7 +395,13 @@ export class CleanupJob {
   }
 
   private async completeTenant(tenantId: number, token: string, pass: Pass) {
-    const completed = await completePurge(this.db, this.blobs, cleanupActor(tenantId), token, testCrashPoint)
+    const completed = await completePurge(
+      this.db,
+      this.blobs,
+      cleanupActor(tenantId, pass.operation.id),
+      token,
+      testCrashPoint,
+    )
     this.recordCompleted(tenantId, completed, pass)
   }
 
@@ -398,10 +409,12 @@ export class CleanupJob {
   private recordCompleted(
     tenantId: number,
     completed: CompletedPurge,
-    { runId, counters, report }: Pick<Pass, 'runId' | 'counters' | 'report'>,
+    { runId, counters, report, operation }: Pick<Pass, 'runId' | 'counters' | 'report' | 'operation'>,
   ) {
     counters.purged += completed.purged
     counters.failed += completed.failures.length
+    if (completed.failures.length > 0)
+      operation.failed.set(tenantId, (operation.failed.get(tenantId) ?? 0) + completed.failures.length)
     for (const failure of completed.failures) {
       report({
         tenantId,
@@ -421,6 +434,7 @@ export class CleanupJob {
 /** What one run's batches share. */
 interface Pass {
   runId: number
+  operation: RunOperation
   /** the previous batch's file removal, still running while the next batch is marked */
   pending: Promise<void> | null
   counters: runs.RunCounters
@@ -432,8 +446,15 @@ interface Pass {
 const CLEANUP_ACTOR = { userId: null, login: null, door: 'cleanup' }
 
 /** The cleanup job has no user: audit rows name the door 'cleanup'. */
-function cleanupActor(tenantId: number): repo.AuditActor {
-  return { tenantId, ...CLEANUP_ACTOR }
+function cleanupActor(tenantId: number, operationId: string): repo.AuditActor {
+  return { tenantId, ...CLEANUP_ACTOR, operationId }
+}
+
+/** A run as one operation: its id (on every audit row the run writes) and the files it failed to remove. */
+interface RunOperation {
+  id: string
+  startedAt: Date
+  failed: Map<number, number>
 }
 
 /** One line of a dry-run: what would be purged and why. */

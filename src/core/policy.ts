@@ -221,6 +221,14 @@ export function ownBinScope(actor: Actor): { tenantId: number; deletedBy: number
   return { tenantId: actor.tenantId, deletedBy: actor.userId }
 }
 
+/**
+ * Whose operations an actor may see (and undo, within the rights on each item): a user their own, a tenant's
+ * administrator every operation of the tenant.
+ */
+export function operationScope(actor: Actor): { tenantId: number; actorId?: number } {
+  return actor.admin ? { tenantId: actor.tenantId } : { tenantId: actor.tenantId, actorId: actor.userId }
+}
+
 /** The rights an actor has on a brand: tenant administrators are not limited by access rights (seed 004). */
 export function effectiveBrandRights(actor: Actor, granted: BrandRights | null): BrandRights {
   if (actor.admin) return { view: true, delete: true, purge: true }

@@ -54,9 +54,14 @@ export async function completePurge(
   const failures = await removeMarkedBlobs(db, blobs, actor.tenantId, token, checkpoint)
   await checkpoint?.('after-blobs')
   const reverted =
-    failures.length > 0 ? await db.transaction((tx) => repo.revertPurge(tx, actor, token, failures)) : []
+    failures.length > 0
+      ? await db.transaction((tx) => repo.revertPurge(tx, actor, token, failures), {
+          operationId: actor.operationId,
+        })
+      : []
   const purged = await db.transaction((tx) => repo.finishPurge(tx, actor.tenantId, token), {
     eventTicket: actor.eventTicket,
+    operationId: actor.operationId,
   })
   return { purged, failures, reverted }
 }

@@ -3,6 +3,7 @@ import * as auditRepo from '../db/audit-repository.js'
 import type { Database, Queryable, TransactionOptions } from '../db/database.js'
 import { viewableBrandIds } from '../db/event-repository.js'
 import * as search from '../db/item-search-repository.js'
+import * as operations from '../db/operation-repository.js'
 import { forbiddenInActiveSubtrees, forbiddenInUnits } from '../db/rights-sql.js'
 import { streamTrashListing } from '../db/trash-listing.js'
 import * as repo from '../db/trash-repository.js'
@@ -111,6 +112,55 @@ function restoredNameFrom(name: string, taken: { has(name: string): boolean }, f
   return { name: `${base} (restored ${randomUUID()})${extension}`, n: from }
 }
 
+/** A request that changes the trash, while it runs: what its operation row will say. */
+export interface Operation {
+  id: string
+  action: string
+  actor: Actor
+  startedAt: Date
+  undoOf?: string
+}
+
+export function startOperation(actor: Actor, action: string, undoOf?: string): Operation {
+  return { id: randomUUID(), action, actor, startedAt: new Date(), undoOf }
+}
+
+/** The operation's row, from its results (written in the operation's last transaction: one statement). */
+export function recordOperation(
+  q: Queryable,
+  op: Operation,
+  counts: { requested: number; ok: number; warning: number; error: number; items: number },
+): Promise<void> {
+  return operations.insertOperation(q, {
+    tenantId: op.actor.tenantId,
+    id: op.id,
+    actorId: op.actor.userId,
+    actorLogin: op.actor.login,
+    door: op.actor.door,
+    action: op.action,
+    client: op.actor.client?.slice(0, 200) ?? null,
+    remoteAddress: op.actor.remoteAddress ?? null,
+    startedAt: op.startedAt,
+    requested: counts.requested,
+    okCount: counts.ok,
+    warningCount: counts.warning,
+    errorCount: counts.error,
+    items: counts.items,
+    undoOf: op.undoOf ?? null,
+  })
+}
+
+const countsOf = (results: ItemResult[]) => {
+  const batch = summarize(results)
+  return {
+    requested: results.length,
+    ok: batch.successCount,
+    warning: batch.warningCount,
+    error: batch.errorCount,
+    items: results.reduce((sum, result) => sum + (result.affected ?? 0), 0),
+  }
+}
+
 export class TrashService {
   constructor(
     private readonly db: Database,
@@ -126,10 +176,20 @@ export class TrashService {
     return this.db.transaction(fn, { ...options, eventTicket: actor.eventTicket })
   }
 
+  /** A transaction of an operation: its audit rows carry the operation's id. */
+  private operationTransaction<T>(
+    op: Operation,
+    fn: (tx: Queryable) => Promise<T>,
+    options: TransactionOptions = {},
+  ): Promise<T> {
+    return this.actingTransaction(op.actor, fn, { ...options, operationId: op.id })
+  }
+
   /** active → trashed; a folder takes its active subtree along as one unit. */
   async trash(actor: Actor, requested: readonly number[]): Promise<BatchResult> {
     const ids = uniqueIds(requested)
-    const results = await this.actingTransaction(actor, async (tx) => {
+    const op = startOperation(actor, 'trash')
+    const results = await this.operationTransaction(op, async (tx) => {
       const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
       const { results, allowed } = decide(ids, facts, (item) => {
         if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
@@ -139,7 +199,9 @@ export class TrashService {
       })
       await refuseForbiddenMembers(tx, actor, 'trash', allowed, results)
       await this.trashAllowed(tx, actor, allowed, results)
-      return ids.map((id) => results.get(id)!)
+      const ordered = ids.map((id) => results.get(id)!)
+      await recordOperation(tx, op, countsOf(ordered))
+      return ordered
     })
     return summarize(results)
   }
@@ -182,8 +244,9 @@ export class TrashService {
     options: RestoreOptions = {},
   ): Promise<BatchResult> {
     const ids = uniqueIds(requested)
-    const results = await this.actingTransaction(
-      actor,
+    const op = startOperation(actor, 'restore')
+    const results = await this.operationTransaction(
+      op,
       async (tx) => {
         const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
         const { results, allowed } = decide(ids, facts, (item) => {
@@ -208,7 +271,9 @@ export class TrashService {
           }
           results.set(item.id, result)
         }
-        return ids.map((id) => results.get(id)!)
+        const ordered = ids.map((id) => results.get(id)!)
+        await recordOperation(tx, op, countsOf(ordered))
+        return ordered
       },
       { retryOn: [UNIQUE_VIOLATION] },
     )
@@ -347,7 +412,8 @@ export class TrashService {
   /** trashed → emptied: not restorable, hidden from listings, purged by the next cleanup run (IPS). */
   async empty(actor: Actor, requested: readonly number[]): Promise<BatchResult> {
     const ids = uniqueIds(requested)
-    const results = await this.actingTransaction(actor, async (tx) => {
+    const op = startOperation(actor, 'empty')
+    const results = await this.operationTransaction(op, async (tx) => {
       const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
       const { results, allowed } = decide(ids, facts, (item) => {
         if (item.state === 'emptied') return warn(item.id, ErrorCodes.ALREADY_EMPTIED, item)
@@ -364,7 +430,9 @@ export class TrashService {
         units.map((u) => u.id),
       )
       for (const unit of units) results.set(unit.id, ok(unit, emptied.get(unit.id) ?? 0))
-      return ids.map((id) => results.get(id)!)
+      const ordered = ids.map((id) => results.get(id)!)
+      await recordOperation(tx, op, countsOf(ordered))
+      return ordered
     })
     return summarize(results)
   }
@@ -377,7 +445,8 @@ export class TrashService {
   async purge(actor: Actor, requested: readonly number[], options: PurgeOptions = {}): Promise<BatchResult> {
     const ids = uniqueIds(requested)
     const token = randomUUID()
-    const { results, units } = await this.actingTransaction(actor, async (tx) => {
+    const op = startOperation(actor, options.action ?? 'purge')
+    const { results, units } = await this.operationTransaction(op, async (tx) => {
       const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
       const active: ItemFacts[] = []
       const { results, allowed } = decide(ids, facts, (item) => {
@@ -444,19 +513,22 @@ export class TrashService {
           results.set(unit.id, ok(unit, affected))
         }
       }
+      await recordOperation(tx, op, countsOf(ids.map((id) => results.get(id)!)))
       // only units with stored files wait for the rest of the protocol
       return { results, units: units.filter((unit) => marked.marked.has(unit.id)) }
     })
 
     if (units.length > 0) {
-      const completed = await completePurge(this.db, this.blobs, actor, token)
+      const completed = await completePurge(this.db, this.blobs, { ...actor, operationId: op.id }, token)
       const unitsById = new Map(units.map((unit) => [unit.id, unit]))
-      for (const [unitId, unitFailures] of failuresByUnit(new Set(unitsById.keys()), completed)) {
+      const failed = failuresByUnit(new Set(unitsById.keys()), completed)
+      for (const [unitId, unitFailures] of failed) {
         const unit = unitsById.get(unitId)!
         const result = fail(unit.id, ErrorCodes.STORAGE_FAILURE, unit)
         result.failures = unitFailures
         results.set(unit.id, result)
       }
+      if (failed.size > 0) await operations.recordLateFailures(this.db, actor.tenantId, op.id, failed.size)
     }
     return summarize(ids.map((id) => results.get(id)!))
   }
@@ -468,7 +540,9 @@ export class TrashService {
    */
   async emptyOwnBin(actor: Actor): Promise<{ purged: number; failed: ItemResult[] }> {
     const scope = policy.ownBinScope(actor)
+    const op = startOperation(actor, 'empty_bin')
     let purged = 0
+    let units = 0
     // what the actor may not purge stays in the bin, reported; the rest is purged
     const failed: ItemResult[] = (await repo.ownBinUnpurgeable(this.db, actor, scope)).map((unit) =>
       fail(unit.id, ErrorCodes.ACCESS_DENIED, unit),
@@ -476,24 +550,36 @@ export class TrashService {
     let afterId = 0
     for (;;) {
       const token = randomUUID()
-      const batch = await this.actingTransaction(actor, (tx) =>
+      const batch = await this.operationTransaction(op, (tx) =>
         repo.markOwnBinForPurge(tx, actor, scope, afterId, OWN_BIN_BATCH, token, 'empty_bin'),
       )
       if (batch.roots === 0) break
       afterId = batch.lastRootId
+      units += batch.roots - batch.heldItems.size
       purged += batch.deletedRows
       for (const [id, item] of batch.heldItems) failed.push(fail(id, ErrorCodes.LEGAL_HOLD, item))
       if (batch.marked.size > 0) {
-        const completed = await completePurge(this.db, this.blobs, actor, token)
+        const completed = await completePurge(this.db, this.blobs, { ...actor, operationId: op.id }, token)
         const failures = failuresByUnit(new Set(batch.marked.keys()), completed)
         for (const [id, n] of batch.marked) {
           const unitFailures = failures.get(id)
           if (!unitFailures) purged += n
-          else failed.push({ ...fail(id, ErrorCodes.STORAGE_FAILURE), failures: unitFailures })
+          else {
+            units--
+            failed.push({ ...fail(id, ErrorCodes.STORAGE_FAILURE), failures: unitFailures })
+          }
         }
       }
       if (batch.roots < OWN_BIN_BATCH) break
     }
+    // a bin emptied in several transactions is recorded once, at the end
+    await recordOperation(this.db, op, {
+      requested: units + failed.length,
+      ok: units,
+      warning: 0,
+      error: failed.length,
+      items: purged,
+    })
     return { purged, failed }
   }
 

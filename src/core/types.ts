@@ -13,6 +13,10 @@ export interface Actor {
   door: Door
   /** the session's tag in events (eventTicketOf its ticket); absent when the actor did not come with a ticket */
   eventTicket?: string
+  /** the client as it named itself (user agent, Enterprise ClientName, IPS appName), for the operation log */
+  client?: string
+  /** the remote address the request came from, for the operation log */
+  remoteAddress?: string
 }
 
 export type ItemState = 'active' | 'trashed' | 'emptied' | 'purging'

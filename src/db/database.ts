@@ -23,6 +23,8 @@ export interface TransactionOptions {
   maxAttempts?: number
   /** the acting session's event tag (Ticket of Enterprise events): kept by the audit rows the transaction writes */
   eventTicket?: string
+  /** the operation the transaction acts for: kept by the audit rows it writes */
+  operationId?: string
 }
 
 export interface Database extends Queryable {
@@ -42,6 +44,19 @@ const ALWAYS_RETRY = ['40001', '40P01']
 
 /** Values as they arrive: PostgreSQL's text. */
 const RAW_TEXT = { getTypeParser: () => (value: string) => value }
+
+/**
+ * `begin`, with the transaction's settings in the same round trip (a simple query may hold several statements;
+ * the values are quoted as literals, since such a query takes no parameters).
+ */
+function beginStatement(client: pg.PoolClient, options: TransactionOptions): string {
+  const settings: string[] = []
+  if (options.eventTicket)
+    settings.push(`set_config('trashd.event_ticket', ${client.escapeLiteral(options.eventTicket)}, true)`)
+  if (options.operationId)
+    settings.push(`set_config('trashd.operation_id', ${client.escapeLiteral(options.operationId)}, true)`)
+  return settings.length === 0 ? 'begin' : `begin; select ${settings.join(', ')}`
+}
 
 export function isPgError(error: unknown, code?: string): error is pg.DatabaseError {
   return error instanceof Error && 'code' in error && (code === undefined || error.code === code)
@@ -153,9 +168,7 @@ class PoolDatabase implements Database {
       const client = await this.connect()
       let unusable: Error | undefined
       try {
-        await client.query('begin')
-        if (options.eventTicket)
-          await client.query("select set_config('trashd.event_ticket', $1, true)", [options.eventTicket])
+        await client.query(beginStatement(client, options))
         const result = await fn(client)
         await client.query('commit')
         return result

@@ -278,6 +278,8 @@ export interface AuditActor {
   door: string
   /** the session's tag in events (see Actor) */
   eventTicket?: string
+  /** the operation the purge belongs to: the audit rows its later steps write keep it */
+  operationId?: string
 }
 
 /** One unit to mark: the addressed id, the audit action its rows get when deleted, and optional detail. */

@@ -181,7 +181,9 @@ export async function tenantFingerprint(db: Database, tenantId: number): Promise
        (select count(*) || ':' || coalesce(md5(string_agg(i::text, ',' order by i.id)), '')
           from items i where i.tenant_id = $1) as items,
        (select count(*) || ':' || coalesce(md5(string_agg(a::text, ',' order by a.id)), '')
-          from audit a where a.tenant_id = $1) as audit`,
+          from audit a where a.tenant_id = $1) as audit,
+       (select count(*) || ':' || coalesce(md5(string_agg(o::text, ',' order by o.started_at, o.id)), '')
+          from operations o where o.tenant_id = $1) as operations`,
     [tenantId],
   )
   return result.rows[0] as Record<string, string>

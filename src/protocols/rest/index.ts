@@ -8,6 +8,7 @@ import type { CleanupRun } from '../../core/cleanup-job.js'
 import { type DryRunUnit, describeDueUnit, nothingDue } from '../../core/cleanup-job.js'
 import { nextTick } from '../../core/cleanup-schedule.js'
 import { CoreError, ErrorCodes } from '../../core/errors.js'
+import type { OperationRow } from '../../core/operation-service.js'
 import * as policy from '../../core/policy.js'
 import type { Actor, BatchResult, TrashFilter } from '../../core/types.js'
 import { problem, STATUS_OF, sendProblem } from '../../http/problem.js'
@@ -713,6 +714,46 @@ export const routes: Route[] = [
   }),
   route({
     method: 'GET',
+    url: '/operations',
+    auth: 'user',
+    tag: 'trash',
+    summary:
+      "Operations (requests that trashed, restored, emptied or purged, cleanup runs), newest first: the user's own; an administrator's: the tenant's",
+    query: s.operationsQuery,
+    handler: async (ctx, { actor, query }) => {
+      const page = await ctx.operations.list(
+        actor,
+        {
+          actorId: query.actor,
+          actorLogin: query.actorLogin,
+          door: query.door,
+          action: query.action,
+          from: query.from ? new Date(query.from) : undefined,
+          to: query.to
+            ? new Date(query.to.length === 10 ? `${query.to}T23:59:59.999Z` : query.to)
+            : undefined,
+          minItems: query.minItems,
+        },
+        { limit: query.limit, cursor: query.cursor },
+      )
+      return { operations: page.operations.map(operationJson), next: page.next }
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/operations/:id',
+    auth: 'user',
+    tag: 'trash',
+    summary: 'One operation: its summary and the units it changed with their state now (paged by audit id)',
+    params: s.operationParams,
+    query: s.operationUnitsQuery,
+    handler: async (ctx, { actor, params, query }) => {
+      const page = await ctx.operations.units(actor, params.id, query.after, query.limit)
+      return { ...operationJson(page.operation), units: page.units, next: page.next }
+    },
+  }),
+  route({
+    method: 'GET',
     url: '/events',
     auth: 'user',
     tag: 'trash',
@@ -765,6 +806,23 @@ function dryRunUnitJson(unit: DryRunUnit) {
     retentionFrom: unit.retentionSource,
     purgeError: unit.purgeError,
     explanation: describeDueUnit(unit),
+  }
+}
+
+function operationJson(op: OperationRow) {
+  return {
+    id: op.id,
+    actor: op.actorId === null ? null : { id: op.actorId, login: op.actorLogin },
+    door: op.door,
+    action: op.action,
+    client: op.client,
+    remoteAddress: op.remoteAddress,
+    startedAt: op.startedAt,
+    finishedAt: op.finishedAt,
+    requested: op.requested,
+    outcomes: { ok: op.okCount, warning: op.warningCount, error: op.errorCount },
+    items: op.items,
+    undoOf: op.undoOf,
   }
 }
 

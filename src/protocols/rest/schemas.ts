@@ -209,3 +209,28 @@ export const trashFiltersQuery = z.object({ scope: z.enum(['own', 'visible']).de
 export const tenantCleanupRunsQuery = z
   .object({ limit: z.coerce.number().int().min(1).max(100).default(10) })
   .strict()
+
+const DOORS = ['rest', 'ips', 'asmx', 'enterprise', 'cleanup', 'cli', 'web'] as const
+export const operationsQuery = z
+  .object({
+    /** a user id; only an administrator sees other users' operations */
+    actor: id.optional(),
+    actorLogin: z.string().min(1).max(255).optional(),
+    door: z.enum(DOORS).optional(),
+    action: z
+      .enum(['trash', 'restore', 'empty', 'purge', 'empty_bin', 'expire', 'cleanup', 'undo'])
+      .optional(),
+    from: isoDate.optional(),
+    to: isoDate.optional(),
+    minItems: z.coerce.number().int().min(0).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict()
+export const operationParams = z.object({ id: z.string().max(64) }).strict()
+export const operationUnitsQuery = z
+  .object({
+    after: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict()

@@ -1,0 +1,71 @@
+import type { Database } from '../db/database.js'
+import * as operations from '../db/operation-repository.js'
+import { CoreError, ErrorCodes } from './errors.js'
+import * as policy from './policy.js'
+import type { Actor } from './types.js'
+
+export type { OperationFilter, OperationRow, OperationUnit } from '../db/operation-repository.js'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** The keyset cursor after an operation (newest first): its start, to the microsecond the row keeps, and id. */
+export function operationCursor(op: operations.OperationRow): string {
+  return Buffer.from(JSON.stringify([op.startedAt.toISOString(), op.id])).toString('base64url')
+}
+
+function parseCursor(cursor: string): operations.OperationCursor {
+  try {
+    const [startedAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
+    if (typeof startedAt === 'string' && !Number.isNaN(Date.parse(startedAt)) && typeof id === 'string')
+      if (UUID.test(id)) return { startedAt, id }
+  } catch {
+    // refused below
+  }
+  throw new CoreError(ErrorCodes.INVALID_INPUT, 'Invalid cursor')
+}
+
+/**
+ * The operation log: every request that trashed, restored, emptied or purged, and every cleanup run, as the
+ * actor may see it (their own; a tenant administrator's: the tenant's).
+ */
+export class OperationService {
+  constructor(private readonly db: Database) {}
+
+  async list(
+    actor: Actor,
+    filter: Omit<operations.OperationFilter, 'actorId'> & { actorId?: number },
+    page: { limit: number; cursor?: string },
+  ): Promise<{ operations: operations.OperationRow[]; next: string | null }> {
+    const scope = policy.operationScope(actor)
+    // a user asking for someone else's operations sees none
+    if (scope.actorId !== undefined && filter.actorId !== undefined && filter.actorId !== scope.actorId)
+      return { operations: [], next: null }
+    const rows = await operations.listOperations(
+      this.db,
+      scope.tenantId,
+      { ...filter, actorId: scope.actorId ?? filter.actorId },
+      page.cursor ? parseCursor(page.cursor) : null,
+      page.limit,
+    )
+    return {
+      operations: rows,
+      next: rows.length === page.limit ? operationCursor(rows[rows.length - 1]!) : null,
+    }
+  }
+
+  /** One operation the actor may see; NOT_FOUND otherwise (another tenant's or user's does not exist for them). */
+  async get(actor: Actor, id: string): Promise<operations.OperationRow> {
+    const scope = policy.operationScope(actor)
+    const op = UUID.test(id) ? await operations.getOperation(this.db, scope.tenantId, id) : null
+    if (!op || (scope.actorId !== undefined && op.actorId !== scope.actorId))
+      throw new CoreError(ErrorCodes.NOT_FOUND, 'Operation not found')
+    return op
+  }
+
+  /** A page of the units the operation changed, with their state now (audit id keyset). */
+  async units(actor: Actor, id: string, after: number, limit: number) {
+    const op = await this.get(actor, id)
+    const units = await operations.listOperationUnits(this.db, op.tenantId, op.id, after, limit)
+    return { operation: op, units, next: units.length === limit ? units[units.length - 1]!.auditId : null }
+  }
+}

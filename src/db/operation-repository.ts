@@ -1,0 +1,221 @@
+import type { Queryable } from './database.js'
+
+/** One recorded operation: a request that trashed, restored, emptied or purged, or a cleanup run in a tenant. */
+export interface OperationRow {
+  tenantId: number
+  id: string
+  actorId: number | null
+  actorLogin: string | null
+  door: string
+  action: string
+  client: string | null
+  remoteAddress: string | null
+  startedAt: Date
+  finishedAt: Date
+  requested: number
+  okCount: number
+  warningCount: number
+  errorCount: number
+  items: number
+  undoOf: string | null
+}
+
+export type NewOperation = Omit<OperationRow, 'finishedAt'>
+
+export interface OperationFilter {
+  /** only this actor's operations (a user who is not an administrator sees only their own) */
+  actorId?: number
+  actorLogin?: string
+  door?: string
+  action?: string
+  from?: Date
+  to?: Date
+  minItems?: number
+}
+
+/** The keyset position of a page of operations, newest first. */
+export interface OperationCursor {
+  startedAt: string
+  id: string
+}
+
+const COLUMNS = `tenant_id, id, actor_id, actor_login, door, action, client, remote_address, started_at, finished_at,
+  requested, ok_count, warning_count, error_count, items, undo_of`
+
+const toOperation = (row: Record<string, unknown>): OperationRow => ({
+  tenantId: row.tenant_id as number,
+  id: row.id as string,
+  actorId: row.actor_id as number | null,
+  actorLogin: row.actor_login as string | null,
+  door: row.door as string,
+  action: row.action as string,
+  client: row.client as string | null,
+  remoteAddress: row.remote_address as string | null,
+  startedAt: row.started_at as Date,
+  finishedAt: row.finished_at as Date,
+  requested: row.requested as number,
+  okCount: row.ok_count as number,
+  warningCount: row.warning_count as number,
+  errorCount: row.error_count as number,
+  items: row.items as number,
+  undoOf: row.undo_of as string | null,
+})
+
+export async function insertOperation(q: Queryable, op: NewOperation): Promise<void> {
+  await q.query(
+    `insert into operations (tenant_id, id, actor_id, actor_login, door, action, client, remote_address,
+                             started_at, requested, ok_count, warning_count, error_count, items, undo_of)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+    [
+      op.tenantId,
+      op.id,
+      op.actorId,
+      op.actorLogin,
+      op.door,
+      op.action,
+      op.client,
+      op.remoteAddress,
+      op.startedAt,
+      op.requested,
+      op.okCount,
+      op.warningCount,
+      op.errorCount,
+      op.items,
+      op.undoOf,
+    ],
+  )
+}
+
+/** A purge whose stored files could not all be removed: the units that failed move from ok to error. */
+export async function recordLateFailures(q: Queryable, tenantId: number, id: string, failedUnits: number) {
+  await q.query(
+    `update operations set ok_count = greatest(ok_count - $3, 0), error_count = error_count + $3,
+            finished_at = clock_timestamp()
+      where tenant_id = $1 and id = $2`,
+    [tenantId, id, failedUnits],
+  )
+}
+
+/**
+ * A cleanup run's operation, one row per tenant it changed, counted from the audit rows it wrote under its id
+ * (one statement for the whole run, however many tenants).
+ */
+export async function insertRunOperations(
+  q: Queryable,
+  id: string,
+  startedAt: Date,
+  failedByTenant: Map<number, number>,
+): Promise<void> {
+  await q.query(
+    `insert into operations (tenant_id, id, actor_id, actor_login, door, action, started_at, requested, ok_count,
+                             error_count, items)
+     select a.tenant_id, $1, null, null, 'cleanup', 'cleanup', $2,
+            count(*) filter (where a.unit_root is null or a.unit_root = a.item_id) + coalesce(f.failed, 0),
+            count(*) filter (where a.unit_root is null or a.unit_root = a.item_id), coalesce(f.failed, 0), count(*)
+       from audit a
+       left join unnest($3::bigint[], $4::int[]) as f(tenant_id, failed) on f.tenant_id = a.tenant_id
+      where a.operation_id = $1
+      group by a.tenant_id, f.failed`,
+    [id, startedAt, [...failedByTenant.keys()], [...failedByTenant.values()]],
+  )
+}
+
+/** A page of a tenant's operations, newest first, after a keyset cursor. */
+export async function listOperations(
+  q: Queryable,
+  tenantId: number,
+  filter: OperationFilter,
+  after: OperationCursor | null,
+  limit: number,
+): Promise<OperationRow[]> {
+  const result = await q.query(
+    `select ${COLUMNS} from operations
+      where tenant_id = $1
+        and ($2::bigint is null or actor_id = $2)
+        and ($3::text is null or lower(actor_login) = lower($3))
+        and ($4::text is null or door = $4)
+        and ($5::text is null or action = $5)
+        and ($6::timestamptz is null or started_at >= $6)
+        and ($7::timestamptz is null or started_at <= $7)
+        and ($8::int is null or items >= $8)
+        and ($9::timestamptz is null or (started_at, id) < ($9, $10::uuid))
+      order by started_at desc, id desc
+      limit $11`,
+    [
+      tenantId,
+      filter.actorId ?? null,
+      filter.actorLogin ?? null,
+      filter.door ?? null,
+      filter.action ?? null,
+      filter.from ?? null,
+      filter.to ?? null,
+      filter.minItems ?? null,
+      after?.startedAt ?? null,
+      after?.id ?? null,
+      limit,
+    ],
+  )
+  return result.rows.map(toOperation)
+}
+
+export async function getOperation(q: Queryable, tenantId: number, id: string): Promise<OperationRow | null> {
+  const result = await q.query(`select ${COLUMNS} from operations where tenant_id = $1 and id = $2`, [
+    tenantId,
+    id,
+  ])
+  return result.rows[0] ? toOperation(result.rows[0]) : null
+}
+
+/** A unit an operation changed (a trashed folder once, with how many of its members went along), as of now. */
+export interface OperationUnit {
+  auditId: number
+  at: Date
+  action: string
+  itemId: number
+  kind: string | null
+  name: string | null
+  path: string | null
+  /** rows of the unit the operation changed, the unit's own row included */
+  items: number
+  /** the item's state now; null when it is gone (purged) */
+  state: string | null
+  /** the unit is still in the trash as this operation left it (trashed by it, not restored or deleted since) */
+  stillTrashed: boolean
+}
+
+/** A page of the units an operation changed, in the order it changed them (audit id keyset). */
+export async function listOperationUnits(
+  q: Queryable,
+  tenantId: number,
+  id: string,
+  afterAuditId: number,
+  limit: number,
+): Promise<OperationUnit[]> {
+  const result = await q.query(
+    `select a.id, a.at, a.action, a.item_id, a.item_kind, a.item_name, a.item_path, i.state,
+            (a.action = 'trash' and i.state = 'trashed' and i.trash_root = i.id
+              and i.deleted_at = a.item_deleted_at) as still_trashed,
+            1 + (select count(*)::int from audit m
+                  where m.operation_id = a.operation_id and m.tenant_id = a.tenant_id
+                    and m.unit_root = a.item_id and m.item_id <> a.item_id) as items
+       from audit a
+       left join items i on i.tenant_id = a.tenant_id and i.id = a.item_id
+      where a.operation_id = $2 and a.tenant_id = $1 and a.id > $3
+        and (a.unit_root is null or a.unit_root = a.item_id)
+      order by a.id
+      limit $4`,
+    [tenantId, id, afterAuditId, limit],
+  )
+  return result.rows.map((row) => ({
+    auditId: row.id,
+    at: row.at,
+    action: row.action,
+    itemId: row.item_id,
+    kind: row.item_kind,
+    name: row.item_name,
+    path: row.item_path,
+    items: row.items,
+    state: row.state ?? null,
+    stillTrashed: row.still_trashed === true,
+  }))
+}
