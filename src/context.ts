@@ -164,6 +164,7 @@ export async function createContext(
   const hasher = new PasswordHasher(config.PASSWORD_HASH_COST)
   const plugins = new PluginHost(options.plugins ?? (await loadPlugins(config.PLUGINS)), logger)
   const events = new DatabaseEventBus(database, logger)
+  const trash = new TrashService(database, blobs)
   const publishers = await startPublishers(config, database, events, logger)
   return {
     adminToken,
@@ -172,8 +173,8 @@ export async function createContext(
     logger,
     db: database,
     blobs,
-    trash: new TrashService(database, blobs),
-    operations: new OperationService(database),
+    trash,
+    operations: new OperationService(database, trash),
     auth: new AuthService(database, {
       sessionTtlSeconds: config.SESSION_TTL,
       sessionMaxAgeSeconds: config.SESSION_MAX_AGE,

@@ -309,7 +309,7 @@ describe('isolation: Enterprise', () => {
 })
 
 describe('isolation: REST', () => {
-  it("the victim's operations are not found and not listed for every attacker role, whatever the filter", async () => {
+  it("the victim's operations are not found, listed, previewed or undone for every attacker role, whatever the filter", async () => {
     const victimOps = (
       await server.database.db.query('select id from operations where tenant_id = $1', [victim.tenantId])
     ).rows.map((row) => row.id as string)
@@ -318,10 +318,20 @@ describe('isolation: REST', () => {
       for (const role of ROLES) {
         const authorization = basicAuth(attacker.users[role]!)
         for (const id of victimOps) {
-          for (const url of [`/api/v1/operations/${id}`, `/api/v1/operations/${id}?after=0&limit=1000`]) {
-            const response = await fetch(`${server.baseUrl}${url}`, { headers: { authorization } })
+          for (const [method, url] of [
+            ['GET', `/api/v1/operations/${id}`],
+            ['GET', `/api/v1/operations/${id}?after=0&limit=1000`],
+            ['GET', `/api/v1/operations/${id}/undo/preview`],
+            ['POST', `/api/v1/operations/${id}/undo`],
+          ] as const) {
+            const response = await fetch(`${server.baseUrl}${url}`, {
+              method,
+              headers:
+                method === 'POST' ? { authorization, 'content-type': 'application/json' } : { authorization },
+              ...(method === 'POST' ? { body: '{}' } : {}),
+            })
             const text = await response.text()
-            expect([401, 403, 404], `${role} ${url}: ${text}`).toContain(response.status)
+            expect([401, 403, 404], `${role} ${method} ${url}: ${text}`).toContain(response.status)
             expect(text).not.toMatch(/secret\.txt|Old|inside\.txt/)
           }
         }

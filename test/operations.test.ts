@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { asmx } from './helpers/asmx.js'
+import { deleteObjects, handledIds, logOn, postEnterprise } from './helpers/enterprise.js'
+import { authHeader, ns, post, soap11 } from './helpers/ips.js'
 import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
 /**
@@ -187,6 +189,39 @@ describe('operations', () => {
     expect(await auditOperationIds([file], 'trash')).toEqual([{ item_id: file, operation_id: op!.id }])
   })
 
+  it('Enterprise operations name the client as LogOn did; IPS ones as the authHeader does', async () => {
+    const viaEnterprise = await make('file', 'enterprise.txt', library)
+    const ticket = await logOn(server, fx.users.editor!)
+    const reply = await postEnterprise(
+      server,
+      deleteObjects(ticket, { ids: [viaEnterprise], permanent: false, areas: ['Workflow'] }),
+    )
+    expect(handledIds(reply.text, 'DeleteObjects'), reply.text).toEqual([String(viaEnterprise)])
+    const [enterprise] = await operationsOf('editor', '?door=enterprise')
+    expect(enterprise).toMatchObject({
+      door: 'enterprise',
+      action: 'trash',
+      client: 'test / Content Station',
+      items: 1,
+    })
+    expect(await auditOperationIds([viaEnterprise], 'trash')).toEqual([
+      { item_id: viaEnterprise, operation_id: enterprise!.id },
+    ])
+
+    const viaIps = await make('file', 'ips.txt', library)
+    const ips = await post(
+      server.baseUrl,
+      '/scene7/services/IpsApiService',
+      soap11(
+        `<deleteAssetsParam xmlns="${ns('2012-02-14')}"><companyHandle>c|${fx.tenantId}</companyHandle><assetHandleArray><items>a|${viaIps}</items></assetHandleArray></deleteAssetsParam>`,
+        authHeader(fx.users.admin!),
+      ),
+    )
+    expect(ips.status, ips.text).toBe(200)
+    const [op] = await operationsOf('admin', '?door=ips')
+    expect(op).toMatchObject({ door: 'ips', action: 'trash', client: 'trashd-test 1.0', items: 1 })
+  })
+
   it('a purge and an emptied bin are operations; so is a cleanup run, per tenant it changed', async () => {
     const purged = await make('file', 'gone.txt')
     await api('purger', 'POST', '/items/trash', { ids: [purged] })
@@ -235,13 +270,20 @@ describe('operations', () => {
 
     const all = await operationsOf('admin', '?limit=500')
     const logins = new Set(all.map((op) => op.actor?.login ?? null))
-    expect(logins).toEqual(new Set([fx.users.editor!.login, fx.users.purger!.login, null]))
+    expect(logins).toEqual(
+      new Set([fx.users.editor!.login, fx.users.purger!.login, fx.users.admin!.login, null]),
+    )
     // newest first
     const starts = all.map((op) => Date.parse(op.startedAt))
     expect([...starts].sort((a, b) => b - a)).toEqual(starts)
 
     const editors = await operationsOf('admin', `?actor=${fx.users.editor!.id}`)
-    expect(editors.map((op) => op.action)).toEqual(['trash', 'restore', 'trash'])
+    expect(editors.map((op) => [op.door, op.action])).toEqual([
+      ['enterprise', 'trash'],
+      ['asmx', 'trash'],
+      ['rest', 'restore'],
+      ['rest', 'trash'],
+    ])
     expect((await operationsOf('admin', `?actorLogin=${fx.users.purger!.login}&action=purge`)).length).toBe(1)
     expect((await operationsOf('admin', '?minItems=4')).map((op) => op.id)).toEqual([trashOp.id])
     expect(await operationsOf('admin', '?from=2000-01-01&to=2000-01-02')).toEqual([])

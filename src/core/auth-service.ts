@@ -307,6 +307,7 @@ export class AuthService {
       door: actor.door,
       ttlSeconds: options.sessionTtlSeconds,
       maxAgeSeconds: options.sessionMaxAgeSeconds,
+      client: actor.client?.slice(0, 200) ?? null,
     })
     await users.deleteExpiredSessions(db, SWEEP_LIMIT)
     return { ticket, expiresAt }
@@ -342,6 +343,8 @@ export class AuthService {
       return { ok: false, reason: 'invalid' }
     }
     const actor = { ...this.requestActor(found.session.user, door), eventTicket: eventTicketOf(ticket) }
+    // the client the session was opened by names itself better than this request's User-Agent (Enterprise)
+    if (found.session.client) actor.client = found.session.client
     return { ok: true, actor, expiresAt: found.session.expiresAt }
   }
 

@@ -2,6 +2,7 @@ import type { Database } from '../db/database.js'
 import * as operations from '../db/operation-repository.js'
 import { CoreError, ErrorCodes } from './errors.js'
 import * as policy from './policy.js'
+import type { TrashService, UndoOutcome } from './trash-service.js'
 import type { Actor } from './types.js'
 
 export type { OperationFilter, OperationRow, OperationUnit } from '../db/operation-repository.js'
@@ -29,7 +30,10 @@ function parseCursor(cursor: string): operations.OperationCursor {
  * actor may see it (their own; a tenant administrator's: the tenant's).
  */
 export class OperationService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly trash: TrashService,
+  ) {}
 
   async list(
     actor: Actor,
@@ -67,5 +71,14 @@ export class OperationService {
     const op = await this.get(actor, id)
     const units = await operations.listOperationUnits(this.db, op.tenantId, op.id, after, limit)
     return { operation: op, units, next: units.length === limit ? units[units.length - 1]!.auditId : null }
+  }
+
+  /**
+   * Undoes an operation the actor may see (their own; an administrator: any of the tenant's) within the actor's
+   * rights on every unit (see TrashService.undoOperation); `dryRun`: what it would do, nothing changed.
+   */
+  async undo(actor: Actor, id: string, options: { dryRun?: boolean } = {}): Promise<UndoOutcome> {
+    const op = await this.get(actor, id)
+    return this.trash.undoOperation(actor, op, options)
   }
 }

@@ -161,6 +161,37 @@ const countsOf = (results: ItemResult[]) => {
   }
 }
 
+/** units of a trash operation undone per transaction */
+const UNDO_PAGE = 5000
+
+/** A unit an undo left alone, and why: what happened to it since the operation trashed it. */
+export interface UndoSkipped {
+  id: number
+  name: string | null
+  kind: string | null
+  /** its state now; null: purged */
+  state: string | null
+  reason: 'restored' | 'emptied' | 'purged' | 'trashed_again'
+}
+
+export interface UndoOutcome {
+  /** the undo's own operation (null for a preview) */
+  operationId: string | null
+  /** one restore result per unit that was still in the trash */
+  results: ItemResult[]
+  skipped: UndoSkipped[]
+}
+
+function sinceReason(unit: operations.OperationUnit): UndoSkipped['reason'] {
+  if (unit.state === null || unit.state === 'purging') return 'purged'
+  if (unit.state === 'active') return 'restored'
+  if (unit.state === 'emptied') return 'emptied'
+  return 'trashed_again'
+}
+
+/** ends a dry run's transaction so that it rolls back */
+class DryRunDone extends Error {}
+
 export class TrashService {
   constructor(
     private readonly db: Database,
@@ -248,36 +279,121 @@ export class TrashService {
     const results = await this.operationTransaction(
       op,
       async (tx) => {
-        const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
-        const { results, allowed } = decide(ids, facts, (item) => {
-          if (item.state === 'active') return warn(item.id, ErrorCodes.NOT_IN_TRASH, item)
-          if (item.state === 'emptied') return fail(item.id, ErrorCodes.NOT_RESTORABLE, item)
-          if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
-          const denied = policy.canRestore(actor, item)
-          return denied ? fail(item.id, denied, item) : null
-        })
-        await refuseForbiddenMembers(tx, actor, 'restore', allowed, results)
-        const units = absorbIntoRequestedRoots(allowed, results)
-        const targets = await this.planRestore(tx, actor, units, options, results)
-        const restored = await repo.restoreUnits(tx, actor, targets)
-        const unitsById = new Map(units.map((unit) => [unit.id, unit]))
-        for (const target of targets) {
-          const item = unitsById.get(target.id)!
-          const result = ok(item, restored.get(item.id) ?? 0)
-          if (target.newName !== undefined) {
-            result.renamedTo = target.newName
-            result.status = 'ok'
-            result.message = `Restored as ${target.newName}`
-          }
-          results.set(item.id, result)
-        }
-        const ordered = ids.map((id) => results.get(id)!)
+        const ordered = await this.restoreIn(tx, actor, ids, options)
         await recordOperation(tx, op, countsOf(ordered))
         return ordered
       },
       { retryOn: [UNIQUE_VIOLATION] },
     )
     return summarize(results)
+  }
+
+  /** The restore of these ids within a transaction: decisions, plan and the restoring statement. */
+  private async restoreIn(
+    tx: Queryable,
+    actor: Actor,
+    ids: number[],
+    options: RestoreOptions,
+  ): Promise<ItemResult[]> {
+    const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
+    const { results, allowed } = decide(ids, facts, (item) => {
+      if (item.state === 'active') return warn(item.id, ErrorCodes.NOT_IN_TRASH, item)
+      if (item.state === 'emptied') return fail(item.id, ErrorCodes.NOT_RESTORABLE, item)
+      if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
+      const denied = policy.canRestore(actor, item)
+      return denied ? fail(item.id, denied, item) : null
+    })
+    await refuseForbiddenMembers(tx, actor, 'restore', allowed, results)
+    const units = absorbIntoRequestedRoots(allowed, results)
+    const recreated = new Map<number, string[]>()
+    const targets = await this.planRestore(tx, actor, units, options, results, recreated)
+    const restored = await repo.restoreUnits(tx, actor, targets)
+    const unitsById = new Map(units.map((unit) => [unit.id, unit]))
+    for (const target of targets) {
+      const item = unitsById.get(target.id)!
+      const result = ok(item, restored.get(item.id) ?? 0)
+      if (target.newName !== undefined) {
+        result.renamedTo = target.newName
+        result.status = 'ok'
+        result.message = `Restored as ${target.newName}`
+      }
+      const folders = recreated.get(item.id)
+      if (folders && folders.length > 0) result.recreatedFolders = folders
+      results.set(item.id, result)
+    }
+    return ids.map((id) => results.get(id)!)
+  }
+
+  /**
+   * Undoes a trash operation: every unit it trashed that is still in the trash as it left it is restored, with
+   * the restore rules (the actor's rights on every member, original folders made again when gone, a taken name
+   * renamed), as one operation of its own ('undo'); units since restored, emptied, purged or trashed again are
+   * reported and left alone. A page of units per transaction, each a few statements whatever its size.
+   * `dryRun` answers the same without changing anything: it runs the same work in one transaction rolled back.
+   */
+  async undoOperation(actor: Actor, target: operations.OperationRow, options: { dryRun?: boolean } = {}) {
+    if (target.action !== 'trash')
+      throw new CoreError(
+        ErrorCodes.INVALID_INPUT,
+        `Only a trash operation can be undone (this one is ${target.action})`,
+      )
+    const op = startOperation(actor, 'undo', target.id)
+    const outcome: UndoOutcome = { operationId: null, results: [], skipped: [] }
+    const chunk = async (tx: Queryable, after: number) => {
+      const units = await operations.listOperationUnits(tx, target.tenantId, target.id, after, UNDO_PAGE)
+      const skipped: UndoSkipped[] = []
+      const restorable: number[] = []
+      for (const unit of units) {
+        if (unit.action !== 'trash') continue
+        if (unit.stillTrashed) restorable.push(unit.itemId)
+        else
+          skipped.push({
+            id: unit.itemId,
+            name: unit.name,
+            kind: unit.kind,
+            state: unit.state,
+            reason: sinceReason(unit),
+          })
+      }
+      const results =
+        restorable.length > 0
+          ? await this.restoreIn(tx, actor, restorable, { onMissingParent: 'recreate' })
+          : []
+      return { results, skipped, next: units.length === UNDO_PAGE ? units[units.length - 1]!.auditId : null }
+    }
+    if (options.dryRun) {
+      try {
+        await this.operationTransaction(op, async (tx) => {
+          for (let after: number | null = 0; after !== null; ) {
+            const page = await chunk(tx, after)
+            outcome.results.push(...page.results)
+            outcome.skipped.push(...page.skipped)
+            after = page.next
+          }
+          throw new DryRunDone()
+        })
+      } catch (error) {
+        if (!(error instanceof DryRunDone)) throw error
+      }
+      return outcome
+    }
+    for (let after: number | null = 0; after !== null; ) {
+      const from: number = after
+      const page = await this.operationTransaction(op, (tx) => chunk(tx, from), {
+        retryOn: [UNIQUE_VIOLATION],
+      })
+      outcome.results.push(...page.results)
+      outcome.skipped.push(...page.skipped)
+      after = page.next
+    }
+    const counts = countsOf(outcome.results)
+    await recordOperation(this.db, op, {
+      ...counts,
+      requested: counts.requested + outcome.skipped.length,
+      warning: counts.warning + outcome.skipped.length,
+    })
+    outcome.operationId = op.id
+    return outcome
   }
 
   /** Where each unit goes and under which name; records errors for units that cannot go anywhere. */
@@ -287,6 +403,7 @@ export class TrashService {
     units: ItemFacts[],
     options: RestoreOptions,
     results: Map<number, ItemResult>,
+    recreated?: Map<number, string[]>,
   ): Promise<repo.RestoreTarget[]> {
     if (units.length === 0) return []
     const destination = new Map<number, { parentId: number | null; move: boolean }>()
@@ -323,7 +440,9 @@ export class TrashService {
         // A file where a folder of the path should be stops this unit only (nothing was created for it: a
         // folder made along the way is new and empty, so the blocking file can only sit above it).
         try {
-          const parentId = await this.ensureFolderPath(tx, actor, folderPath)
+          const made: string[] = []
+          const parentId = await this.ensureFolderPath(tx, actor, folderPath, made)
+          recreated?.set(unit.id, made)
           destination.set(unit.id, { parentId, move: true })
         } catch (error) {
           if (!(error instanceof CoreError && error.code === ErrorCodes.ORIGINAL_LOCATION_GONE)) throw error
@@ -383,9 +502,14 @@ export class TrashService {
   }
 
   /** Finds or creates the active folders along a path from the top level; returns the last one's id. */
-  private async ensureFolderPath(tx: Queryable, actor: Actor, segments: string[]): Promise<number | null> {
+  private async ensureFolderPath(
+    tx: Queryable,
+    actor: Actor,
+    segments: string[],
+    made: string[] = [],
+  ): Promise<number | null> {
     let parentId: number | null = null
-    for (const segment of segments) {
+    for (const [index, segment] of segments.entries()) {
       const found: { id: number; kind: string } | null = await repo.activeChild(
         tx,
         actor.tenantId,
@@ -393,18 +517,21 @@ export class TrashService {
         segment,
       )
       if (found && found.kind !== 'folder') throw new CoreError(ErrorCodes.ORIGINAL_LOCATION_GONE)
-      parentId = found
-        ? found.id
-        : (
-            await repo.insertItem(tx, {
-              tenantId: actor.tenantId,
-              kind: 'folder',
-              type: 'Folder',
-              name: segment,
-              parentId,
-              ownerId: actor.userId,
-            })
-          ).id
+      if (found) {
+        parentId = found.id
+        continue
+      }
+      parentId = (
+        await repo.insertItem(tx, {
+          tenantId: actor.tenantId,
+          kind: 'folder',
+          type: 'Folder',
+          name: segment,
+          parentId,
+          ownerId: actor.userId,
+        })
+      ).id
+      made.push(`/${segments.slice(0, index + 1).join('/')}`)
     }
     return parentId
   }

@@ -95,6 +95,8 @@ export interface ItemResult {
   kind?: ItemKind
   /** restore: the name the item was given because its own was taken */
   renamedTo?: string
+  /** restore: the folders made again for it because its original path was gone ('/'-separated paths) */
+  recreatedFolders?: string[]
   /** how many rows the operation touched for this id (a folder unit counts its subtree) */
   affected?: number
   /** purge: the files of the unit that could not be removed from storage */

@@ -90,11 +90,13 @@ export async function insertSession(
     door: string
     ttlSeconds: number
     maxAgeSeconds: number
+    /** the client as it named itself at sign-in */
+    client?: string | null
   },
 ) {
   const result = await q.query<{ expires_at: Date }>(
-    `insert into sessions (ticket_hash, tenant_id, user_id, door, expires_at, ends_at)
-     values ($1, $2, $3, $4, now() + make_interval(secs => least($5::int, $6::int)), now() + make_interval(secs => $6::int))
+    `insert into sessions (ticket_hash, tenant_id, user_id, door, expires_at, ends_at, client)
+     values ($1, $2, $3, $4, now() + make_interval(secs => least($5::int, $6::int)), now() + make_interval(secs => $6::int), $7)
      returning expires_at`,
     [
       session.ticketHash,
@@ -103,6 +105,7 @@ export async function insertSession(
       session.door,
       session.ttlSeconds,
       session.maxAgeSeconds,
+      session.client ?? null,
     ],
   )
   return result.rows[0]!.expires_at
@@ -132,16 +135,23 @@ export async function touchSession(
          where s.ticket_hash = $1 and s.door = $2 and s.expires_at > now() and s.ends_at > now()
            and (select locked_for from lock) = 0
            and exists (select 1 from users d where d.tenant_id = s.tenant_id and d.id = s.user_id and not d.disabled)
-        returning s.tenant_id, s.user_id, s.expires_at
+        returning s.tenant_id, s.user_id, s.expires_at, s.client
       )
-      select lock.locked_for, ${USER_COLUMNS}, live.expires_at
+      select lock.locked_for, ${USER_COLUMNS}, live.expires_at, live.client as session_client
         from lock left join (live join users u on u.tenant_id = live.tenant_id and u.id = live.user_id) on true`,
     [ticketHash, door, ttlSeconds, lockKey, slide],
   )
   const row = result.rows[0]!
   return {
     lockedForSeconds: row.locked_for as number,
-    session: row.id === null ? null : { user: toUser(row), expiresAt: row.expires_at as Date },
+    session:
+      row.id === null
+        ? null
+        : {
+            user: toUser(row),
+            expiresAt: row.expires_at as Date,
+            client: (row.session_client as string | null) ?? null,
+          },
   }
 }
 

@@ -139,7 +139,11 @@ export async function logOn(input: OperationInput): Promise<string> {
         signedIn.reason === 'disabled' ? S.USER_DISABLED.message : S.WRONG_PASSWORD.message,
       )
     }
-    actor = signedIn.actor
+    // the operations of the session name the client as it named itself
+    const client = [optionalText(body, 'ClientName'), optionalText(body, 'ClientAppName')]
+      .filter((part) => part)
+      .join(' / ')
+    actor = client ? { ...signedIn.actor, client } : signedIn.actor
     ticket = (await ctx.auth.openSession(actor, 'hex40')).ticket
   }
 

@@ -20,7 +20,7 @@ import { parseXml, type XmlElement, XmlError } from '../soap/xml.js'
 import { bareFaultXml, faults, IPS_XML_DECLARATION, IpsFault, soapFaultXml } from './faults.js'
 import { companyOfRequest, runOperation } from './operations.js'
 import { renderReturn } from './render.js'
-import { credentialsOf, faultStatusOf, gzipWanted, resolveCall } from './request.js'
+import { clientOf, credentialsOf, faultStatusOf, gzipWanted, resolveCall } from './request.js'
 import { versionByKey, wsdlFileName } from './versions.js'
 import { SERVICE_PATH, withServiceUrl } from './wsdl.js'
 
@@ -131,7 +131,10 @@ async function handle(appCtx: AppContext, form: Form, request: FastifyRequest, r
         ? faults.signInLocked(signedIn.retryAfter)
         : faults.invalidCredentials()
     }
-    const outcome = await runOperation(ctx, signedIn.actors, call)
+    // the operation log names the client as the authHeader does, else by its User-Agent
+    const client = clientOf(unwrapped.headers)
+    const actors = client ? signedIn.actors.map((actor) => ({ ...actor, client })) : signedIn.actors
+    const outcome = await runOperation(ctx, actors, call)
     const result = renderReturn(call.op, call.version, outcome.value, outcome.filter)
     const xml =
       form === 'pox'

@@ -73,6 +73,16 @@ export function gzipWanted(headers: XmlElement[], acceptEncoding: string | undef
   return true
 }
 
+/** The client as the authHeader names it (appName and appVersion), or null. */
+export function clientOf(headers: XmlElement[]): string | null {
+  for (const header of headers) {
+    if (!isAuthHeader(header)) continue
+    const name = childValue(header, 'appName')
+    if (name) return [name, childValue(header, 'appVersion')].filter((part) => part).join(' ')
+  }
+  return null
+}
+
 /**
  * Credentials, in order: authHeader (unversioned or any versioned namespace, children in any order), the
  * deprecated AuthUser/AuthPassword headers, then HTTP Basic. Null when none is given.

@@ -10,6 +10,7 @@ import { nextTick } from '../../core/cleanup-schedule.js'
 import { CoreError, ErrorCodes } from '../../core/errors.js'
 import type { OperationRow } from '../../core/operation-service.js'
 import * as policy from '../../core/policy.js'
+import { summarize, type UndoOutcome } from '../../core/trash-service.js'
 import type { Actor, BatchResult, TrashFilter } from '../../core/types.js'
 import { problem, STATUS_OF, sendProblem } from '../../http/problem.js'
 import { contextFor } from '../../http/request-context.js'
@@ -754,6 +755,28 @@ export const routes: Route[] = [
   }),
   route({
     method: 'GET',
+    url: '/operations/:id/undo/preview',
+    auth: 'user',
+    tag: 'trash',
+    summary:
+      'What undoing a trash operation would do per unit (restored where, renamed to, folders made again, refusals; units since restored, emptied or purged), changing nothing',
+    params: s.operationParams,
+    handler: async (ctx, { actor, params }) =>
+      undoJson(params.id, await ctx.operations.undo(actor, params.id, { dryRun: true })),
+  }),
+  route({
+    method: 'POST',
+    url: '/operations/:id/undo',
+    auth: 'user',
+    tag: 'trash',
+    summary:
+      'Undo a trash operation: every unit it trashed that is still in the trash is restored (restore rules: rights on every member, folders made again, taken names renamed), as one operation of its own',
+    params: s.operationParams,
+    handler: async (ctx, { actor, params }) =>
+      undoJson(params.id, await ctx.operations.undo(actor, params.id)),
+  }),
+  route({
+    method: 'GET',
     url: '/events',
     auth: 'user',
     tag: 'trash',
@@ -823,6 +846,17 @@ function operationJson(op: OperationRow) {
     outcomes: { ok: op.okCount, warning: op.warningCount, error: op.errorCount },
     items: op.items,
     undoOf: op.undoOf,
+  }
+}
+
+function undoJson(undoOf: string, outcome: UndoOutcome) {
+  const batch = batchJson(summarize(outcome.results))
+  return {
+    ...(outcome.operationId ? { operation: outcome.operationId } : { preview: true }),
+    undoOf,
+    ...batch,
+    skippedCount: outcome.skipped.length,
+    skipped: outcome.skipped,
   }
 }
 

@@ -1,0 +1,198 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tenantFingerprint } from './helpers/hardening.js'
+import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
+
+/**
+ * Undo of a trash operation: what is still in the trash as the operation left it comes back under the restore
+ * rules (rename, folders made again, rights), as one operation of its own; the rest is reported. The preview
+ * answers the same without changing a row.
+ */
+
+let server: TestServer
+let fx: Fixture
+
+const make = async (kind: 'file' | 'folder', name: string, parentId: number | null = null) =>
+  (
+    await server.ctx.admin.createItem(fx.tenantId, {
+      kind,
+      name,
+      parentId,
+      brandId: fx.brandId,
+      ownerId: fx.users.editor!.id,
+    })
+  ).item.id
+
+async function api(role: string, method: string, url: string, body?: unknown) {
+  const response = await fetch(`${server.baseUrl}/api/v1${url}`, {
+    method,
+    headers: {
+      authorization: basicAuth(fx.users[role]!),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const text = await response.text()
+  return { status: response.status, json: text ? JSON.parse(text) : null, text }
+}
+
+const latestOperation = async (role: string) => {
+  const answer = await api(role, 'GET', '/operations?limit=1')
+  expect(answer.status, answer.text).toBe(200)
+  return answer.json.operations[0] as { id: string; action: string }
+}
+
+const rows = async (ids: number[]) =>
+  (
+    await server.database.db.query(
+      'select id, name, state, parent_id from items where tenant_id = $1 and id = any($2::bigint[]) order by id',
+      [fx.tenantId, ids],
+    )
+  ).rows as { id: number; name: string; state: string; parent_id: number | null }[]
+
+const ids = {
+  library: 0,
+  projects: 0,
+  inProjects: [] as number[],
+  restoredSince: 0,
+  emptiedSince: 0,
+  renamed: 0,
+  docs: 0,
+  inDocs: 0,
+}
+let trashOp = ''
+
+beforeAll(async () => {
+  server = await startTestServer()
+  fx = await createFixture(server.ctx, 'undo')
+  ids.library = await make('folder', 'Library')
+  ids.projects = await make('folder', 'Projects', ids.library)
+  ids.inProjects = [await make('file', 'a.txt', ids.projects), await make('file', 'b.txt', ids.projects)]
+  ids.restoredSince = await make('file', 'restored.txt', ids.library)
+  ids.emptiedSince = await make('file', 'emptied.txt', ids.library)
+  ids.renamed = await make('file', 'report.pdf', ids.library)
+  ids.docs = await make('folder', 'Docs', ids.library)
+  ids.inDocs = await make('file', 'c.txt', ids.docs)
+
+  // one request trashes five units
+  const trashed = await api('editor', 'POST', '/items/trash', {
+    ids: [ids.projects, ids.restoredSince, ids.emptiedSince, ids.renamed, ids.inDocs],
+  })
+  expect(trashed.json.successCount, trashed.text).toBe(5)
+  trashOp = (await latestOperation('editor')).id
+  // since then: one restored, one emptied, a new report.pdf where the old one was, c.txt's folder trashed
+  expect((await api('editor', 'POST', '/trash/restore', { ids: [ids.restoredSince] })).status).toBe(200)
+  expect((await api('admin', 'POST', '/trash/empty', { ids: [ids.emptiedSince] })).status).toBe(200)
+  await make('file', 'report.pdf', ids.library)
+  expect((await api('editor', 'POST', '/items/trash', { ids: [ids.docs] })).json.successCount).toBe(1)
+})
+
+afterAll(async () => {
+  await server?.close()
+})
+
+describe('undo of an operation', () => {
+  let preview: {
+    results: { id: number; status: string; renamedTo?: string; recreatedFolders?: string[] }[]
+    skipped: unknown[]
+  }
+
+  it('the preview says per unit what the undo would do and what it leaves alone, and changes nothing', async () => {
+    const before = await tenantFingerprint(server.database.db, fx.tenantId)
+    const answer = await api('editor', 'GET', `/operations/${trashOp}/undo/preview`)
+    expect(answer.status, answer.text).toBe(200)
+    expect(await tenantFingerprint(server.database.db, fx.tenantId)).toEqual(before)
+    preview = answer.json
+    expect(answer.json).toMatchObject({ preview: true, undoOf: trashOp, successCount: 3, skippedCount: 2 })
+    expect(answer.json.operation).toBeUndefined()
+    expect(
+      answer.json.results.map((r: { id: number; status: string; affected: number }) => [
+        r.id,
+        r.status,
+        r.affected,
+      ]),
+    ).toEqual([
+      [ids.projects, 'ok', 3],
+      [ids.renamed, 'ok', 1],
+      [ids.inDocs, 'ok', 1],
+    ])
+    expect(answer.json.results[1].renamedTo).toBe('report (restored).pdf')
+    expect(answer.json.results[2].recreatedFolders).toEqual(['/Library/Docs'])
+    expect(answer.json.skipped).toEqual([
+      { id: ids.restoredSince, name: 'restored.txt', kind: 'file', state: 'active', reason: 'restored' },
+      { id: ids.emptiedSince, name: 'emptied.txt', kind: 'file', state: 'emptied', reason: 'emptied' },
+    ])
+  })
+
+  it('only the actor (or an administrator) may undo: another user finds no such operation', async () => {
+    const before = await tenantFingerprint(server.database.db, fx.tenantId)
+    for (const role of ['viewer', 'purger', 'outsider']) {
+      expect((await api(role, 'GET', `/operations/${trashOp}/undo/preview`)).status).toBe(404)
+      expect((await api(role, 'POST', `/operations/${trashOp}/undo`, {})).status).toBe(404)
+    }
+    expect(await tenantFingerprint(server.database.db, fx.tenantId)).toEqual(before)
+  })
+
+  it('the undo does what the preview said, as one operation of its own', async () => {
+    const answer = await api('editor', 'POST', `/operations/${trashOp}/undo`, {})
+    expect(answer.status, answer.text).toBe(200)
+    const { operation, ...rest } = answer.json
+    expect(rest).toEqual({ ...preview, preview: undefined, undoOf: trashOp })
+    // rows: the units are back, renamed and under a folder made again where the preview said
+    const after = await rows([ids.projects, ...ids.inProjects, ids.renamed, ids.inDocs, ids.emptiedSince])
+    expect(after.map((r) => [r.id, r.name, r.state])).toEqual([
+      [ids.projects, 'Projects', 'active'],
+      [ids.inProjects[0], 'a.txt', 'active'],
+      [ids.inProjects[1], 'b.txt', 'active'],
+      [ids.emptiedSince, 'emptied.txt', 'emptied'],
+      [ids.renamed, 'report (restored).pdf', 'active'],
+      [ids.inDocs, 'c.txt', 'active'],
+    ])
+    const docsAgain = after.find((r) => r.id === ids.inDocs)!.parent_id
+    expect(docsAgain).not.toBe(ids.docs)
+    expect((await rows([docsAgain!]))[0]).toMatchObject({
+      name: 'Docs',
+      state: 'active',
+      parent_id: ids.library,
+    })
+    // the undo's own operation, naming the one it undid; its audit rows carry its id
+    const op = await server.database.db.query('select * from operations where tenant_id = $1 and id = $2', [
+      fx.tenantId,
+      operation,
+    ])
+    expect(op.rows[0]).toMatchObject({
+      action: 'undo',
+      undo_of: trashOp,
+      actor_id: fx.users.editor!.id,
+      requested: 5,
+      ok_count: 3,
+      warning_count: 2,
+      error_count: 0,
+      items: 5,
+    })
+    const audit = await server.database.db.query(
+      `select count(*)::int as n from audit where tenant_id = $1 and operation_id = $2 and action = 'restore'`,
+      [fx.tenantId, operation],
+    )
+    expect(audit.rows[0].n).toBe(5)
+  })
+
+  it('a second undo finds nothing left to restore; only a trash operation can be undone', async () => {
+    const again = await api('editor', 'POST', `/operations/${trashOp}/undo`, {})
+    expect(again.status, again.text).toBe(200)
+    expect(again.json).toMatchObject({ successCount: 0, results: [], skippedCount: 5 })
+    const undoOp = await latestOperation('editor')
+    expect(undoOp.action).toBe('undo')
+    const refused = await api('editor', 'POST', `/operations/${undoOp.id}/undo`, {})
+    expect(refused.status, refused.text).toBe(422)
+  })
+
+  it("an administrator may undo a user's operation", async () => {
+    const file = await make('file', 'admin-undo.txt', ids.library)
+    await api('editor', 'POST', '/items/trash', { ids: [file] })
+    const op = (await latestOperation('editor')).id
+    const answer = await api('admin', 'POST', `/operations/${op}/undo`, {})
+    expect(answer.status, answer.text).toBe(200)
+    expect(answer.json).toMatchObject({ successCount: 1, skippedCount: 0 })
+    expect((await rows([file]))[0]!.state).toBe('active')
+  })
+})
