@@ -350,6 +350,24 @@ describe('isolation: REST', () => {
           for (const id of victimOps) expect(text).not.toContain(id)
           expect(text).not.toContain(victim.users.editor!.login)
         }
+        // undo by filter naming the victim's users finds nothing of theirs
+        for (const url of ['/api/v1/operations/undo/preview', '/api/v1/operations/undo']) {
+          for (const filter of [
+            { actor: victim.users.editor!.id, from: '2000-01-01' },
+            { actorLogin: victim.users.editor!.login, from: '2000-01-01' },
+          ]) {
+            const response = await fetch(`${server.baseUrl}${url}`, {
+              method: 'POST',
+              headers: { authorization, 'content-type': 'application/json' },
+              body: JSON.stringify(filter),
+            })
+            const text = await response.text()
+            if (response.status === 200)
+              expect(JSON.parse(text)).toMatchObject({ operations: 0, results: [] })
+            else expect([401, 403], `${role} ${url}: ${text}`).toContain(response.status)
+            expect(text).not.toMatch(/secret\.txt|inside\.txt/)
+          }
+        }
       }
     })
   })

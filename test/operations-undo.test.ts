@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { asmx } from './helpers/asmx.js'
 import { tenantFingerprint } from './helpers/hardening.js'
 import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
@@ -194,5 +195,101 @@ describe('undo of an operation', () => {
     expect(answer.status, answer.text).toBe(200)
     expect(answer.json).toMatchObject({ successCount: 1, skippedCount: 0 })
     expect((await rows([file]))[0]!.state).toBe('active')
+  })
+})
+
+describe('undo by filter', () => {
+  it('a mass delete through srv.asmx, a folder and document after document, is found and undone in one call', async () => {
+    const from = new Date().toISOString()
+    const mass = await make('folder', 'Mass', ids.library)
+    const big = await make('folder', 'Big', mass)
+    const inBig = [await make('file', 'one.txt', big), await make('folder', 'Sub', big)]
+    inBig.push(await make('file', 'two.txt', inBig[1]!))
+    const docs: number[] = []
+    for (let n = 0; n < 6; n++) docs.push(await make('file', `doc${n}.txt`, mass))
+    const othersDoc = await make('file', 'others.txt', mass)
+
+    const ticketOf = async (role: string) =>
+      (
+        await asmx(server.baseUrl, 'GET', 'AuthenticateUser', {
+          UID: fx.users[role]!.login,
+          PWD: fx.users[role]!.password,
+        })
+      ).response.attrs.ticket!
+    const editorTicket = await ticketOf('editor')
+    const deleted = await asmx(server.baseUrl, 'POST', 'DeleteFolder', {
+      authenticationTicket: editorTicket,
+      Path: '\\Library\\Mass\\Big',
+    })
+    expect(deleted.success, deleted.text).toBe('true')
+    for (let n = 0; n < 6; n++) {
+      const answer = await asmx(server.baseUrl, 'GET', 'DeleteDocument', {
+        authenticationTicket: editorTicket,
+        Path: `\\Library\\Mass\\doc${n}.txt`,
+      })
+      expect(answer.success, answer.text).toBe('true')
+    }
+    // someone else's delete in the same minutes stays deleted
+    const other = await asmx(server.baseUrl, 'GET', 'DeleteDocument', {
+      authenticationTicket: await ticketOf('purger'),
+      Path: '\\Library\\Mass\\others.txt',
+    })
+    expect(other.success, other.text).toBe('true')
+
+    const filter = { actor: fx.users.editor!.id, door: 'asmx', from }
+    // found by actor and time
+    const listed = await api(
+      'admin',
+      'GET',
+      `/operations?actor=${fx.users.editor!.id}&door=asmx&from=${from}`,
+    )
+    expect(listed.json.operations).toHaveLength(7)
+    // a user who is not an administrator sees only their own: nothing of the editor's to undo
+    const foreign = await api('viewer', 'POST', '/operations/undo/preview', filter)
+    expect(foreign.json).toMatchObject({ operations: 0, results: [], skipped: [] })
+
+    const before = await tenantFingerprint(server.database.db, fx.tenantId)
+    const preview = await api('admin', 'POST', '/operations/undo/preview', filter)
+    expect(preview.status, preview.text).toBe(200)
+    expect(await tenantFingerprint(server.database.db, fx.tenantId)).toEqual(before)
+    expect(preview.json).toMatchObject({
+      preview: true,
+      operations: 7,
+      successCount: 7,
+      errorCount: 0,
+      skippedCount: 0,
+    })
+    expect(preview.json.results.map((r: { id: number; affected: number }) => [r.id, r.affected])).toEqual([
+      [big, 4],
+      ...docs.map((id) => [id, 1]),
+    ])
+
+    const undone = await api('admin', 'POST', '/operations/undo', filter)
+    expect(undone.status, undone.text).toBe(200)
+    const { operation, ...rest } = undone.json
+    expect(rest).toEqual({ ...preview.json, preview: undefined })
+    const after = await rows([big, ...inBig, ...docs, othersDoc])
+    expect(after.filter((r) => r.state === 'active').map((r) => r.id)).toEqual([big, ...inBig, ...docs])
+    expect(after.find((r) => r.id === othersDoc)!.state).toBe('trashed')
+    const op = await server.database.db.query('select * from operations where tenant_id = $1 and id = $2', [
+      fx.tenantId,
+      operation,
+    ])
+    expect(op.rows[0]).toMatchObject({
+      action: 'undo',
+      actor_id: fx.users.admin!.id,
+      undo_of: null,
+      requested: 7,
+      ok_count: 7,
+      items: 10,
+    })
+    // the same filter again: everything reported as restored since, nothing touched
+    const again = await api('admin', 'POST', '/operations/undo', filter)
+    expect(again.json).toMatchObject({ operations: 7, successCount: 0, skippedCount: 7 })
+    expect(new Set(again.json.skipped.map((u: { reason: string }) => u.reason))).toEqual(
+      new Set(['restored']),
+    )
+    // a filter needs a start
+    expect((await api('admin', 'POST', '/operations/undo', { actor: fx.users.editor!.id })).status).toBe(422)
   })
 })

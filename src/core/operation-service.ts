@@ -7,6 +7,10 @@ import type { Actor } from './types.js'
 
 export type { OperationFilter, OperationRow, OperationUnit } from '../db/operation-repository.js'
 
+/** operations read per statement when a filter is matched, and how many one undo takes at most */
+const MATCH_PAGE = 500
+const MAX_MATCHED = 100_000
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** The keyset cursor after an operation (newest first): its start, to the microsecond the row keeps, and id. */
@@ -69,7 +73,7 @@ export class OperationService {
   /** A page of the units the operation changed, with their state now (audit id keyset). */
   async units(actor: Actor, id: string, after: number, limit: number) {
     const op = await this.get(actor, id)
-    const units = await operations.listOperationUnits(this.db, op.tenantId, op.id, after, limit)
+    const units = await operations.listOperationUnits(this.db, op.tenantId, [op.id], after, limit)
     return { operation: op, units, next: units.length === limit ? units[units.length - 1]!.auditId : null }
   }
 
@@ -79,6 +83,38 @@ export class OperationService {
    */
   async undo(actor: Actor, id: string, options: { dryRun?: boolean } = {}): Promise<UndoOutcome> {
     const op = await this.get(actor, id)
-    return this.trash.undoOperation(actor, op, options)
+    if (op.action !== 'trash')
+      throw new CoreError(
+        ErrorCodes.INVALID_INPUT,
+        `Only a trash operation can be undone (this one is ${op.action})`,
+      )
+    return this.trash.undoOperations(actor, op.tenantId, [op.id], { ...options, undoOf: op.id })
+  }
+
+  /**
+   * Undo by filter, for a client that deleted item by item (thousands of one-item operations): every trash
+   * operation the actor may see that matches (actor, door, start time window) is undone as one operation.
+   */
+  async undoMatching(
+    actor: Actor,
+    filter: Pick<operations.OperationFilter, 'actorId' | 'actorLogin' | 'door' | 'from' | 'to'>,
+    options: { dryRun?: boolean } = {},
+  ): Promise<UndoOutcome & { operations: number }> {
+    const ids: string[] = []
+    let cursor: string | undefined
+    for (;;) {
+      const page = await this.list(actor, { ...filter, action: 'trash' }, { limit: MATCH_PAGE, cursor })
+      ids.push(...page.operations.map((op) => op.id))
+      if (!page.next) break
+      if (ids.length >= MAX_MATCHED)
+        throw new CoreError(
+          ErrorCodes.INVALID_INPUT,
+          `More than ${MAX_MATCHED} operations match: narrow the filter`,
+        )
+      cursor = page.next
+    }
+    const scope = policy.operationScope(actor)
+    const outcome = await this.trash.undoOperations(actor, scope.tenantId, ids, options)
+    return { ...outcome, operations: ids.length }
   }
 }

@@ -325,22 +325,22 @@ export class TrashService {
   }
 
   /**
-   * Undoes a trash operation: every unit it trashed that is still in the trash as it left it is restored, with
+   * Undoes trash operations: every unit they trashed that is still in the trash as they left it is restored, with
    * the restore rules (the actor's rights on every member, original folders made again when gone, a taken name
    * renamed), as one operation of its own ('undo'); units since restored, emptied, purged or trashed again are
    * reported and left alone. A page of units per transaction, each a few statements whatever its size.
    * `dryRun` answers the same without changing anything: it runs the same work in one transaction rolled back.
    */
-  async undoOperation(actor: Actor, target: operations.OperationRow, options: { dryRun?: boolean } = {}) {
-    if (target.action !== 'trash')
-      throw new CoreError(
-        ErrorCodes.INVALID_INPUT,
-        `Only a trash operation can be undone (this one is ${target.action})`,
-      )
-    const op = startOperation(actor, 'undo', target.id)
+  async undoOperations(
+    actor: Actor,
+    tenantId: number,
+    operationIds: string[],
+    options: { dryRun?: boolean; undoOf?: string } = {},
+  ): Promise<UndoOutcome> {
+    const op = startOperation(actor, 'undo', options.undoOf)
     const outcome: UndoOutcome = { operationId: null, results: [], skipped: [] }
     const chunk = async (tx: Queryable, after: number) => {
-      const units = await operations.listOperationUnits(tx, target.tenantId, target.id, after, UNDO_PAGE)
+      const units = await operations.listOperationUnits(tx, tenantId, operationIds, after, UNDO_PAGE)
       const skipped: UndoSkipped[] = []
       const restorable: number[] = []
       for (const unit of units) {

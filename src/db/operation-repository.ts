@@ -183,11 +183,11 @@ export interface OperationUnit {
   stillTrashed: boolean
 }
 
-/** A page of the units an operation changed, in the order it changed them (audit id keyset). */
+/** A page of the units some operations changed, in the order they changed them (audit id keyset). */
 export async function listOperationUnits(
   q: Queryable,
   tenantId: number,
-  id: string,
+  operationIds: string[],
   afterAuditId: number,
   limit: number,
 ): Promise<OperationUnit[]> {
@@ -200,11 +200,11 @@ export async function listOperationUnits(
                     and m.unit_root = a.item_id and m.item_id <> a.item_id) as items
        from audit a
        left join items i on i.tenant_id = a.tenant_id and i.id = a.item_id
-      where a.operation_id = $2 and a.tenant_id = $1 and a.id > $3
+      where a.operation_id in (select unnest($2::uuid[])) and a.tenant_id = $1 and a.id > $3
         and (a.unit_root is null or a.unit_root = a.item_id)
       order by a.id
       limit $4`,
-    [tenantId, id, afterAuditId, limit],
+    [tenantId, operationIds, afterAuditId, limit],
   )
   return result.rows.map((row) => ({
     auditId: row.id,

@@ -754,6 +754,32 @@ export const routes: Route[] = [
     },
   }),
   route({
+    method: 'POST',
+    url: '/operations/undo/preview',
+    auth: 'user',
+    tag: 'trash',
+    summary:
+      'What undoing every trash operation that matches a filter (actor, door, time window) would do per unit, changing nothing',
+    body: s.undoFilterBody,
+    handler: async (ctx, { actor, body }) => {
+      const outcome = await ctx.operations.undoMatching(actor, undoFilter(body), { dryRun: true })
+      return { ...undoJson(null, outcome), operations: outcome.operations }
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/operations/undo',
+    auth: 'user',
+    tag: 'trash',
+    summary:
+      'Undo every trash operation that matches a filter (actor, door, time window; a client that deleted item by item) as one operation',
+    body: s.undoFilterBody,
+    handler: async (ctx, { actor, body }) => {
+      const outcome = await ctx.operations.undoMatching(actor, undoFilter(body))
+      return { ...undoJson(null, outcome), operations: outcome.operations }
+    },
+  }),
+  route({
     method: 'GET',
     url: '/operations/:id/undo/preview',
     auth: 'user',
@@ -849,7 +875,20 @@ function operationJson(op: OperationRow) {
   }
 }
 
-function undoJson(undoOf: string, outcome: UndoOutcome) {
+/** `to` as a day means the end of that day */
+const endOf = (to: string) => new Date(to.length === 10 ? `${to}T23:59:59.999Z` : to)
+
+function undoFilter(body: z.infer<typeof s.undoFilterBody>) {
+  return {
+    actorId: body.actor,
+    actorLogin: body.actorLogin,
+    door: body.door,
+    from: new Date(body.from),
+    to: body.to ? endOf(body.to) : undefined,
+  }
+}
+
+function undoJson(undoOf: string | null, outcome: UndoOutcome) {
   const batch = batchJson(summarize(outcome.results))
   return {
     ...(outcome.operationId ? { operation: outcome.operationId } : { preview: true }),

@@ -227,6 +227,16 @@ export const operationsQuery = z
     cursor: z.string().max(200).optional(),
   })
   .strict()
+export const undoFilterBody = z
+  .object({
+    actor: id.optional(),
+    actorLogin: z.string().min(1).max(255).optional(),
+    door: z.enum(DOORS).optional(),
+    /** the time window the operations started in: a start is required, so that no filter undoes a whole history */
+    from: isoDate,
+    to: isoDate.optional(),
+  })
+  .strict()
 export const operationParams = z.object({ id: z.string().max(64) }).strict()
 export const operationUnitsQuery = z
   .object({
