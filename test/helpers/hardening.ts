@@ -175,16 +175,23 @@ export function* filler(prefix: string, total: number, suffix: string): Generato
 export const rssMiB = () => Math.round(process.memoryUsage().rss / (1024 * 1024))
 
 /** The same fingerprint restricted to one tenant's items and audit rows. */
-export async function tenantFingerprint(db: Database, tenantId: number): Promise<Record<string, string>> {
+export async function tenantFingerprint(
+  db: Database,
+  tenantId: number,
+  /** the operation log too (a refused request is recorded there as an attempt, in the actor's own tenant) */
+  options: { operations?: boolean } = {},
+): Promise<Record<string, string>> {
   const result = await db.query(
     `select
        (select count(*) || ':' || coalesce(md5(string_agg(i::text, ',' order by i.id)), '')
           from items i where i.tenant_id = $1) as items,
        (select count(*) || ':' || coalesce(md5(string_agg(a::text, ',' order by a.id)), '')
           from audit a where a.tenant_id = $1) as audit,
-       (select count(*) || ':' || coalesce(md5(string_agg(o::text, ',' order by o.started_at, o.id)), '')
-          from operations o where o.tenant_id = $1) as operations`,
-    [tenantId],
+       case when $2 then (select count(*) || ':' || coalesce(md5(string_agg(o::text, ',' order by o.started_at, o.id)), '')
+          from operations o where o.tenant_id = $1) end as operations`,
+    [tenantId, options.operations === true],
   )
-  return result.rows[0] as Record<string, string>
+  const row = result.rows[0] as Record<string, string | null>
+  if (!options.operations) delete row.operations
+  return row as Record<string, string>
 }
