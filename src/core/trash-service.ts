@@ -340,7 +340,7 @@ export class TrashService {
     const op = startOperation(actor, 'undo', options.undoOf)
     const outcome: UndoOutcome = { operationId: null, results: [], skipped: [] }
     const chunk = async (tx: Queryable, after: number) => {
-      const units = await operations.listOperationUnits(tx, tenantId, operationIds, after, UNDO_PAGE)
+      const units = await operations.listOperationUnits(tx, tenantId, operationIds, after, UNDO_PAGE, false)
       const skipped: UndoSkipped[] = []
       const restorable: number[] = []
       for (const unit of units) {

@@ -175,7 +175,7 @@ export interface OperationUnit {
   kind: string | null
   name: string | null
   path: string | null
-  /** rows of the unit the operation changed, the unit's own row included */
+  /** rows of the unit the operation changed, the unit's own row included (1 when not counted) */
   items: number
   /** the item's state now; null when it is gone (purged) */
   state: string | null
@@ -183,28 +183,45 @@ export interface OperationUnit {
   stillTrashed: boolean
 }
 
-/** A page of the units some operations changed, in the order they changed them (audit id keyset). */
+/**
+ * A page of the units some operations changed, in the order they changed them (audit id keyset). `countMembers`:
+ * how many rows of each unit the operation changed, read in one pass over the page's operations (an undo, which
+ * does not show them, leaves that pass out).
+ */
 export async function listOperationUnits(
   q: Queryable,
   tenantId: number,
   operationIds: string[],
   afterAuditId: number,
   limit: number,
+  countMembers = true,
 ): Promise<OperationUnit[]> {
   const result = await q.query(
-    `select a.id, a.at, a.action, a.item_id, a.item_kind, a.item_name, a.item_path, i.state,
-            (a.action = 'trash' and i.state = 'trashed' and i.trash_root = i.id
-              and i.deleted_at = a.item_deleted_at) as still_trashed,
-            1 + (select count(*)::int from audit m
-                  where m.operation_id = a.operation_id and m.tenant_id = a.tenant_id
-                    and m.unit_root = a.item_id and m.item_id <> a.item_id) as items
-       from audit a
-       left join items i on i.tenant_id = a.tenant_id and i.id = a.item_id
-      where a.operation_id in (select unnest($2::uuid[])) and a.tenant_id = $1 and a.id > $3
-        and (a.unit_root is null or a.unit_root = a.item_id)
-      order by a.id
-      limit $4`,
-    [tenantId, operationIds, afterAuditId, limit],
+    `with page as materialized (
+        select a.id, a.at, a.action, a.item_id, a.item_kind, a.item_name, a.item_path, a.item_deleted_at,
+               a.operation_id
+          from audit a
+         where a.operation_id in (select unnest($2::uuid[])) and a.tenant_id = $1 and a.id > $3
+           and (a.unit_root is null or a.unit_root = a.item_id)
+         order by a.id
+         limit $4
+      ),
+      members as (
+        select m.operation_id, m.unit_root, count(*)::int as n
+          from audit m
+         where $5 and m.operation_id in (select distinct operation_id from page) and m.tenant_id = $1
+           and m.unit_root in (select item_id from page) and m.unit_root <> m.item_id
+         group by m.operation_id, m.unit_root
+      )
+      select p.id, p.at, p.action, p.item_id, p.item_kind, p.item_name, p.item_path, i.state,
+             (p.action = 'trash' and i.state = 'trashed' and i.trash_root = i.id
+               and i.deleted_at = p.item_deleted_at) as still_trashed,
+             1 + coalesce(mb.n, 0) as items
+        from page p
+        left join members mb on mb.operation_id = p.operation_id and mb.unit_root = p.item_id
+        left join items i on i.tenant_id = $1 and i.id = p.item_id
+       order by p.id`,
+    [tenantId, operationIds, afterAuditId, limit, countMembers],
   )
   return result.rows.map((row) => ({
     auditId: row.id,
