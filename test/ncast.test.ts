@@ -288,6 +288,28 @@ describe('n-cast packets', () => {
     expect(value(packet, 'Permanent')).toBe('false')
   })
 
+  it('an instance that closes right after its change still sends it (a CLI purge that exits)', async () => {
+    const shortLived = await listen()
+    const instance = await startTestServer({ NCAST_TARGETS: `127.0.0.1:${shortLived.port}` })
+    try {
+      const fixture = await createFixture(instance.ctx, 'ncq')
+      const id = (
+        await instance.ctx.admin.createItem(fixture.tenantId, {
+          kind: 'file',
+          name: 'last words',
+          brandId: fixture.brandId,
+        })
+      ).item.id
+      await instance.ctx.trash.trash(fixture.users.purger!.actor, [id])
+      await instance.ctx.trash.purge(fixture.users.purger!.actor, [id])
+      await instance.close()
+      expect(value(await shortLived.next(id, 5000), 'Permanent')).toBe('false')
+      expect(value(await shortLived.next(id, 5000), 'Permanent')).toBe('true')
+    } finally {
+      await shortLived.close()
+    }
+  })
+
   it('LogOn tells clients where live updates arrive (ServerInfo features Broadcasting and EventPort)', async () => {
     const reply = await postEnterprise(
       server,

@@ -370,11 +370,19 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
     const connectionString = `postgres://postgres@${server.getServerConn()}/postgres`
     const pool = new pg.Pool({ connectionString, max: 1 })
     pool.on('error', () => {})
-    return new PoolDatabase('embedded', connectionString, 'trashd', pool, async () => {
-      await server.stop()
-      await pglite.close()
-      await unlock()
-    })
+    // one process owns an embedded database, so its events are all its own; the name still tells processes apart
+    // where they meet (a message broker's connection list)
+    return new PoolDatabase(
+      'embedded',
+      connectionString,
+      `trashd/${randomBytes(6).toString('hex')}`,
+      pool,
+      async () => {
+        await server.stop()
+        await pglite.close()
+        await unlock()
+      },
+    )
   } catch (error) {
     await unlock()
     throw error

@@ -241,6 +241,15 @@ export class DatabaseEventBus implements EventBus {
     }
   }
 
+  /** Hands the publishers every own event committed so far. */
+  private async flushOwnEvents() {
+    await this.connecting?.catch(() => {})
+    // a listening connection is sent every notification committed before a query it answers
+    if (this.listenClient) await this.listenClient.query('select 1')
+    else if (this.mode === 'poll') this.enqueue(() => this.readOwnAfterCursor())
+    await this.queue
+  }
+
   // ---- embedded: poll by cursor
 
   /** Every tenant's events after the publishers' cursor (embedded: all of them are this process's own). */
@@ -278,6 +287,11 @@ export class DatabaseEventBus implements EventBus {
   }
 
   async close() {
+    // this instance's last events still reach its publishers: a CLI purge exits right after it commits
+    if (this.publishers.length > 0)
+      await this.flushOwnEvents().catch((error) =>
+        this.logger?.warn({ err: error }, 'last events not published'),
+      )
     this.closed = true
     this.listeners.clear()
     if (this.pollTimer) clearInterval(this.pollTimer)

@@ -71,6 +71,9 @@ export class NcastPublisher implements EventPublisher {
   private readonly destinations: NcastDestination[]
   /** packets handed to the network, and packets that could not be sent */
   readonly counts = { sent: 0, dropped: 0 }
+  /** packets handed to a socket and not yet sent */
+  private inFlight = 0
+  private readonly idle = new Set<() => void>()
 
   private constructor(private readonly options: NcastOptions) {
     this.destinations = [...options.targets, ...(options.multicast ? [options.multicast] : [])]
@@ -108,7 +111,10 @@ export class NcastPublisher implements EventPublisher {
     for (const destination of this.destinations) {
       const socket = this.sockets.get(familyOf(destination.host))
       if (!socket) continue
+      this.inFlight++
       socket.send(packet, destination.port, destination.host, (error) => {
+        this.inFlight--
+        if (this.inFlight === 0) for (const wake of this.idle) wake()
         if (!error) {
           this.counts.sent++
           return
@@ -126,7 +132,17 @@ export class NcastPublisher implements EventPublisher {
     }
   }
 
+  /** Waits (at most a second) for the packets still being sent, then closes the sockets. */
   async close() {
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000)
+        this.idle.add(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    }
     for (const socket of this.sockets.values())
       await new Promise<void>((resolve) => socket.close(() => resolve()))
     this.sockets.clear()
