@@ -8,9 +8,9 @@ import { connectPostgres, type Database } from '../src/db/database.js'
 import { buildApp } from '../src/http/app.js'
 import { parseXml } from '../src/protocols/soap/xml.js'
 import { asmx } from './helpers/asmx.js'
-import { usingRealPostgres } from './helpers/db.js'
 import { envelope, logOn, postEnterprise } from './helpers/enterprise.js'
 import { authHeader, bodyOf, COMMON_NS, ns, post as postIps, soap11 } from './helpers/ips.js'
+import { needs, POSTGRES } from './helpers/requirements.js'
 import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
 /**
@@ -20,29 +20,32 @@ import { basicAuth, createFixture, type Fixture, startTestServer, type TestServe
  * PostgreSQL (the embedded database has one connection, served in this process), so this file runs only with
  * TEST_DATABASE_URL.
  */
-describe.runIf(usingRealPostgres())('database faults are ordinary errors', () => {
-  let server: TestServer
-  let f: Fixture
-  /** a connection of the test's own, outside the server's pool */
-  let admin: pg.Client
+describe(
+  'database faults are ordinary errors',
+  needs(POSTGRES, 'ends backends and sets server-side timeouts'),
+  () => {
+    let server: TestServer
+    let f: Fixture
+    /** a connection of the test's own, outside the server's pool */
+    let admin: pg.Client
 
-  beforeAll(async () => {
-    server = await startTestServer()
-    f = await createFixture(server.ctx, 'faults')
-    admin = new pg.Client({ connectionString: server.database.url })
-    await admin.connect()
-  })
+    beforeAll(async () => {
+      server = await startTestServer()
+      f = await createFixture(server.ctx, 'faults')
+      admin = new pg.Client({ connectionString: server.database.url })
+      await admin.connect()
+    })
 
-  afterAll(async () => {
-    await admin?.end()
-    await server?.close()
-  })
+    afterAll(async () => {
+      await admin?.end()
+      await server?.close()
+    })
 
-  /** `count` file items of the editor's brand, trashed or active, inserted set-based; their ids. */
-  async function files(count: number, state: 'active' | 'trashed'): Promise<number[]> {
-    const user = f.users.editor!
-    const result = await admin.query<{ id: number }>(
-      `insert into items (tenant_id, kind, type, name, brand_id, size, state, deleted_at, deleted_by, deleted_via,
+    /** `count` file items of the editor's brand, trashed or active, inserted set-based; their ids. */
+    async function files(count: number, state: 'active' | 'trashed'): Promise<number[]> {
+      const user = f.users.editor!
+      const result = await admin.query<{ id: number }>(
+        `insert into items (tenant_id, kind, type, name, brand_id, size, state, deleted_at, deleted_by, deleted_via,
                           original_parent_id, original_path)
        select $1, 'file', 'Document', 'fault-' || $4 || '-' || g || '.pdf', $2, 10, $4,
               case when $4 = 'trashed' then now() end, case when $4 = 'trashed' then $3::bigint end,
@@ -50,200 +53,168 @@ describe.runIf(usingRealPostgres())('database faults are ordinary errors', () =>
               case when $4 = 'trashed' then '/fault-' || $4 || '-' || g || '.pdf' end
          from generate_series(1, $5::int) g
        returning id::int`,
-      [f.tenantId, f.brandId, user.id, state, count],
-    )
-    const ids = result.rows.map((row) => row.id)
-    if (state === 'trashed') await admin.query('update items set trash_root = id where id = any($1)', [ids])
-    return ids
-  }
+        [f.tenantId, f.brandId, user.id, state, count],
+      )
+      const ids = result.rows.map((row) => row.id)
+      if (state === 'trashed') await admin.query('update items set trash_root = id where id = any($1)', [ids])
+      return ids
+    }
 
-  async function states(ids: number[]): Promise<Record<string, number>> {
-    const result = await admin.query<{ state: string; n: number }>(
-      'select state, count(*)::int as n from items where id = any($1) group by state',
-      [ids],
-    )
-    return Object.fromEntries(result.rows.map((row) => [row.state, row.n]))
-  }
+    async function states(ids: number[]): Promise<Record<string, number>> {
+      const result = await admin.query<{ state: string; n: number }>(
+        'select state, count(*)::int as n from items where id = any($1) group by state',
+        [ids],
+      )
+      return Object.fromEntries(result.rows.map((row) => [row.state, row.n]))
+    }
 
-  /** The server's backends on this database matching `where` (on pg_stat_activity), polled up to 10 s if `wait`. */
-  async function backends(where: string, wait = true): Promise<number[]> {
-    for (let tries = 0; tries < (wait ? 100 : 1); tries++) {
-      const found = await admin.query<{ pid: number }>(
-        `select pid from pg_stat_activity
+    /** The server's backends on this database matching `where` (on pg_stat_activity), polled up to 10 s if `wait`. */
+    async function backends(where: string, wait = true): Promise<number[]> {
+      for (let tries = 0; tries < (wait ? 100 : 1); tries++) {
+        const found = await admin.query<{ pid: number }>(
+          `select pid from pg_stat_activity
           where datname = current_database() and pid <> pg_backend_pid() and ${where}`,
-      )
-      if (found.rows.length > 0) return found.rows.map((row) => row.pid)
-      await new Promise((resolve) => setTimeout(resolve, 100))
+        )
+        if (found.rows.length > 0) return found.rows.map((row) => row.pid)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      return []
     }
-    return []
-  }
 
-  /** Ends every connection of the server, as a restart of PostgreSQL would, and waits for them to be gone. */
-  async function terminateAll() {
-    for (let tries = 0; tries < 100; tries++) {
-      const left = await admin.query(
-        `select pg_terminate_backend(pid) from pg_stat_activity
+    /** Ends every connection of the server, as a restart of PostgreSQL would, and waits for them to be gone. */
+    async function terminateAll() {
+      for (let tries = 0; tries < 100; tries++) {
+        const left = await admin.query(
+          `select pg_terminate_backend(pid) from pg_stat_activity
           where datname = current_database() and pid <> pg_backend_pid()`,
+        )
+        if (left.rows.length === 0) break
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      // the pool drops its idle connections as their error events arrive
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+
+    /**
+     * Runs `request` while the items table is locked, so that its transaction waits inside PostgreSQL; then ends
+     * that backend as a failover would, and lets the table go. Returns the request's answer.
+     */
+    async function terminatedMidTransaction<T>(request: () => Promise<T>): Promise<T> {
+      await admin.query('begin')
+      await admin.query('lock table items in exclusive mode')
+      const answer = request()
+      try {
+        const waiting = await backends(`wait_event_type = 'Lock'`)
+        expect(waiting.length).toBeGreaterThan(0)
+        for (const pid of waiting) await admin.query('select pg_terminate_backend($1)', [pid])
+      } finally {
+        await admin.query('commit')
+      }
+      return answer
+    }
+
+    /** The server still answers: /healthz, and a database round trip through a door. */
+    async function stillServing() {
+      const health = await fetch(`${server.baseUrl}/healthz`)
+      expect(health.status).toBe(200)
+      const listing = await fetch(`${server.baseUrl}/api/v1/trash?scope=own`, {
+        headers: { authorization: basicAuth(f.users.editor!) },
+      })
+      expect(listing.status).toBe(200)
+    }
+
+    it('REST: a trash of 2,000 items whose connection is terminated answers a problem and trashes nothing', async () => {
+      const ids = await files(2000, 'active')
+      const reply = await terminatedMidTransaction(() =>
+        fetch(`${server.baseUrl}/api/v1/items/trash`, {
+          method: 'POST',
+          headers: { authorization: basicAuth(f.users.editor!), 'content-type': 'application/json' },
+          body: JSON.stringify({ ids }),
+        }),
       )
-      if (left.rows.length === 0) break
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-    // the pool drops its idle connections as their error events arrive
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-
-  /**
-   * Runs `request` while the items table is locked, so that its transaction waits inside PostgreSQL; then ends
-   * that backend as a failover would, and lets the table go. Returns the request's answer.
-   */
-  async function terminatedMidTransaction<T>(request: () => Promise<T>): Promise<T> {
-    await admin.query('begin')
-    await admin.query('lock table items in exclusive mode')
-    const answer = request()
-    try {
-      const waiting = await backends(`wait_event_type = 'Lock'`)
-      expect(waiting.length).toBeGreaterThan(0)
-      for (const pid of waiting) await admin.query('select pg_terminate_backend($1)', [pid])
-    } finally {
-      await admin.query('commit')
-    }
-    return answer
-  }
-
-  /** The server still answers: /healthz, and a database round trip through a door. */
-  async function stillServing() {
-    const health = await fetch(`${server.baseUrl}/healthz`)
-    expect(health.status).toBe(200)
-    const listing = await fetch(`${server.baseUrl}/api/v1/trash?scope=own`, {
-      headers: { authorization: basicAuth(f.users.editor!) },
+      expect(reply.status).toBeGreaterThanOrEqual(500)
+      expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+      expect(await reply.json()).toMatchObject({ status: reply.status })
+      expect(await states(ids)).toEqual({ active: 2000 })
+      await stillServing()
     })
-    expect(listing.status).toBe(200)
-  }
 
-  it('REST: a trash of 2,000 items whose connection is terminated answers a problem and trashes nothing', async () => {
-    const ids = await files(2000, 'active')
-    const reply = await terminatedMidTransaction(() =>
-      fetch(`${server.baseUrl}/api/v1/items/trash`, {
-        method: 'POST',
-        headers: { authorization: basicAuth(f.users.editor!), 'content-type': 'application/json' },
-        body: JSON.stringify({ ids }),
-      }),
-    )
-    expect(reply.status).toBeGreaterThanOrEqual(500)
-    expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/)
-    expect(await reply.json()).toMatchObject({ status: reply.status })
-    expect(await states(ids)).toEqual({ active: 2000 })
-    await stillServing()
-  })
+    it('IPS: a restore of 2,000 assets whose connection is terminated answers an ipsApiFault and restores nothing', async () => {
+      const ids = await files(2000, 'trashed')
+      const operation =
+        `<restoreAssetsFromTrashParam xmlns="${ns('2014-04-03')}"><companyHandle>c|${f.tenantId}</companyHandle>` +
+        `<assetHandleArray>${ids.map((id) => `<items>a|${id}</items>`).join('')}</assetHandleArray></restoreAssetsFromTrashParam>`
+      const reply = await terminatedMidTransaction(() =>
+        postIps(
+          server.baseUrl,
+          '/scene7/services/IpsApiService',
+          soap11(operation, authHeader(f.users.editor!)),
+        ),
+      )
+      expect(reply.status, reply.text).toBe(500)
+      const fault = bodyOf(reply.root)
+      expect(fault.name).toBe('Fault')
+      const detail = fault.children.find((c) => c.name === 'detail')!.children[0]!
+      expect(detail).toMatchObject({ name: 'ipsApiFault', ns: COMMON_NS })
+      expect(await states(ids)).toEqual({ trashed: 2000 })
+      await stillServing()
+    })
 
-  it('IPS: a restore of 2,000 assets whose connection is terminated answers an ipsApiFault and restores nothing', async () => {
-    const ids = await files(2000, 'trashed')
-    const operation =
-      `<restoreAssetsFromTrashParam xmlns="${ns('2014-04-03')}"><companyHandle>c|${f.tenantId}</companyHandle>` +
-      `<assetHandleArray>${ids.map((id) => `<items>a|${id}</items>`).join('')}</assetHandleArray></restoreAssetsFromTrashParam>`
-    const reply = await terminatedMidTransaction(() =>
-      postIps(
-        server.baseUrl,
-        '/scene7/services/IpsApiService',
-        soap11(operation, authHeader(f.users.editor!)),
-      ),
-    )
-    expect(reply.status, reply.text).toBe(500)
-    const fault = bodyOf(reply.root)
-    expect(fault.name).toBe('Fault')
-    const detail = fault.children.find((c) => c.name === 'detail')!.children[0]!
-    expect(detail).toMatchObject({ name: 'ipsApiFault', ns: COMMON_NS })
-    expect(await states(ids)).toEqual({ trashed: 2000 })
-    await stillServing()
-  })
+    it('Enterprise: a RestoreObjects of 2,000 objects whose connection is terminated answers a fault', async () => {
+      const ids = await files(2000, 'trashed')
+      const ticket = await logOn(server, f.users.editor!)
+      const reply = await terminatedMidTransaction(() =>
+        postEnterprise(
+          server,
+          envelope(
+            `<ns1:RestoreObjects><Ticket>${ticket}</Ticket><IDs>${ids.map((id) => `<String>${id}</String>`).join('')}</IDs></ns1:RestoreObjects>`,
+          ),
+        ),
+      )
+      const body = bodyOf(parseXml(reply.text))
+      // a fault, or a v8 answer that reports every object not restored: never a lost connection
+      if (body.name === 'Fault') expect(body.children[0]!.text).toBe('SOAP-ENV:Server')
+      else {
+        expect(body.name).toBe('RestoreObjectsResponse')
+        expect(body.children.find((c) => c.name === 'IDs')?.children ?? []).toEqual([])
+      }
+      expect(await states(ids)).toEqual({ trashed: 2000 })
+      await stillServing()
+    })
 
-  it('Enterprise: a RestoreObjects of 2,000 objects whose connection is terminated answers a fault', async () => {
-    const ids = await files(2000, 'trashed')
-    const ticket = await logOn(server, f.users.editor!)
-    const reply = await terminatedMidTransaction(() =>
-      postEnterprise(
+    it('Enterprise: a RestoreObjects of 3,000 objects whose second batch fails reports what was done and what was not', async () => {
+      const ids = await files(3000, 'trashed')
+      const ticket = await logOn(server, f.users.editor!)
+      // the second batch of 1,000 waits for a row held here; its connection is then ended
+      await admin.query('begin')
+      await admin.query('select 1 from items where id = $1 for update', [ids[1500]])
+      const pending = postEnterprise(
         server,
         envelope(
-          `<ns1:RestoreObjects><Ticket>${ticket}</Ticket><IDs>${ids.map((id) => `<String>${id}</String>`).join('')}</IDs></ns1:RestoreObjects>`,
+          `<ns1:RestoreObjects><Ticket>${ticket}</Ticket><IDs>${ids.map((id) => `<String>${id}</String>`).join('')}</IDs><Areas><AreaType>Trash</AreaType></Areas></ns1:RestoreObjects>`,
         ),
-      ),
-    )
-    const body = bodyOf(parseXml(reply.text))
-    // a fault, or a v8 answer that reports every object not restored: never a lost connection
-    if (body.name === 'Fault') expect(body.children[0]!.text).toBe('SOAP-ENV:Server')
-    else {
-      expect(body.name).toBe('RestoreObjectsResponse')
-      expect(body.children.find((c) => c.name === 'IDs')?.children ?? []).toEqual([])
-    }
-    expect(await states(ids)).toEqual({ trashed: 2000 })
-    await stillServing()
-  })
-
-  it('Enterprise: a RestoreObjects of 3,000 objects whose second batch fails reports what was done and what was not', async () => {
-    const ids = await files(3000, 'trashed')
-    const ticket = await logOn(server, f.users.editor!)
-    // the second batch of 1,000 waits for a row held here; its connection is then ended
-    await admin.query('begin')
-    await admin.query('select 1 from items where id = $1 for update', [ids[1500]])
-    const pending = postEnterprise(
-      server,
-      envelope(
-        `<ns1:RestoreObjects><Ticket>${ticket}</Ticket><IDs>${ids.map((id) => `<String>${id}</String>`).join('')}</IDs><Areas><AreaType>Trash</AreaType></Areas></ns1:RestoreObjects>`,
-      ),
-    )
-    try {
-      const waiting = await backends(`wait_event_type = 'Lock'`)
-      expect(waiting.length).toBeGreaterThan(0)
-      for (const pid of waiting) await admin.query('select pg_terminate_backend($1)', [pid])
-    } finally {
-      await admin.query('rollback')
-    }
-    const reply = await pending
-    const body = bodyOf(parseXml(reply.text))
-    expect(body.name, reply.text.slice(0, 500)).toBe('RestoreObjectsResponse')
-    const handled = body.children.find((c) => c.name === 'IDs')!.children.map((c) => Number(c.text))
-    expect(handled).toEqual(ids.slice(0, 1000))
-    const reported = body.children.find((c) => c.name === 'Reports')!.children
-    expect(reported.length).toBe(2000)
-    expect(await states(ids.slice(0, 1000))).toEqual({ active: 1000 })
-    expect(await states(ids.slice(1000))).toEqual({ trashed: 2000 })
-    await stillServing()
-  }, 180_000)
-
-  it('srv.asmx: a streamed listing whose database connections end while its reader waits ends that reply at most', async () => {
-    await files(40_000, 'trashed')
-    const ticket = (
-      await asmx(server.baseUrl, 'GET', 'AuthenticateUser', {
-        UID: f.users.editor!.login,
-        PWD: f.users.editor!.password,
-      })
-    ).response.attrs.ticket!
-    const { port } = new URL(server.baseUrl)
-    const socket = net.connect(Number(port), '127.0.0.1')
-    await new Promise((resolve) => socket.once('connect', resolve))
-    const closed = new Promise((resolve) => socket.once('close', resolve))
-    socket.on('data', () => {})
-    socket.on('error', () => {})
-    // a reader that reads nothing: the listing waits on it, holding whatever it holds
-    socket.pause()
-    socket.write(
-      `GET /srv.asmx/GetRecycleBinContent?AuthenticationTicket=${ticket} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
-    )
-    await new Promise((resolve) => setTimeout(resolve, 500))
-    // every connection of the server ends while the listing waits for its reader (it holds none of them)
-    await terminateAll()
-    socket.resume()
-    await closed
-    await stillServing()
-  }, 180_000)
-
-  it('an idle-in-transaction timeout of PostgreSQL while a listing waits for its reader does not end the process', async () => {
-    const database = new URL(server.database.url).pathname.slice(1)
-    await admin.query(`alter database ${database} set idle_in_transaction_session_timeout = '1s'`)
-    try {
-      // the server's connections are made again, now with the timeout
-      await terminateAll()
+      )
+      try {
+        const waiting = await backends(`wait_event_type = 'Lock'`)
+        expect(waiting.length).toBeGreaterThan(0)
+        for (const pid of waiting) await admin.query('select pg_terminate_backend($1)', [pid])
+      } finally {
+        await admin.query('rollback')
+      }
+      const reply = await pending
+      const body = bodyOf(parseXml(reply.text))
+      expect(body.name, reply.text.slice(0, 500)).toBe('RestoreObjectsResponse')
+      const handled = body.children.find((c) => c.name === 'IDs')!.children.map((c) => Number(c.text))
+      expect(handled).toEqual(ids.slice(0, 1000))
+      const reported = body.children.find((c) => c.name === 'Reports')!.children
+      expect(reported.length).toBe(2000)
+      expect(await states(ids.slice(0, 1000))).toEqual({ active: 1000 })
+      expect(await states(ids.slice(1000))).toEqual({ trashed: 2000 })
       await stillServing()
+    }, 180_000)
+
+    it('srv.asmx: a streamed listing whose database connections end while its reader waits ends that reply at most', async () => {
+      await files(40_000, 'trashed')
       const ticket = (
         await asmx(server.baseUrl, 'GET', 'AuthenticateUser', {
           UID: f.users.editor!.login,
@@ -256,28 +227,61 @@ describe.runIf(usingRealPostgres())('database faults are ordinary errors', () =>
       const closed = new Promise((resolve) => socket.once('close', resolve))
       socket.on('data', () => {})
       socket.on('error', () => {})
+      // a reader that reads nothing: the listing waits on it, holding whatever it holds
       socket.pause()
       socket.write(
         `GET /srv.asmx/GetRecycleBinContent?AuthenticationTicket=${ticket} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
       )
-      // the timeout fires while the reader waits
-      await new Promise((resolve) => setTimeout(resolve, 2500))
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      // every connection of the server ends while the listing waits for its reader (it holds none of them)
+      await terminateAll()
       socket.resume()
       await closed
       await stillServing()
-    } finally {
-      await admin.query(`alter database ${database} reset idle_in_transaction_session_timeout`)
-      await terminateAll()
-    }
-  })
-})
+    }, 180_000)
+
+    it('an idle-in-transaction timeout of PostgreSQL while a listing waits for its reader does not end the process', async () => {
+      const database = new URL(server.database.url).pathname.slice(1)
+      await admin.query(`alter database ${database} set idle_in_transaction_session_timeout = '1s'`)
+      try {
+        // the server's connections are made again, now with the timeout
+        await terminateAll()
+        await stillServing()
+        const ticket = (
+          await asmx(server.baseUrl, 'GET', 'AuthenticateUser', {
+            UID: f.users.editor!.login,
+            PWD: f.users.editor!.password,
+          })
+        ).response.attrs.ticket!
+        const { port } = new URL(server.baseUrl)
+        const socket = net.connect(Number(port), '127.0.0.1')
+        await new Promise((resolve) => socket.once('connect', resolve))
+        const closed = new Promise((resolve) => socket.once('close', resolve))
+        socket.on('data', () => {})
+        socket.on('error', () => {})
+        socket.pause()
+        socket.write(
+          `GET /srv.asmx/GetRecycleBinContent?AuthenticationTicket=${ticket} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+        )
+        // the timeout fires while the reader waits
+        await new Promise((resolve) => setTimeout(resolve, 2500))
+        socket.resume()
+        await closed
+        await stillServing()
+      } finally {
+        await admin.query(`alter database ${database} reset idle_in_transaction_session_timeout`)
+        await terminateAll()
+      }
+    })
+  },
+)
 
 /**
  * The pool's bounds: a request that waits longer than the acquire timeout for a connection, or whose statement
  * runs past statement_timeout, is refused as the database being unavailable (REST 503 with Retry-After) while
  * the pool and the process carry on. Needs a real PostgreSQL for the same reason as above.
  */
-describe.runIf(usingRealPostgres())('a bounded pool', () => {
+describe('a bounded pool', needs(POSTGRES, 'server-side timeouts on a pool of real connections'), () => {
   let server: TestServer
   let f: Fixture
   let db: Database

@@ -317,7 +317,8 @@ describe('web Trash Can page in Chromium', needs(CHROMIUM_BROWSER), () => {
       expect(await state('old-logo.svg')).toMatchObject({ state: 'trashed' })
       expect(await state('notes.txt')).toMatchObject({ state: 'active' })
       await expect.poll(() => select(page, 'old-logo.svg').isChecked()).toBe(true)
-      expect(await page.locator('#selection-count').textContent()).toBe('1 item selected')
+      // the list reloads after the restore: the count follows it
+      await expect.poll(() => page.locator('#selection-count').textContent()).toBe('1 item selected')
       // the reloaded list knows the right is gone: restore is no longer offered for it
       await expect.poll(() => page.getByRole('button', { name: 'Restore 1 item' }).isDisabled()).toBe(true)
     } finally {
@@ -451,7 +452,7 @@ describe('web Trash Can page in Chromium', needs(CHROMIUM_BROWSER), () => {
       expect.stringContaining('notes.txt'),
       expect.stringContaining('hero-banner.psd'),
     ])
-    expect(await page.locator('#cleanup-runs').textContent()).toContain('No cleanup has run yet.')
+    await expect.poll(() => page.locator('#cleanup-runs').textContent()).toContain('No cleanup has run yet.')
     const run = await fetch(`${server.baseUrl}/api/v1/cleanup/run`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
