@@ -1,4 +1,8 @@
-import type { BatchResult, Item, TrashEntry } from '../../core/types.js'
+import type { CleanupRun, DryRunUnit } from '../../core/cleanup-job.js'
+import { describeDueUnit } from '../../core/cleanup-job.js'
+import type { OperationRow } from '../../core/operation-service.js'
+import { summarize, type UndoOutcome } from '../../core/trash-service.js'
+import type { Actor, BatchResult, Item, TrashEntry } from '../../core/types.js'
 import { allHandles } from '../handles.js'
 
 export function itemJson(item: Item, path: string) {
@@ -57,5 +61,68 @@ export function batchJson(batch: BatchResult) {
     warningCount: batch.warningCount,
     errorCount: batch.errorCount,
     results: batch.results,
+  }
+}
+
+export function cleanupRunJson(run: CleanupRun) {
+  return { ...run }
+}
+
+export function dryRunUnitJson(unit: DryRunUnit) {
+  return {
+    tenantId: unit.tenantId,
+    id: unit.id,
+    kind: unit.kind,
+    name: unit.name,
+    path: unit.path,
+    reason: unit.held ? 'legal_hold' : unit.reason,
+    wouldPurge: !unit.held,
+    items: unit.rows,
+    bytes: unit.bytes,
+    deletedAt: unit.deletedAt,
+    emptiedAt: unit.emptiedAt,
+    retentionDays: unit.retentionDays,
+    retentionFrom: unit.retentionSource,
+    purgeError: unit.purgeError,
+    explanation: describeDueUnit(unit),
+  }
+}
+
+export function operationJson(op: OperationRow) {
+  return {
+    id: op.id,
+    actor: op.actorId === null ? null : { id: op.actorId, login: op.actorLogin },
+    door: op.door,
+    action: op.action,
+    client: op.client,
+    remoteAddress: op.remoteAddress,
+    startedAt: op.startedAt,
+    finishedAt: op.finishedAt,
+    requested: op.requested,
+    outcomes: { ok: op.okCount, warning: op.warningCount, error: op.errorCount },
+    items: op.items,
+    undoOf: op.undoOf,
+  }
+}
+
+export function undoJson(undoOf: string | null, outcome: UndoOutcome) {
+  const batch = batchJson(summarize(outcome.results))
+  return {
+    ...(outcome.operationId ? { operation: outcome.operationId } : { preview: true }),
+    undoOf,
+    ...batch,
+    skippedCount: outcome.skipped.length,
+    skipped: outcome.skipped,
+  }
+}
+
+/** The signed-in user as POST /sessions and GET /me answer it. */
+export function me(actor: Actor) {
+  return {
+    id: actor.userId,
+    tenantId: actor.tenantId,
+    login: actor.login,
+    displayName: actor.displayName,
+    admin: actor.admin,
   }
 }
