@@ -3,7 +3,9 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander'
 import { ConfigError, loadConfig } from './config.js'
 import { type AppContext, createContext } from './context.js'
 import { describeDueUnit } from './core/cleanup-job.js'
-import { CoreError } from './core/errors.js'
+import { CoreError, ErrorCodes } from './core/errors.js'
+import type { OperationRow } from './core/operation-service.js'
+import type { Actor } from './core/types.js'
 import { describeSweep, sweep } from './core/sweep.js'
 import { DatabaseUnavailableError } from './db/embedded-lock.js'
 import { migrate } from './db/migrate.js'
@@ -148,7 +150,163 @@ export function buildProgram(): Command {
       }
     })
 
+  const operations = program
+    .command('operations')
+    .description(
+      'the operation log: list what was trashed, restored, emptied or purged, show one operation, undo a trash ' +
+        'operation; each acts as the account named by --as, with its rights',
+    )
+  const asOption = ['--as <login>', 'the account to act as (its rights apply; the log names it)'] as const
+
+  operations
+    .command('list')
+    .description('operations the account may see, newest first, one per line')
+    .requiredOption(...asOption)
+    .option('--actor-login <login>', 'only operations by this login')
+    .option('--door <door>', 'only through this door (rest, ips, asmx, enterprise, web, cleanup, cli)')
+    .option('--action <action>', 'only this action (trash, restore, empty, purge, undo)')
+    .option('--from <time>', 'started at or after (ISO 8601)', isoTime('--from'))
+    .option('--to <time>', 'started at or before (ISO 8601)', isoTime('--to'))
+    .option(
+      '--min-items <n>',
+      'only operations that touched at least N items',
+      wholeNumber(0, '--min-items needs a number'),
+    )
+    .option('--limit <n>', 'at most N operations', wholeNumber(1, '--limit needs a number of at least 1'), 50)
+    .action(async (options: OperationListOptions) => {
+      exitCode = await withOperator(options.as, async (ctx, actor) => {
+        const page = await ctx.operations.list(
+          actor,
+          {
+            actorLogin: options.actorLogin,
+            door: options.door,
+            action: options.action,
+            from: options.from,
+            to: options.to,
+            minItems: options.minItems,
+          },
+          { limit: options.limit },
+        )
+        for (const op of page.operations) process.stdout.write(`${describeOperation(op)}\n`)
+        if (page.operations.length === 0) process.stdout.write('no operations\n')
+        return 0
+      })
+    })
+
+  operations
+    .command('show')
+    .description('one operation and the units it changed, with their state now')
+    .argument('<id>', 'the operation id')
+    .requiredOption(...asOption)
+    .option('--limit <n>', 'at most N units', wholeNumber(1, '--limit needs a number of at least 1'), 1000)
+    .action(async (id: string, options: { as: string; limit: number }) => {
+      exitCode = await withOperator(options.as, async (ctx, actor) => {
+        const page = await ctx.operations.units(actor, id, 0, options.limit)
+        process.stdout.write(`${describeOperation(page.operation)}\n`)
+        for (const unit of page.units)
+          process.stdout.write(
+            `  ${unit.action}\t${unit.kind ?? ''} ${unit.itemId}\t${unit.path ?? unit.name ?? ''}\t` +
+              `${unit.items} item(s)\tnow ${unit.state ?? 'purged'}${unit.stillTrashed ? ' (undoable)' : ''}\n`,
+          )
+        if (page.next !== null) process.stdout.write(`  … more units than --limit ${options.limit}\n`)
+        return 0
+      })
+    })
+
+  operations
+    .command('undo')
+    .description(
+      'restore every unit a trash operation trashed that is still in the trash, as one operation of its own; ' +
+        'exits 1 when a unit could not be restored',
+    )
+    .argument('<id>', 'the operation id')
+    .requiredOption(...asOption)
+    .option('--dry-run', 'print what the undo would do per unit; change nothing')
+    .action(async (id: string, options: { as: string; dryRun?: boolean }) => {
+      exitCode = await withOperator(options.as, async (ctx, actor) => {
+        const dryRun = options.dryRun === true
+        const outcome = await ctx.operations.undo(actor, id, { dryRun })
+        const out = (line: string) => process.stdout.write(`${line}\n`)
+        out(dryRun ? 'dry run: nothing is changed' : `undo operation ${outcome.operationId}`)
+        for (const result of outcome.results) {
+          const extra = [
+            result.renamedTo ? `as ${result.renamedTo}` : '',
+            result.recreatedFolders?.length
+              ? `folders made again: ${result.recreatedFolders.join(', ')}`
+              : '',
+          ].filter(Boolean)
+          out(
+            `  ${result.status}\t${result.kind ?? ''} ${result.id}\t${result.name ?? ''}` +
+              `${result.message ? `\t${result.message}` : ''}${extra.length ? `\t${extra.join('; ')}` : ''}`,
+          )
+        }
+        for (const skipped of outcome.skipped)
+          out(`  skipped\t${skipped.kind ?? ''} ${skipped.id}\t${skipped.name ?? ''}\t${skipped.reason}`)
+        const failed = outcome.results.filter((result) => result.status === 'error').length
+        out(
+          `${dryRun ? 'would restore' : 'restored'} ${outcome.results.length - failed} unit(s), refused ${failed}, ` +
+            `skipped ${outcome.skipped.length} (restored, emptied, purged or trashed again since)`,
+        )
+        return failed > 0 ? 1 : 0
+      })
+    })
+
   return program
+}
+
+interface OperationListOptions {
+  as: string
+  actorLogin?: string
+  door?: string
+  action?: string
+  from?: Date
+  to?: Date
+  minItems?: number
+  limit: number
+}
+
+function isoTime(option: string) {
+  return (value: string): Date => {
+    const time = new Date(value)
+    if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(time.getTime()))
+      throw new InvalidArgumentError(
+        `${option} needs a time in ISO 8601 (2026-12-05 or 2026-12-05T10:02:00Z)`,
+      )
+    return time
+  }
+}
+
+function describeOperation(op: OperationRow): string {
+  return [
+    op.id,
+    op.startedAt.toISOString(),
+    op.actorLogin ?? '-',
+    op.door,
+    op.action,
+    `${op.items} item(s)`,
+    `ok ${op.okCount} warning ${op.warningCount} error ${op.errorCount}`,
+    op.undoOf ? `undo of ${op.undoOf}` : '',
+  ]
+    .filter(Boolean)
+    .join('\t')
+}
+
+/** Opens the database, finds the account to act as, runs the command, closes. */
+async function withOperator(login: string, run: (ctx: AppContext, actor: Actor) => Promise<number>) {
+  const ctx = await createContext(loadConfig()).catch((error: unknown) => {
+    if (!(error instanceof DatabaseUnavailableError)) throw error
+    throw new DatabaseUnavailableError(
+      `${error.message}. Ask the running server instead: GET /api/v1/operations, ` +
+        'POST /api/v1/operations/{id}/undo (see the README)',
+    )
+  })
+  try {
+    const actor = await ctx.auth.operatorActing(login)
+    if (!actor) throw new CoreError(ErrorCodes.NOT_FOUND, `--as ${login}: no enabled account has this login`)
+    return await run(ctx, actor)
+  } finally {
+    await ctx.close()
+  }
 }
 
 async function purgeCommand(ctx: AppContext, options: { dryRun: boolean; tenantId?: number }) {

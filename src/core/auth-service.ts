@@ -254,6 +254,15 @@ export class AuthService {
   }
 
   /**
+   * The enabled user with this login as an actor, without a password: for the machine's operator at the command
+   * line (who can read the database anyway), acting as that account with its rights.
+   */
+  async operatorActing(login: string): Promise<Actor | null> {
+    const user = await users.findUserByLogin(this.shared.db, login)
+    return user && !user.disabled ? actorOf(user, 'cli') : null
+  }
+
+  /**
    * The enabled user with this login, when this is its password: no counting, no locks, no rehash. For the
    * server's own checks (published demo passwords), never for a request's credentials.
    */
