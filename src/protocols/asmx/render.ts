@@ -2,10 +2,20 @@ import type { TrashListingEntry } from '../../core/types.js'
 import type { DeleteLogRow } from '../../db/audit-repository.js'
 import { handles } from '../handles.js'
 import { envelopeParts, type SoapVersion } from '../soap/envelope.js'
-import { escapeXml, XSI_NS } from '../soap/xml.js'
+import { type SoapFaultCode, soapFault as writeSoapFault } from '../soap/fault.js'
+import {
+  DOTNET,
+  dotnet as w,
+  type Markup,
+  streamElement,
+  XSD_NS,
+  type XmlAttributes,
+  XSI_NS,
+} from '../soap/writer.js'
 
 export const TEMPURI = 'http://tempuri.org/'
-const XSD_NS = 'http://www.w3.org/2001/XMLSchema'
+/** The envelope ASP.NET writes: prefix soap, xsi and xsd declared. */
+const ENVELOPE = { prefix: 'soap', namespaces: { xsi: XSI_NS, xsd: XSD_NS } }
 
 /**
  * What an infoRouter method answers: the attributes of `<response>` and, for listings, its children as
@@ -31,18 +41,14 @@ export const failed = (error: string, children?: AsyncIterable<string>): AsmxRep
   ...(children ? { children } : {}),
 })
 
-export function attributes(pairs: [string, string | number | null | undefined][]): string {
-  return pairs.map(([name, value]) => ` ${name}="${escapeXml(value ?? '')}"`).join('')
-}
-
-function openTag(reply: AsmxReply, soap: boolean): string {
-  const attrs: [string, string | number][] = [
+function openTag(reply: AsmxReply, soap: boolean): Markup {
+  const attrs: XmlAttributes = [
     ['success', reply.success ? 'true' : 'false'],
     ['error', reply.error],
     ...(reply.attrs ?? []),
   ]
   // inside the SOAP Result element the payload resets the default namespace (it belongs to none)
-  return `<response${attributes(attrs)}${soap ? ' xmlns=""' : ''}`
+  return w.open('response', soap ? { attrs, xmlns: { '': '' } } : { attrs })
 }
 
 /** `2024-06-15T10:23:45.000Z` (infoRouter's yyyy-MM-ddTHH:mm:ss.fffZ). */
@@ -63,22 +69,25 @@ export function containingPath(fullPath: string | null): string {
   return `\\${segments.slice(0, -1).join('\\')}`
 }
 
-/** A `<document>` or `<folder>` of GetRecycleBinContent / SearchRecycledItems (as `attributes` writes them). */
-export function recycledItem(entry: TrashListingEntry): string {
+/** A `<document>` or `<folder>` of GetRecycleBinContent / SearchRecycledItems . */
+export function recycledItem(entry: TrashListingEntry): Markup {
   const folder = entry.kind === 'folder'
   const emptied = entry.state === 'emptied'
   // emptied (IPS emptyAssetsFromTrash) items wait for the cleanup job: infoRouter's system recycle bin
-  return `<${folder ? 'folder' : 'document'} Name="${escapeXml(entry.name)}" DateDeleted="${
-    entry.deletedAt ? escapeXml(isoMillis(entry.deletedAt)) : ''
-  }" TotalSize="${escapeXml(folder ? entry.unitBytes : entry.size)}" OriginalFolderId="${escapeXml(
-    entry.originalParentId ?? 0,
-  )}" DeletePath="${escapeXml(containingPath(entry.originalPath))}" DeletedById="${escapeXml(
-    entry.deletedBy ?? '',
-  )}" DeletedByName="${escapeXml(entry.deletedByLogin ?? '')}" RecycledItemStatusId="${
-    emptied ? 1 : 0
-  }" RecycledItemStatus="${emptied ? 'In System Recycle Bin' : 'In User Recycle Bin'}" Handler="${escapeXml(
-    handles.asmx(entry.id, entry.kind),
-  )}" />`
+  return w.element(folder ? 'folder' : 'document', [], {
+    attrs: [
+      ['Name', entry.name],
+      ['DateDeleted', entry.deletedAt ? isoMillis(entry.deletedAt) : ''],
+      ['TotalSize', folder ? entry.unitBytes : entry.size],
+      ['OriginalFolderId', entry.originalParentId ?? 0],
+      ['DeletePath', containingPath(entry.originalPath)],
+      ['DeletedById', entry.deletedBy ?? ''],
+      ['DeletedByName', entry.deletedByLogin ?? ''],
+      ['RecycledItemStatusId', emptied ? 1 : 0],
+      ['RecycledItemStatus', emptied ? 'In System Recycle Bin' : 'In User Recycle Bin'],
+      ['Handler', handles.asmx(entry.id, entry.kind)],
+    ],
+  })
 }
 
 const LOG_ACTIONS: Record<string, string> = {
@@ -93,30 +102,34 @@ const LOG_ACTIONS: Record<string, string> = {
 export const DELETE_LOG_ACTIONS = Object.keys(LOG_ACTIONS)
 
 /** A `<LOGITEM>` of GetDeleteLog. */
-export function deleteLogItem(row: DeleteLogRow): string {
+export function deleteLogItem(row: DeleteLogRow): Markup {
   const segments = (row.itemPath ?? '').split('/').filter(Boolean)
   const type = row.itemKind === 'file' ? 'DOCUMENT' : segments.length <= 1 ? 'DOMAIN' : 'FOLDER'
-  return `<LOGITEM${attributes([
-    ['TYPE', type],
-    ['NAME', row.itemName],
-    ['PATH', containingPath(row.itemPath)],
-    ['DATE', logDate(row.at)],
-    ['ID', row.itemId],
-    ['DOMAINID', row.libraryId],
-    ['DOMAINNAME', row.libraryName],
-    ['ACTION', LOG_ACTIONS[row.action] ?? row.action.toUpperCase()],
-    ['USERID', row.actorId],
-    ['FULLNAME', row.actorName],
-  ])} />`
+  return w.element('LOGITEM', [], {
+    attrs: [
+      ['TYPE', type],
+      ['NAME', row.itemName],
+      ['PATH', containingPath(row.itemPath)],
+      ['DATE', logDate(row.at)],
+      ['ID', row.itemId],
+      ['DOMAINID', row.libraryId],
+      ['DOMAINNAME', row.libraryName],
+      ['ACTION', LOG_ACTIONS[row.action] ?? row.action.toUpperCase()],
+      ['USERID', row.actorId],
+      ['FULLNAME', row.actorName],
+    ],
+  })
 }
 
 /** `<logitem name message/>` lines of an `error="[log]"` answer. */
-export async function* logItems(entries: { name: string; message: string }[]): AsyncGenerator<string> {
+export async function* logItems(entries: { name: string; message: string }[]): AsyncGenerator<Markup> {
   for (const entry of entries)
-    yield `<logitem${attributes([
-      ['name', entry.name],
-      ['message', entry.message],
-    ])} />`
+    yield w.element('logitem', [], {
+      attrs: [
+        ['name', entry.name],
+        ['message', entry.message],
+      ],
+    })
 }
 
 export async function* once(xml: string): AsyncGenerator<string> {
@@ -125,11 +138,7 @@ export async function* once(xml: string): AsyncGenerator<string> {
 
 /** The SOAP envelope around `<{Method}Response><{Method}Result>`, split where the payload goes. */
 export function soapParts(version: SoapVersion, method: string): [string, string] {
-  const [head, tail] = envelopeParts({
-    version,
-    prefix: 'soap',
-    namespaces: { xsi: XSI_NS, xsd: XSD_NS },
-  })
+  const [head, tail] = envelopeParts({ version, ...ENVELOPE })
   return [
     `${head}<${method}Response xmlns="${TEMPURI}"><${method}Result>`,
     `</${method}Result></${method}Response>${tail}`,
@@ -145,26 +154,17 @@ export interface Framing {
  * Renders a reply as a stream of strings. The first child chunk is read before anything is written, so
  * that a failure at the start still becomes an ordinary `success="false"` answer (see `prepare`).
  */
-export async function* renderReply(
+export function renderReply(
   reply: AsmxReply,
   framing: Framing,
-  first: IteratorResult<string> | null,
-  rest: AsyncIterator<string> | null,
-): AsyncGenerator<string> {
+  first: IteratorResult<Markup> | null,
+  rest: AsyncIterator<Markup> | null,
+): AsyncGenerator<Markup> {
   const soap = framing.soap
-  const [head, tail] = soap
+  const around: [Markup, Markup] = soap
     ? soapParts(soap.version, soap.method)
     : ['<?xml version="1.0" encoding="utf-8"?>', '']
-  const open = openTag(reply, Boolean(soap))
-  if (!first || first.done) {
-    yield `${head}${open} />${tail}`
-    return
-  }
-  yield `${head}${open}>${first.value}`
-  if (rest) {
-    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value
-  }
-  yield `</response>${tail}`
+  return streamElement('response', openTag(reply, Boolean(soap)), first, rest, DOTNET.empty, around)
 }
 
 /** Reads the first chunk of a reply's children (which may throw: the caller answers with SystemError). */
@@ -176,15 +176,6 @@ export async function prepare(reply: AsmxReply) {
 }
 
 /** A SOAP fault as ASMX writes it (HTTP 500). */
-export function soapFault(
-  version: SoapVersion,
-  code: 'Client' | 'Server' | 'VersionMismatch',
-  message: string,
-) {
-  const [head, tail] = envelopeParts({ version, prefix: 'soap', namespaces: { xsi: XSI_NS, xsd: XSD_NS } })
-  if (version === '1.1') {
-    return `${head}<soap:Fault><faultcode>soap:${code}</faultcode><faultstring>${escapeXml(message)}</faultstring><detail /></soap:Fault>${tail}`
-  }
-  const value = code === 'Client' ? 'Sender' : code === 'Server' ? 'Receiver' : code
-  return `${head}<soap:Fault><soap:Code><soap:Value>soap:${value}</soap:Value></soap:Code><soap:Reason><soap:Text xml:lang="en">${escapeXml(message)}</soap:Text></soap:Reason><soap:Detail /></soap:Fault>${tail}`
+export function soapFault(version: SoapVersion, code: SoapFaultCode, message: string) {
+  return writeSoapFault({ code, reason: message }, { version, xml: DOTNET, lang: 'en', ...ENVELOPE })
 }

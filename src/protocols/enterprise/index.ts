@@ -8,7 +8,8 @@ import { RENDITIONS, type Rendition } from '../../core/object-service.js'
 import { publicBase } from '../../http/public-url.js'
 import { contextFor } from '../../http/request-context.js'
 import { SoapError, unwrapEnvelope } from '../soap/envelope.js'
-import { escapeXml, parseXml, XmlError } from '../soap/xml.js'
+import { escapeXml } from '../soap/writer.js'
+import { decodeBody, parseXml, XmlError } from '../soap/xml.js'
 import { OPERATIONS } from './operations.js'
 import { EnterpriseFault, faultEnvelope, S } from './wire.js'
 
@@ -117,7 +118,7 @@ export async function enterpriseDoor(app: FastifyInstance, { ctx }: { ctx: AppCo
           if (!Buffer.isBuffer(raw) && typeof raw !== 'string') {
             throw new EnterpriseFault('Client', 'Bad Request', 'Send a SOAP 1.1 envelope as text/xml')
           }
-          const text = straightenAttributeQuotes(Buffer.isBuffer(raw) ? decodeUtf8(raw) : raw)
+          const text = straightenAttributeQuotes(decodeBody(raw))
           const root = parseXml(text)
           if (root.name === 'Envelope' && root.ns === 'http://www.w3.org/2003/05/soap-envelope') {
             throw new SoapError('version-mismatch', 'SOAP 1.2 is not served here')
@@ -225,15 +226,5 @@ function cookieTicket(cookie: string | undefined): string | undefined {
     return decodeURIComponent(match[1]!)
   } catch {
     return undefined
-  }
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true })
-
-function decodeUtf8(body: Buffer): string {
-  try {
-    return utf8.decode(body)
-  } catch {
-    throw new XmlError('encoding', 'Request body is not valid UTF-8')
   }
 }

@@ -11,13 +11,14 @@ import {
 } from '../../core/object-service.js'
 import type { Area } from '../../core/plugins.js'
 import * as policy from '../../core/policy.js'
-import { el, isNil, type XmlElement } from '../soap/xml.js'
+import { isNil, type XmlElement } from '../soap/xml.js'
 import { type OperationInput, publicationInfoXml, readAreas, requireActor } from './operations.js'
 import {
   argumentFault,
   array,
   arrayItems,
   EnterpriseFault,
+  el,
   field,
   nil,
   optionalText,

@@ -6,13 +6,14 @@ import type { ObjectRow } from '../../core/object-service.js'
 import type { Area, ConnectorObject, ConnectorRequest } from '../../core/plugins.js'
 import type { Actor, BatchResult, BrandRights, ItemResult, TrashFilter } from '../../core/types.js'
 import { clientQueueName } from '../../messaging/amqp.js'
-import { el, type XmlElement } from '../soap/xml.js'
+import type { XmlElement } from '../soap/xml.js'
 import * as objectOperations from './objects.js'
 import { areaFilter, COLUMNS, columnsFor, sortFor } from './query.js'
 import {
   argumentFault,
   array,
   EnterpriseFault,
+  el,
   errorReport,
   ITEMS_RENAMED,
   nil,

@@ -1,10 +1,11 @@
 import { MAX_BATCH_IDS } from '../../core/types.js'
 import { buildEnvelope } from '../soap/envelope.js'
-import { child, el, escapeXml, isNil, type XmlElement } from '../soap/xml.js'
+import { soapFault } from '../soap/fault.js'
+import { type Markup, strict, TEXT, XSI_NS } from '../soap/writer.js'
+import { child, isNil, type XmlElement } from '../soap/xml.js'
 
 /** WoodWing Enterprise workflow interface wire: urn:SmartConnection, document/literal, unqualified children. */
 export const SC_NS = 'urn:SmartConnection'
-const XSI = 'http://www.w3.org/2001/XMLSchema-instance'
 
 /** The enUS server messages trashd answers with (config/resources/enUS.xml of Enterprise Server). */
 export const S = {
@@ -130,49 +131,35 @@ export function queryOrders(parent: XmlElement, name: string): QueryOrder[] | nu
     })
 }
 
-// ---- writing replies
+// ---- writing replies (element values escaped in full, `<a/>`: PHP's SoapServer)
 
+/** `<name>escaped</name>`, `<name/>` for an empty string. */
+export const el = strict.text
 /** `<name xsi:nil="true"/>` */
-export const nil = (name: string) => `<${name} xsi:nil="true"/>`
-
+export const nil = strict.nil
 /** A string element that is nil when null. */
-export const textOrNil = (name: string, value: string | number | null | undefined) =>
-  value === null || value === undefined ? nil(name) : el(name, value)
-
+export const textOrNil = strict.textOrNil
 /** An array written with its items named after their type; `<name/>` when empty. */
-export function array(name: string, items: string[]): string {
-  return items.length === 0 ? `<${name}/>` : `<${name}>${items.join('')}</${name}>`
-}
+export const array = (name: string, items: readonly Markup[]): Markup => strict.element(name, items)
 
 export const stringItems = (values: (string | number)[]) => values.map((value) => el('String', String(value)))
 
+const ENVELOPE = { version: '1.1', prefix: 'SOAP-ENV', namespaces: { ns1: SC_NS, xsi: XSI_NS } } as const
+
 export function envelope(body: string): string {
-  return buildEnvelope({
-    version: '1.1',
-    prefix: 'SOAP-ENV',
-    namespaces: { ns1: SC_NS, xsi: XSI },
-    body,
-  })
+  return buildEnvelope({ ...ENVELOPE, body })
 }
 
 /** A response wrapper: `<ns1:XxxResponse>…</ns1:XxxResponse>` with unqualified children. */
-export function response(operation: string, children: string): string {
-  const name = `ns1:${operation}Response`
-  return envelope(children === '' ? `<${name}/>` : `<${name}>${children}</${name}>`)
+export function response(operation: string, children: Markup): string {
+  return envelope(strict.element(`ns1:${operation}Response`, children))
 }
 
-/** Text content escaped the way PHP writes it: quotes stay as they are. */
-const escapeText = (value: string) =>
-  escapeXml(value)
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-
+/** A fault as PHP's SoapServer writes it: quotes in text as they are, an empty faultactor, detail as text. */
 export function faultEnvelope(fault: EnterpriseFault): string {
-  return envelope(
-    `<SOAP-ENV:Fault><faultcode>SOAP-ENV:${fault.faultcode}</faultcode>` +
-      `<faultstring>${escapeText(fault.faultstring)}</faultstring><faultactor/>` +
-      (fault.detail === '' ? '<detail/>' : `<detail>${escapeText(fault.detail)}</detail>`) +
-      '</SOAP-ENV:Fault>',
+  return soapFault(
+    { code: fault.faultcode, reason: fault.faultstring, detailText: fault.detail },
+    { ...ENVELOPE, xml: TEXT, faultactor: true },
   )
 }
 

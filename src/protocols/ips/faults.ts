@@ -1,5 +1,6 @@
-import { buildEnvelope, type SoapVersion } from '../soap/envelope.js'
-import { escapeText } from '../soap/xml.js'
+import type { SoapVersion } from '../soap/envelope.js'
+import { soapFault } from '../soap/fault.js'
+import { type Markup, TEXT, textStyle as w } from '../soap/writer.js'
 import type { FaultElement } from './schema.js'
 import { IPS_COMMON_NS } from './versions.js'
 
@@ -80,11 +81,11 @@ export const faults = {
 }
 
 /** `<tns:ipsApiFault xmlns:tns="http://www.scene7.com/IpsApi/xsd"><tns:code>…</tns:code><tns:reason>…` */
-export function faultElementXml(fault: IpsFault): string {
-  return (
-    `<tns:${fault.element} xmlns:tns="${IPS_COMMON_NS}">` +
-    `<tns:code>${fault.code}</tns:code><tns:reason>${escapeText(fault.reason)}</tns:reason>` +
-    `</tns:${fault.element}>`
+export function faultElementXml(fault: IpsFault): Markup {
+  return w.element(
+    `tns:${fault.element}`,
+    [w.text('tns:code', fault.code), `<tns:reason>${w.style.escape(fault.reason)}</tns:reason>`],
+    { xmlns: { tns: IPS_COMMON_NS } },
   )
 }
 
@@ -94,16 +95,14 @@ export function faultElementXml(fault: IpsFault): string {
  * authorization faults blame the client, ipsApiFault the server (as captured from the real service).
  */
 export function soapFaultXml(fault: IpsFault, version: SoapVersion): string {
-  const client = fault.element !== 'ipsApiFault'
-  const detail = faultElementXml(fault)
-  const body =
-    version === '1.1'
-      ? `<soapenv:Fault><faultcode>soapenv:${client ? 'Client' : 'Server'}</faultcode>` +
-        `<faultstring>${fault.element}</faultstring><detail>${detail}</detail></soapenv:Fault>`
-      : `<soapenv:Fault><soapenv:Code><soapenv:Value>soapenv:${client ? 'Sender' : 'Receiver'}</soapenv:Value></soapenv:Code>` +
-        `<soapenv:Reason><soapenv:Text xml:lang="en-US">${fault.element}</soapenv:Text></soapenv:Reason>` +
-        `<soapenv:Detail>${detail}</soapenv:Detail></soapenv:Fault>`
-  return buildEnvelope({ version, prefix: 'soapenv', body, declaration: IPS_XML_DECLARATION })
+  return soapFault(
+    {
+      code: fault.element === 'ipsApiFault' ? 'Server' : 'Client',
+      reason: fault.element,
+      detail: faultElementXml(fault),
+    },
+    { version, prefix: 'soapenv', xml: TEXT, lang: 'en-US', declaration: IPS_XML_DECLARATION },
+  )
 }
 
 /** The plain-XML form (`/scene7/api/IpsApiService`) answers a fault with the bare fault element document. */

@@ -1,4 +1,4 @@
-import { escapeText } from '../soap/xml.js'
+import { type Markup, textStyle as w } from '../soap/writer.js'
 import { COMPLEX_TYPES, type ElementSpec, type OperationSpec } from './schema.js'
 import { definesSpec, type IpsVersion } from './versions.js'
 
@@ -28,8 +28,7 @@ export function fieldFilter(include: string[] | undefined, exclude: string[] | u
 }
 
 function simple(value: ReplyValue): string {
-  if (value instanceof Date) return value.toISOString()
-  return escapeText(String(value))
+  return value instanceof Date ? value.toISOString() : String(value)
 }
 
 function renderElements(
@@ -38,7 +37,7 @@ function renderElements(
   version: IpsVersion,
   path: string,
   filter: FieldFilter | undefined,
-): string {
+): Markup {
   let out = ''
   for (const spec of specs) {
     if (!definesSpec(version, spec)) continue
@@ -61,14 +60,10 @@ function renderOne(
   version: IpsVersion,
   path: string,
   filter: FieldFilter | undefined,
-): string {
-  if (spec.type.startsWith('xsd:')) {
-    const text = simple(value)
-    return text === '' ? `<${spec.name}/>` : `<${spec.name}>${text}</${spec.name}>`
-  }
+): Markup {
+  if (spec.type.startsWith('xsd:')) return w.text(spec.name, simple(value))
   const type = COMPLEX_TYPES[spec.type as keyof typeof COMPLEX_TYPES]
-  const inner = renderElements(type.elements, value as ReplyObject, version, path, filter)
-  return inner === '' ? `<${spec.name}/>` : `<${spec.name}>${inner}</${spec.name}>`
+  return w.element(spec.name, renderElements(type.elements, value as ReplyObject, version, path, filter))
 }
 
 /**
@@ -80,10 +75,9 @@ export function renderReturn(
   version: IpsVersion,
   value: ReplyObject,
   filter?: FieldFilter,
-): string {
-  const inner = renderElements(op.result, value, version, '', filter)
-  const name = `${op.name}Return`
-  return inner === ''
-    ? `<${name} xmlns="${version.ns}" />`
-    : `<${name} xmlns="${version.ns}">${inner}</${name}>`
+): Markup {
+  return w.element(`${op.name}Return`, renderElements(op.result, value, version, '', filter), {
+    xmlns: { '': version.ns },
+    empty: ' />',
+  })
 }

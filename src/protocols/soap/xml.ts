@@ -1,3 +1,5 @@
+import { XSI_NS } from './writer.js'
+
 /** A namespace-resolved element: what every door reads requests from. */
 export interface XmlElement {
   /** local name, without prefix */
@@ -27,7 +29,7 @@ export class XmlError extends Error {
   }
 }
 
-export const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance'
+export { XSI_NS }
 export const MAX_XML_DEPTH = 64
 /** Elements in one document: a 10,000-id batch takes at most four per id (Enterprise query parameters). */
 export const MAX_XML_ELEMENTS = 100_000
@@ -510,37 +512,5 @@ export function isNil(element: XmlElement | undefined): boolean {
   return nil === 'true' || nil === '1'
 }
 
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&apos;',
-}
-
-/** Escapes text and attribute values; drops characters XML 1.0 cannot carry. */
-/** Any character escapeXml changes: markup, quotes, and what XML 1.0 cannot carry (surrogates take the slow path). */
-const NEEDS_ESCAPE = /[^\x09\x0A\x0D\x20\x21\x23-\x25\x28-\x3B\x3D\x3F-\uD7FF\uE000-\uFFFD]/
-
-export function escapeXml(value: string | number | boolean): string {
-  const text = String(value)
-  // most values need nothing: returned as they are, without two regex replaces
-  if (!NEEDS_ESCAPE.test(text)) return text
-  return text
-    .replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
-    .replace(/[&<>"']/g, (c) => ESCAPES[c]!)
-}
-
-/** Escapes element text the way most servers write it: only &, < and > (quotes stay as they are). */
-export function escapeText(value: string | number | boolean): string {
-  return String(value)
-    .replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
-    .replace(/[&<>]/g, (c) => ESCAPES[c]!)
-}
-
-/** `<name>escaped</name>`, or `<name/>` for an empty string. */
-export function el(name: string, value: string | number | boolean | null | undefined): string {
-  if (value === null || value === undefined) return ''
-  const text = escapeXml(value)
-  return text === '' ? `<${name}/>` : `<${name}>${text}</${name}>`
-}
+/** Escaping belongs to the writer; re-exported for readers of this module. */
+export { escapeText, escapeXml } from './writer.js'
