@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream'
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../../context.js'
-import { CoreError, ErrorCodes } from '../../core/errors.js'
+import { CoreError } from '../../core/errors.js'
 import { publicBase } from '../../http/public-url.js'
 import { contextFor } from '../../http/request-context.js'
+import type { ErrorMap } from '../kit/errors.js'
 import { stallGuard } from '../../http/stall-guard.js'
 import {
   contentTypeFor,
@@ -81,6 +82,30 @@ export function ticketCookie(request: FastifyRequest): string | null {
   return null
 }
 
+/** The core refusals a method answers as its own failure, in the core's words; the others are a SystemError. */
+const CORE_FAILURES: ErrorMap<boolean> = {
+  INVALID_INPUT: true,
+  NOT_FOUND: false,
+  NOT_IN_TRASH: false,
+  ALREADY_TRASHED: false,
+  ALREADY_EMPTIED: false,
+  NOT_RESTORABLE: false,
+  ACCESS_DENIED: false,
+  TOP_LEVEL_FOLDER: false,
+  ADMIN_ONLY: false,
+  ORIGINAL_LOCATION_GONE: false,
+  TARGET_NOT_FOUND: false,
+  STORAGE_FAILURE: false,
+  LEGAL_HOLD: false,
+  NAME_TAKEN: false,
+  IN_USE: false,
+  AUTHENTICATION_FAILED: false,
+  SESSION_EXPIRED: false,
+  VETOED: false,
+  TOO_LARGE: false,
+  UNAVAILABLE: false,
+}
+
 async function answer(
   ctx: AppContext,
   request: FastifyRequest,
@@ -96,8 +121,7 @@ async function answer(
     prepared = await prepare(result)
   } catch (error) {
     if (error instanceof MethodFailure) result = failed(error.message)
-    else if (error instanceof CoreError && error.code === ErrorCodes.INVALID_INPUT)
-      result = failed(error.message)
+    else if (error instanceof CoreError && CORE_FAILURES[error.code]) result = failed(error.message)
     else {
       request.log.error({ err: error, method: method.name }, 'srv.asmx method failed')
       result = failed(systemError(request.id))

@@ -1,6 +1,9 @@
 import type { AppContext } from '../../context.js'
 import { ErrorCodes } from '../../core/errors.js'
 import * as policy from '../../core/policy.js'
+import type { ErrorMap } from '../kit/errors.js'
+import { asmxHandler } from '../kit/handles.js'
+import { parseId } from '../kit/ids.js'
 import type { Actor, ItemKind, ItemResult, RestoreOptions, TrashFilter } from '../../core/types.js'
 import {
   type AsmxReply,
@@ -72,13 +75,6 @@ export function pathSegments(path: string): string[] {
   return path.split(/[\\/]/).filter((segment) => segment !== '')
 }
 
-/** `D9871` (document) / `F4312` (folder), prefix case-insensitive; null for anything else. */
-export function parseHandler(value: string | null): { id: number; kind: ItemKind } | null {
-  const match = /^([DdFf])(\d{1,15})$/.exec(value?.trim() ?? '')
-  if (!match) return null
-  return { id: Number(match[2]), kind: match[1]!.toUpperCase() === 'F' ? 'folder' : 'file' }
-}
-
 /** A ticket parameter, or the `ticket` cookie when the parameter is missing or empty. */
 function ticketOrCookie(value: string | null | undefined, call: CallInfo): string {
   const given = value?.trim() ?? ''
@@ -116,30 +112,42 @@ async function* fragment(xml: string): AsyncGenerator<string> {
 
 const goneMessage = (kind: ItemKind) => (kind === 'folder' ? Errors.folderGone : Errors.documentGone)
 
+/** The core's own message (or `Failed`): what infoRouter has no words of its own for. */
+const coreMessage = (result: ItemResult) => result.message ?? 'Failed'
+
+/** The infoRouter wording of each core outcome of a single-item operation. */
+const ITEM_ERRORS: ErrorMap<(result: ItemResult, kind: ItemKind) => string> = {
+  ACCESS_DENIED: () => Errors.accessDenied,
+  TOP_LEVEL_FOLDER: () => Errors.topLevelFolder,
+  NOT_FOUND: (_result, kind) => goneMessage(kind),
+  NOT_IN_TRASH: (_result, kind) => goneMessage(kind),
+  NOT_RESTORABLE: (_result, kind) => goneMessage(kind),
+  ALREADY_EMPTIED: (_result, kind) => goneMessage(kind),
+  ORIGINAL_LOCATION_GONE: () => Errors.originalLocationGone,
+  TARGET_NOT_FOUND: () => Errors.targetNotFound,
+  ALREADY_TRASHED: coreMessage,
+  ADMIN_ONLY: coreMessage,
+  STORAGE_FAILURE: coreMessage,
+  LEGAL_HOLD: coreMessage,
+  INVALID_INPUT: coreMessage,
+  NAME_TAKEN: coreMessage,
+  IN_USE: coreMessage,
+  AUTHENTICATION_FAILED: coreMessage,
+  SESSION_EXPIRED: coreMessage,
+  VETOED: coreMessage,
+  TOO_LARGE: coreMessage,
+  UNAVAILABLE: coreMessage,
+}
+
 /** Maps a core result of a single-item operation to the infoRouter wording. */
 function errorOf(result: ItemResult, kind: ItemKind): string {
-  switch (result.code) {
-    case ErrorCodes.ACCESS_DENIED:
-      return Errors.accessDenied
-    case ErrorCodes.TOP_LEVEL_FOLDER:
-      return Errors.topLevelFolder
-    case ErrorCodes.NOT_FOUND:
-    case ErrorCodes.NOT_IN_TRASH:
-    case ErrorCodes.NOT_RESTORABLE:
-    case ErrorCodes.ALREADY_EMPTIED:
-      return goneMessage(kind)
-    case ErrorCodes.ORIGINAL_LOCATION_GONE:
-      return Errors.originalLocationGone
-    case ErrorCodes.TARGET_NOT_FOUND:
-      return Errors.targetNotFound
-    default:
-      return result.message ?? 'Failed'
-  }
+  const answer = result.code && ITEM_ERRORS[result.code]
+  return answer ? answer(result, kind) : coreMessage(result)
 }
 
 /** The trashed item a handler names, as the actor may see it; a failure when there is none. */
 async function recycledItemOf(ctx: AppContext, actor: Actor, handlerText: string | null) {
-  const handler = parseHandler(handlerText)
+  const handler = asmxHandler.parse(handlerText)
   if (!handler) throw new MethodFailure(Errors.invalidHandler)
   const item = await ctx.trash.get(actor, handler.id)
   // D<id> names a document and F<id> a folder: the other kind with that id is not what was asked for
@@ -171,8 +179,9 @@ export function parseDateBound(name: string, value: string | null, end: boolean)
 export function parseSizeBound(name: string, value: string | null): number | undefined {
   const text = value?.trim() ?? ''
   if (text === '' || /^0+$/.test(text)) return undefined
-  if (!/^\d{1,15}$/.test(text)) throw new MethodFailure(`Invalid value for ${name}: '${text}'`)
-  return Number(text)
+  const size = parseId(text)
+  if (size === null) throw new MethodFailure(`Invalid value for ${name}: '${text}'`)
+  return size
 }
 
 async function* recycledListing(ctx: AppContext, actor: Actor, filter: TrashFilter): AsyncGenerator<string> {
@@ -213,11 +222,10 @@ function purgeLog(results: ItemResult[]) {
 
 /** An active item by path from the library root, or by infoRouter's short form `~D<id>` / `~F<id>`. */
 async function itemAtPath(ctx: AppContext, actor: Actor, segments: string[]) {
-  const short = segments.length === 1 ? /^~([DdFf])(\d{1,15})$/.exec(segments[0]!) : null
+  const short = segments.length === 1 ? asmxHandler.parsePath(segments[0]!) : null
   if (!short) return ctx.trash.findByPath(actor, segments)
-  const item = await ctx.trash.get(actor, Number(short[2]))
-  const kind: ItemKind = short[1]!.toUpperCase() === 'F' ? 'folder' : 'file'
-  return item?.state === 'active' && item.kind === kind ? item : null
+  const item = await ctx.trash.get(actor, short.id)
+  return item?.state === 'active' && item.kind === short.kind ? item : null
 }
 
 async function deleteByPath(ctx: AppContext, args: Args, kind: ItemKind): Promise<AsmxReply> {

@@ -1,6 +1,6 @@
 import type { TrashListingEntry } from '../../core/types.js'
 import type { DeleteLogRow } from '../../db/audit-repository.js'
-import { handles } from '../handles.js'
+import { asmxHandler } from '../kit/handles.js'
 import { envelopeParts, type SoapVersion } from '../soap/envelope.js'
 import { type SoapFaultCode, soapFault as writeSoapFault } from '../soap/fault.js'
 import {
@@ -85,7 +85,7 @@ export function recycledItem(entry: TrashListingEntry): Markup {
       ['DeletedByName', entry.deletedByLogin ?? ''],
       ['RecycledItemStatusId', emptied ? 1 : 0],
       ['RecycledItemStatus', emptied ? 'In System Recycle Bin' : 'In User Recycle Bin'],
-      ['Handler', handles.asmx(entry.id, entry.kind)],
+      ['Handler', asmxHandler.format(entry.id, entry.kind)],
     ],
   })
 }

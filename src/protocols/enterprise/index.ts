@@ -5,6 +5,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../../context.js'
 import { CoreError, ErrorCodes } from '../../core/errors.js'
 import { RENDITIONS, type Rendition } from '../../core/object-service.js'
+import type { ErrorMap } from '../kit/errors.js'
+import { parseId } from '../kit/ids.js'
 import { publicBase } from '../../http/public-url.js'
 import { contextFor } from '../../http/request-context.js'
 import { SoapError, unwrapEnvelope } from '../soap/envelope.js'
@@ -41,6 +43,33 @@ function sendFault(reply: FastifyReply, fault: EnterpriseFault) {
   return reply.code(200).type(XML_TYPE).send(faultEnvelope(fault))
 }
 
+/** The core refusals a request as a whole answers with a fault of their own; null: an unexpected error (S1012). */
+const CORE_FAULTS: ErrorMap<((error: CoreError) => EnterpriseFault) | null> = {
+  VETOED: (error) => {
+    const message = /\(S\d{4}\)$/.test(error.message) ? error.message : `${error.message} (${S.PERFORM.code})`
+    return new EnterpriseFault('Client', message, String(error.details?.plugin ?? ''))
+  },
+  SESSION_EXPIRED: () => new EnterpriseFault('Client', S.TICKET.message, 'SCEntError_InvalidTicket'),
+  INVALID_INPUT: (error) => new EnterpriseFault('Client', S.ARGUMENT.message, error.message),
+  NOT_FOUND: null,
+  NOT_IN_TRASH: null,
+  ALREADY_TRASHED: null,
+  ALREADY_EMPTIED: null,
+  NOT_RESTORABLE: null,
+  ACCESS_DENIED: null,
+  TOP_LEVEL_FOLDER: null,
+  ADMIN_ONLY: null,
+  ORIGINAL_LOCATION_GONE: null,
+  TARGET_NOT_FOUND: null,
+  STORAGE_FAILURE: null,
+  LEGAL_HOLD: null,
+  NAME_TAKEN: null,
+  IN_USE: null,
+  AUTHENTICATION_FAILED: null,
+  TOO_LARGE: null,
+  UNAVAILABLE: null,
+}
+
 function toFault(error: unknown, request: FastifyRequest): EnterpriseFault {
   if (error instanceof EnterpriseFault) return error
   if (error instanceof XmlError) return new EnterpriseFault('Client', 'Bad Request', error.message)
@@ -54,19 +83,8 @@ function toFault(error: unknown, request: FastifyRequest): EnterpriseFault {
     // body too large, malformed JSON and other rejections before the handler ran
     return new EnterpriseFault('Client', 'Bad Request', (error as Error).message)
   }
-  if (error instanceof CoreError) {
-    if (error.code === ErrorCodes.VETOED) {
-      const message = /\(S\d{4}\)$/.test(error.message)
-        ? error.message
-        : `${error.message} (${S.PERFORM.code})`
-      return new EnterpriseFault('Client', message, String(error.details?.plugin ?? ''))
-    }
-    if (error.code === ErrorCodes.SESSION_EXPIRED) {
-      return new EnterpriseFault('Client', S.TICKET.message, 'SCEntError_InvalidTicket')
-    }
-    if (error.code === ErrorCodes.INVALID_INPUT)
-      return new EnterpriseFault('Client', S.ARGUMENT.message, error.message)
-  }
+  const fault = error instanceof CoreError ? CORE_FAULTS[error.code]?.(error) : undefined
+  if (fault) return fault
   request.log.error({ err: error }, 'enterprise request failed')
   return new EnterpriseFault('Server', S.ERROR.message)
 }
@@ -158,7 +176,7 @@ async function sendFile(ctx: AppContext, request: FastifyRequest, reply: Fastify
   const id = query.objectid ?? ''
   const rendition = (query.rendition ?? 'native') as Rendition
   const area = query.areas ?? 'Workflow'
-  if (!/^\d{1,15}$/.test(id) || !RENDITIONS.includes(rendition) || rendition === 'none') {
+  if (parseId(id) === null || !RENDITIONS.includes(rendition) || rendition === 'none') {
     return fileError(reply, 400, S.ARGUMENT.message)
   }
   if (area !== 'Workflow' && area !== 'Trash') return fileError(reply, 400, S.ARGUMENT.message)

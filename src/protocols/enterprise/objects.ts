@@ -11,6 +11,8 @@ import {
 } from '../../core/object-service.js'
 import type { Area } from '../../core/plugins.js'
 import * as policy from '../../core/policy.js'
+import { enterpriseId } from '../kit/handles.js'
+import { parseId } from '../kit/ids.js'
 import { isNil, type XmlElement } from '../soap/xml.js'
 import { type OperationInput, publicationInfoXml, readAreas, requireActor } from './operations.js'
 import {
@@ -55,8 +57,9 @@ const areaOf = (body: XmlElement): Area => readAreas(body)?.[0] ?? 'Workflow'
 
 function objectId(text: string | null): number {
   if (text === null || text === '') throw argumentFault('ID is required')
-  if (!/^\d{1,15}$/.test(text) || Number(text) === 0) throw notFoundFault(text)
-  return Number(text)
+  const id = enterpriseId.parse(text)
+  if (id === null) throw notFoundFault(text)
+  return id
 }
 
 function readRendition(body: XmlElement): Rendition {
@@ -409,8 +412,9 @@ function childId(parent: XmlElement | undefined, name: string): number | null | 
   const text = optionalText(element, 'Id')
   if (text === null) return undefined
   if (text === '' || text === '0') return null
-  if (!/^\d{1,15}$/.test(text)) throw argumentFault(`${name} Id must be a number`)
-  return Number(text)
+  const id = parseId(text)
+  if (id === null) throw argumentFault(`${name} Id must be a number`)
+  return id
 }
 
 export async function setObjectProperties(input: OperationInput): Promise<string> {

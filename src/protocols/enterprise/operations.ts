@@ -6,6 +6,9 @@ import type { ObjectRow } from '../../core/object-service.js'
 import type { Area, ConnectorObject, ConnectorRequest } from '../../core/plugins.js'
 import type { Actor, BatchResult, BrandRights, ItemResult, TrashFilter } from '../../core/types.js'
 import { clientQueueName } from '../../messaging/amqp.js'
+import type { ErrorMap } from '../kit/errors.js'
+import { enterpriseId } from '../kit/handles.js'
+import { firstOfEach } from '../kit/ids.js'
 import type { XmlElement } from '../soap/xml.js'
 import * as objectOperations from './objects.js'
 import { areaFilter, COLUMNS, columnsFor, sortFor } from './query.js'
@@ -227,60 +230,77 @@ interface Outcome {
   detailLine?: string
 }
 
-function reportEntry(result: ItemResult, permanent: boolean): ReportEntry {
-  switch (result.code) {
-    case ErrorCodes.ACCESS_DENIED:
-    case ErrorCodes.TOP_LEVEL_FOLDER:
-      // seed 004 shows access denied as a Warning
-      return {
-        message: S.AUTHORIZATION.message,
-        details: '',
-        errorCode: S.AUTHORIZATION.code,
-        level: 'Warning',
-      }
-    case ErrorCodes.NOT_FOUND:
-    case ErrorCodes.NOT_RESTORABLE:
-    case ErrorCodes.NOT_IN_TRASH:
-      return {
-        message: S.NOT_FOUND.message,
-        details: String(result.id),
-        errorCode: S.NOT_FOUND.code,
-        level: 'Error',
-      }
-    case ErrorCodes.LEGAL_HOLD:
-      return {
-        message: S.PERFORM.message,
-        details: result.message ?? '',
-        errorCode: S.PERFORM.code,
-        level: 'Error',
-      }
-    case ErrorCodes.STORAGE_FAILURE:
-      return {
-        message: `${S.DELETE.message} ${result.name ?? result.id}`,
-        details: (result.failures ?? []).map((failure) => `${failure.name}: ${failure.message}`).join('\n'),
-        errorCode: S.DELETE.code,
-        level: 'Error',
-      }
-    default:
-      return {
-        message: permanent ? `${S.DELETE.message} ${result.name ?? result.id}` : S.ERROR.message,
-        details: result.message ?? '',
-        errorCode: permanent ? S.DELETE.code : S.ERROR.code,
-        level: 'Error',
-      }
-  }
+type ReportOf = (result: ItemResult, permanent: boolean) => ReportEntry
+
+// seed 004 shows access denied as a Warning
+const denied: ReportOf = () => ({
+  message: S.AUTHORIZATION.message,
+  details: '',
+  errorCode: S.AUTHORIZATION.code,
+  level: 'Warning',
+})
+const notFoundReport: ReportOf = (result) => ({
+  message: S.NOT_FOUND.message,
+  details: String(result.id),
+  errorCode: S.NOT_FOUND.code,
+  level: 'Error',
+})
+const failed: ReportOf = (result, permanent) => ({
+  message: permanent ? `${S.DELETE.message} ${result.name ?? result.id}` : S.ERROR.message,
+  details: result.message ?? '',
+  errorCode: permanent ? S.DELETE.code : S.ERROR.code,
+  level: 'Error',
+})
+
+const REPORTS: ErrorMap<ReportOf> = {
+  ACCESS_DENIED: denied,
+  TOP_LEVEL_FOLDER: denied,
+  NOT_FOUND: notFoundReport,
+  NOT_RESTORABLE: notFoundReport,
+  NOT_IN_TRASH: notFoundReport,
+  LEGAL_HOLD: (result) => ({
+    message: S.PERFORM.message,
+    details: result.message ?? '',
+    errorCode: S.PERFORM.code,
+    level: 'Error',
+  }),
+  STORAGE_FAILURE: (result) => ({
+    message: `${S.DELETE.message} ${result.name ?? result.id}`,
+    details: (result.failures ?? []).map((failure) => `${failure.name}: ${failure.message}`).join('\n'),
+    errorCode: S.DELETE.code,
+    level: 'Error',
+  }),
+  ALREADY_TRASHED: failed,
+  ALREADY_EMPTIED: failed,
+  ADMIN_ONLY: failed,
+  ORIGINAL_LOCATION_GONE: failed,
+  TARGET_NOT_FOUND: failed,
+  INVALID_INPUT: failed,
+  NAME_TAKEN: failed,
+  IN_USE: failed,
+  AUTHENTICATION_FAILED: failed,
+  SESSION_EXPIRED: failed,
+  VETOED: failed,
+  TOO_LARGE: failed,
+  UNAVAILABLE: failed,
 }
 
-/** Ids as written that are not numbers are unknown records; the numeric ones go to the core. */
-function splitIds(raw: string[]): { numeric: number[]; unknown: string[] } {
-  const numeric: number[] = []
-  const unknown: string[] = []
-  for (const id of raw) {
-    if (/^\d{1,15}$/.test(id) && Number(id) > 0) numeric.push(Number(id))
-    else unknown.push(id)
-  }
-  return { numeric, unknown }
+function reportEntry(result: ItemResult, permanent: boolean): ReportEntry {
+  return ((result.code && REPORTS[result.code]) || failed)(result, permanent)
 }
+
+/** An id as written, its record id (null: not a number, an unknown record) and the key it counts once by. */
+function writtenIds(raw: string[]) {
+  const ids = raw.map((id) => {
+    const numeric = enterpriseId.parse(id)
+    return { id, numeric, key: numeric === null ? id : String(numeric) }
+  })
+  return firstOfEach(ids, (id) => id.key)
+}
+
+/** The record ids among ids as written, once each in request order; the others go no further. */
+const recordIds = (raw: string[]) =>
+  writtenIds(raw).flatMap(({ numeric }) => (numeric === null ? [] : [numeric]))
 
 const notFound = (id: string): Outcome => ({
   id,
@@ -297,12 +317,7 @@ function outcomesOf(
   const byId = new Map(results.map((result) => [result.id, result]))
   const flag = mode.permanent ? 'U' : 'D'
   const outcomes: Outcome[] = []
-  const seen = new Set<string>()
-  for (const id of raw) {
-    const numeric = /^\d{1,15}$/.test(id) && Number(id) > 0 ? Number(id) : null
-    const key = numeric === null ? id : String(numeric)
-    if (seen.has(key)) continue
-    seen.add(key)
+  for (const { id, numeric, key } of writtenIds(raw)) {
     const result = numeric === null ? undefined : byId.get(numeric)
     if (!result) {
       outcomes.push(notFound(id))
@@ -493,8 +508,7 @@ export async function deleteObjects(input: OperationInput): Promise<string> {
   if (emptyTrash) resolved = await resolveIds(ctx, actor, { ...areaFilter('Trash', []), purgeable: true })
   else if (!noParams) resolved = await resolveIds(ctx, actor, areaFilter(area, params))
   const all = [...written, ...resolved.map(String)]
-  const { numeric } = splitIds(all)
-  const ids = [...new Set(numeric)]
+  const ids = recordIds(all)
 
   const results = await withConnectors(
     ctx,
@@ -515,7 +529,7 @@ export async function restoreObjects(input: OperationInput): Promise<string> {
   const actor = await requireActor(input)
   const written = stringArray(body, 'IDs')
   if (written === null) throw argumentFault('IDs is required')
-  const ids = [...new Set(splitIds(written).numeric)]
+  const ids = recordIds(written)
   const results = await withConnectors(
     ctx,
     { operation: 'RestoreObjects', actor, ids, permanent: false, areas: ['Trash'] },

@@ -1,6 +1,7 @@
 import { enterpriseDateTime } from '../../core/events.js'
 import type { Area } from '../../core/plugins.js'
 import { MAX_BATCH_IDS, type TrashEntry, type TrashFilter, type TrashSortColumn } from '../../core/types.js'
+import { parseId } from '../kit/ids.js'
 import { argumentFault, EnterpriseFault, type QueryOrder, type QueryParam, S } from './wire.js'
 
 /**
@@ -37,9 +38,9 @@ function dayRange(param: QueryParam, value: string): { from: Date; to: Date } {
 }
 
 function id(param: QueryParam): number {
-  const value = param.value.trim()
-  if (!/^\d{1,15}$/.test(value)) throw invalidValue(param)
-  return Number(value)
+  const value = parseId(param.value.trim())
+  if (value === null) throw invalidValue(param)
+  return value
 }
 
 const later = (a: Date | undefined, b: Date) => (a && a > b ? a : b)

@@ -1,17 +1,12 @@
 import type { AppContext } from '../../context.js'
-import { type ErrorCode, ErrorCodes } from '../../core/errors.js'
+import type { ErrorCode } from '../../core/errors.js'
 import * as policy from '../../core/policy.js'
 import type { Actor, BatchResult, ItemListing, ItemResult, ItemSearchFilter } from '../../core/types.js'
 import { faultElementOf, faults, IpsFault, IpsFaultCodes } from './faults.js'
-import {
-  assetHandle,
-  companyHandle,
-  companyRootName,
-  ipsFolderPath,
-  parseAssetHandle,
-  parseCompanyHandle,
-  parseFolder,
-} from './handles.js'
+import type { ErrorMap } from '../kit/errors.js'
+import { ipsAsset, ipsCompany, ipsUser } from '../kit/handles.js'
+import { firstOfEach } from '../kit/ids.js'
+import { companyRootName, ipsFolderPath, parseFolder } from './handles.js'
 import { type FieldFilter, fieldFilter, type ReplyObject } from './render.js'
 import { type IpsCall, Params } from './request.js'
 import type { IpsOperationName } from './schema.js'
@@ -65,7 +60,7 @@ const UNSUPPORTED_SEARCH_FILTERS = [
 
 /** The company handle must name the caller's own tenant. */
 function requireCompany(actor: Actor, handle: string) {
-  const tenantId = parseCompanyHandle(handle)
+  const tenantId = ipsCompany.parse(handle)
   if (tenantId === null) throw faults.invalidParameter(`Invalid company handle '${handle}'`)
   if (tenantId !== actor.tenantId) throw faults.illegalCompany(handle)
 }
@@ -76,34 +71,51 @@ async function companyRoot(ctx: AppContext, actor: Actor): Promise<string> {
 }
 
 /** How a core outcome reads on the IPS wire: code and reason of an AssetOperationFault (or a fault). */
+type ItemFault = (handle: string, op: IpsOperationName) => [number, string]
+
+const failed: ItemFault = (handle, op) => [
+  IpsFaultCodes.EXCEPTION,
+  `Operation '${op}' failed for asset '${handle}'`,
+]
+const denied: ItemFault = (handle, op) => [
+  IpsFaultCodes.MISSING_PERMISSION,
+  `User does not have permission to access asset '${handle}' with operation '${op}'`,
+]
+
+const ITEM_FAULTS: ErrorMap<ItemFault> = {
+  NOT_FOUND: (handle) => [IpsFaultCodes.INVALID_PARAMETER, `Asset '${handle}' does not exist`],
+  ACCESS_DENIED: denied,
+  TOP_LEVEL_FOLDER: denied,
+  ALREADY_TRASHED: (handle) => [IpsFaultCodes.INVALID_PARAMETER, `Asset '${handle}' is already in the trash`],
+  NOT_IN_TRASH: (handle) => [IpsFaultCodes.INVALID_PARAMETER, `Asset '${handle}' is not in the trash`],
+  ALREADY_EMPTIED: (handle) => [
+    IpsFaultCodes.INVALID_PARAMETER,
+    `Asset '${handle}' has already been emptied from the trash`,
+  ],
+  NOT_RESTORABLE: (handle) => [
+    IpsFaultCodes.INVALID_PARAMETER,
+    `Asset '${handle}' has been emptied from the trash and can no longer be restored`,
+  ],
+  LEGAL_HOLD: (handle) => [IpsFaultCodes.EXCEPTION, `Asset '${handle}' is under legal hold`],
+  ORIGINAL_LOCATION_GONE: (handle) => [
+    IpsFaultCodes.EXCEPTION,
+    `The folder of asset '${handle}' cannot be recreated`,
+  ],
+  ADMIN_ONLY: failed,
+  TARGET_NOT_FOUND: failed,
+  STORAGE_FAILURE: failed,
+  INVALID_INPUT: failed,
+  NAME_TAKEN: failed,
+  IN_USE: failed,
+  AUTHENTICATION_FAILED: failed,
+  SESSION_EXPIRED: failed,
+  VETOED: failed,
+  TOO_LARGE: failed,
+  UNAVAILABLE: failed,
+}
+
 function itemFault(code: ErrorCode | undefined, handle: string, op: IpsOperationName): [number, string] {
-  switch (code) {
-    case ErrorCodes.NOT_FOUND:
-      return [IpsFaultCodes.INVALID_PARAMETER, `Asset '${handle}' does not exist`]
-    case ErrorCodes.ACCESS_DENIED:
-    case ErrorCodes.TOP_LEVEL_FOLDER:
-      return [
-        IpsFaultCodes.MISSING_PERMISSION,
-        `User does not have permission to access asset '${handle}' with operation '${op}'`,
-      ]
-    case ErrorCodes.ALREADY_TRASHED:
-      return [IpsFaultCodes.INVALID_PARAMETER, `Asset '${handle}' is already in the trash`]
-    case ErrorCodes.NOT_IN_TRASH:
-      return [IpsFaultCodes.INVALID_PARAMETER, `Asset '${handle}' is not in the trash`]
-    case ErrorCodes.ALREADY_EMPTIED:
-      return [IpsFaultCodes.INVALID_PARAMETER, `Asset '${handle}' has already been emptied from the trash`]
-    case ErrorCodes.NOT_RESTORABLE:
-      return [
-        IpsFaultCodes.INVALID_PARAMETER,
-        `Asset '${handle}' has been emptied from the trash and can no longer be restored`,
-      ]
-    case ErrorCodes.LEGAL_HOLD:
-      return [IpsFaultCodes.EXCEPTION, `Asset '${handle}' is under legal hold`]
-    case ErrorCodes.ORIGINAL_LOCATION_GONE:
-      return [IpsFaultCodes.EXCEPTION, `The folder of asset '${handle}' cannot be recreated`]
-    default:
-      return [IpsFaultCodes.EXCEPTION, `Operation '${op}' failed for asset '${handle}'`]
-  }
+  return ((code && ITEM_FAULTS[code]) || failed)(handle, op)
 }
 
 interface DetailItem extends ReplyObject {
@@ -125,20 +137,11 @@ async function assetBatch(
 ): Promise<OperationOutcome> {
   requireCompany(actor, params.string('companyHandle'))
   const given = params.array('assetHandleArray')
-  const entries: { handle: string; id: number | null }[] = []
-  const seenIds = new Set<number>()
-  const seenInvalid = new Set<string>()
-  for (const handle of given) {
-    const id = parseAssetHandle(handle)
-    if (id === null) {
-      if (seenInvalid.has(handle)) continue
-      seenInvalid.add(handle)
-      entries.push({ handle, id: null })
-    } else if (!seenIds.has(id)) {
-      seenIds.add(id)
-      entries.push({ handle, id })
-    }
-  }
+  // an asset once by id, a malformed handle once by its text
+  const entries = firstOfEach(
+    given.map((handle) => ({ handle, id: ipsAsset.parse(handle) })),
+    (entry) => entry.id ?? entry.handle,
+  )
   const ids = entries.flatMap((entry) => (entry.id === null ? [] : [entry.id]))
   const batch = ids.length > 0 ? await run(ids) : null
   const byId = new Map<number, ItemResult>((batch?.results ?? []).map((result) => [result.id, result]))
@@ -208,22 +211,16 @@ async function deletedWithFolder(ctx: AppContext, actor: Actor, ids: number[]): 
 async function companyOf(ctx: AppContext, tenantId: number): Promise<ReplyObject> {
   const tenant = await ctx.admin.requireTenant(tenantId)
   return {
-    companyHandle: companyHandle(tenant.id),
+    companyHandle: ipsCompany.format(tenant.id),
     name: tenant.name,
     rootPath: `${companyRootName(tenant.name)}/`,
   }
 }
 
-/** IPS user handles: `u|<id>`, `u|<id>|<email>`, pre-4.0 `<id>|<email>`; the user id, or null. */
-function parseUserHandle(handle: string): number | null {
-  const match = /^(?:u\|)?(\d{1,15})(?:\|.*)?$/.exec(handle.trim())
-  return match ? Number(match[1]) : null
-}
-
 function assetOf(item: ItemListing, root: string): ReplyObject {
   const folder = ipsFolderPath(root, item.folderPath)
   return {
-    assetHandle: assetHandle(item.id),
+    assetHandle: ipsAsset.format(item.id),
     type: item.type,
     name: item.name,
     fileName: item.kind === 'file' ? item.name : undefined,
@@ -281,7 +278,7 @@ const handlers: Record<IpsOperationName, Handler> = {
     const userHandle = params.optionalString('userHandle')
     let members = signedIn
     if (userHandle) {
-      const userId = parseUserHandle(userHandle)
+      const userId = ipsUser.parse(userHandle)
       if (userId === null) throw faults.invalidParameter(`Invalid user handle '${userHandle}'`)
       if (userId !== actor.userId) {
         // company administrators may look at their own company's users; nobody at anyone else's
@@ -302,7 +299,7 @@ const handlers: Record<IpsOperationName, Handler> = {
   async deleteAsset(ctx, actor, call, params) {
     requireCompany(actor, params.string('companyHandle'))
     const handle = params.string('assetHandle')
-    const id = parseAssetHandle(handle)
+    const id = ipsAsset.parse(handle)
     if (id === null) throw faults.invalidParameter(`Invalid asset handle '${handle}'`)
     const result = (await ctx.trash.trash(actor, [id])).results[0]!
     // Deleting an asset already in the trash leaves it there: nothing to report on a single delete.
@@ -380,7 +377,7 @@ const handlers: Record<IpsOperationName, Handler> = {
     requireCompany(actor, params.string('companyHandle'))
     const ids: number[] = []
     for (const handle of params.array('assetHandleArray')) {
-      const id = parseAssetHandle(handle)
+      const id = ipsAsset.parse(handle)
       if (id === null) throw faults.invalidParameter(`Invalid asset handle '${handle}'`)
       ids.push(id)
     }
@@ -411,5 +408,5 @@ export async function runOperation(
 /** The tenant a request names by its companyHandle, if any: e-mail sign-ins are looked up in that company. */
 export function companyOfRequest(call: IpsCall): number | undefined {
   const handle = new Params(call.param).optionalString('companyHandle')
-  return handle ? (parseCompanyHandle(handle) ?? undefined) : undefined
+  return handle ? (ipsCompany.parse(handle) ?? undefined) : undefined
 }
