@@ -1,7 +1,7 @@
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { describe, expect, it } from 'vitest'
-import { stallGuard } from '../src/http/stall-guard.js'
+import { stallGuard } from '../src/protocols/asmx/stall-guard.js'
 
 /** A source that records how far it was read and whether it was closed. */
 function source(count: number) {

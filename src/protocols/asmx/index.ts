@@ -5,7 +5,7 @@ import { CoreError } from '../../core/errors.js'
 import { publicBase } from '../../http/public-url.js'
 import { contextFor } from '../../http/request-context.js'
 import type { ErrorMap } from '../kit/errors.js'
-import { stallGuard } from '../../http/stall-guard.js'
+import { stallGuard } from './stall-guard.js'
 import {
   contentTypeFor,
   SOAP11_NS,

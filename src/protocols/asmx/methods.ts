@@ -1,6 +1,7 @@
 import type { AppContext } from '../../context.js'
 import { ErrorCodes } from '../../core/errors.js'
 import * as policy from '../../core/policy.js'
+import { requireTicketActor } from '../kit/credentials.js'
 import type { ErrorMap } from '../kit/errors.js'
 import { asmxHandler } from '../kit/handles.js'
 import { parseId } from '../kit/ids.js'
@@ -61,9 +62,7 @@ export interface AsmxMethod {
 async function sessionActor(ctx: AppContext, ticket: string | null): Promise<Actor> {
   const value = ticket?.trim()
   if (!value) throw new MethodFailure(Errors.authenticationFailed)
-  const session = await ctx.auth.resolveSession(value, 'asmx')
-  if (!session) throw new MethodFailure(Errors.sessionExpired)
-  return session.actor
+  return requireTicketActor(ctx, 'asmx', value, () => new MethodFailure(Errors.sessionExpired))
 }
 
 function requireAdmin(actor: Actor) {

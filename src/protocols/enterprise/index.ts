@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../../context.js'
 import { CoreError, ErrorCodes } from '../../core/errors.js'
 import { RENDITIONS, type Rendition } from '../../core/object-service.js'
+import { ticketActor } from '../kit/credentials.js'
 import type { ErrorMap } from '../kit/errors.js'
 import { parseId } from '../kit/ids.js'
 import { publicBase } from '../../http/public-url.js'
@@ -12,7 +13,7 @@ import { contextFor } from '../../http/request-context.js'
 import { SoapError, unwrapEnvelope } from '../soap/envelope.js'
 import { escapeXml } from '../soap/writer.js'
 import { decodeBody, parseXml, XmlError } from '../soap/xml.js'
-import { OPERATIONS } from './operations.js'
+import { OPERATIONS } from './services.js'
 import { EnterpriseFault, faultEnvelope, S } from './wire.js'
 
 export const WSDL_FILE = path.resolve(
@@ -171,8 +172,8 @@ function fileError(reply: FastifyReply, status: number, message: string) {
 async function sendFile(ctx: AppContext, request: FastifyRequest, reply: FastifyReply) {
   const query = request.query as Record<string, string | undefined>
   const ticket = query.ticket ?? cookieTicket(request.headers.cookie)
-  const session = ticket ? await ctx.auth.resolveSession(ticket, 'enterprise') : null
-  if (!session) return fileError(reply, 403, S.TICKET.message)
+  const actor = ticket ? await ticketActor(ctx, 'enterprise', ticket) : null
+  if (!actor) return fileError(reply, 403, S.TICKET.message)
   const id = query.objectid ?? ''
   const rendition = (query.rendition ?? 'native') as Rendition
   const area = query.areas ?? 'Workflow'
@@ -181,13 +182,7 @@ async function sendFile(ctx: AppContext, request: FastifyRequest, reply: Fastify
   }
   if (area !== 'Workflow' && area !== 'Trash') return fileError(reply, 400, S.ARGUMENT.message)
   try {
-    const file = await ctx.objects.openRendition(
-      session.actor,
-      Number(id),
-      area,
-      rendition,
-      query.version ?? null,
-    )
+    const file = await ctx.objects.openRendition(actor, Number(id), area, rendition, query.version ?? null)
     if (!file) return fileError(reply, 404, S.NOT_FOUND.message)
     storedContentHeaders(reply, file.contentType, file.name)
     if (file.size !== null) reply.header('content-length', String(file.size))

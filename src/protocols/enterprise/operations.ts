@@ -6,11 +6,11 @@ import type { ObjectRow } from '../../core/object-service.js'
 import type { Area, ConnectorObject, ConnectorRequest } from '../../core/plugins.js'
 import type { Actor, BatchResult, BrandRights, ItemResult, TrashFilter } from '../../core/types.js'
 import { clientQueueName } from '../../messaging/amqp.js'
+import { requireTicketActor } from '../kit/credentials.js'
 import type { ErrorMap } from '../kit/errors.js'
 import { enterpriseId } from '../kit/handles.js'
 import { firstOfEach } from '../kit/ids.js'
 import type { XmlElement } from '../soap/xml.js'
-import * as objectOperations from './objects.js'
 import { areaFilter, COLUMNS, columnsFor, sortFor } from './query.js'
 import {
   argumentFault,
@@ -49,11 +49,11 @@ const BATCH = 1000
 
 export const SERVER_VERSION = '10.5.0 Build 1'
 
+const ticketFault = () => new EnterpriseFault('Client', S.TICKET.message, 'SCEntError_InvalidTicket')
+
 export async function requireActor(input: OperationInput): Promise<Actor> {
   const ticket = optionalText(input.body, 'Ticket') ?? ''
-  const session = await input.ctx.auth.resolveSession(ticket, 'enterprise')
-  if (!session) throw new EnterpriseFault('Client', S.TICKET.message, 'SCEntError_InvalidTicket')
-  return session.actor
+  return requireTicketActor(input.ctx, 'enterprise', ticket, ticketFault)
 }
 
 /** Areas: null when absent, nil or empty (a v7 client); else Workflow or Trash, one at a time. */
@@ -130,7 +130,7 @@ export async function logOn(input: OperationInput): Promise<string> {
     // silent re-logon: a client that still holds a ticket logs on with it instead of a password
     const session = await ctx.auth.resolveSession(given, 'enterprise')
     if (!session || (login !== '' && session.actor.login.toLowerCase() !== login.toLowerCase())) {
-      throw new EnterpriseFault('Client', S.TICKET.message, 'SCEntError_InvalidTicket')
+      throw ticketFault()
     }
     actor = session.actor
     ticket = given
@@ -591,19 +591,4 @@ export async function queryObjects(input: OperationInput): Promise<string> {
       nil('Facets') +
       nil('SearchFeatures'),
   )
-}
-
-export const OPERATIONS: Record<string, (input: OperationInput) => Promise<string>> = {
-  LogOn: logOn,
-  LogOff: logOff,
-  DeleteObjects: deleteObjects,
-  RestoreObjects: restoreObjects,
-  QueryObjects: queryObjects,
-  GetObjects: (input) => objectOperations.getObjects(input),
-  ListVersions: (input) => objectOperations.listVersions(input),
-  GetVersion: (input) => objectOperations.getVersion(input),
-  GetDialog: (input) => objectOperations.getDialog(input),
-  GetDialog2: (input) => objectOperations.getDialog2(input),
-  SetObjectProperties: (input) => objectOperations.setObjectProperties(input),
-  NamedQuery: (input) => objectOperations.namedQuery(input),
 }

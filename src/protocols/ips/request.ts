@@ -1,4 +1,5 @@
 import { MAX_BATCH_IDS } from '../../core/types.js'
+import { basicCredentials, type Credentials } from '../kit/credentials.js'
 import { isNil, type XmlElement } from '../soap/xml.js'
 import { faults } from './faults.js'
 import { type OperationSpec, operationByName } from './schema.js'
@@ -10,11 +11,6 @@ export interface IpsCall {
   op: OperationSpec
   version: IpsVersion
   param: XmlElement
-}
-
-export interface Credentials {
-  user: string
-  password: string
 }
 
 /** The `<op>Param` element names the operation; its namespace the version (dispatch never uses SOAPAction). */
@@ -99,13 +95,7 @@ export function credentialsOf(headers: XmlElement[], authorization: string | und
   if (legacyUser || legacyPassword) {
     return { user: legacyUser?.text.trim() ?? '', password: legacyPassword?.text ?? '' }
   }
-  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '')
-  if (basic) {
-    const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8')
-    const colon = decoded.indexOf(':')
-    if (colon >= 0) return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
-  }
-  return null
+  return basicCredentials(authorization)
 }
 
 /** Reading parameters: by local name (clients qualify children or not), xsi:nil counts as absent. */

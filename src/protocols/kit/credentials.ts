@@ -1,0 +1,33 @@
+import type { AppContext } from '../../context.js'
+import type { Actor, Door } from '../../core/types.js'
+
+export interface Credentials {
+  user: string
+  password: string
+}
+
+/** HTTP Basic (`Basic base64(user:password)`, the scheme in any case); null when the header is not that. */
+export function basicCredentials(authorization: string | undefined): Credentials | null {
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '')
+  if (!basic) return null
+  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  return colon < 0 ? null : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
+}
+
+/** The actor of a live session ticket opened at this door (the expiry slides), or null. */
+export async function ticketActor(ctx: AppContext, door: Door, ticket: string): Promise<Actor | null> {
+  return (await ctx.auth.resolveSession(ticket, door))?.actor ?? null
+}
+
+/** As ticketActor, with the door's own refusal when the ticket is not a live session of the door. */
+export async function requireTicketActor(
+  ctx: AppContext,
+  door: Door,
+  ticket: string,
+  refuse: () => Error,
+): Promise<Actor> {
+  const actor = await ticketActor(ctx, door, ticket)
+  if (!actor) throw refuse()
+  return actor
+}
