@@ -53,22 +53,6 @@ export async function eventRowsAfter(
   return result.rows.map(toRow)
 }
 
-/** Event rows of a tenant in an id range (what one notification announced), oldest first. */
-export async function eventRowsBetween(
-  q: Queryable,
-  tenantId: number,
-  fromId: number,
-  toId: number,
-): Promise<AuditEventRow[]> {
-  const result = await q.query(
-    `${EVENT_SELECT}
-      where a.tenant_id = $1 and a.id between $2 and $3 and a.action = any($4::text[])
-      order by a.id`,
-    [tenantId, fromId, toId, EVENT_ACTIONS],
-  )
-  return result.rows.map(toRow)
-}
-
 /** The brands a user may view (whose items' events it may receive). */
 export async function viewableBrandIds(q: Queryable, tenantId: number, userId: number): Promise<Set<number>> {
   const result = await q.query<{ brand_id: number }>(
@@ -78,34 +62,99 @@ export async function viewableBrandIds(q: Queryable, tenantId: number, userId: n
   return new Set(result.rows.map((row) => row.brand_id))
 }
 
-/** The newest audit id of a tenant (0 when none): where a live subscription starts. */
-export async function lastAuditId(q: Queryable, tenantId: number): Promise<number> {
-  const result = await q.query<{ id: number | null }>(
-    'select max(id) as id from audit where tenant_id = $1',
-    [tenantId],
-  )
-  return result.rows[0]?.id ?? 0
+/** One audit row as the event follower first sees it: enough to tell whether anyone wants it. */
+export interface AuditMark {
+  id: number
+  tenantId: number
+  action: string
+  /** the application_name of the connection that wrote it: which instance made the change */
+  origin: string | null
 }
 
-/** Event rows of every tenant after a cursor, oldest first (the embedded database's own-event poll). */
-export async function eventRowsAcrossTenantsAfter(
+/** What one statement saw: its rows and its snapshot's bounds (transaction ids, as decimal strings). */
+export interface AuditScan {
+  rows: AuditMark[]
+  /** every transaction below this had ended when the statement ran */
+  xmin: bigint
+  /** every transaction that had started when the statement ran is below this */
+  xmax: bigint
+}
+
+const SNAPSHOT = `select pg_snapshot_xmin(pg_current_snapshot())::text as xmin,
+                         pg_snapshot_xmax(pg_current_snapshot())::text as xmax`
+
+function toScan(rows: Record<string, unknown>[]): AuditScan {
+  const first = rows[0] as { xmin: string; xmax: string }
+  return {
+    xmin: BigInt(first.xmin),
+    xmax: BigInt(first.xmax),
+    rows: rows
+      .filter((row) => row.id !== null)
+      .map((row) => ({
+        id: row.id as number,
+        tenantId: row.tenant_id as number,
+        action: row.action as string,
+        origin: row.origin as string | null,
+      })),
+  }
+}
+
+/**
+ * Audit rows of every tenant whose ids lie in the given ranges, oldest first, at most `limit`, with the
+ * statement's snapshot bounds. Ids are global but the table's key leads with the tenant, so each tenant's part
+ * of each range is one index range scan.
+ */
+export async function scanAuditRanges(
   q: Queryable,
-  afterId: number,
+  from: number[],
+  to: number[],
   limit: number,
+): Promise<AuditScan> {
+  const result = await q.query(
+    `select s.xmin, s.xmax, a.id, a.tenant_id, a.action, a.origin
+       from (${SNAPSHOT}) s
+       left join lateral (
+         select a.* from unnest($1::bigint[], $2::bigint[]) as g(lo, hi)
+           cross join tenants t
+           cross join lateral (
+             select id, tenant_id, action, origin from audit
+              where tenant_id = t.id and id between g.lo and g.hi order by id limit $3) a
+          order by a.id limit $3) a on true
+      order by a.id`,
+    [from, to, limit],
+  )
+  return toScan(result.rows)
+}
+
+/** The newest `limit` audit rows of every tenant, oldest first, with the statement's snapshot bounds. */
+export async function scanNewestAudit(q: Queryable, limit: number): Promise<AuditScan> {
+  const result = await q.query(
+    `select s.xmin, s.xmax, a.id, a.tenant_id, a.action, a.origin
+       from (${SNAPSHOT}) s
+       left join lateral (
+         select a.* from tenants t
+           cross join lateral (
+             select id, tenant_id, action, origin from audit where tenant_id = t.id order by id desc limit $1) a
+          order by a.id desc limit $1) a on true
+      order by a.id`,
+    [limit],
+  )
+  return toScan(result.rows)
+}
+
+/** Event rows by tenant and id, oldest first. */
+export async function eventRowsByIds(
+  q: Queryable,
+  tenantIds: number[],
+  ids: number[],
 ): Promise<AuditEventRow[]> {
   const result = await q.query(
     `${EVENT_SELECT}
-      where a.id > $1 and a.action = any($2::text[])
-      order by a.id limit $3`,
-    [afterId, EVENT_ACTIONS, limit],
+      join unnest($1::bigint[], $2::bigint[]) as wanted(tenant_id, id) on wanted.tenant_id = a.tenant_id and wanted.id = a.id
+      order by a.id`,
+    [tenantIds, ids],
   )
   return result.rows.map(toRow)
-}
-
-/** The newest audit id of all tenants (0 when none). */
-export async function lastAuditIdAcrossTenants(q: Queryable): Promise<number> {
-  const result = await q.query<{ id: number | null }>('select max(id) as id from audit')
-  return result.rows[0]?.id ?? 0
 }
 
 /** Every brand's id (of every tenant): the message queue exchanges declared at start. */
