@@ -8,7 +8,7 @@ import type { OperationRow } from './core/operation-service.js'
 import type { Actor } from './core/types.js'
 import { describeSweep, sweep } from './core/sweep.js'
 import { DatabaseUnavailableError } from './db/embedded-lock.js'
-import { migrate } from './db/migrate.js'
+import { MigrationError, migrate } from './db/migrate.js'
 import { demoInstructions, seedDemo } from './demo.js'
 import { startServer } from './http/server.js'
 
@@ -342,9 +342,15 @@ async function purgeCommand(ctx: AppContext, options: { dryRun: boolean; tenantI
   return run.status === 'succeeded' ? 0 : 1
 }
 
-/** Errors an operator fixes (configuration, a database in use or out of reach): one message, no stack. */
+/**
+ * Errors an operator fixes (configuration, a database in use or out of reach, a migration the database refuses):
+ * one message, no stack.
+ */
 const expected = (error: unknown) =>
-  error instanceof ConfigError || error instanceof CoreError || error instanceof DatabaseUnavailableError
+  error instanceof ConfigError ||
+  error instanceof CoreError ||
+  error instanceof DatabaseUnavailableError ||
+  error instanceof MigrationError
 
 buildProgram()
   .parseAsync(process.argv)

@@ -13,10 +13,9 @@ function checkSchedule(value: string, ctx: z.RefinementCtx) {
   if (value === 'off') return
   const example = 'a cron expression such as "0 0 * * *" (minute hour day-of-month month day-of-week), or off'
   try {
-    if (nextTick(value) === null)
-      ctx.addIssue({ code: 'custom', message: `"${value}" never fires; ${example}` })
+    if (nextTick(value) === null) ctx.addIssue({ code: 'custom', message: `never fires; ${example}` })
   } catch (error) {
-    ctx.addIssue({ code: 'custom', message: `"${value}": ${(error as Error).message}; ${example}` })
+    ctx.addIssue({ code: 'custom', message: `${(error as Error).message}; ${example}` })
   }
 }
 
@@ -146,16 +145,96 @@ export type Config = Readonly<z.infer<typeof configSchema>>
 
 export class ConfigError extends Error {}
 
-/** Reads and validates the environment; throws a ConfigError naming every bad variable. */
+/** Variables whose values never appear in a message (secrets, or URLs that may carry a password). */
+const SECRET_VARIABLES = new Set([
+  'ADMIN_TOKEN',
+  'DATABASE_URL',
+  'MESSAGE_QUEUE_URL',
+  'MESSAGE_QUEUE_CLIENT_URL',
+])
+
+type Issue = z.core.$ZodIssue
+
+/** What a variable's schema accepts beyond the issue's words: its default, and a number's range. */
+function describeSchema(schema: z.ZodType): {
+  fallback?: unknown
+  min?: number
+  max?: number
+  int?: boolean
+} {
+  let current = schema
+  let fallback: unknown
+  for (let depth = 0; depth < 4; depth++) {
+    const def = current.def as { type: string; innerType?: z.ZodType; in?: z.ZodType; defaultValue?: unknown }
+    if (def.type === 'default') fallback = def.defaultValue
+    const next = def.innerType ?? (def.type === 'pipe' ? def.in : undefined)
+    if (!next) break
+    current = next
+  }
+  if (current instanceof z.ZodNumber) {
+    const min = current.minValue
+    const max = current.maxValue
+    return {
+      fallback,
+      min: typeof min === 'number' && min > Number.MIN_SAFE_INTEGER ? min : undefined,
+      max: typeof max === 'number' && max < Number.MAX_SAFE_INTEGER ? max : undefined,
+      int: current.isInt,
+    }
+  }
+  return { fallback }
+}
+
+/** zod's generic words for an issue, said as what the variable must be (a schema's own message is kept). */
+function mustBe(issue: Issue, schema: z.ZodType): string {
+  const { min, max, int } = describeSchema(schema)
+  const range =
+    min !== undefined && max !== undefined
+      ? ` from ${min} to ${max}`
+      : min !== undefined
+        ? ` of at least ${min}`
+        : max !== undefined
+          ? ` of at most ${max}`
+          : ''
+  const number = `must be a ${int ? 'whole number' : 'number'}${range}`
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.expected === 'number' || issue.expected === 'int' ? number : issue.message
+    case 'too_small':
+    case 'too_big':
+      return /^Too (big|small)/.test(issue.message) ? number : issue.message
+    case 'invalid_value':
+      return /^Invalid option/.test(issue.message)
+        ? `must be one of ${issue.values.map((value) => String(value)).join(', ')}`
+        : issue.message
+    case 'invalid_format':
+      return issue.format === 'url' && /^Invalid URL/.test(issue.message) ? 'must be a URL' : issue.message
+    default:
+      return issue.message
+  }
+}
+
+/** One line per bad variable: its name and value (a secret's left out), what it must be, and its default. */
+function describeIssue(issue: Issue, env: Record<string, unknown>): string {
+  const name = String(issue.path[0] ?? '')
+  const schema = configSchema.shape[name as keyof typeof configSchema.shape] as z.ZodType | undefined
+  if (!schema) return `${name}: ${issue.message}`
+  const value = env[name]
+  const shown = SECRET_VARIABLES.has(name) || value === undefined ? name : `${name}=${JSON.stringify(value)}`
+  const { fallback } = describeSchema(schema)
+  const unset = fallback !== undefined ? ` (or unset it: ${JSON.stringify(fallback)})` : ' (or unset it)'
+  return `${shown}: ${mustBe(issue, schema)}${unset}`
+}
+
+/** Reads and validates the environment; throws a ConfigError naming every bad variable, one line each. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw = Object.fromEntries(
     Object.keys(configSchema.shape).map((key) => [key, env[key] === '' ? undefined : env[key]]),
   )
   const parsed = configSchema.safeParse(raw)
-  const lines = (parsed.error?.issues ?? []).map((issue) => `${issue.path.join('.')}: ${issue.message}`)
-  if (parsed.data?.BLOB_STORE === 's3' && !parsed.data.S3_BUCKET)
-    lines.push('S3_BUCKET: is required when BLOB_STORE=s3')
+  const lines = [...new Set((parsed.error?.issues ?? []).map((issue) => describeIssue(issue, raw)))]
+  if (raw.BLOB_STORE === 's3' && !raw.S3_BUCKET)
+    lines.push("S3_BUCKET: is required when BLOB_STORE=s3; set it to the bucket's name")
   if (!parsed.success || lines.length > 0)
-    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`)
+    throw new ConfigError(`Invalid configuration (fix these environment variables):\n  ${lines.join('\n  ')}`)
   return Object.freeze(parsed.data)
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import pino, { type Logger } from 'pino'
-import type { Config } from './config.js'
+import { type Config, ConfigError } from './config.js'
 import { AdminService } from './core/admin-service.js'
 import { AuthService, DEFAULT_THROTTLE } from './core/auth-service.js'
 import { CleanupJob } from './core/cleanup-job.js'
@@ -116,6 +116,20 @@ export function createLogger(
   return destination ? pino(options, destination) : pino(options)
 }
 
+/** DATA_DIR made (owner only) where it is missing; a place this user cannot write is named with the fix. */
+async function makeDataDir(config: Config) {
+  try {
+    await mkdir(config.DATA_DIR, { recursive: true, mode: 0o700 })
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EEXIST')
+      throw new ConfigError(
+        `DATA_DIR=${config.DATA_DIR}: cannot be made a directory here (${code}); set DATA_DIR to a directory this user may write`,
+      )
+    throw error
+  }
+}
+
 /** Opens the configured database (or the embedded one), migrates it, and wires the services. */
 export async function createContext(
   config: Config,
@@ -143,7 +157,7 @@ export async function createContext(
         idleInTransactionTimeoutMs: config.DB_IDLE_IN_TRANSACTION_TIMEOUT * 1000,
       })
     } else {
-      await mkdir(config.DATA_DIR, { recursive: true, mode: 0o700 })
+      await makeDataDir(config)
       db = await openEmbedded(path.resolve(config.DATA_DIR, 'pgdata'))
     }
   }
@@ -275,7 +289,7 @@ async function resolveAdminToken(
     // not generated yet
   }
   const token = randomBytes(24).toString('base64url')
-  await mkdir(config.DATA_DIR, { recursive: true, mode: 0o700 })
+  await makeDataDir(config)
   await writeFile(file, `${token}\n`, { mode: 0o600 })
   await chmod(file, 0o600)
   logger.info({ file }, 'generated an admin token (kept in the file named here)')

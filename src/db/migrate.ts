@@ -8,6 +8,13 @@ export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.met
 
 const FILE_PATTERN = /^(\d{4})_([a-z0-9_]+)\.sql$/
 
+/** A migration that cannot be applied: the file and the database's own words, for the operator (no stack). */
+export class MigrationError extends Error {}
+
+/** migrations/NNNN_name.sql, as the operator finds it */
+const fileOf = (migration: Migration) =>
+  `migrations/${String(migration.id).padStart(4, '0')}_${migration.name}.sql`
+
 export interface Migration {
   id: number
   name: string
@@ -20,10 +27,11 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
   const migrations: Migration[] = []
   for (const file of files) {
     const match = FILE_PATTERN.exec(file)
-    if (!match) throw new Error(`Migration file ${file} does not match NNNN_name.sql`)
+    if (!match) throw new MigrationError(`migrations/${file} does not match NNNN_name.sql; rename it`)
     const sql = await readFile(path.join(dir, file), 'utf8')
     const id = Number(match[1])
-    if (migrations.some((m) => m.id === id)) throw new Error(`Two migrations are numbered ${match[1]}`)
+    if (migrations.some((m) => m.id === id))
+      throw new MigrationError(`two files in migrations/ are numbered ${match[1]}; renumber one`)
     migrations.push({ id, name: match[2]!, sql, checksum: createHash('sha256').update(sql).digest('hex') })
   }
   return migrations
@@ -54,7 +62,10 @@ export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<numbe
       const checksum = applied.get(migration.id)
       if (checksum !== undefined) {
         if (checksum !== migration.checksum) {
-          throw new Error(`Migration ${migration.id}_${migration.name} was changed after it was applied`)
+          throw new MigrationError(
+            `${fileOf(migration)} was changed after it was applied to this database (applied migrations are never ` +
+              'edited: restore the file and put the change in a new migration)',
+          )
         }
         continue
       }
@@ -68,8 +79,13 @@ export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<numbe
         ])
         await client.query('commit')
       } catch (error) {
-        await client.query('rollback')
-        throw new Error(`Migration ${migration.id}_${migration.name} failed: ${(error as Error).message}`)
+        await client.query('rollback').catch(() => {})
+        const last = done.at(-1) ?? Math.max(0, ...applied.keys())
+        throw new MigrationError(
+          `${fileOf(migration)} failed: ${(error as Error).message} (the database said so; nothing of this ` +
+            `migration was applied, the database stays at migration ${last}); fix the database or the migration ` +
+            'and start again',
+        )
       }
       done.push(migration.id)
     }
