@@ -102,6 +102,14 @@ const configSchema = z.object({
   DB_IDLE_IN_TRANSACTION_TIMEOUT: z.coerce.number().min(0).default(60),
   // event streams (GET /api/v1/events) one user may have open at a time on one instance
   EVENT_STREAMS_PER_USER: z.coerce.number().int().min(1).default(10),
+  // GET /metrics (Prometheus): with a token, only requests bearing it; without one, only on a loopback HOST, from
+  // this machine and not through a proxy; see the README for the exact rule
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // the items-by-state and purge backlog series carry a tenant label (one series per tenant and state)
+  METRICS_TENANT_LABEL: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
   SEED_DEMO: z.enum(['auto', 'true', 'false']).default('auto'),
   PLUGINS: z.string().default(''),
   // bytes a raw upload (REST items and versions) may bring; more is refused with 413 and nothing is stored
@@ -148,6 +156,7 @@ export class ConfigError extends Error {}
 /** Variables whose values never appear in a message (secrets, or URLs that may carry a password). */
 const SECRET_VARIABLES = new Set([
   'ADMIN_TOKEN',
+  'METRICS_TOKEN',
   'DATABASE_URL',
   'MESSAGE_QUEUE_URL',
   'MESSAGE_QUEUE_CLIENT_URL',

@@ -37,7 +37,16 @@ export interface Database extends Queryable {
   queryText(text: string, values?: unknown[]): Promise<(string | null)[][]>
   /** A dedicated client (LISTEN, cursors, session-level advisory locks); release it when done. */
   connect(): Promise<pg.PoolClient>
+  /** The connection pool now: its size limit, connections open, idle ones, and requests waiting for one. */
+  poolStats?(): PoolStats
   close(): Promise<void>
+}
+
+export interface PoolStats {
+  max: number
+  total: number
+  idle: number
+  waiting: number
 }
 
 const ALWAYS_RETRY = ['40001', '40P01']
@@ -129,6 +138,15 @@ class PoolDatabase implements Database {
       return result.rows
     } catch (error) {
       throw asDoorError(error)
+    }
+  }
+
+  poolStats(): PoolStats {
+    return {
+      max: this.pool.options.max ?? 10,
+      total: this.pool.totalCount,
+      idle: this.pool.idleCount,
+      waiting: this.pool.waitingCount,
     }
   }
 

@@ -8,6 +8,7 @@ import { asmxDoor } from '../protocols/asmx/index.js'
 import { enterpriseDoor } from '../protocols/enterprise/index.js'
 import { ipsDoor } from '../protocols/ips/index.js'
 import { restDoor } from '../protocols/rest/index.js'
+import { registerMetrics, type ServerMetrics } from './metrics.js'
 import { problemErrorHandler } from './problem.js'
 import { webPage } from './web-page.js'
 
@@ -21,6 +22,8 @@ const doors: Door[] = [restDoor, ipsDoor, asmxDoor, enterpriseDoor, webPage]
 declare module 'fastify' {
   interface FastifyInstance {
     ctx: AppContext
+    /** the Prometheus registry GET /metrics serves */
+    metrics: ServerMetrics
   }
 }
 
@@ -70,6 +73,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     trustProxy: trustedProxies(ctx.config.TRUST_PROXY),
   })
   app.decorate('ctx', ctx)
+  app.decorate('metrics', registerMetrics(app as unknown as FastifyInstance, ctx))
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
     if (!request.raw.complete) keepReadingRefusedBody(request.raw, reply)

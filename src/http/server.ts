@@ -4,17 +4,10 @@ import { type AppContext, createContext } from '../context.js'
 import { scheduleCleanup } from '../core/cleanup-schedule.js'
 import { demoInstructions, seedDemo, usersWithPublishedPasswords } from '../demo.js'
 import { buildApp } from './app.js'
+import { isLoopbackAddress, metricsAccess } from './metrics.js'
 
 /** Whether a listen address keeps the server to this machine. */
-export function isLoopback(host: string): boolean {
-  const name = host.replace(/^\[|\]$/g, '').toLowerCase()
-  return (
-    name === 'localhost' ||
-    name === '::1' ||
-    /^127(\.\d{1,3}){3}$/.test(name) ||
-    /^::ffff:127(\.\d{1,3}){3}$/.test(name)
-  )
-}
+export const isLoopback = isLoopbackAddress
 
 /**
  * A server reachable from other machines must not let anyone in with a password printed in the README: it
@@ -70,6 +63,18 @@ async function checkListenable(config: Config) {
   })
 }
 
+/** Where /metrics is served and to whom (see metricsAccess). */
+function metricsLine(config: Config, base: string): string {
+  switch (metricsAccess(config)) {
+    case 'token':
+      return `${base}/metrics   (Prometheus; Authorization: Bearer <METRICS_TOKEN>)`
+    case 'loopback':
+      return `${base}/metrics   (Prometheus; this machine only, no proxy: METRICS_TOKEN serves others)`
+    default:
+      return 'off: this HOST serves other machines and METRICS_TOKEN is unset'
+  }
+}
+
 /** Starts a server: database, migrations, demo data on a fresh embedded database, HTTP, graceful shutdown. */
 export async function startServer(config: Config) {
   const exposed = !isLoopback(config.HOST)
@@ -87,6 +92,7 @@ export async function startServer(config: Config) {
     throw error
   }
   const app = await buildApp(ctx)
+  app.metrics.collectProcessMetrics()
   let closing = false
   // a keep-alive connection that carried a request still in flight at SIGTERM would hold the close open until
   // its idle timeout: once closing, every answer ends its connection
@@ -121,6 +127,8 @@ export async function startServer(config: Config) {
       `  Events      ${base}/api/v1/events   (Server-Sent Events)`,
       `  cleanup     ${schedule ? `schedule "${config.CLEANUP_SCHEDULE}", next run ${schedule.next()?.toISOString()}` : 'schedule off (CLEANUP_SCHEDULE=off)'}`,
       `  Web page    ${base}/   (the Trash Can: sign in with a tenant login)`,
+      `  Health      ${base}/healthz, ${base}/readyz`,
+      `  Metrics     ${metricsLine(config, base)}`,
       `  Admin token ${ctx.adminTokenFile ? `in ${ctx.adminTokenFile} (readable by this user only)` : 'from ADMIN_TOKEN'}`,
       demo ? demoInstructions(base, demo.tenantId) : '',
       '',

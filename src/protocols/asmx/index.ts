@@ -3,6 +3,7 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import type { AppContext } from '../../context.js'
 import { CoreError } from '../../core/errors.js'
 import { publicBase } from '../../http/public-url.js'
+import { noteOperation } from '../../http/metrics.js'
 import { contextFor } from '../../http/request-context.js'
 import type { ErrorMap } from '../kit/errors.js'
 import { stallGuard } from './stall-guard.js'
@@ -116,6 +117,7 @@ async function answer(
 ) {
   let result: AsmxReply
   let prepared: Awaited<ReturnType<typeof prepare>>
+  noteOperation(request, method.name)
   try {
     result = await method.run(contextFor(ctx, request), args, { ticketCookie: ticketCookie(request) })
     prepared = await prepare(result)

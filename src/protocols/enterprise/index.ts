@@ -9,6 +9,7 @@ import { ticketActor } from '../kit/credentials.js'
 import type { ErrorMap } from '../kit/errors.js'
 import { parseId } from '../kit/ids.js'
 import { publicBase } from '../../http/public-url.js'
+import { noteOperation } from '../../http/metrics.js'
 import { contextFor } from '../../http/request-context.js'
 import { SoapError, unwrapEnvelope } from '../soap/envelope.js'
 import { escapeXml } from '../soap/writer.js'
@@ -146,6 +147,7 @@ export async function enterpriseDoor(app: FastifyInstance, { ctx }: { ctx: AppCo
           // dispatch on the Body's first element, whatever its prefix; SOAPAction is ignored (as Enterprise does)
           const handler = OPERATIONS[operation.name]
           if (!handler) throw new EnterpriseFault('Server', `Procedure '${operation.name}' not present`)
+          if (Object.hasOwn(OPERATIONS, operation.name)) noteOperation(request, operation.name)
           const body = await handler({
             ctx: contextFor(ctx, request),
             body: operation,

@@ -8,6 +8,7 @@ import type { Config } from '../../config.js'
 import type { AppContext } from '../../context.js'
 import { CoreError } from '../../core/errors.js'
 import { publicBase } from '../../http/public-url.js'
+import { noteOperation } from '../../http/metrics.js'
 import { contextFor } from '../../http/request-context.js'
 import {
   buildEnvelope,
@@ -118,6 +119,7 @@ async function handle(appCtx: AppContext, form: Form, request: FastifyRequest, r
     answer.status = faultStatusOf(unwrapped.headers)
     answer.gzip = gzipWanted(unwrapped.headers, request.headers['accept-encoding'])
     const call = resolveCall(unwrapped.param)
+    noteOperation(request, call.op.name)
     const credentials = credentialsOf(unwrapped.headers, request.headers.authorization)
     if (!credentials) throw faults.noCredentials()
     // IPS users sign in with their e-mail address (or their login); an address used in several companies signs
