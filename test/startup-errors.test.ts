@@ -181,7 +181,7 @@ describe('the database refuses', () => {
       'migrations/0001_init.sql failed: relation "tenants" already exists (the database said so; nothing of this ' +
         'migration was applied, the database stays at migration 0); fix the database or the migration and start again',
     )
-  }, 120_000)
+  }, 300_000)
 })
 
 describe('the database out of reach', () => {
