@@ -86,11 +86,11 @@ describe('the README examples', needs(CURL, 'curl and bash to run the examples')
   it('run in order on fresh demo data, every one answering without an error', async () => {
     const readme = await readFile(path.join(root, 'README.md'), 'utf8')
     const script = readmeExampleScript(readmeExampleBlocks(readme), port)
-    const result = await bash(script, 300_000)
+    const result = await bash(script, 600_000)
     expect(result.stderr.split('\n').filter((line) => line.startsWith('README.md line'))).toEqual([])
     expect(result.code, result.stderr.slice(-3000)).toBe(0)
     expect(result.stdout).toContain('README examples: all ran')
-  }, 360_000)
+  }, 660_000)
 
   it('a broken example stops the run and names its line', async () => {
     const markdown = [

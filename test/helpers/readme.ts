@@ -38,7 +38,7 @@ const PRELUDE = [
   `fail() { echo "README.md line $LINE: $1" >&2; [ -n "\${KEEP_GOING:-}" ] && return 1; exit 1; }`,
   'curl() {',
   '  local out code status',
-  `  out=$(command curl -sS --max-time "\${CURL_MAX_TIME:-30}" -w '\\n%{http_code}' "$@")`,
+  `  out=$(command curl -sS --max-time "\${CURL_MAX_TIME:-120}" -w '\\n%{http_code}' "$@")`,
   '  code=$?',
   `  status=\${out##*$'\\n'}`,
   `  out=\${out%$'\\n'*}`,
