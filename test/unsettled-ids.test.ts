@@ -2,16 +2,15 @@ import { describe, expect, it } from 'vitest'
 import { MAX_GAPS, OPEN_END, SETTLE_DELAY_MS, UnsettledIds } from '../src/db/unsettled-ids.js'
 
 describe("the audit follower's unsettled ids", () => {
-  it('starts after the newest rows and watches the holes among them', () => {
-    const ids = UnsettledIds.startingAt([5, 6, 9], false, 0)
-    expect(ids.ranges()).toEqual({ from: [7, 10], to: [8, OPEN_END] })
-    // a table read whole: the ids below the first may still fill too
-    expect(UnsettledIds.startingAt([3], true, 0).ranges()).toEqual({ from: [1, 4], to: [2, OPEN_END] })
-    expect(UnsettledIds.startingAt([], true, 0).ranges()).toEqual({ from: [1], to: [OPEN_END] })
+  it("starts after the newest rows and watches the holes among them, from the window's start", () => {
+    const ids = UnsettledIds.startingAt(4, [5, 6, 9], 0)
+    expect(ids.ranges()).toEqual({ from: [4, 7, 10], to: [4, 8, OPEN_END] })
+    expect(UnsettledIds.startingAt(-9_996, [3], 0).ranges()).toEqual({ from: [1, 4], to: [2, OPEN_END] })
+    expect(UnsettledIds.startingAt(-9_999, [], 0).ranges()).toEqual({ from: [1], to: [OPEN_END] })
   })
 
   it('splits a hole when part of it fills, and moves on past what it read', () => {
-    const ids = UnsettledIds.startingAt([10], false, 0)
+    const ids = UnsettledIds.startingAt(10, [10], 0)
     ids.settle([14, 20], true, 1n, 2n, 0)
     expect(ids.ranges()).toEqual({ from: [11, 15, 21], to: [13, 19, OPEN_END] })
     ids.settle([12, 16, 17], true, 1n, 2n, 0)
@@ -19,7 +18,7 @@ describe("the audit follower's unsettled ids", () => {
   })
 
   it('gives a hole up only once every transaction running a while after it was seen has ended', () => {
-    const ids = UnsettledIds.startingAt([1], false, 0)
+    const ids = UnsettledIds.startingAt(1, [1], 0)
     ids.settle([3], true, 100n, 105n, 0)
     expect(ids.watchedGaps).toBe(1)
     // too soon for a horizon: the writer may not have its transaction id yet
@@ -36,7 +35,7 @@ describe("the audit follower's unsettled ids", () => {
   })
 
   it('does not settle a hole that a read cut at its limit did not reach', () => {
-    const ids = UnsettledIds.startingAt([1], false, 0)
+    const ids = UnsettledIds.startingAt(1, [1], 0)
     ids.settle([3, 5, 6], true, 1n, 2n, 0)
     ids.settle([], true, 1n, 50n, SETTLE_DELAY_MS)
     // the read stopped at id 2 (its limit): the hole at 4 was not read in this snapshot
@@ -45,7 +44,7 @@ describe("the audit follower's unsettled ids", () => {
   })
 
   it('watches at most MAX_GAPS holes, giving up the oldest', () => {
-    const ids = UnsettledIds.startingAt([1], false, 0)
+    const ids = UnsettledIds.startingAt(1, [1], 0)
     const many = Array.from({ length: MAX_GAPS + 5 }, (_, i) => 3 + 2 * i)
     ids.settle(many, true, 1n, 2n, 0)
     expect(ids.watchedGaps).toBe(MAX_GAPS)

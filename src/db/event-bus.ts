@@ -15,9 +15,9 @@ import {
   eventRowsAfter,
   eventRowsByIds,
   scanAuditRanges,
-  scanNewestAudit,
+  newestAuditId,
 } from './event-repository.js'
-import { UnsettledIds } from './unsettled-ids.js'
+import { OPEN_END, UnsettledIds } from './unsettled-ids.js'
 
 /** how often an instance with subscribers or publishers reads the audit table */
 export const EVENT_POLL_MS = 200
@@ -117,9 +117,15 @@ export class DatabaseEventBus implements EventBus {
   private follow(): Promise<void> {
     if (this.unsettled) return Promise.resolve()
     this.starting ??= (async () => {
-      const scan = await scanNewestAudit(this.db, START_WINDOW)
-      const ids = scan.rows.map((row) => row.id)
-      this.unsettled = UnsettledIds.startingAt(ids, ids.length < START_WINDOW, Date.now())
+      // the newest ids are read in a window of their own: ids are global, so the window holds at most
+      // START_WINDOW rows however many tenants there are
+      const windowStart = (await newestAuditId(this.db)) - START_WINDOW + 1
+      const scan = await scanAuditRanges(this.db, [windowStart], [OPEN_END], START_WINDOW)
+      this.unsettled = UnsettledIds.startingAt(
+        windowStart,
+        scan.rows.map((row) => row.id),
+        Date.now(),
+      )
       this.timer ??= setInterval(() => this.tick(), this.pollIntervalMs)
       this.timer.unref()
     })().finally(() => {

@@ -126,20 +126,13 @@ export async function scanAuditRanges(
   return toScan(result.rows)
 }
 
-/** The newest `limit` audit rows of every tenant, oldest first, with the statement's snapshot bounds. */
-export async function scanNewestAudit(q: Queryable, limit: number): Promise<AuditScan> {
-  const result = await q.query(
-    `select s.xmin, s.xmax, a.id, a.tenant_id, a.action, a.origin
-       from (${SNAPSHOT}) s
-       left join lateral (
-         select a.* from tenants t
-           cross join lateral (
-             select id, tenant_id, action, origin from audit where tenant_id = t.id order by id desc limit $1) a
-          order by a.id desc limit $1) a on true
-      order by a.id`,
-    [limit],
+/** The highest audit id of any tenant (0: none), one index probe per tenant. */
+export async function newestAuditId(q: Queryable): Promise<number> {
+  const result = await q.query<{ id: number | null }>(
+    `select max(newest.id) as id
+       from tenants t cross join lateral (select max(id) as id from audit where tenant_id = t.id) newest`,
   )
-  return toScan(result.rows)
+  return result.rows[0]?.id ?? 0
 }
 
 /** Event rows by tenant and id, oldest first. */

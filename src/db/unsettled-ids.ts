@@ -45,14 +45,11 @@ export class UnsettledIds {
   }
 
   /**
-   * The follower's starting point, from one read of the newest ids (ascending). Those rows are history, not news;
-   * the holes between them may still fill. When the read returned fewer than it asked for, it holds every
-   * visible row, so the ids below the first are holes too.
+   * The follower's starting point, from one read of the ids from `windowStart` on (ascending). Those rows are
+   * history, not news; the holes between them may still fill.
    */
-  static startingAt(ids: number[], everything: boolean, now: number): UnsettledIds {
-    const unsettled = new UnsettledIds(1)
-    if (ids.length === 0) return unsettled
-    unsettled.next = everything ? 1 : ids[0]!
+  static startingAt(windowStart: number, ids: number[], now: number): UnsettledIds {
+    const unsettled = new UnsettledIds(Math.max(1, windowStart))
     unsettled.readTail(ids, now)
     return unsettled
   }
