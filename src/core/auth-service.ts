@@ -1,8 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import type { Database } from '../db/database.js'
-import * as failures from '../db/login-failure-repository.js'
-import * as users from '../db/user-repository.js'
 import { PasswordHasher } from './passwords.js'
+import type { Persistence } from './ports/unit-of-work.js'
+import type { LoginFailureStore, UserRow, UserStore } from './ports/user-store.js'
 import type { Actor, Door } from './types.js'
 
 const CACHE_TTL_MS = 60_000
@@ -39,7 +38,7 @@ export function eventTicketOf(ticket: string): string {
   return createHash('md5').update(ticket).digest('hex').slice(0, 12)
 }
 
-export function actorOf(user: users.UserRow, door: Door): Actor {
+export function actorOf(user: UserRow, door: Door): Actor {
   return {
     tenantId: user.tenantId,
     userId: user.id,
@@ -107,7 +106,8 @@ export interface AuthOptions {
 }
 
 interface Shared {
-  db: Database
+  users: UserStore
+  failures: LoginFailureStore
   options: AuthOptions
   hasher: PasswordHasher
   throttle: ThrottleRule
@@ -132,9 +132,10 @@ export class AuthService {
   /** the client the request came from as it named itself (user agent), kept by the actors for the operation log */
   readonly client: string | null = null
 
-  constructor(db: Database, options: AuthOptions) {
+  constructor(persistence: Persistence, options: AuthOptions) {
     this.shared = {
-      db,
+      users: persistence.stores.users,
+      failures: persistence.stores.loginFailures,
       options,
       hasher: options.hasher ?? new PasswordHasher(),
       throttle: options.throttle ?? DEFAULT_THROTTLE,
@@ -153,7 +154,7 @@ export class AuthService {
   }
 
   /** An actor of this request: with its remote address and client when the service is bound to a request. */
-  private requestActor(user: users.UserRow, door: Door): Actor {
+  private requestActor(user: UserRow, door: Door): Actor {
     const actor = actorOf(user, door)
     if (this.address) actor.remoteAddress = this.address
     if (this.client) actor.client = this.client
@@ -164,7 +165,7 @@ export class AuthService {
     return this.shared.hasher
   }
 
-  private cacheKey(user: users.UserRow, password: string) {
+  private cacheKey(user: UserRow, password: string) {
     return createHash('sha256')
       .update(`${user.tenantId}:${user.id}`)
       .update('\0')
@@ -190,14 +191,11 @@ export class AuthService {
    */
   async signIn(login: string, password: string, door: Door, options: SignInOptions = {}): Promise<SignIn> {
     if (!login || !password) return { ok: false, reason: 'invalid' }
-    const { db, hasher, verified } = this.shared
+    const { users, failures, hasher, verified } = this.shared
     const keys = this.signInKeys(login)
     const [candidates, state] = await Promise.all([
-      users.findUsersForSignIn(db, login, { email: options.email === true, tenantId: options.tenantId }),
-      failures.readFailures(
-        db,
-        keys.map((k) => k.key),
-      ),
+      users.findUsersForSignIn(login, { email: options.email === true, tenantId: options.tenantId }),
+      failures.readFailures(keys.map((k) => k.key)),
     ])
     if (state.lockedForSeconds > 0) {
       this.shared.logger?.debug(
@@ -210,7 +208,7 @@ export class AuthService {
     // (the door then refuses the company, which is not the same as a wrong password)
     const named = candidates.filter((user) => user.tenantId === options.tenantId)
     const now = Date.now()
-    const matching: users.UserRow[] = []
+    const matching: UserRow[] = []
     for (const user of named.length > 0 ? named : candidates) {
       const cached = verified.get(this.cacheKey(user, password))
       const valid =
@@ -231,13 +229,13 @@ export class AuthService {
       let passwordHash = user.passwordHash
       if (hasher.needsRehash(passwordHash)) {
         const rehashed = await hasher.hash(password)
-        if (await users.replacePasswordHash(db, user, passwordHash, rehashed)) passwordHash = rehashed
+        if (await users.replacePasswordHash(user, passwordHash, rehashed)) passwordHash = rehashed
       }
       if (verified.size >= CACHE_MAX) verified.clear()
       verified.set(this.cacheKey(user, password), { passwordHash, at: now })
     }
     const loginKey = keys[0]!.key
-    if (state.keysWithFailures.includes(loginKey)) await failures.clearFailures(db, loginKey)
+    if (state.keysWithFailures.includes(loginKey)) await failures.clearFailures(loginKey)
     const actors = enabled.map((user) => this.requestActor(user, door))
     return { ok: true, actor: actors[0]!, actors }
   }
@@ -267,7 +265,7 @@ export class AuthService {
    * server's own checks (published demo passwords), never for a request's credentials.
    */
   async userWithPassword(login: string, password: string) {
-    const user = await users.findUserByLogin(this.shared.db, login)
+    const user = await this.shared.users.findUserByLogin(login)
     if (!user || user.disabled || !(await this.shared.hasher.verify(password, user.passwordHash))) return null
     return { tenantId: user.tenantId, id: user.id, login: user.login }
   }
@@ -276,9 +274,8 @@ export class AuthService {
     keys: { key: string; threshold: number }[],
     event: { login?: string; door: Door; reason: string },
   ) {
-    const { db, throttle, logger } = this.shared
+    const { failures, throttle, logger } = this.shared
     const counted = await failures.countFailure(
-      db,
       keys.map((k) => k.key),
       throttle.forgetAfterSeconds,
     )
@@ -287,11 +284,11 @@ export class AuthService {
       const threshold = keys.find((k) => k.key === row.key)!.threshold
       const seconds = lockSeconds(row.failures, threshold, throttle)
       if (seconds > 0) {
-        await failures.lockKey(db, row.key, seconds)
+        await failures.lockKey(row.key, seconds)
         locks.push({ key: row.key, failures: row.failures, seconds })
       }
     }
-    await failures.deleteForgottenFailures(db, throttle.forgetAfterSeconds, SWEEP_LIMIT)
+    await failures.deleteForgottenFailures(throttle.forgetAfterSeconds, SWEEP_LIMIT)
     const fields = {
       ...event,
       address: this.address,
@@ -307,9 +304,9 @@ export class AuthService {
   }
 
   async openSession(actor: Actor, format: TicketFormat) {
-    const { db, options } = this.shared
+    const { users, options } = this.shared
     const ticket = newTicket(format)
-    const expiresAt = await users.insertSession(db, {
+    const expiresAt = await users.insertSession({
       ticketHash: ticketHash(ticket),
       tenantId: actor.tenantId,
       userId: actor.userId,
@@ -318,7 +315,7 @@ export class AuthService {
       maxAgeSeconds: options.sessionMaxAgeSeconds,
       client: actor.client?.slice(0, 200) ?? null,
     })
-    await users.deleteExpiredSessions(db, SWEEP_LIMIT)
+    await users.deleteExpiredSessions(SWEEP_LIMIT)
     return { ticket, expiresAt }
   }
 
@@ -336,10 +333,9 @@ export class AuthService {
    */
   async checkTicket(ticket: string, door: Door, options: { slide?: boolean } = {}): Promise<TicketCheck> {
     if (!ticket) return { ok: false, reason: 'invalid' }
-    const { db } = this.shared
+    const { users } = this.shared
     const lock = this.ticketLock()
     const found = await users.touchSession(
-      db,
       ticketHash(ticket),
       door,
       this.shared.options.sessionTtlSeconds,
@@ -375,10 +371,10 @@ export class AuthService {
    */
   async closeSession(ticket: string, door: Door): Promise<boolean> {
     if (!ticket) return false
-    const { db } = this.shared
+    const { users, failures } = this.shared
     const lock = this.ticketLock()
-    if (lock && (await failures.readFailures(db, [lock.key])).lockedForSeconds > 0) return false
-    const closed = await users.deleteSession(db, ticketHash(ticket), door)
+    if (lock && (await failures.readFailures([lock.key])).lockedForSeconds > 0) return false
+    const closed = await users.deleteSession(ticketHash(ticket), door)
     if (!closed && lock) await this.countFailure([lock], { door, reason: 'ticket' })
     return closed
   }

@@ -1,11 +1,16 @@
-import type { Database } from '../db/database.js'
-import * as operations from '../db/operation-repository.js'
 import { CoreError, ErrorCodes } from './errors.js'
 import * as policy from './policy.js'
+import type {
+  OperationCursor,
+  OperationFilter,
+  OperationRow,
+  OperationStore,
+} from './ports/operation-store.js'
+import type { Persistence } from './ports/unit-of-work.js'
 import type { TrashService, UndoOutcome } from './trash-service.js'
 import type { Actor } from './types.js'
 
-export type { OperationFilter, OperationRow, OperationUnit } from '../db/operation-repository.js'
+export type { OperationFilter, OperationRow, OperationUnit } from './ports/operation-store.js'
 
 /** operations read per statement when a filter is matched, and how many one undo takes at most */
 const MATCH_PAGE = 500
@@ -14,11 +19,11 @@ const MAX_MATCHED = 100_000
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** The keyset cursor after an operation (newest first): its start, to the microsecond the row keeps, and id. */
-export function operationCursor(op: operations.OperationRow): string {
+export function operationCursor(op: OperationRow): string {
   return Buffer.from(JSON.stringify([op.startedAt.toISOString(), op.id])).toString('base64url')
 }
 
-function parseCursor(cursor: string): operations.OperationCursor {
+function parseCursor(cursor: string): OperationCursor {
   try {
     const [startedAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
     if (typeof startedAt === 'string' && !Number.isNaN(Date.parse(startedAt)) && typeof id === 'string')
@@ -34,22 +39,25 @@ function parseCursor(cursor: string): operations.OperationCursor {
  * actor may see it (their own; a tenant administrator's: the tenant's).
  */
 export class OperationService {
+  private readonly operations: OperationStore
+
   constructor(
-    private readonly db: Database,
+    persistence: Persistence,
     private readonly trash: TrashService,
-  ) {}
+  ) {
+    this.operations = persistence.stores.operations
+  }
 
   async list(
     actor: Actor,
-    filter: Omit<operations.OperationFilter, 'actorId'> & { actorId?: number },
+    filter: Omit<OperationFilter, 'actorId'> & { actorId?: number },
     page: { limit: number; cursor?: string },
-  ): Promise<{ operations: operations.OperationRow[]; next: string | null }> {
+  ): Promise<{ operations: OperationRow[]; next: string | null }> {
     const scope = policy.operationScope(actor)
     // a user asking for someone else's operations sees none
     if (scope.actorId !== undefined && filter.actorId !== undefined && filter.actorId !== scope.actorId)
       return { operations: [], next: null }
-    const rows = await operations.listOperations(
-      this.db,
+    const rows = await this.operations.listOperations(
       scope.tenantId,
       { ...filter, actorId: scope.actorId ?? filter.actorId },
       page.cursor ? parseCursor(page.cursor) : null,
@@ -62,9 +70,9 @@ export class OperationService {
   }
 
   /** One operation the actor may see; NOT_FOUND otherwise (another tenant's or user's does not exist for them). */
-  async get(actor: Actor, id: string): Promise<operations.OperationRow> {
+  async get(actor: Actor, id: string): Promise<OperationRow> {
     const scope = policy.operationScope(actor)
-    const op = UUID.test(id) ? await operations.getOperation(this.db, scope.tenantId, id) : null
+    const op = UUID.test(id) ? await this.operations.getOperation(scope.tenantId, id) : null
     if (!op || (scope.actorId !== undefined && op.actorId !== scope.actorId))
       throw new CoreError(ErrorCodes.NOT_FOUND, 'Operation not found')
     return op
@@ -73,7 +81,7 @@ export class OperationService {
   /** A page of the units the operation changed, with their state now (audit id keyset). */
   async units(actor: Actor, id: string, after: number, limit: number) {
     const op = await this.get(actor, id)
-    const units = await operations.listOperationUnits(this.db, op.tenantId, [op.id], after, limit)
+    const units = await this.operations.listOperationUnits(op.tenantId, [op.id], after, limit)
     return { operation: op, units, next: units.length === limit ? units[units.length - 1]!.auditId : null }
   }
 
@@ -97,7 +105,7 @@ export class OperationService {
    */
   async undoMatching(
     actor: Actor,
-    filter: Pick<operations.OperationFilter, 'actorId' | 'actorLogin' | 'door' | 'from' | 'to'>,
+    filter: Pick<OperationFilter, 'actorId' | 'actorLogin' | 'door' | 'from' | 'to'>,
     options: { dryRun?: boolean } = {},
   ): Promise<UndoOutcome & { operations: number }> {
     const ids: string[] = []

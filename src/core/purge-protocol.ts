@@ -1,19 +1,19 @@
-import type { Database } from '../db/database.js'
-import * as repo from '../db/trash-repository.js'
 import { defaultMessage, ErrorCodes } from './errors.js'
-import type { BlobStore } from './ports.js'
+import type { BlobStore } from './ports/blob-store.js'
+import type { AuditActor, MarkedBlob } from './ports/purge-store.js'
+import type { Persistence } from './ports/unit-of-work.js'
 
 /**
  * The one purge protocol, shared by every purge path (user purge, own-bin empty, the cleanup job, recovery of a
  * crashed purge):
  *
  * 1. mark: the rows get state 'purging' and a token, in one transaction with the caller's checks
- *    (repo.markForPurge). From then on they are invisible and not restorable. Units without stored files are
+ *    (TrashStore.markForPurge). From then on they are invisible and not restorable. Units without stored files are
  *    deleted by that same statement, with their audit rows: nothing outside the database is left to remove.
  * 2. remove the stored files of the marked rows (deleting a missing file succeeds, so this step can be redone).
  * 3. put back the rows whose file could not be removed, with their ancestors in the purge, the error recorded
- *    (repo.revertPurge): nothing is left half-gone, and the cleanup job retries them.
- * 4. delete the rows still marked, with their audit rows (repo.finishPurge).
+ *    (PurgeStore.revertPurge): nothing is left half-gone, and the cleanup job retries them.
+ * 4. delete the rows still marked, with their audit rows (PurgeStore.finishPurge).
  *
  * A crash after step 1 leaves rows in 'purging' whose files may or may not exist yet; their timestamp stops being
  * refreshed, and the cleanup job takes them over under a new token and runs steps 2 to 4 for them. So outside
@@ -44,22 +44,22 @@ export interface CompletedPurge {
 
 /** Steps 2 to 4 for the rows marked with `token` (step 1 is the caller's, inside its own transaction). */
 export async function completePurge(
-  db: Database,
+  persistence: Persistence,
   blobs: BlobStore,
-  actor: repo.AuditActor,
+  actor: AuditActor,
   token: string,
   checkpoint?: (point: PurgeCheckpoint) => Promise<void>,
 ): Promise<CompletedPurge> {
   await checkpoint?.('after-mark')
-  const failures = await removeMarkedBlobs(db, blobs, actor.tenantId, token, checkpoint)
+  const failures = await removeMarkedBlobs(persistence, blobs, actor.tenantId, token, checkpoint)
   await checkpoint?.('after-blobs')
   const reverted =
     failures.length > 0
-      ? await db.transaction((tx) => repo.revertPurge(tx, actor, token, failures), {
+      ? await persistence.unitOfWork((tx) => tx.purge.revertPurge(actor, token, failures), {
           operationId: actor.operationId,
         })
       : []
-  const purged = await db.transaction((tx) => repo.finishPurge(tx, actor.tenantId, token), {
+  const purged = await persistence.unitOfWork((tx) => tx.purge.finishPurge(actor.tenantId, token), {
     eventTicket: actor.eventTicket,
     operationId: actor.operationId,
   })
@@ -67,22 +67,23 @@ export async function completePurge(
 }
 
 async function removeMarkedBlobs(
-  db: Database,
+  persistence: Persistence,
   blobs: BlobStore,
   tenantId: number,
   token: string,
   checkpoint?: (point: PurgeCheckpoint) => Promise<void>,
 ): Promise<PurgeFailure[]> {
+  const store = persistence.stores.purge
   const failures: PurgeFailure[] = []
   let afterId = 0
   let touchedAt = Date.now()
   for (let page = 0; ; page++) {
-    const marked = await repo.markedBlobs(db, tenantId, token, afterId, BLOB_PAGE)
+    const marked = await store.markedBlobs(tenantId, token, afterId, BLOB_PAGE)
     if (marked.length === 0) break
     // a long purge keeps its rows fresh so that no cleanup run mistakes it for a crashed one (rewriting every
     // row per page of files doubled the cost of a short purge, so only every half minute)
     if (Date.now() - touchedAt >= TOUCH_EVERY_MS) {
-      await repo.touchPurge(db, tenantId, token)
+      await store.touchPurge(tenantId, token)
       touchedAt = Date.now()
     }
     afterId = marked[marked.length - 1]!.id
@@ -99,7 +100,7 @@ async function removeMarkedBlobs(
 }
 
 /** Removes the files of `marked`; each file the store could not remove fails the row holding it. */
-async function removeBatch(blobs: BlobStore, marked: repo.MarkedBlob[], failures: PurgeFailure[]) {
+async function removeBatch(blobs: BlobStore, marked: MarkedBlob[], failures: PurgeFailure[]) {
   if (marked.length === 0) return
   let failed: Set<string>
   try {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import type { Database } from '../db/database.js'
-import * as sweeps from '../db/sweep-repository.js'
-import type { BlobStore } from './ports.js'
+import type { BlobStore } from './ports/blob-store.js'
+import type { Persistence } from './ports/unit-of-work.js'
 import { completePurge } from './purge-protocol.js'
 
 /**
@@ -53,11 +52,15 @@ const EXAMPLES = 20
 const EXISTS_CONCURRENCY = 16
 const SWEEP_ACTOR = { userId: null, login: null, door: 'cleanup' }
 
-export async function sweep(db: Database, blobs: BlobStore, options: SweepOptions): Promise<SweepReport> {
+export async function sweep(
+  persistence: Persistence,
+  blobs: BlobStore,
+  options: SweepOptions,
+): Promise<SweepReport> {
   return {
     dryRun: options.dryRun,
-    objects: await sweepObjects(db, blobs, options),
-    rows: await sweepRows(db, blobs, options),
+    objects: await sweepObjects(persistence, blobs, options),
+    rows: await sweepRows(persistence, blobs, options),
   }
 }
 
@@ -65,9 +68,10 @@ function emptyWalk(): SweepWalkReport {
   return { scanned: 0, found: 0, removed: 0, failed: 0, complete: false, examples: [] }
 }
 
-async function sweepObjects(db: Database, blobs: BlobStore, options: SweepOptions) {
+async function sweepObjects(persistence: Persistence, blobs: BlobStore, options: SweepOptions) {
+  const sweeps = persistence.stores.sweep
   const report = emptyWalk()
-  let position = await sweeps.sweepPosition(db, 'objects')
+  let position = await sweeps.position('objects')
   const youngest = Date.now() - options.minAgeSeconds * 1000
   while (report.scanned < options.limit) {
     const listed = await blobs.list(position, Math.min(PAGE, options.limit - report.scanned))
@@ -78,10 +82,7 @@ async function sweepObjects(db: Database, blobs: BlobStore, options: SweepOption
     }
     report.scanned += listed.length
     position = listed[listed.length - 1]!.key
-    const held = await sweeps.referencedKeys(
-      db,
-      listed.map((entry) => entry.key),
-    )
+    const held = await sweeps.referencedKeys(listed.map((entry) => entry.key))
     const orphans = listed
       .filter((entry) => !held.has(entry.key) && entry.modifiedAt.getTime() <= youngest)
       .map((entry) => entry.key)
@@ -90,22 +91,23 @@ async function sweepObjects(db: Database, blobs: BlobStore, options: SweepOption
     report.examples.push(...orphans.slice(0, EXAMPLES - report.examples.length))
     if (options.dryRun) continue
     // a row inserted since the check above (an upload older than minAgeSeconds finishing now) keeps its file
-    const heldNow = await sweeps.referencedKeys(db, orphans)
+    const heldNow = await sweeps.referencedKeys(orphans)
     const stillOrphans = orphans.filter((key) => !heldNow.has(key))
     const failures = await blobs.deleteMany(stillOrphans)
     report.failed += failures.length
     report.removed += stillOrphans.length - failures.length
   }
-  if (!options.dryRun) await sweeps.saveSweepPosition(db, 'objects', position)
+  if (!options.dryRun) await sweeps.savePosition('objects', position)
   return report
 }
 
-async function sweepRows(db: Database, blobs: BlobStore, options: SweepOptions) {
+async function sweepRows(persistence: Persistence, blobs: BlobStore, options: SweepOptions) {
+  const sweeps = persistence.stores.sweep
   const report = emptyWalk()
-  const saved = await sweeps.sweepPosition(db, 'rows')
+  const saved = await sweeps.position('rows')
   let after = saved ? { tenantId: Number(saved.split(':')[0]), itemId: Number(saved.split(':')[1]) } : null
   while (report.scanned < options.limit) {
-    const rows = await sweeps.storedFileRows(db, after, Math.min(PAGE, options.limit - report.scanned))
+    const rows = await sweeps.storedFileRows(after, Math.min(PAGE, options.limit - report.scanned))
     if (rows.length === 0) {
       report.complete = true
       after = null
@@ -140,14 +142,14 @@ async function sweepRows(db: Database, blobs: BlobStore, options: SweepOptions) 
       )
       if (options.dryRun) continue
       if (versions.length > 0) {
-        const deleted = await sweeps.deleteVersionsWithoutFile(db, tenantId, versions)
+        const deleted = await sweeps.deleteVersionsWithoutFile(tenantId, versions)
         report.removed += deleted
         report.failed += versions.length - deleted
       }
       if (items.length > 0) {
         const token = randomUUID()
-        const marked = await sweeps.markItemsWithoutFile(db, tenantId, items, token)
-        const completed = await completePurge(db, blobs, { tenantId, ...SWEEP_ACTOR }, token)
+        const marked = await sweeps.markItemsWithoutFile(tenantId, items, token)
+        const completed = await completePurge(persistence, blobs, { tenantId, ...SWEEP_ACTOR }, token)
         report.removed += completed.purged
         // under legal hold, changed meanwhile, or another of their files could not be removed (retried by the
         // cleanup job like any failed purge)
@@ -155,8 +157,7 @@ async function sweepRows(db: Database, blobs: BlobStore, options: SweepOptions) 
       }
     }
   }
-  if (!options.dryRun)
-    await sweeps.saveSweepPosition(db, 'rows', after ? `${after.tenantId}:${after.itemId}` : null)
+  if (!options.dryRun) await sweeps.savePosition('rows', after ? `${after.tenantId}:${after.itemId}` : null)
   return report
 }
 

@@ -1,4 +1,4 @@
-import type { Queryable } from './database.js'
+import type { Queryable } from './queryable.js'
 
 /** SQL behind the admin API: tenants, users, brands, issues, categories, access rights, audit. */
 

@@ -1,4 +1,4 @@
-import type { Queryable } from './database.js'
+import type { Queryable } from './queryable.js'
 
 /** One transition of a unit as a delete log shows it (members of a trashed folder are not repeated). */
 export interface DeleteLogRow {

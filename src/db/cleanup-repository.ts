@@ -1,4 +1,4 @@
-import type { Queryable } from './database.js'
+import type { Queryable } from './queryable.js'
 import { type AuditActor, MARK_STATEMENT, UNIT_WALK } from './trash-repository.js'
 
 /**

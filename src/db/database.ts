@@ -5,36 +5,24 @@ import type { PGlite } from '@electric-sql/pglite'
 import type { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import pg from 'pg'
 import { CoreError, ErrorCodes } from '../core/errors.js'
+import type { Stores } from '../core/ports/stores.js'
+import type { Persistence, UnitOfWorkOptions } from '../core/ports/unit-of-work.js'
 import { DatabaseUnavailableError, lockDataDirectory } from './embedded-lock.js'
+import { type Queryable, type TextQueryable, type TransactionOptions, UNIQUE_VIOLATION } from './queryable.js'
+import { PgStores } from './stores.js'
+
+export type { Queryable, TextQueryable, TransactionOptions } from './queryable.js'
 
 // bigint ids, counts and sizes stay far below 2^53: read them as numbers.
 pg.types.setTypeParser(20, (value) => Number(value))
 
-export interface Queryable {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
-    text: string,
-    values?: unknown[],
-  ): Promise<pg.QueryResult<R>>
-}
-
-export interface TransactionOptions {
-  /** SQLSTATE codes on which the whole transaction is run again (deadlock and serialization always are). */
-  retryOn?: string[]
-  maxAttempts?: number
-  /** the acting session's event tag (Ticket of Enterprise events): kept by the audit rows the transaction writes */
-  eventTicket?: string
-  /** the operation the transaction acts for: kept by the audit rows it writes */
-  operationId?: string
-}
-
-export interface Database extends Queryable {
+/** The pool (PostgreSQL's, or the embedded one's single connection); it is the core's Persistence port too. */
+export interface Database extends Queryable, TextQueryable, Persistence {
   readonly kind: 'postgres' | 'embedded'
   readonly connectionString: string
   /** this instance's name on its connections (application_name): the origin audit notifications carry */
   readonly origin: string
   transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>
-  /** Rows as arrays of PostgreSQL's text form, undecoded (for listings that decode only what they show). */
-  queryText(text: string, values?: unknown[]): Promise<(string | null)[][]>
   /** A dedicated client (LISTEN, cursors, session-level advisory locks); release it when done. */
   connect(): Promise<pg.PoolClient>
   /** The connection pool now: its size limit, connections open, idle ones, and requests waiting for one. */
@@ -110,7 +98,18 @@ function asDoorError(error: unknown): unknown {
   return error
 }
 
+/** The core's unit-of-work options in SQL terms: a lost race for a unique key is SQLSTATE 23505. */
+function transactionOptions(options: UnitOfWorkOptions): TransactionOptions {
+  return {
+    retryOn: options.retryOnConflict ? [UNIQUE_VIOLATION] : undefined,
+    maxAttempts: options.maxAttempts,
+    eventTicket: options.eventTicket,
+    operationId: options.operationId,
+  }
+}
+
 class PoolDatabase implements Database {
+  #stores?: Stores
   constructor(
     readonly kind: 'postgres' | 'embedded',
     readonly connectionString: string,
@@ -205,6 +204,15 @@ class PoolDatabase implements Database {
         client.release(unusable)
       }
     }
+  }
+
+  get stores(): Stores {
+    this.#stores ??= new PgStores(this)
+    return this.#stores
+  }
+
+  unitOfWork<T>(work: (tx: Stores) => Promise<T>, options: UnitOfWorkOptions = {}): Promise<T> {
+    return this.transaction((tx) => work(new PgStores(tx)), transactionOptions(options))
   }
 
   async close() {

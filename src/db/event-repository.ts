@@ -1,5 +1,5 @@
 import { type AuditEventRow, EVENT_ACTIONS } from '../core/events.js'
-import type { Queryable } from './database.js'
+import type { Queryable } from './queryable.js'
 
 /** Audit rows that are events, with the user names they show. */
 const EVENT_SELECT = `select a.id, a.tenant_id, a.at, a.action, a.actor_id, a.actor_login,

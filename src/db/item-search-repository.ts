@@ -1,6 +1,6 @@
 import type { TrashVisibility } from '../core/policy.js'
 import type { ItemListing, ItemSearchFilter } from '../core/types.js'
-import type { Queryable } from './database.js'
+import type { Queryable } from './queryable.js'
 import { ITEM_COLUMNS, toItem } from './item-rows.js'
 import { maySql } from './rights-sql.js'
 

@@ -1,4 +1,5 @@
-import type { Queryable } from './database.js'
+import type { LoginFailureStore } from '../core/ports/user-store.js'
+import type { Queryable } from './queryable.js'
 
 /**
  * What the failure rows of some keys say now: how many seconds the longest lock in force still holds (0: none),
@@ -57,4 +58,24 @@ export async function deleteForgottenFailures(q: Queryable, forgetAfterSeconds: 
     [forgetAfterSeconds, limit],
   )
   return result.rowCount ?? 0
+}
+
+/** The failure counts over the pool or one transaction. */
+export class PgLoginFailureStore implements LoginFailureStore {
+  constructor(private readonly q: Queryable) {}
+  readFailures(keys: string[]) {
+    return readFailures(this.q, keys)
+  }
+  countFailure(keys: string[], forgetAfterSeconds: number) {
+    return countFailure(this.q, keys, forgetAfterSeconds)
+  }
+  lockKey(key: string, seconds: number) {
+    return lockKey(this.q, key, seconds)
+  }
+  clearFailures(key: string) {
+    return clearFailures(this.q, key)
+  }
+  deleteForgottenFailures(forgetAfterSeconds: number, limit: number) {
+    return deleteForgottenFailures(this.q, forgetAfterSeconds, limit)
+  }
 }

@@ -1,5 +1,5 @@
 import type { ItemFacts } from '../core/types.js'
-import type { Queryable } from './database.js'
+import type { Queryable } from './queryable.js'
 import { ITEM_COLUMNS, type ItemRow, toItemFacts } from './item-rows.js'
 
 /** SQL behind object reads (Enterprise GetObjects, versions, renditions) and the version history of items. */

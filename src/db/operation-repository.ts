@@ -1,43 +1,14 @@
-import type { Queryable } from './database.js'
+import type {
+  NewOperation,
+  OperationCursor,
+  OperationFilter,
+  OperationRow,
+  OperationStore,
+  OperationUnit,
+} from '../core/ports/operation-store.js'
+import type { Queryable } from './queryable.js'
 
-/** One recorded operation: a request that trashed, restored, emptied or purged, or a cleanup run in a tenant. */
-export interface OperationRow {
-  tenantId: number
-  id: string
-  actorId: number | null
-  actorLogin: string | null
-  door: string
-  action: string
-  client: string | null
-  remoteAddress: string | null
-  startedAt: Date
-  finishedAt: Date
-  requested: number
-  okCount: number
-  warningCount: number
-  errorCount: number
-  items: number
-  undoOf: string | null
-}
-
-export type NewOperation = Omit<OperationRow, 'finishedAt'>
-
-export interface OperationFilter {
-  /** only this actor's operations (a user who is not an administrator sees only their own) */
-  actorId?: number
-  actorLogin?: string
-  door?: string
-  action?: string
-  from?: Date
-  to?: Date
-  minItems?: number
-}
-
-/** The keyset position of a page of operations, newest first. */
-export interface OperationCursor {
-  startedAt: string
-  id: string
-}
+export type { NewOperation, OperationRow, OperationUnit } from '../core/ports/operation-store.js'
 
 const COLUMNS = `tenant_id, id, actor_id, actor_login, door, action, client, remote_address, started_at, finished_at,
   requested, ok_count, warning_count, error_count, items, undo_of`
@@ -166,23 +137,6 @@ export async function getOperation(q: Queryable, tenantId: number, id: string): 
   return result.rows[0] ? toOperation(result.rows[0]) : null
 }
 
-/** A unit an operation changed (a trashed folder once, with how many of its members went along), as of now. */
-export interface OperationUnit {
-  auditId: number
-  at: Date
-  action: string
-  itemId: number
-  kind: string | null
-  name: string | null
-  path: string | null
-  /** rows of the unit the operation changed, the unit's own row included (1 when not counted) */
-  items: number
-  /** the item's state now; null when it is gone (purged) */
-  state: string | null
-  /** the unit is still in the trash as this operation left it (trashed by it, not restored or deleted since) */
-  stillTrashed: boolean
-}
-
 /**
  * A page of the units some operations changed, in the order they changed them (audit id keyset). `countMembers`:
  * how many rows of each unit the operation changed, read in one pass over the page's operations (an undo, which
@@ -235,4 +189,33 @@ export async function listOperationUnits(
     state: row.state ?? null,
     stillTrashed: row.still_trashed === true,
   }))
+}
+
+/** The operation log over the pool or one transaction. */
+export class PgOperationStore implements OperationStore {
+  constructor(private readonly q: Queryable) {}
+  insertOperation(op: NewOperation) {
+    return insertOperation(this.q, op)
+  }
+  recordLateFailures(tenantId: number, id: string, failedUnits: number) {
+    return recordLateFailures(this.q, tenantId, id, failedUnits)
+  }
+  insertRunOperations(id: string, startedAt: Date, failedByTenant: Map<number, number>) {
+    return insertRunOperations(this.q, id, startedAt, failedByTenant)
+  }
+  listOperations(tenantId: number, filter: OperationFilter, after: OperationCursor | null, limit: number) {
+    return listOperations(this.q, tenantId, filter, after, limit)
+  }
+  getOperation(tenantId: number, id: string) {
+    return getOperation(this.q, tenantId, id)
+  }
+  listOperationUnits(
+    tenantId: number,
+    operationIds: string[],
+    afterAuditId: number,
+    limit: number,
+    countMembers?: boolean,
+  ) {
+    return listOperationUnits(this.q, tenantId, operationIds, afterAuditId, limit, countMembers)
+  }
 }

@@ -1,6 +1,6 @@
 import type { Right } from '../core/policy.js'
 import type { Actor } from '../core/types.js'
-import type { Queryable } from './database.js'
+import type { Queryable } from './queryable.js'
 import { UNIT_WALK } from './trash-repository.js'
 
 /**

@@ -1,8 +1,7 @@
-import type { Queryable } from './database.js'
+import type { StoredFileRow, SweepStore, SweepWalk } from '../core/ports/sweep-store.js'
+import type { Queryable } from './queryable.js'
 
 /** The orphan sweep's SQL (core/sweep.ts): where each walk stopped, which keys rows hold, rows to check. */
-
-export type SweepWalk = 'objects' | 'rows'
 
 export async function sweepPosition(q: Queryable, walk: SweepWalk): Promise<string | null> {
   const result = await q.query<{ position: string | null }>(
@@ -32,15 +31,6 @@ export async function referencedKeys(q: Queryable, keys: string[]): Promise<Set<
     [keys],
   )
   return new Set(result.rows.map((row) => row.key))
-}
-
-export interface StoredFileRow {
-  tenantId: number
-  itemId: number
-  /** the item's own file (its current version's) */
-  itemKey: string
-  /** older versions whose native file is not the item's */
-  versions: { major: number; minor: number; key: string }[]
 }
 
 /**
@@ -123,4 +113,30 @@ export async function deleteVersionsWithoutFile(
     ],
   )
   return result.rowCount ?? 0
+}
+
+/** The sweep store over the pool or one transaction. */
+export class PgSweepStore implements SweepStore {
+  constructor(private readonly q: Queryable) {}
+  position(walk: SweepWalk) {
+    return sweepPosition(this.q, walk)
+  }
+  savePosition(walk: SweepWalk, position: string | null) {
+    return saveSweepPosition(this.q, walk, position)
+  }
+  referencedKeys(keys: string[]) {
+    return referencedKeys(this.q, keys)
+  }
+  storedFileRows(after: { tenantId: number; itemId: number } | null, limit: number) {
+    return storedFileRows(this.q, after, limit)
+  }
+  markItemsWithoutFile(tenantId: number, items: { id: number; key: string }[], token: string) {
+    return markItemsWithoutFile(this.q, tenantId, items, token)
+  }
+  deleteVersionsWithoutFile(
+    tenantId: number,
+    versions: { itemId: number; major: number; minor: number; key: string }[],
+  ) {
+    return deleteVersionsWithoutFile(this.q, tenantId, versions)
+  }
 }

@@ -1,6 +1,6 @@
 import type { TrashVisibility } from '../core/policy.js'
 import type { ItemKind, ItemState, TrashFilter, TrashListingEntry } from '../core/types.js'
-import type { Database } from './database.js'
+import type { TextQueryable } from './queryable.js'
 import { trashWhere } from './trash-repository.js'
 
 /**
@@ -93,7 +93,7 @@ function decode(rows: (string | null)[][]): TrashListingEntry[] {
  * sorts before the page read and is not listed; none is listed twice.
  */
 export async function* streamTrashListing(
-  db: Database,
+  db: TextQueryable,
   visibility: TrashVisibility,
   filter: TrashFilter,
   batchSize = 1000,

@@ -1,7 +1,8 @@
 import { CoreError, ErrorCodes } from '../core/errors.js'
 import type { TrashVisibility } from '../core/policy.js'
 import type { Actor, ItemFacts, ItemKind, TrashEntry, TrashFilter, TrashPage } from '../core/types.js'
-import type { Queryable } from './database.js'
+import type { AuditActor, MarkedBlob } from '../core/ports/purge-store.js'
+import type { Queryable } from './queryable.js'
 import { ITEM_COLUMNS, toItem, toItemFacts, toTrashEntry } from './item-rows.js'
 import { maySql } from './rights-sql.js'
 
@@ -270,17 +271,7 @@ export async function emptyUnits(q: Queryable, actor: Actor, ids: number[]): Pro
   return new Map(result.rows.map((row) => [row.addressed, row.n]))
 }
 
-/** Who a purge is recorded for in the audit: a user through a door, or the cleanup job (no user). */
-export interface AuditActor {
-  tenantId: number
-  userId: number | null
-  login: string | null
-  door: string
-  /** the session's tag in events (see Actor) */
-  eventTicket?: string
-  /** the operation the purge belongs to: the audit rows its later steps write keep it */
-  operationId?: string
-}
+export type { AuditActor, MarkedBlob } from '../core/ports/purge-store.js'
 
 /** One unit to mark: the addressed id, the audit action its rows get when deleted, and optional detail. */
 export interface PurgeUnit {
@@ -570,12 +561,6 @@ export async function ownBinUnpurgeable(
     [actor.tenantId, scope.deletedBy, actor.userId],
   )
   return result.rows
-}
-
-export interface MarkedBlob {
-  id: number
-  name: string
-  blobKey: string
 }
 
 /** Purge step 2 input: the stored files of the rows a token marked, in id order, a page at a time. */

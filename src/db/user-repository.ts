@@ -1,16 +1,5 @@
-import type { Queryable } from './database.js'
-
-export interface UserRow {
-  tenantId: number
-  id: number
-  login: string
-  passwordHash: string
-  displayName: string | null
-  email: string | null
-  admin: boolean
-  ipsRole: string
-  disabled: boolean
-}
+import type { NewSession, TouchedSession, UserRow, UserStore } from '../core/ports/user-store.js'
+import type { Queryable } from './queryable.js'
 
 const USER_COLUMNS = `u.tenant_id, u.id, u.login, u.password_hash, u.display_name, u.email, u.admin, u.ips_role, u.disabled`
 
@@ -81,19 +70,7 @@ export async function replacePasswordHash(
   return (result.rowCount ?? 0) > 0
 }
 
-export async function insertSession(
-  q: Queryable,
-  session: {
-    ticketHash: string
-    tenantId: number
-    userId: number
-    door: string
-    ttlSeconds: number
-    maxAgeSeconds: number
-    /** the client as it named itself at sign-in */
-    client?: string | null
-  },
-) {
+export async function insertSession(q: Queryable, session: NewSession): Promise<Date> {
   const result = await q.query<{ expires_at: Date }>(
     `insert into sessions (ticket_hash, tenant_id, user_id, door, expires_at, ends_at, client)
      values ($1, $2, $3, $4, now() + make_interval(secs => least($5::int, $6::int)), now() + make_interval(secs => $6::int), $7)
@@ -124,7 +101,7 @@ export async function touchSession(
   lockKey: string | null,
   /** false: a passive look (infoRouter isValidTicket), the expiry stays as it is */
   slide = true,
-) {
+): Promise<TouchedSession> {
   const result = await q.query(
     `with lock as (
         select greatest(0, ceil(extract(epoch from max(f.locked_until) - now())))::integer as locked_for
@@ -193,4 +170,45 @@ export async function findUserInTenant(
     [tenantId, login],
   )
   return result.rows[0] ? toUser(result.rows[0]) : null
+}
+
+/** The user store over the pool or one transaction. */
+export class PgUserStore implements UserStore {
+  constructor(private readonly q: Queryable) {}
+  findUserByLogin(login: string) {
+    return findUserByLogin(this.q, login)
+  }
+  findUsersForSignIn(name: string, options: { email: boolean; tenantId?: number }) {
+    return findUsersForSignIn(this.q, name, options)
+  }
+  findUser(tenantId: number, id: number) {
+    return findUser(this.q, tenantId, id)
+  }
+  findUserInTenant(tenantId: number, login: string) {
+    return findUserInTenant(this.q, tenantId, login)
+  }
+  replacePasswordHash(user: { tenantId: number; id: number }, oldHash: string, newHash: string) {
+    return replacePasswordHash(this.q, user, oldHash, newHash)
+  }
+  insertSession(session: NewSession) {
+    return insertSession(this.q, session)
+  }
+  touchSession(
+    ticketHash: string,
+    door: string,
+    ttlSeconds: number,
+    lockKey: string | null,
+    slide?: boolean,
+  ) {
+    return touchSession(this.q, ticketHash, door, ttlSeconds, lockKey, slide)
+  }
+  deleteSession(ticketHash: string, door: string) {
+    return deleteSession(this.q, ticketHash, door)
+  }
+  deleteUserSessions(tenantId: number, userId: number) {
+    return deleteUserSessions(this.q, tenantId, userId)
+  }
+  deleteExpiredSessions(limit: number) {
+    return deleteExpiredSessions(this.q, limit)
+  }
 }

@@ -1,0 +1,27 @@
+import type pg from 'pg'
+
+/** Something SQL can be sent to: the pool, or one transaction's client. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>>
+}
+
+/** Rows as arrays of PostgreSQL's text form, undecoded (for listings that decode only what they show). */
+export interface TextQueryable {
+  queryText(text: string, values?: unknown[]): Promise<(string | null)[][]>
+}
+
+export interface TransactionOptions {
+  /** SQLSTATE codes on which the whole transaction is run again (deadlock and serialization always are). */
+  retryOn?: string[]
+  maxAttempts?: number
+  /** the acting session's event tag (Ticket of Enterprise events): kept by the audit rows the transaction writes */
+  eventTicket?: string
+  /** the operation the transaction acts for: kept by the audit rows it writes */
+  operationId?: string
+}
+
+/** SQLSTATE unique_violation: another transaction committed the same unique key first. */
+export const UNIQUE_VIOLATION = '23505'
