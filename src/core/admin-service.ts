@@ -1,11 +1,11 @@
-import * as admin from '../db/admin-repository.js'
-import { type Database, isPgError } from '../db/database.js'
-import * as repo from '../db/trash-repository.js'
-import * as users from '../db/user-repository.js'
 import { CoreError, ErrorCodes } from './errors.js'
 import { PasswordHasher, passwordProblem } from './passwords.js'
 import * as policy from './policy.js'
-import { type BlobStore, type Content, DEFAULT_UPLOAD_MAX_BYTES, storeContent } from './ports.js'
+import type { AdminStore, AuditFilter, BrandAccessRow, BrandChildTable } from './ports/admin-store.js'
+import { type BlobStore, type Content, DEFAULT_UPLOAD_MAX_BYTES, storeContent } from './ports/blob-store.js'
+import type { ItemStore } from './ports/item-store.js'
+import type { Persistence } from './ports/unit-of-work.js'
+import type { UserStore } from './ports/user-store.js'
 import type { Actor, BrandRights, Item, ItemKind } from './types.js'
 
 export interface NewItemInput {
@@ -22,23 +22,24 @@ export interface NewItemInput {
   contentType?: string | null
 }
 
-/** Translates constraint violations into typed errors at the boundary, never leaking SQL. */
-function translate(error: unknown): never {
-  if (isPgError(error, '23505')) throw new CoreError(ErrorCodes.NAME_TAKEN)
-  if (isPgError(error, '23503'))
-    throw new CoreError(ErrorCodes.IN_USE, 'Referenced record does not exist or is in use')
-  throw error
-}
-
 /** Tenants, users, brands, rights and items: what the REST admin API and the demo seed create. */
 export class AdminService {
+  private readonly admin: AdminStore
+  private readonly users: UserStore
+  private readonly items: ItemStore
+
+  /** Names taken and references to nothing come back from the admin store as NAME_TAKEN and IN_USE. */
   constructor(
-    private readonly db: Database,
+    private readonly persistence: Persistence,
     private readonly blobs: BlobStore,
     private readonly hasher: PasswordHasher = new PasswordHasher(),
     /** the largest content a stream may bring (UPLOAD_MAX_BYTES) */
     private readonly uploadMaxBytes = DEFAULT_UPLOAD_MAX_BYTES,
-  ) {}
+  ) {
+    this.admin = persistence.stores.admin
+    this.users = persistence.stores.users
+    this.items = persistence.stores.items
+  }
 
   private async newPasswordHash(password: string) {
     const problem = passwordProblem(password)
@@ -47,21 +48,21 @@ export class AdminService {
   }
 
   createTenant(name: string, retentionDays?: number) {
-    return admin.insertTenant(this.db, name, retentionDays)
+    return this.admin.insertTenant(name, retentionDays)
   }
 
   async requireTenant(tenantId: number) {
-    const tenant = await admin.findTenant(this.db, tenantId)
+    const tenant = await this.admin.findTenant(tenantId)
     if (!tenant) throw new CoreError(ErrorCodes.NOT_FOUND, 'Tenant not found')
     return tenant
   }
 
   listTenants() {
-    return admin.listTenants(this.db)
+    return this.admin.listTenants()
   }
 
   async setTenantRetention(tenantId: number, retentionDays: number) {
-    if (!(await admin.updateTenantRetention(this.db, tenantId, retentionDays))) {
+    if (!(await this.admin.updateTenantRetention(tenantId, retentionDays))) {
       throw new CoreError(ErrorCodes.NOT_FOUND, 'Tenant not found')
     }
   }
@@ -79,55 +80,55 @@ export class AdminService {
   ) {
     await this.requireTenant(tenantId)
     const passwordHash = await this.newPasswordHash(input.password)
-    return admin.insertUser(this.db, { tenantId, ...input, passwordHash }).catch(translate)
+    return this.admin.insertUser({ tenantId, ...input, passwordHash })
   }
 
   /** A new password, set by an administrator: every session of the user ends. */
   async setPassword(tenantId: number, userId: number, password: string) {
     const passwordHash = await this.newPasswordHash(password)
-    await this.db.transaction(async (tx) => {
-      if (!(await admin.updatePasswordHash(tx, tenantId, userId, passwordHash))) {
+    await this.persistence.unitOfWork(async (tx) => {
+      if (!(await tx.admin.updatePasswordHash(tenantId, userId, passwordHash))) {
         throw new CoreError(ErrorCodes.NOT_FOUND, 'User not found')
       }
-      await users.deleteUserSessions(tx, tenantId, userId)
+      await tx.users.deleteUserSessions(tenantId, userId)
     })
   }
 
   /** A disabled user cannot sign in; disabling ends every session of the user. */
   async setDisabled(tenantId: number, userId: number, disabled: boolean) {
-    await this.db.transaction(async (tx) => {
-      if (!(await admin.updateUserDisabled(tx, tenantId, userId, disabled))) {
+    await this.persistence.unitOfWork(async (tx) => {
+      if (!(await tx.admin.updateUserDisabled(tenantId, userId, disabled))) {
         throw new CoreError(ErrorCodes.NOT_FOUND, 'User not found')
       }
-      if (disabled) await users.deleteUserSessions(tx, tenantId, userId)
+      if (disabled) await tx.users.deleteUserSessions(tenantId, userId)
     })
   }
 
   /** Ends every session of a user (at every door); answers how many there were. */
   async endSessions(tenantId: number, userId: number): Promise<number> {
-    if (!(await users.findUser(this.db, tenantId, userId))) {
+    if (!(await this.users.findUser(tenantId, userId))) {
       throw new CoreError(ErrorCodes.NOT_FOUND, 'User not found')
     }
-    return users.deleteUserSessions(this.db, tenantId, userId)
+    return this.users.deleteUserSessions(tenantId, userId)
   }
 
   /** A user of the tenant by id, or null. */
   findUser(tenantId: number, userId: number) {
-    return users.findUser(this.db, tenantId, userId)
+    return this.users.findUser(tenantId, userId)
   }
 
   /** A user of the tenant by login (case-insensitive), or null. */
   findUserByLogin(tenantId: number, login: string) {
-    return users.findUserInTenant(this.db, tenantId, login)
+    return this.users.findUserInTenant(tenantId, login)
   }
 
   listUsers(tenantId: number) {
-    return admin.listUsers(this.db, tenantId)
+    return this.admin.listUsers(tenantId)
   }
 
   async createBrand(tenantId: number, name: string, autoPurgeDays: number | null = null) {
     await this.requireTenant(tenantId)
-    return admin.insertBrand(this.db, tenantId, name, autoPurgeDays).catch(translate)
+    return this.admin.insertBrand(tenantId, name, autoPurgeDays)
   }
 
   async updateBrand(
@@ -135,34 +136,34 @@ export class AdminService {
     brandId: number,
     changes: { autoPurgeDays?: number | null; legalHold?: boolean },
   ) {
-    if (!(await admin.updateBrand(this.db, tenantId, brandId, changes))) {
+    if (!(await this.admin.updateBrand(tenantId, brandId, changes))) {
       throw new CoreError(ErrorCodes.NOT_FOUND, 'Brand not found')
     }
   }
 
   listBrands(tenantId: number) {
-    return admin.listBrands(this.db, tenantId)
+    return this.admin.listBrands(tenantId)
   }
 
   /** The brands an actor works in, with the rights the actor has there (what an Enterprise LogOn lists). */
-  async brandsOf(actor: Actor): Promise<(admin.BrandAccessRow & { rights: BrandRights })[]> {
-    const rows = await admin.brandsWithAccess(this.db, actor.tenantId, actor.userId, actor.admin)
+  async brandsOf(actor: Actor): Promise<(BrandAccessRow & { rights: BrandRights })[]> {
+    const rows = await this.admin.brandsWithAccess(actor.tenantId, actor.userId, actor.admin)
     return rows.map((row) => ({ ...row, rights: policy.effectiveBrandRights(actor, row.rights) }))
   }
 
   async createIssue(tenantId: number, brandId: number, name: string) {
     await this.requireBrand(tenantId, brandId)
-    return admin.insertBrandChild(this.db, 'issues', tenantId, brandId, name).catch(translate)
+    return this.admin.insertBrandChild('issues', tenantId, brandId, name)
   }
 
   async createCategory(tenantId: number, brandId: number, name: string) {
     await this.requireBrand(tenantId, brandId)
-    return admin.insertBrandChild(this.db, 'categories', tenantId, brandId, name).catch(translate)
+    return this.admin.insertBrandChild('categories', tenantId, brandId, name)
   }
 
   /** An issue or category still referenced by any item, trashed ones included, is not removed (seed 004). */
-  async deleteIssueOrCategory(table: 'issues' | 'categories', tenantId: number, id: number) {
-    const outcome = await admin.deleteBrandChild(this.db, table, tenantId, id)
+  async deleteIssueOrCategory(table: BrandChildTable, tenantId: number, id: number) {
+    const outcome = await this.admin.deleteBrandChild(table, tenantId, id)
     if (outcome.occupied) {
       throw new CoreError(
         ErrorCodes.IN_USE,
@@ -174,7 +175,7 @@ export class AdminService {
 
   /** A brand that items (trashed ones included) still belong to is not removed (seed 004). */
   async deleteBrand(tenantId: number, brandId: number) {
-    const outcome = await admin.deleteBrand(this.db, tenantId, brandId)
+    const outcome = await this.admin.deleteBrand(tenantId, brandId)
     if (outcome.occupied) throw new CoreError(ErrorCodes.IN_USE, 'The brand is still occupied')
     if (!outcome.deleted) throw new CoreError(ErrorCodes.NOT_FOUND, 'Brand not found')
   }
@@ -191,7 +192,7 @@ export class AdminService {
       ['categories', to.categoryId],
     ] as const) {
       if (id == null) continue
-      const brand = await admin.brandChildBrand(this.db, table, tenantId, id)
+      const brand = await this.admin.brandChildBrand(table, tenantId, id)
       if (brand === null) {
         throw new CoreError(
           ErrorCodes.NOT_FOUND,
@@ -205,16 +206,16 @@ export class AdminService {
     }
     // An issue or category decides the brand: items move into it, and leave behind what belonged to their old one.
     const [brandId = null] = brands
-    return admin.moveItems(this.db, tenantId, ids, to.issueId, to.categoryId, brandId)
+    return this.admin.moveItems(tenantId, ids, to.issueId, to.categoryId, brandId)
   }
 
   /** The brand an issue or category belongs to (null: no such issue or category in the tenant). */
-  brandOf(table: 'issues' | 'categories', tenantId: number, id: number): Promise<number | null> {
-    return admin.brandChildBrand(this.db, table, tenantId, id)
+  brandOf(table: BrandChildTable, tenantId: number, id: number): Promise<number | null> {
+    return this.admin.brandChildBrand(table, tenantId, id)
   }
 
   private async requireBrand(tenantId: number, brandId: number) {
-    if (!(await admin.brandExists(this.db, tenantId, brandId)))
+    if (!(await this.admin.brandExists(tenantId, brandId)))
       throw new CoreError(ErrorCodes.NOT_FOUND, 'Brand not found')
   }
 
@@ -224,11 +225,11 @@ export class AdminService {
     userId: number,
     rights: { view: boolean; delete: boolean; purge: boolean; read?: boolean },
   ) {
-    await admin.upsertAccess(this.db, { tenantId, brandId, userId, ...rights }).catch(translate)
+    await this.admin.upsertAccess({ tenantId, brandId, userId, ...rights })
   }
 
   async setItemLegalHold(tenantId: number, itemId: number, hold: boolean) {
-    if (!(await admin.setItemLegalHold(this.db, tenantId, itemId, hold))) {
+    if (!(await this.admin.setItemLegalHold(tenantId, itemId, hold))) {
       throw new CoreError(ErrorCodes.NOT_FOUND, 'Item not found')
     }
   }
@@ -239,7 +240,7 @@ export class AdminService {
       throw new CoreError(ErrorCodes.INVALID_INPUT, 'A folder has no content')
     }
     if (input.parentId != null) {
-      const parent = await repo.getItem(this.db, tenantId, input.parentId)
+      const parent = await this.items.getItem(tenantId, input.parentId)
       if (!parent || parent.kind !== 'folder' || parent.state !== 'active') {
         throw new CoreError(ErrorCodes.NOT_FOUND, 'Parent folder not found')
       }
@@ -248,7 +249,7 @@ export class AdminService {
       input.content !== undefined ? await storeContent(this.blobs, input.content, this.uploadMaxBytes) : null
     const blobKey = stored?.key ?? null
     try {
-      const item = await repo.insertItem(this.db, {
+      const item = await this.admin.insertItem({
         tenantId,
         kind: input.kind,
         type: input.type ?? (input.kind === 'folder' ? 'Folder' : 'Document'),
@@ -262,30 +263,25 @@ export class AdminService {
         contentType: input.contentType ?? null,
         ownerId: input.ownerId ?? null,
       })
-      const path = (await repo.pathsOf(this.db, tenantId, [item.id])).get(item.id)!.path
+      const path = (await this.items.pathsOf(tenantId, [item.id])).get(item.id)!.path
       return { item, path }
     } catch (error) {
       if (blobKey) await this.blobs.delete(blobKey).catch(() => {})
-      translate(error)
+      throw error
     }
   }
 
   async getItem(tenantId: number, id: number) {
-    const item = await repo.getItem(this.db, tenantId, id)
+    const item = await this.items.getItem(tenantId, id)
     if (!item || item.state === 'purging') throw new CoreError(ErrorCodes.NOT_FOUND, 'Item not found')
     const path =
       item.originalPath && item.state !== 'active'
         ? item.originalPath
-        : (await repo.pathsOf(this.db, tenantId, [id])).get(id)?.path
+        : (await this.items.pathsOf(tenantId, [id])).get(id)?.path
     return { item, path: path ?? `/${item.name}` }
   }
 
-  listAudit(
-    tenantId: number,
-    afterId: number,
-    limit: number,
-    filter?: Parameters<typeof admin.listAudit>[4],
-  ) {
-    return admin.listAudit(this.db, tenantId, afterId, limit, filter)
+  listAudit(tenantId: number, afterId: number, limit: number, filter?: AuditFilter) {
+    return this.admin.listAudit(tenantId, afterId, limit, filter)
   }
 }

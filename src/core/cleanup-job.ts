@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { Database } from '../db/database.js'
-import * as runs from '../db/cleanup-repository.js'
-import type * as repo from '../db/trash-repository.js'
 import { CoreError, defaultMessage, type ErrorCode, ErrorCodes } from './errors.js'
-import type { BlobStore } from './ports.js'
-import * as operations from '../db/operation-repository.js'
+import type { BlobStore } from './ports/blob-store.js'
+import type {
+  CleanupRun,
+  CleanupStore,
+  DueCursor,
+  DuePreview,
+  RunCounters,
+  RunTrigger,
+} from './ports/cleanup-store.js'
+import type { OperationStore } from './ports/operation-store.js'
+import type { AuditActor } from './ports/purge-store.js'
+import type { Persistence } from './ports/unit-of-work.js'
 import { type CompletedPurge, completePurge, type PurgeCheckpoint } from './purge-protocol.js'
 
 /**
@@ -32,7 +39,7 @@ export interface CleanupSettings {
 }
 
 export interface RunOptions {
-  trigger: runs.RunTrigger
+  trigger: RunTrigger
   /** the schedule tick this run serves (trigger 'schedule'): one instance runs it */
   scheduledFor?: Date
   /** only this tenant */
@@ -42,7 +49,7 @@ export interface RunOptions {
   /** stop between batches (server shutdown); the run is recorded as failed and the next run goes on */
   signal?: AbortSignal
   /** called once the run row exists (the REST door answers with it without waiting for the run) */
-  onStarted?: (run: runs.CleanupRun) => void
+  onStarted?: (run: CleanupRun) => void
 }
 
 export interface CleanupItemError {
@@ -54,12 +61,12 @@ export interface CleanupItemError {
 }
 
 export interface CleanupReport {
-  run: runs.CleanupRun
+  run: CleanupRun
   /** per-item errors (legal hold, storage failures), the first MAX_REPORTED_ERRORS of them */
   errors: CleanupItemError[]
 }
 
-export interface DryRunUnit extends runs.DuePreview {
+export interface DryRunUnit extends DuePreview {
   tenantId: number
 }
 
@@ -103,33 +110,44 @@ async function testCrashPoint(point: PurgeCheckpoint | 'after-batch'): Promise<v
   await new Promise(() => {})
 }
 
-export type { CleanupRun, RunCounters, RunTrigger } from '../db/cleanup-repository.js'
+export type { CleanupRun, RunCounters, RunTrigger } from './ports/cleanup-store.js'
+
+/** Where the next batch of a pass over the trash starts: after the last unit of this one. */
+function cursorAfter(units: { cursorAt: string; id: number }[]): DueCursor | null {
+  const last = units[units.length - 1]
+  return last ? { deletedAt: last.cursorAt, id: last.id } : null
+}
 
 export const defaultInstanceName = () => `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
 
 export class CleanupJob {
   readonly instance: string
 
+  private readonly store: CleanupStore
+  private readonly operations: OperationStore
+
   constructor(
-    private readonly db: Database,
+    private readonly persistence: Persistence,
     private readonly blobs: BlobStore,
     private readonly settings: CleanupSettings,
     private readonly logger?: CleanupLogger,
     instance?: string,
   ) {
     this.instance = instance ?? defaultInstanceName()
+    this.store = persistence.stores.cleanup
+    this.operations = persistence.stores.operations
   }
 
   /** Runs the job once. Null when this is a schedule tick another instance already runs. */
   async run(options: RunOptions): Promise<CleanupReport | null> {
-    if (options.tenantId !== undefined && !(await runs.tenantExists(this.db, options.tenantId))) {
+    if (options.tenantId !== undefined && !(await this.store.tenantExists(options.tenantId))) {
       throw new CoreError(ErrorCodes.NOT_FOUND, 'Tenant not found')
     }
     const staleAfter = options.staleAfterSeconds ?? this.settings.staleAfterSeconds
-    await runs.abandonStaleRuns(this.db, this.settings.staleAfterSeconds)
+    await this.store.abandonStaleRuns(this.settings.staleAfterSeconds)
     // one operation for the whole run, recorded per tenant it changed when the run ends
     const operation: RunOperation = { id: randomUUID(), startedAt: new Date(), failed: new Map() }
-    const run = await runs.startRun(this.db, {
+    const run = await this.store.startRun({
       trigger: options.trigger,
       scheduledFor: options.scheduledFor ?? null,
       tenantId: options.tenantId ?? null,
@@ -144,7 +162,7 @@ export class CleanupJob {
     }
     this.logger?.info({ run: run.id, trigger: run.trigger, tenantId: run.tenantId }, 'cleanup run started')
     options.onStarted?.(run)
-    const counters: runs.RunCounters = {
+    const counters: RunCounters = {
       purged: 0,
       expired: 0,
       emptied: 0,
@@ -163,7 +181,7 @@ export class CleanupJob {
     const progress = async () => {
       if (Date.now() - savedAt < PROGRESS_EVERY_MS) return
       savedAt = Date.now()
-      await runs.updateRun(this.db, run.id, counters)
+      await this.store.updateRun(run.id, counters)
     }
     try {
       const pass: Pass = {
@@ -177,23 +195,23 @@ export class CleanupJob {
       }
       for await (const page of this.tenantPages(options.tenantId)) {
         options.signal?.throwIfAborted()
-        for (const tenantId of await runs.tenantsWithStalePurges(this.db, page, staleAfter)) {
+        for (const tenantId of await this.store.tenantsWithStalePurges(page, staleAfter)) {
           await this.recover(tenantId, pass, staleAfter)
         }
         await this.purgeDue(page, pass)
       }
-      await operations.insertRunOperations(this.db, operation.id, operation.startedAt, operation.failed)
+      await this.operations.insertRunOperations(operation.id, operation.startedAt, operation.failed)
       const status = counters.failed > 0 ? 'partial' : 'succeeded'
-      const finished = await runs.finishRun(this.db, run.id, status, counters, null)
+      const finished = await this.store.finishRun(run.id, status, counters, null)
       this.logger?.info({ run: finished.id, ...counters }, 'cleanup run finished')
       return { run: finished, errors }
     } catch (error) {
       // what the run did before it stopped is recorded all the same
-      await operations
-        .insertRunOperations(this.db, operation.id, operation.startedAt, operation.failed)
+      await this.operations
+        .insertRunOperations(operation.id, operation.startedAt, operation.failed)
         .catch(() => {})
       const message = options.signal?.aborted ? 'Stopped by shutdown' : (error as Error).message
-      const finished = await runs.finishRun(this.db, run.id, 'failed', counters, message).catch(() => run)
+      const finished = await this.store.finishRun(run.id, 'failed', counters, message).catch(() => run)
       if (options.signal?.aborted) this.logger?.warn({ run: run.id }, 'cleanup run stopped by shutdown')
       else this.logger?.error({ run: run.id, err: error }, 'cleanup run failed')
       return { run: { ...finished, status: 'failed', error: message }, errors }
@@ -201,13 +219,13 @@ export class CleanupJob {
   }
 
   /** Recorded runs, newest first. */
-  runs(limit: number, beforeId?: number): Promise<runs.CleanupRun[]> {
-    return runs.listRuns(this.db, limit, beforeId)
+  runs(limit: number, beforeId?: number): Promise<CleanupRun[]> {
+    return this.store.listRuns(limit, beforeId)
   }
 
   /** Recorded runs that covered a tenant, newest first, with how many of its items each purged. */
   tenantRuns(tenantId: number, limit: number) {
-    return runs.listTenantRuns(this.db, tenantId, limit)
+    return this.store.listTenantRuns(tenantId, limit)
   }
 
   /** What a run would purge, per tenant and why; changes nothing. `onUnit` receives every due unit. */
@@ -215,19 +233,19 @@ export class CleanupJob {
     options: { tenantId?: number; staleAfterSeconds?: number },
     onUnit?: (unit: DryRunUnit) => void | Promise<void>,
   ): Promise<DryRunTenant[]> {
-    if (options.tenantId !== undefined && !(await runs.tenantExists(this.db, options.tenantId))) {
+    if (options.tenantId !== undefined && !(await this.store.tenantExists(options.tenantId))) {
       throw new CoreError(ErrorCodes.NOT_FOUND, 'Tenant not found')
     }
     const staleAfter = options.staleAfterSeconds ?? this.settings.staleAfterSeconds
     const tenants: DryRunTenant[] = []
     for await (const tenantId of this.tenants(options.tenantId)) {
       const summary = nothingDue(tenantId)
-      summary.unfinished = await runs.countStalePurges(this.db, tenantId, staleAfter)
-      let after: runs.DueCursor | null = null
+      summary.unfinished = await this.store.countStalePurges(tenantId, staleAfter)
+      let after: DueCursor | null = null
       for (;;) {
-        const page = await runs.previewDueUnits(this.db, tenantId, after, this.settings.batchSize)
+        const page = await this.store.previewDueUnits(tenantId, after, this.settings.batchSize)
         if (page.length === 0) break
-        after = runs.cursorAfter(page)
+        after = cursorAfter(page)
         for (const unit of page) {
           if (unit.held) summary.held++
           else {
@@ -251,7 +269,7 @@ export class CleanupJob {
     }
     let afterId = 0
     for (;;) {
-      const page = await runs.tenantIdsAfter(this.db, afterId, TENANT_PAGE)
+      const page = await this.store.tenantIdsAfter(afterId, TENANT_PAGE)
       if (page.length === 0) return
       yield page
       afterId = page[page.length - 1]!
@@ -269,22 +287,15 @@ export class CleanupJob {
     for (;;) {
       signal?.throwIfAborted()
       const token = randomUUID()
-      const claimed = await runs.claimStalePurges(
-        this.db,
-        tenantId,
-        token,
-        staleAfterSeconds,
-        RECOVERY_BATCH,
-        {
-          recoveredBy: runId,
-        },
-      )
+      const claimed = await this.store.claimStalePurges(tenantId, token, staleAfterSeconds, RECOVERY_BATCH, {
+        recoveredBy: runId,
+      })
       if (claimed === 0) return
       this.logger?.warn(
         { run: runId, tenantId, rows: claimed },
         'finishing a purge left unfinished by a crash',
       )
-      const completed = await completePurge(this.db, this.blobs, actor, token)
+      const completed = await completePurge(this.persistence, this.blobs, actor, token)
       counters.recovered += completed.purged
       this.recordCompleted(tenantId, completed, pass)
       await progress()
@@ -333,17 +344,24 @@ export class CleanupJob {
    */
   private async purgeBatch(
     tenantIds: number[],
-    after: runs.DueCursor | null,
+    after: DueCursor | null,
     pass: Pass,
-  ): Promise<Map<number, runs.DueCursor>> {
+  ): Promise<Map<number, DueCursor>> {
     const { counters, report } = pass
     const token = randomUUID()
-    const batch = await this.db.transaction(
+    const batch = await this.persistence.unitOfWork(
       (tx) =>
-        runs.markDueForPurge(tx, CLEANUP_ACTOR, tenantIds, after, this.settings.batchSize, token, pass.runId),
+        tx.cleanup.markDueForPurge(
+          CLEANUP_ACTOR,
+          tenantIds,
+          after,
+          this.settings.batchSize,
+          token,
+          pass.runId,
+        ),
       { operationId: pass.operation.id },
     )
-    const unfinished = new Map<number, runs.DueCursor>()
+    const unfinished = new Map<number, DueCursor>()
     const stored: number[] = []
     for (const [tenantId, done] of batch) {
       for (const unit of done.held) {
@@ -396,7 +414,7 @@ export class CleanupJob {
 
   private async completeTenant(tenantId: number, token: string, pass: Pass) {
     const completed = await completePurge(
-      this.db,
+      this.persistence,
       this.blobs,
       cleanupActor(tenantId, pass.operation.id),
       token,
@@ -437,7 +455,7 @@ interface Pass {
   operation: RunOperation
   /** the previous batch's file removal, still running while the next batch is marked */
   pending: Promise<void> | null
-  counters: runs.RunCounters
+  counters: RunCounters
   report: (error: CleanupItemError) => void
   progress: () => Promise<void>
   signal?: AbortSignal
@@ -446,7 +464,7 @@ interface Pass {
 const CLEANUP_ACTOR = { userId: null, login: null, door: 'cleanup' }
 
 /** The cleanup job has no user: audit rows name the door 'cleanup'. */
-function cleanupActor(tenantId: number, operationId: string): repo.AuditActor {
+function cleanupActor(tenantId: number, operationId: string): AuditActor {
   return { tenantId, ...CLEANUP_ACTOR, operationId }
 }
 

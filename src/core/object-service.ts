@@ -1,13 +1,13 @@
 import type { Readable } from 'node:stream'
-import type { Database } from '../db/database.js'
-import * as objects from '../db/object-repository.js'
 import { CoreError, ErrorCodes } from './errors.js'
 import type { Area } from './plugins.js'
 import * as policy from './policy.js'
-import { type BlobStore, type Content, DEFAULT_UPLOAD_MAX_BYTES, storeContent } from './ports.js'
+import { type BlobStore, type Content, DEFAULT_UPLOAD_MAX_BYTES, storeContent } from './ports/blob-store.js'
+import type { ObjectRow, ObjectStore, VersionRow } from './ports/object-store.js'
+import type { Persistence } from './ports/unit-of-work.js'
 import type { Actor } from './types.js'
 
-export type { ObjectRow, VersionRow } from '../db/object-repository.js'
+export type { ObjectRow, VersionRow } from './ports/object-store.js'
 
 /** Enterprise's renditions: none (metadata only), thumb, preview, native (the stored file). */
 export const RENDITIONS = ['none', 'thumb', 'preview', 'native'] as const
@@ -43,7 +43,7 @@ export const STANDARD_TRASH_COLUMNS: readonly string[] = [
 export const versionNumber = (v: { major: number; minor: number }) => `${v.major}.${v.minor}`
 
 /** The stored file of a rendition of a version; thumb and preview of an image are derived from the image. */
-export function renditionBlob(version: objects.VersionRow, rendition: Rendition): string | null {
+export function renditionBlob(version: VersionRow, rendition: Rendition): string | null {
   const image = version.contentType?.startsWith('image/') ?? false
   switch (rendition) {
     case 'native':
@@ -57,7 +57,7 @@ export function renditionBlob(version: objects.VersionRow, rendition: Rendition)
   }
 }
 
-export function renditionType(version: objects.VersionRow, rendition: Rendition): string {
+export function renditionType(version: VersionRow, rendition: Rendition): string {
   // stored thumbs and previews are images whatever the native format; derived ones are the image itself
   if (rendition === 'native' || version.contentType?.startsWith('image/')) {
     return version.contentType ?? 'application/octet-stream'
@@ -72,8 +72,8 @@ export interface ReadRefusal {
 }
 
 export interface ReadObjects {
-  objects: objects.ObjectRow[]
-  versions: Map<number, objects.VersionRow[]>
+  objects: ObjectRow[]
+  versions: Map<number, VersionRow[]>
   refused: ReadRefusal[]
 }
 
@@ -81,16 +81,20 @@ const inArea = (area: Area, state: string) => (area === 'Trash' ? state === 'tra
 
 /** Reads objects, their versions and their files, in the Workflow or the Trash area, as policy.canRead allows. */
 export class ObjectService {
+  private readonly objects: ObjectStore
+
   constructor(
-    private readonly db: Database,
+    private readonly persistence: Persistence,
     private readonly blobs: BlobStore,
     /** the largest content a stream may bring (UPLOAD_MAX_BYTES) */
     private readonly uploadMaxBytes = DEFAULT_UPLOAD_MAX_BYTES,
-  ) {}
+  ) {
+    this.objects = persistence.stores.objects
+  }
 
   async read(actor: Actor, ids: number[], area: Area): Promise<ReadObjects> {
-    const rows = await objects.readObjects(this.db, actor.tenantId, actor.userId, ids)
-    const found: objects.ObjectRow[] = []
+    const rows = await this.objects.readObjects(actor.tenantId, actor.userId, ids)
+    const found: ObjectRow[] = []
     const refused: ReadRefusal[] = []
     for (const id of ids) {
       const row = rows.get(id)
@@ -104,9 +108,8 @@ export class ObjectService {
       else if (decision) refused.push({ id, code: ErrorCodes.ACCESS_DENIED })
       else found.push(row)
     }
-    const versions = new Map<number, objects.VersionRow[]>()
-    for (const version of await objects.listVersions(
-      this.db,
+    const versions = new Map<number, VersionRow[]>()
+    for (const version of await this.objects.listVersions(
       actor.tenantId,
       found.map((row) => row.id),
     )) {
@@ -119,8 +122,8 @@ export class ObjectService {
    * Objects as the server's plug-in connectors see them, whatever the actor's read rights and area (the
    * connectors act for the server): the ones among these ids that exist in the actor's tenant.
    */
-  async connectorObjects(actor: Actor, ids: number[]): Promise<objects.ObjectRow[]> {
-    const rows = await objects.readObjects(this.db, actor.tenantId, actor.userId, ids)
+  async connectorObjects(actor: Actor, ids: number[]): Promise<ObjectRow[]> {
+    const rows = await this.objects.readObjects(actor.tenantId, actor.userId, ids)
     return ids.flatMap((id) => {
       const row = rows.get(id)
       return row && row.state !== 'purging' ? [row] : []
@@ -190,8 +193,8 @@ export class ObjectService {
       if (thumbBlobKey) stored.push(thumbBlobKey)
       const previewBlobKey = input.preview ? await this.blobs.put(input.preview) : null
       if (previewBlobKey) stored.push(previewBlobKey)
-      const added = await this.db.transaction((tx) =>
-        objects.insertVersion(tx, {
+      const added = await this.persistence.unitOfWork((tx) =>
+        tx.objects.insertVersion({
           tenantId,
           itemId,
           blobKey,
@@ -214,16 +217,16 @@ export class ObjectService {
 
   /** The columns the tenant's Trash Can query shows. */
   async trashColumns(tenantId: number): Promise<string[]> {
-    return (await objects.trashColumns(this.db, tenantId)) ?? [...STANDARD_TRASH_COLUMNS]
+    return (await this.objects.trashColumns(tenantId)) ?? [...STANDARD_TRASH_COLUMNS]
   }
 
   /** The tenant's own Trash Can columns, or null when it keeps the standard set. */
   configuredTrashColumns(tenantId: number): Promise<string[] | null> {
-    return objects.trashColumns(this.db, tenantId)
+    return this.objects.trashColumns(tenantId)
   }
 
   /** Sets them (null: back to the standard set); false when the tenant does not exist. */
   setTrashColumns(tenantId: number, columns: string[] | null): Promise<boolean> {
-    return objects.setTrashColumns(this.db, tenantId, columns)
+    return this.objects.setTrashColumns(tenantId, columns)
   }
 }

@@ -1,5 +1,9 @@
 /** The ports: what the core needs from outside, one file each under ports/, implemented in db/ and storage/. */
+export type * from './ports/admin-store.js'
 export * from './ports/blob-store.js'
+export type * from './ports/cleanup-store.js'
+export type * from './ports/item-store.js'
+export type * from './ports/object-store.js'
 export type * from './ports/operation-store.js'
 export type * from './ports/purge-store.js'
 export type * from './ports/stores.js'

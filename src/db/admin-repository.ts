@@ -1,8 +1,28 @@
-import type { Queryable } from './queryable.js'
+import { CoreError, ErrorCodes } from '../core/errors.js'
+import type {
+  AccessGrant,
+  AdminStore,
+  AuditFilter,
+  AuditRow,
+  Brand,
+  BrandAccessRow,
+  BrandChildTable,
+  NewUser,
+  OccupiedDelete,
+  Tenant,
+  UserSummary,
+} from '../core/ports/admin-store.js'
+import type { NewItem } from '../core/ports/item-store.js'
+import { isPgError, type Queryable } from './queryable.js'
+import { insertItem } from './trash-repository.js'
 
 /** SQL behind the admin API: tenants, users, brands, issues, categories, access rights, audit. */
 
-export async function insertTenant(q: Queryable, name: string, retentionDays: number | undefined) {
+export async function insertTenant(
+  q: Queryable,
+  name: string,
+  retentionDays: number | undefined,
+): Promise<number> {
   const result = await q.query<{ id: number }>(
     'insert into tenants (name, retention_days) values ($1, coalesce($2, 7)) returning id',
     [name, retentionDays ?? null],
@@ -10,7 +30,7 @@ export async function insertTenant(q: Queryable, name: string, retentionDays: nu
   return result.rows[0]!.id
 }
 
-export async function findTenant(q: Queryable, id: number) {
+export async function findTenant(q: Queryable, id: number): Promise<Tenant | null> {
   const result = await q.query<{ id: number; name: string; retention_days: number }>(
     'select id, name, retention_days from tenants where id = $1',
     [id],
@@ -19,7 +39,7 @@ export async function findTenant(q: Queryable, id: number) {
   return row ? { id: row.id, name: row.name, retentionDays: row.retention_days } : null
 }
 
-export async function listTenants(q: Queryable) {
+export async function listTenants(q: Queryable): Promise<Tenant[]> {
   const result = await q.query<{ id: number; name: string; retention_days: number }>(
     'select id, name, retention_days from tenants order by id',
   )
@@ -29,16 +49,6 @@ export async function listTenants(q: Queryable) {
 export async function updateTenantRetention(q: Queryable, id: number, retentionDays: number) {
   const result = await q.query('update tenants set retention_days = $2 where id = $1', [id, retentionDays])
   return (result.rowCount ?? 0) > 0
-}
-
-export interface NewUser {
-  tenantId: number
-  login: string
-  passwordHash: string
-  displayName?: string | null
-  email?: string | null
-  admin?: boolean
-  ipsRole?: string
 }
 
 export async function insertUser(q: Queryable, user: NewUser) {
@@ -81,7 +91,7 @@ export async function updateUserDisabled(q: Queryable, tenantId: number, userId:
   return (result.rowCount ?? 0) > 0
 }
 
-export async function listUsers(q: Queryable, tenantId: number) {
+export async function listUsers(q: Queryable, tenantId: number): Promise<UserSummary[]> {
   const result = await q.query<{
     id: number
     login: string
@@ -145,7 +155,7 @@ export async function brandExists(q: Queryable, tenantId: number, brandId: numbe
   return (result.rowCount ?? 0) > 0
 }
 
-export async function listBrands(q: Queryable, tenantId: number) {
+export async function listBrands(q: Queryable, tenantId: number): Promise<Brand[]> {
   const result = await q.query<{
     id: number
     name: string
@@ -162,7 +172,7 @@ export async function listBrands(q: Queryable, tenantId: number) {
 
 export async function insertBrandChild(
   q: Queryable,
-  table: 'issues' | 'categories',
+  table: BrandChildTable,
   tenantId: number,
   brandId: number,
   name: string,
@@ -177,10 +187,10 @@ export async function insertBrandChild(
 /** Deletes an issue or category unless items (trashed ones included) still reference it. */
 export async function deleteBrandChild(
   q: Queryable,
-  table: 'issues' | 'categories',
+  table: BrandChildTable,
   tenantId: number,
   id: number,
-) {
+): Promise<OccupiedDelete> {
   const column = table === 'issues' ? 'issue_id' : 'category_id'
   const result = await q.query<{ occupied: boolean; deleted: boolean }>(
     `with occupied as (
@@ -196,12 +206,7 @@ export async function deleteBrandChild(
   return result.rows[0]!
 }
 
-export async function brandChildBrand(
-  q: Queryable,
-  table: 'issues' | 'categories',
-  tenantId: number,
-  id: number,
-) {
+export async function brandChildBrand(q: Queryable, table: BrandChildTable, tenantId: number, id: number) {
   const result = await q.query<{ brand_id: number }>(
     `select brand_id from ${table} where tenant_id = $1 and id = $2`,
     [tenantId, id],
@@ -209,18 +214,7 @@ export async function brandChildBrand(
   return result.rows[0]?.brand_id ?? null
 }
 
-export async function upsertAccess(
-  q: Queryable,
-  access: {
-    tenantId: number
-    userId: number
-    brandId: number
-    view: boolean
-    delete: boolean
-    purge: boolean
-    read?: boolean
-  },
-) {
+export async function upsertAccess(q: Queryable, access: AccessGrant): Promise<void> {
   await q.query(
     `insert into access (tenant_id, user_id, brand_id, can_view, can_delete, can_purge, can_read)
      values ($1, $2, $3, $4, $5, $6, $7)
@@ -283,28 +277,12 @@ export async function moveItems(
   return result.rows.map((row) => row.id)
 }
 
-export interface AuditRow {
-  id: number
-  at: Date
-  actorId: number | null
-  actorLogin: string | null
-  door: string
-  action: string
-  itemId: number
-  itemKind: string | null
-  itemType: string | null
-  itemName: string | null
-  itemPath: string | null
-  unitRoot: number | null
-  detail: unknown
-}
-
 export async function listAudit(
   q: Queryable,
   tenantId: number,
   afterId: number,
   limit: number,
-  filter: { actions?: string[]; actorId?: number; itemId?: number } = {},
+  filter: AuditFilter = {},
 ): Promise<AuditRow[]> {
   const result = await q.query(
     `select id, at, actor_id, actor_login, door, action, item_id, item_kind, item_type, item_name, item_path,
@@ -332,14 +310,6 @@ export async function listAudit(
     unitRoot: row.unit_root,
     detail: row.detail,
   }))
-}
-
-export interface BrandAccessRow {
-  id: number
-  name: string
-  rights: { view: boolean; delete: boolean; purge: boolean } | null
-  issues: { id: number; name: string }[]
-  categories: { id: number; name: string }[]
 }
 
 /** The brands a user has any right on (all brands of the tenant when asked), with their issues and categories. */
@@ -381,7 +351,7 @@ export async function brandsWithAccess(
  * Deletes a brand with its issues, categories and access rights, unless items (trashed ones included) still
  * belong to it or to one of its issues or categories.
  */
-export async function deleteBrand(q: Queryable, tenantId: number, brandId: number) {
+export async function deleteBrand(q: Queryable, tenantId: number, brandId: number): Promise<OccupiedDelete> {
   const result = await q.query<{ occupied: boolean; deleted: boolean }>(
     `with occupied as (
         select exists (
@@ -408,4 +378,93 @@ export async function deleteBrand(q: Queryable, tenantId: number, brandId: numbe
     [tenantId, brandId],
   )
   return result.rows[0]!
+}
+
+/** Constraint violations as the core's errors: a name taken, a reference to nothing (or to a record in use). */
+function translate(error: unknown): never {
+  if (isPgError(error, '23505')) throw new CoreError(ErrorCodes.NAME_TAKEN)
+  if (isPgError(error, '23503'))
+    throw new CoreError(ErrorCodes.IN_USE, 'Referenced record does not exist or is in use')
+  throw error
+}
+
+/** The admin store over the pool or one transaction. */
+export class PgAdminStore implements AdminStore {
+  constructor(private readonly q: Queryable) {}
+  insertTenant(name: string, retentionDays: number | undefined) {
+    return insertTenant(this.q, name, retentionDays)
+  }
+  findTenant(id: number) {
+    return findTenant(this.q, id)
+  }
+  listTenants() {
+    return listTenants(this.q)
+  }
+  updateTenantRetention(id: number, retentionDays: number) {
+    return updateTenantRetention(this.q, id, retentionDays)
+  }
+  insertUser(user: NewUser) {
+    return insertUser(this.q, user).catch(translate)
+  }
+  updatePasswordHash(tenantId: number, userId: number, passwordHash: string) {
+    return updatePasswordHash(this.q, tenantId, userId, passwordHash)
+  }
+  updateUserDisabled(tenantId: number, userId: number, disabled: boolean) {
+    return updateUserDisabled(this.q, tenantId, userId, disabled)
+  }
+  listUsers(tenantId: number) {
+    return listUsers(this.q, tenantId)
+  }
+  insertBrand(tenantId: number, name: string, autoPurgeDays: number | null) {
+    return insertBrand(this.q, tenantId, name, autoPurgeDays).catch(translate)
+  }
+  updateBrand(
+    tenantId: number,
+    brandId: number,
+    changes: { autoPurgeDays?: number | null; legalHold?: boolean },
+  ) {
+    return updateBrand(this.q, tenantId, brandId, changes)
+  }
+  brandExists(tenantId: number, brandId: number) {
+    return brandExists(this.q, tenantId, brandId)
+  }
+  listBrands(tenantId: number) {
+    return listBrands(this.q, tenantId)
+  }
+  brandsWithAccess(tenantId: number, userId: number, allBrands: boolean) {
+    return brandsWithAccess(this.q, tenantId, userId, allBrands)
+  }
+  insertBrandChild(table: BrandChildTable, tenantId: number, brandId: number, name: string) {
+    return insertBrandChild(this.q, table, tenantId, brandId, name).catch(translate)
+  }
+  deleteBrandChild(table: BrandChildTable, tenantId: number, id: number) {
+    return deleteBrandChild(this.q, table, tenantId, id)
+  }
+  brandChildBrand(table: BrandChildTable, tenantId: number, id: number) {
+    return brandChildBrand(this.q, table, tenantId, id)
+  }
+  deleteBrand(tenantId: number, brandId: number) {
+    return deleteBrand(this.q, tenantId, brandId)
+  }
+  upsertAccess(access: AccessGrant) {
+    return upsertAccess(this.q, access).catch(translate)
+  }
+  setItemLegalHold(tenantId: number, itemId: number, hold: boolean) {
+    return setItemLegalHold(this.q, tenantId, itemId, hold)
+  }
+  moveItems(
+    tenantId: number,
+    ids: number[],
+    issueId: number | null | undefined,
+    categoryId: number | null | undefined,
+    brandId: number | null,
+  ) {
+    return moveItems(this.q, tenantId, ids, issueId, categoryId, brandId)
+  }
+  insertItem(item: NewItem) {
+    return insertItem(this.q, item).catch(translate)
+  }
+  listAudit(tenantId: number, afterId: number, limit: number, filter?: AuditFilter) {
+    return listAudit(this.q, tenantId, afterId, limit, filter)
+  }
 }

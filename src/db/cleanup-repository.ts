@@ -1,25 +1,24 @@
+import type {
+  CleanupReason,
+  CleanupRun,
+  CleanupStore,
+  DueCursor,
+  DuePreview,
+  DueUnit,
+  NewRun,
+  RunCounters,
+  RunStatus,
+  RunTrigger,
+  TenantBatch,
+} from '../core/ports/cleanup-store.js'
+import type { AuditActor } from '../core/ports/purge-store.js'
 import type { Queryable } from './queryable.js'
-import { type AuditActor, MARK_STATEMENT, UNIT_WALK } from './trash-repository.js'
+import { MARK_STATEMENT, UNIT_WALK } from './trash-repository.js'
 
 /**
  * SQL of the cleanup job: which trash units are due, run rows, and taking over crashed purges. The purge itself
  * goes through trash-repository's markForPurge / markedBlobs / revertPurge / finishPurge like every other purge.
  */
-
-export type CleanupReason = 'emptied' | 'expired' | 'retry'
-
-export interface DueUnit {
-  id: number
-  reason: CleanupReason
-  /** effective retention in days (brand auto purge when set, else the tenant's), for the audit and dry-run */
-  retentionDays: number
-  retentionSource: 'brand' | 'tenant'
-  deletedAt: Date | null
-  emptiedAt: Date | null
-  purgeError: string | null
-  /** keyset position of this unit in the pass */
-  cursorAt: string
-}
 
 /**
  * Which trash rows are due, each the head of what the job purges as one unit. The effective retention is
@@ -71,17 +70,6 @@ const DUE_SELECT = (tenant: string, tenantDays: string) => `
 /** A single tenant ($1): its retention read once for the statement. */
 const TENANT_DAYS = '(select t.retention_days from tenants t where t.id = $1)'
 
-/** Where the next batch of a pass over the trash starts. */
-export interface DueCursor {
-  deletedAt: string
-  id: number
-}
-
-export function cursorAfter(units: { cursorAt: string; id: number }[]): DueCursor | null {
-  const last = units[units.length - 1]
-  return last ? { deletedAt: last.cursorAt, id: last.id } : null
-}
-
 function toDueUnit(row: Record<string, unknown>): DueUnit {
   return {
     id: row.id as number,
@@ -93,20 +81,6 @@ function toDueUnit(row: Record<string, unknown>): DueUnit {
     purgeError: (row.purge_error as string | null) ?? null,
     cursorAt: row.cursor_at as string,
   }
-}
-
-/** What one batch did in a tenant. */
-export interface TenantBatch {
-  /** due units the batch took (rows other transactions held were skipped), by reason */
-  due: number
-  dueByReason: Record<CleanupReason, number>
-  /** units left alone because of a legal hold, with their reason */
-  held: { id: number; reason: CleanupReason }[]
-  /** rows deleted at once (units without stored files) and rows marked for the rest of the protocol */
-  deletedRows: number
-  markedRows: number
-  /** where this tenant's pass goes on */
-  last: DueCursor
 }
 
 /**
@@ -205,17 +179,6 @@ export async function markDueForPurge(
   return batches
 }
 
-export interface DuePreview extends DueUnit {
-  name: string
-  kind: string
-  path: string | null
-  /** rows the unit would remove (a folder counts its subtree) */
-  rows: number
-  bytes: number
-  /** an item of the unit, or its brand, is under legal hold: it would not be purged */
-  held: boolean
-}
-
 /** Dry-run: the next page of due units with what purging them would remove; reads only, locks nothing. */
 export async function previewDueUnits(
   q: Queryable,
@@ -300,7 +263,11 @@ export async function tenantsWithStalePurges(
 }
 
 /** Rows of the tenant left in 'purging' long enough to be taken over (dry-run reporting). */
-export async function countStalePurges(q: Queryable, tenantId: number, staleAfterSeconds: number) {
+export async function countStalePurges(
+  q: Queryable,
+  tenantId: number,
+  staleAfterSeconds: number,
+): Promise<number> {
   const result = await q.query<{ n: number }>(
     `select count(*)::int as n from items
       where tenant_id = $1 and state = 'purging' and purge_started_at <= now() - make_interval(secs => $2)`,
@@ -324,32 +291,6 @@ export async function tenantExists(q: Queryable, tenantId: number): Promise<bool
 }
 
 // ---- run rows
-
-export type RunTrigger = 'schedule' | 'api' | 'cli'
-export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'abandoned'
-
-export interface RunCounters {
-  purged: number
-  expired: number
-  emptied: number
-  retried: number
-  recovered: number
-  failed: number
-  held: number
-}
-
-export interface CleanupRun extends RunCounters {
-  id: number
-  trigger: RunTrigger
-  scheduledFor: Date | null
-  tenantId: number | null
-  instance: string
-  startedAt: Date
-  heartbeatAt: Date
-  finishedAt: Date | null
-  status: RunStatus
-  error: string | null
-}
 
 const RUN_COLUMNS = `id, trigger, scheduled_for, tenant_id, instance, started_at, heartbeat_at, finished_at, status,
   purged, expired, emptied, retried, recovered, failed, held, error`
@@ -380,10 +321,7 @@ function toRun(row: Record<string, unknown>): CleanupRun {
  * Starts a run row. For a schedule tick every instance tries the same (tick) row and exactly one gets it: null
  * means another instance already runs this tick.
  */
-export async function startRun(
-  q: Queryable,
-  run: { trigger: RunTrigger; scheduledFor?: Date | null; tenantId?: number | null; instance: string },
-): Promise<CleanupRun | null> {
+export async function startRun(q: Queryable, run: NewRun): Promise<CleanupRun | null> {
   const result = await q.query(
     `insert into cleanup_runs (trigger, scheduled_for, tenant_id, instance)
      values ($1, $2, $3, $4)
@@ -473,4 +411,61 @@ export async function listTenantRuns(
 export async function getRun(q: Queryable, id: number): Promise<CleanupRun | null> {
   const result = await q.query(`select ${RUN_COLUMNS} from cleanup_runs where id = $1`, [id])
   return result.rows[0] ? toRun(result.rows[0]) : null
+}
+
+/** The cleanup job's store over the pool or one transaction. */
+export class PgCleanupStore implements CleanupStore {
+  constructor(private readonly q: Queryable) {}
+  markDueForPurge(
+    actor: Omit<AuditActor, 'tenantId'>,
+    tenantIds: number[],
+    after: DueCursor | null,
+    limit: number,
+    token: string,
+    runId: number,
+  ) {
+    return markDueForPurge(this.q, actor, tenantIds, after, limit, token, runId)
+  }
+  previewDueUnits(tenantId: number, after: DueCursor | null, limit: number) {
+    return previewDueUnits(this.q, tenantId, after, limit)
+  }
+  claimStalePurges(
+    tenantId: number,
+    token: string,
+    staleAfterSeconds: number,
+    limit: number,
+    detail: Record<string, unknown>,
+  ) {
+    return claimStalePurges(this.q, tenantId, token, staleAfterSeconds, limit, detail)
+  }
+  tenantsWithStalePurges(tenantIds: number[], staleAfterSeconds: number) {
+    return tenantsWithStalePurges(this.q, tenantIds, staleAfterSeconds)
+  }
+  countStalePurges(tenantId: number, staleAfterSeconds: number) {
+    return countStalePurges(this.q, tenantId, staleAfterSeconds)
+  }
+  tenantIdsAfter(afterId: number, limit: number) {
+    return tenantIdsAfter(this.q, afterId, limit)
+  }
+  tenantExists(tenantId: number) {
+    return tenantExists(this.q, tenantId)
+  }
+  startRun(run: NewRun) {
+    return startRun(this.q, run)
+  }
+  updateRun(id: number, counters: RunCounters) {
+    return updateRun(this.q, id, counters)
+  }
+  finishRun(id: number, status: RunStatus, counters: RunCounters, error: string | null) {
+    return finishRun(this.q, id, status, counters, error)
+  }
+  abandonStaleRuns(staleAfterSeconds: number) {
+    return abandonStaleRuns(this.q, staleAfterSeconds)
+  }
+  listRuns(limit: number, beforeId?: number) {
+    return listRuns(this.q, limit, beforeId)
+  }
+  listTenantRuns(tenantId: number, limit: number) {
+    return listTenantRuns(this.q, tenantId, limit)
+  }
 }

@@ -8,10 +8,16 @@ import { CoreError, ErrorCodes } from '../core/errors.js'
 import type { Stores } from '../core/ports/stores.js'
 import type { Persistence, UnitOfWorkOptions } from '../core/ports/unit-of-work.js'
 import { DatabaseUnavailableError, lockDataDirectory } from './embedded-lock.js'
-import { type Queryable, type TextQueryable, type TransactionOptions, UNIQUE_VIOLATION } from './queryable.js'
+import {
+  isPgError,
+  type Queryable,
+  type TextQueryable,
+  type TransactionOptions,
+  UNIQUE_VIOLATION,
+} from './queryable.js'
 import { PgStores } from './stores.js'
 
-export type { Queryable, TextQueryable, TransactionOptions } from './queryable.js'
+export { isPgError, type Queryable, type TextQueryable, type TransactionOptions } from './queryable.js'
 
 // bigint ids, counts and sizes stay far below 2^53: read them as numbers.
 pg.types.setTypeParser(20, (value) => Number(value))
@@ -53,10 +59,6 @@ function beginStatement(client: pg.PoolClient, options: TransactionOptions): str
   if (options.operationId)
     settings.push(`set_config('trashd.operation_id', ${client.escapeLiteral(options.operationId)}, true)`)
   return settings.length === 0 ? 'begin' : `begin; select ${settings.join(', ')}`
-}
-
-export function isPgError(error: unknown, code?: string): error is pg.DatabaseError {
-  return error instanceof Error && 'code' in error && (code === undefined || error.code === code)
 }
 
 /**

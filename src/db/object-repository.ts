@@ -1,19 +1,8 @@
-import type { ItemFacts } from '../core/types.js'
+import type { NewVersion, ObjectRow, ObjectStore, VersionRow } from '../core/ports/object-store.js'
 import type { Queryable } from './queryable.js'
 import { ITEM_COLUMNS, type ItemRow, toItemFacts } from './item-rows.js'
 
 /** SQL behind object reads (Enterprise GetObjects, versions, renditions) and the version history of items. */
-
-export interface ObjectRow extends ItemFacts {
-  brandName: string | null
-  issueName: string | null
-  categoryName: string | null
-  creatorLogin: string | null
-  modifierLogin: string | null
-  deletorLogin: string | null
-  /** the current version number; null: a file without history (0.1) */
-  version: string | null
-}
 
 /** Items with the actor's rights and the names their metadata shows, one statement for the batch. */
 export async function readObjects(
@@ -56,20 +45,6 @@ export async function readObjects(
   )
 }
 
-export interface VersionRow {
-  itemId: number
-  major: number
-  minor: number
-  blobKey: string
-  size: number
-  contentType: string | null
-  thumbBlobKey: string | null
-  previewBlobKey: string | null
-  comment: string
-  createdAt: Date
-  creatorLogin: string | null
-}
-
 /**
  * The version history of items, oldest first. A file stored before versions were kept (no rows yet) has one
  * version, 0.1: its current file.
@@ -104,20 +79,6 @@ export async function listVersions(q: Queryable, tenantId: number, itemIds: numb
     createdAt: row.created_at as Date,
     creatorLogin: row.creator_login as string | null,
   }))
-}
-
-export interface NewVersion {
-  tenantId: number
-  itemId: number
-  blobKey: string
-  size: number
-  contentType: string | null
-  thumbBlobKey: string | null
-  previewBlobKey: string | null
-  comment: string
-  createdBy: number | null
-  /** true: the next major version (x+1.0); false: the next minor one (x.y+1) */
-  major: boolean
 }
 
 /**
@@ -196,4 +157,24 @@ export async function trashColumns(q: Queryable, tenantId: number): Promise<stri
 export async function setTrashColumns(q: Queryable, tenantId: number, columns: string[] | null) {
   const result = await q.query('update tenants set trash_columns = $2 where id = $1', [tenantId, columns])
   return (result.rowCount ?? 0) > 0
+}
+
+/** The object store over the pool or one transaction. */
+export class PgObjectStore implements ObjectStore {
+  constructor(private readonly q: Queryable) {}
+  readObjects(tenantId: number, userId: number, ids: number[]) {
+    return readObjects(this.q, tenantId, userId, ids)
+  }
+  listVersions(tenantId: number, itemIds: number[]) {
+    return listVersions(this.q, tenantId, itemIds)
+  }
+  insertVersion(version: NewVersion) {
+    return insertVersion(this.q, version)
+  }
+  trashColumns(tenantId: number) {
+    return trashColumns(this.q, tenantId)
+  }
+  setTrashColumns(tenantId: number, columns: string[] | null) {
+    return setTrashColumns(this.q, tenantId, columns)
+  }
 }

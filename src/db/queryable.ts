@@ -25,3 +25,7 @@ export interface TransactionOptions {
 
 /** SQLSTATE unique_violation: another transaction committed the same unique key first. */
 export const UNIQUE_VIOLATION = '23505'
+
+export function isPgError(error: unknown, code?: string): error is pg.DatabaseError {
+  return error instanceof Error && 'code' in error && (code === undefined || error.code === code)
+}

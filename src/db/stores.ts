@@ -1,23 +1,60 @@
+import type { AdminStore } from '../core/ports/admin-store.js'
+import type { CleanupStore } from '../core/ports/cleanup-store.js'
+import type { ItemStore } from '../core/ports/item-store.js'
+import type { ObjectStore } from '../core/ports/object-store.js'
 import type { OperationStore } from '../core/ports/operation-store.js'
 import type { PurgeStore } from '../core/ports/purge-store.js'
 import type { Stores } from '../core/ports/stores.js'
 import type { SweepStore } from '../core/ports/sweep-store.js'
 import type { LoginFailureStore, UserStore } from '../core/ports/user-store.js'
+import { PgAdminStore } from './admin-repository.js'
+import { PgCleanupStore } from './cleanup-repository.js'
+import { PgItemStore } from './item-store.js'
 import { PgLoginFailureStore } from './login-failure-repository.js'
+import { PgObjectStore } from './object-repository.js'
 import { PgOperationStore } from './operation-repository.js'
 import { PgPurgeStore } from './purge-store.js'
 import type { Queryable } from './queryable.js'
 import { PgSweepStore } from './sweep-repository.js'
 import { PgUserStore } from './user-repository.js'
 
-/** The core's stores over the pool or one transaction's client; each store is made when first asked for. */
+/**
+ * The core's stores over the pool or one transaction's client. A unit of work makes one of these per
+ * transaction, so each store is made only when first asked for.
+ */
 export class PgStores implements Stores {
+  #admin?: AdminStore
+  #cleanup?: CleanupStore
+  #items?: ItemStore
+  #loginFailures?: LoginFailureStore
+  #objects?: ObjectStore
   #operations?: OperationStore
   #purge?: PurgeStore
   #sweep?: SweepStore
   #users?: UserStore
-  #loginFailures?: LoginFailureStore
+
   constructor(private readonly q: Queryable) {}
+
+  get admin() {
+    this.#admin ??= new PgAdminStore(this.q)
+    return this.#admin
+  }
+  get cleanup() {
+    this.#cleanup ??= new PgCleanupStore(this.q)
+    return this.#cleanup
+  }
+  get items() {
+    this.#items ??= new PgItemStore(this.q)
+    return this.#items
+  }
+  get loginFailures() {
+    this.#loginFailures ??= new PgLoginFailureStore(this.q)
+    return this.#loginFailures
+  }
+  get objects() {
+    this.#objects ??= new PgObjectStore(this.q)
+    return this.#objects
+  }
   get operations() {
     this.#operations ??= new PgOperationStore(this.q)
     return this.#operations
@@ -33,9 +70,5 @@ export class PgStores implements Stores {
   get users() {
     this.#users ??= new PgUserStore(this.q)
     return this.#users
-  }
-  get loginFailures() {
-    this.#loginFailures ??= new PgLoginFailureStore(this.q)
-    return this.#loginFailures
   }
 }

@@ -1,6 +1,7 @@
 import { CoreError, ErrorCodes } from '../core/errors.js'
 import type { TrashVisibility } from '../core/policy.js'
-import type { Actor, ItemFacts, ItemKind, TrashEntry, TrashFilter, TrashPage } from '../core/types.js'
+import type { Actor, Item, ItemFacts, ItemKind, TrashEntry, TrashFilter, TrashPage } from '../core/types.js'
+import type { NewItem, RootPath } from '../core/ports/item-store.js'
 import type { AuditActor, MarkedBlob } from '../core/ports/purge-store.js'
 import type { Queryable } from './queryable.js'
 import { ITEM_COLUMNS, toItem, toItemFacts, toTrashEntry } from './item-rows.js'
@@ -11,13 +12,7 @@ import { maySql } from './rights-sql.js'
  * writes its audit rows in the same statement, so a transition and its audit row commit or vanish together.
  */
 
-export interface RootPath {
-  id: number
-  /** full path of the item, '/'-separated, starting with '/' */
-  path: string
-  /** ids of the item's ancestors, nearest first */
-  ancestorIds: number[]
-}
+export type { NewItem, RootPath } from '../core/ports/item-store.js'
 
 export interface RestoreTarget {
   id: number
@@ -759,22 +754,7 @@ export async function resolvePath(
   return result.rows[0] ? toItem(result.rows[0]) : null
 }
 
-export interface NewItem {
-  tenantId: number
-  kind: ItemKind
-  type: string
-  name: string
-  parentId: number | null
-  brandId?: number | null
-  issueId?: number | null
-  categoryId?: number | null
-  size?: number
-  blobKey?: string | null
-  contentType?: string | null
-  ownerId: number | null
-}
-
-export async function insertItem(q: Queryable, item: NewItem) {
+export async function insertItem(q: Queryable, item: NewItem): Promise<Item> {
   const result = await q.query(
     `insert into items (tenant_id, kind, type, name, parent_id, brand_id, issue_id, category_id, size, blob_key,
                         content_type, owner_id, created_by, modified_by)
@@ -798,7 +778,7 @@ export async function insertItem(q: Queryable, item: NewItem) {
   return toItem(result.rows[0]!)
 }
 
-export async function getItem(q: Queryable, tenantId: number, id: number) {
+export async function getItem(q: Queryable, tenantId: number, id: number): Promise<Item | null> {
   const result = await q.query(
     `select ${ITEM_COLUMNS('i')} from items i where i.tenant_id = $1 and i.id = $2`,
     [tenantId, id],
