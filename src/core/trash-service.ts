@@ -1,16 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import * as auditRepo from '../db/audit-repository.js'
-import type { Database, Queryable, TransactionOptions } from '../db/database.js'
-import { viewableBrandIds } from '../db/event-repository.js'
-import * as search from '../db/item-search-repository.js'
-import * as operations from '../db/operation-repository.js'
-import { forbiddenInActiveSubtrees, forbiddenInUnits } from '../db/rights-sql.js'
-import { streamTrashListing } from '../db/trash-listing.js'
-import * as repo from '../db/trash-repository.js'
 import { CoreError, defaultMessage, type ErrorCode, ErrorCodes } from './errors.js'
 import type { TrashEvent } from './events.js'
 import * as policy from './policy.js'
-import type { BlobStore } from './ports.js'
+import type { BlobStore } from './ports/blob-store.js'
+import type { RootPath } from './ports/item-store.js'
+import type { OperationStore, OperationUnit } from './ports/operation-store.js'
+import type { Stores } from './ports/stores.js'
+import type { DeleteLogFilter, DeleteLogRow, RestoreTarget } from './ports/trash-store.js'
+import type { Persistence, UnitOfWorkOptions } from './ports/unit-of-work.js'
 import { completePurge, failuresByUnit } from './purge-protocol.js'
 import {
   type Actor,
@@ -29,7 +26,7 @@ import {
 
 const OWN_BIN_BATCH = 10000
 /** restores race on the active-name unique index; the whole batch is re-planned then */
-const UNIQUE_VIOLATION = '23505'
+const RETRY_ON_NAME_RACE: UnitOfWorkOptions = { retryOnConflict: true }
 
 export interface PurgeOptions {
   /** Enterprise Permanent delete from the Workflow area: active items are trashed and purged at once */
@@ -127,11 +124,11 @@ export function startOperation(actor: Actor, action: string, undoOf?: string): O
 
 /** The operation's row, from its results (written in the operation's last transaction: one statement). */
 export function recordOperation(
-  q: Queryable,
+  operations: OperationStore,
   op: Operation,
   counts: { requested: number; ok: number; warning: number; error: number; items: number },
 ): Promise<void> {
-  return operations.insertOperation(q, {
+  return operations.insertOperation({
     tenantId: op.actor.tenantId,
     id: op.id,
     actorId: op.actor.userId,
@@ -182,7 +179,7 @@ export interface UndoOutcome {
   skipped: UndoSkipped[]
 }
 
-function sinceReason(unit: operations.OperationUnit): UndoSkipped['reason'] {
+function sinceReason(unit: OperationUnit): UndoSkipped['reason'] {
   if (unit.state === null || unit.state === 'purging') return 'purged'
   if (unit.state === 'active') return 'restored'
   if (unit.state === 'emptied') return 'emptied'
@@ -193,25 +190,29 @@ function sinceReason(unit: operations.OperationUnit): UndoSkipped['reason'] {
 class DryRunDone extends Error {}
 
 export class TrashService {
-  constructor(
-    private readonly db: Database,
-    private readonly blobs: BlobStore,
-  ) {}
+  private readonly stores: Stores
 
-  /** A transaction for the actor: the audit rows it writes name the actor's session (the Ticket of events). */
-  private actingTransaction<T>(
-    actor: Actor,
-    fn: (tx: Queryable) => Promise<T>,
-    options: TransactionOptions = {},
-  ): Promise<T> {
-    return this.db.transaction(fn, { ...options, eventTicket: actor.eventTicket })
+  constructor(
+    private readonly persistence: Persistence,
+    private readonly blobs: BlobStore,
+  ) {
+    this.stores = persistence.stores
   }
 
-  /** A transaction of an operation: its audit rows carry the operation's id. */
+  /** A unit of work for the actor: the audit rows it writes name the actor's session (the Ticket of events). */
+  private actingTransaction<T>(
+    actor: Actor,
+    fn: (tx: Stores) => Promise<T>,
+    options: UnitOfWorkOptions = {},
+  ): Promise<T> {
+    return this.persistence.unitOfWork(fn, { ...options, eventTicket: actor.eventTicket })
+  }
+
+  /** A unit of work of an operation: its audit rows carry the operation's id. */
   private operationTransaction<T>(
     op: Operation,
-    fn: (tx: Queryable) => Promise<T>,
-    options: TransactionOptions = {},
+    fn: (tx: Stores) => Promise<T>,
+    options: UnitOfWorkOptions = {},
   ): Promise<T> {
     return this.actingTransaction(op.actor, fn, { ...options, operationId: op.id })
   }
@@ -221,7 +222,7 @@ export class TrashService {
     const ids = uniqueIds(requested)
     const op = startOperation(actor, 'trash')
     const results = await this.operationTransaction(op, async (tx) => {
-      const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
+      const facts = await tx.trash.lockItemFacts(actor.tenantId, actor.userId, ids)
       const { results, allowed } = decide(ids, facts, (item) => {
         if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
         if (item.state !== 'active') return warn(item.id, ErrorCodes.ALREADY_TRASHED, item)
@@ -231,7 +232,7 @@ export class TrashService {
       await refuseForbiddenMembers(tx, actor, 'trash', allowed, results)
       await this.trashAllowed(tx, actor, allowed, results)
       const ordered = ids.map((id) => results.get(id)!)
-      await recordOperation(tx, op, countsOf(ordered))
+      await recordOperation(tx.operations, op, countsOf(ordered))
       return ordered
     })
     return summarize(results)
@@ -239,20 +240,19 @@ export class TrashService {
 
   /** Trashes the allowed items as units; returns the ids that head a unit (the others went along). */
   private async trashAllowed(
-    tx: Queryable,
+    tx: Stores,
     actor: Actor,
     allowed: ItemFacts[],
     results: Map<number, ItemResult>,
     auditDetail: Record<string, unknown> | null = null,
   ): Promise<Set<number>> {
     if (allowed.length === 0) return new Set()
-    const paths = await repo.pathsOf(
-      tx,
+    const paths = await tx.items.pathsOf(
       actor.tenantId,
       allowed.map((item) => item.id),
     )
     const allowedIds = new Set(allowed.map((item) => item.id))
-    const roots: repo.RootPath[] = []
+    const roots: RootPath[] = []
     const byId = new Map(allowed.map((item) => [item.id, item]))
     for (const item of allowed) {
       const path = paths.get(item.id)!
@@ -260,7 +260,7 @@ export class TrashService {
       if (path.ancestorIds.some((ancestor) => allowedIds.has(ancestor))) results.set(item.id, ok(item, 0))
       else roots.push(path)
     }
-    const moved = await repo.trashUnits(tx, actor, roots, auditDetail)
+    const moved = await tx.trash.trashUnits(actor, roots, auditDetail)
     for (const root of roots) {
       const item = byId.get(root.id)!
       results.set(item.id, ok(item, moved.get(root.id) ?? 0))
@@ -280,22 +280,22 @@ export class TrashService {
       op,
       async (tx) => {
         const ordered = await this.restoreIn(tx, actor, ids, options)
-        await recordOperation(tx, op, countsOf(ordered))
+        await recordOperation(tx.operations, op, countsOf(ordered))
         return ordered
       },
-      { retryOn: [UNIQUE_VIOLATION] },
+      RETRY_ON_NAME_RACE,
     )
     return summarize(results)
   }
 
   /** The restore of these ids within a transaction: decisions, plan and the restoring statement. */
   private async restoreIn(
-    tx: Queryable,
+    tx: Stores,
     actor: Actor,
     ids: number[],
     options: RestoreOptions,
   ): Promise<ItemResult[]> {
-    const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
+    const facts = await tx.trash.lockItemFacts(actor.tenantId, actor.userId, ids)
     const { results, allowed } = decide(ids, facts, (item) => {
       if (item.state === 'active') return warn(item.id, ErrorCodes.NOT_IN_TRASH, item)
       if (item.state === 'emptied') return fail(item.id, ErrorCodes.NOT_RESTORABLE, item)
@@ -307,7 +307,7 @@ export class TrashService {
     const units = absorbIntoRequestedRoots(allowed, results)
     const recreated = new Map<number, string[]>()
     const targets = await this.planRestore(tx, actor, units, options, results, recreated)
-    const restored = await repo.restoreUnits(tx, actor, targets)
+    const restored = await tx.trash.restoreUnits(actor, targets)
     const unitsById = new Map(units.map((unit) => [unit.id, unit]))
     for (const target of targets) {
       const item = unitsById.get(target.id)!
@@ -339,8 +339,8 @@ export class TrashService {
   ): Promise<UndoOutcome> {
     const op = startOperation(actor, 'undo', options.undoOf)
     const outcome: UndoOutcome = { operationId: null, results: [], skipped: [] }
-    const chunk = async (tx: Queryable, after: number) => {
-      const units = await operations.listOperationUnits(tx, tenantId, operationIds, after, UNDO_PAGE, false)
+    const chunk = async (tx: Stores, after: number) => {
+      const units = await tx.operations.listOperationUnits(tenantId, operationIds, after, UNDO_PAGE, false)
       const skipped: UndoSkipped[] = []
       const restorable: number[] = []
       for (const unit of units) {
@@ -379,15 +379,13 @@ export class TrashService {
     }
     for (let after: number | null = 0; after !== null; ) {
       const from: number = after
-      const page = await this.operationTransaction(op, (tx) => chunk(tx, from), {
-        retryOn: [UNIQUE_VIOLATION],
-      })
+      const page = await this.operationTransaction(op, (tx) => chunk(tx, from), RETRY_ON_NAME_RACE)
       outcome.results.push(...page.results)
       outcome.skipped.push(...page.skipped)
       after = page.next
     }
     const counts = countsOf(outcome.results)
-    await recordOperation(this.db, op, {
+    await recordOperation(this.stores.operations, op, {
       ...counts,
       requested: counts.requested + outcome.skipped.length,
       warning: counts.warning + outcome.skipped.length,
@@ -398,20 +396,20 @@ export class TrashService {
 
   /** Where each unit goes and under which name; records errors for units that cannot go anywhere. */
   private async planRestore(
-    tx: Queryable,
+    tx: Stores,
     actor: Actor,
     units: ItemFacts[],
     options: RestoreOptions,
     results: Map<number, ItemResult>,
     recreated?: Map<number, string[]>,
-  ): Promise<repo.RestoreTarget[]> {
+  ): Promise<RestoreTarget[]> {
     if (units.length === 0) return []
     const destination = new Map<number, { parentId: number | null; move: boolean }>()
 
     if (options.targetFolderId !== undefined) {
       const target = options.targetFolderId
       if (target !== null) {
-        const folder = (await repo.readItemFacts(tx, actor.tenantId, actor.userId, [target])).get(target)
+        const folder = (await tx.trash.readItemFacts(actor.tenantId, actor.userId, [target])).get(target)
         const refused =
           !folder || folder.state !== 'active' || folder.kind !== 'folder'
             ? ErrorCodes.TARGET_NOT_FOUND
@@ -424,7 +422,7 @@ export class TrashService {
       for (const unit of units) destination.set(unit.id, { parentId: target, move: unit.parentId !== target })
     } else {
       const parentIds = [...new Set(units.map((u) => u.parentId).filter((id): id is number => id !== null))]
-      const parents = await repo.readItemFacts(tx, actor.tenantId, actor.userId, parentIds)
+      const parents = await tx.trash.readItemFacts(actor.tenantId, actor.userId, parentIds)
       for (const unit of units) {
         const parent = unit.parentId === null ? null : parents.get(unit.parentId)
         const wasTopLevel = unit.parentId === null && unit.originalParentId === null
@@ -460,10 +458,9 @@ export class TrashService {
       if (members) members.push(unit)
       else byParent.set(dest.parentId, [unit])
     }
-    const targets: repo.RestoreTarget[] = []
+    const targets: RestoreTarget[] = []
     for (const [parentId, members] of byParent) {
-      const taken = await repo.activeNamesUnder(
-        tx,
+      const taken = await tx.trash.activeNamesUnder(
         actor.tenantId,
         parentId,
         members.map((m) => m.name),
@@ -472,7 +469,7 @@ export class TrashService {
       const nextNumber = new Map<string, number>()
       for (const unit of members) {
         const dest = destination.get(unit.id)!
-        const target: repo.RestoreTarget = { id: unit.id }
+        const target: RestoreTarget = { id: unit.id }
         if (dest.move) target.parentId = dest.parentId
         if (taken.has(unit.name)) {
           // one look-up per name stem and folder, and each search for a free number starts after the last one
@@ -480,7 +477,7 @@ export class TrashService {
           const stem = unit.name.replace(/\.[^.]*$/, '')
           let similar = similarByStem.get(stem)
           if (!similar) {
-            similar = await repo.activeNamesLike(tx, actor.tenantId, parentId, stem)
+            similar = await tx.trash.activeNamesLike(actor.tenantId, parentId, stem)
             similarByStem.set(stem, similar)
           }
           const inUse = similar
@@ -503,15 +500,14 @@ export class TrashService {
 
   /** Finds or creates the active folders along a path from the top level; returns the last one's id. */
   private async ensureFolderPath(
-    tx: Queryable,
+    tx: Stores,
     actor: Actor,
     segments: string[],
     made: string[] = [],
   ): Promise<number | null> {
     let parentId: number | null = null
     for (const [index, segment] of segments.entries()) {
-      const found: { id: number; kind: string } | null = await repo.activeChild(
-        tx,
+      const found: { id: number; kind: string } | null = await tx.trash.activeChild(
         actor.tenantId,
         parentId,
         segment,
@@ -522,7 +518,7 @@ export class TrashService {
         continue
       }
       parentId = (
-        await repo.insertItem(tx, {
+        await tx.items.insertItem({
           tenantId: actor.tenantId,
           kind: 'folder',
           type: 'Folder',
@@ -541,7 +537,7 @@ export class TrashService {
     const ids = uniqueIds(requested)
     const op = startOperation(actor, 'empty')
     const results = await this.operationTransaction(op, async (tx) => {
-      const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
+      const facts = await tx.trash.lockItemFacts(actor.tenantId, actor.userId, ids)
       const { results, allowed } = decide(ids, facts, (item) => {
         if (item.state === 'emptied') return warn(item.id, ErrorCodes.ALREADY_EMPTIED, item)
         if (item.state === 'active') return fail(item.id, ErrorCodes.NOT_IN_TRASH, item)
@@ -551,14 +547,13 @@ export class TrashService {
       })
       await refuseForbiddenMembers(tx, actor, 'empty', allowed, results)
       const units = absorbIntoRequestedRoots(allowed, results)
-      const emptied = await repo.emptyUnits(
-        tx,
+      const emptied = await tx.trash.emptyUnits(
         actor,
         units.map((u) => u.id),
       )
       for (const unit of units) results.set(unit.id, ok(unit, emptied.get(unit.id) ?? 0))
       const ordered = ids.map((id) => results.get(id)!)
-      await recordOperation(tx, op, countsOf(ordered))
+      await recordOperation(tx.operations, op, countsOf(ordered))
       return ordered
     })
     return summarize(results)
@@ -574,7 +569,7 @@ export class TrashService {
     const token = randomUUID()
     const op = startOperation(actor, options.action ?? 'purge')
     const { results, units } = await this.operationTransaction(op, async (tx) => {
-      const facts = await repo.lockItemFacts(tx, actor.tenantId, actor.userId, ids)
+      const facts = await tx.trash.lockItemFacts(actor.tenantId, actor.userId, ids)
       const active: ItemFacts[] = []
       const { results, allowed } = decide(ids, facts, (item) => {
         if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
@@ -598,8 +593,7 @@ export class TrashService {
         allowed,
       )
       // a legal hold anywhere below an active item stops its permanent delete before anything is trashed
-      const activeHeld = await repo.activeSubtreesUnderHold(
-        tx,
+      const activeHeld = await tx.trash.activeSubtreesUnderHold(
         actor.tenantId,
         active.map((item) => item.id),
       )
@@ -626,8 +620,7 @@ export class TrashService {
         results,
       )
       const action = options.action ?? 'purge'
-      const marked = await repo.markForPurge(
-        tx,
+      const marked = await tx.purge.markForPurge(
         actor,
         units.map((u) => ({ id: u.id, action })),
         token,
@@ -640,13 +633,18 @@ export class TrashService {
           results.set(unit.id, ok(unit, affected))
         }
       }
-      await recordOperation(tx, op, countsOf(ids.map((id) => results.get(id)!)))
+      await recordOperation(tx.operations, op, countsOf(ids.map((id) => results.get(id)!)))
       // only units with stored files wait for the rest of the protocol
       return { results, units: units.filter((unit) => marked.marked.has(unit.id)) }
     })
 
     if (units.length > 0) {
-      const completed = await completePurge(this.db, this.blobs, { ...actor, operationId: op.id }, token)
+      const completed = await completePurge(
+        this.persistence,
+        this.blobs,
+        { ...actor, operationId: op.id },
+        token,
+      )
       const unitsById = new Map(units.map((unit) => [unit.id, unit]))
       const failed = failuresByUnit(new Set(unitsById.keys()), completed)
       for (const [unitId, unitFailures] of failed) {
@@ -655,7 +653,7 @@ export class TrashService {
         result.failures = unitFailures
         results.set(unit.id, result)
       }
-      if (failed.size > 0) await operations.recordLateFailures(this.db, actor.tenantId, op.id, failed.size)
+      if (failed.size > 0) await this.stores.operations.recordLateFailures(actor.tenantId, op.id, failed.size)
     }
     return summarize(ids.map((id) => results.get(id)!))
   }
@@ -671,14 +669,14 @@ export class TrashService {
     let purged = 0
     let units = 0
     // what the actor may not purge stays in the bin, reported; the rest is purged
-    const failed: ItemResult[] = (await repo.ownBinUnpurgeable(this.db, actor, scope)).map((unit) =>
+    const failed: ItemResult[] = (await this.stores.purge.ownBinUnpurgeable(actor, scope)).map((unit) =>
       fail(unit.id, ErrorCodes.ACCESS_DENIED, unit),
     )
     let afterId = 0
     for (;;) {
       const token = randomUUID()
       const batch = await this.operationTransaction(op, (tx) =>
-        repo.markOwnBinForPurge(tx, actor, scope, afterId, OWN_BIN_BATCH, token, 'empty_bin'),
+        tx.purge.markOwnBinForPurge(actor, scope, afterId, OWN_BIN_BATCH, token, 'empty_bin'),
       )
       if (batch.roots === 0) break
       afterId = batch.lastRootId
@@ -686,7 +684,12 @@ export class TrashService {
       purged += batch.deletedRows
       for (const [id, item] of batch.heldItems) failed.push(fail(id, ErrorCodes.LEGAL_HOLD, item))
       if (batch.marked.size > 0) {
-        const completed = await completePurge(this.db, this.blobs, { ...actor, operationId: op.id }, token)
+        const completed = await completePurge(
+          this.persistence,
+          this.blobs,
+          { ...actor, operationId: op.id },
+          token,
+        )
         const failures = failuresByUnit(new Set(batch.marked.keys()), completed)
         for (const [id, n] of batch.marked) {
           const unitFailures = failures.get(id)
@@ -700,7 +703,7 @@ export class TrashService {
       if (batch.roots < OWN_BIN_BATCH) break
     }
     // a bin emptied in several transactions is recorded once, at the end
-    await recordOperation(this.db, op, {
+    await recordOperation(this.stores.operations, op, {
       requested: units + failed.length,
       ok: units,
       warning: 0,
@@ -711,11 +714,11 @@ export class TrashService {
   }
 
   async list(actor: Actor, filter: TrashFilter, page: TrashPage): Promise<TrashEntry[]> {
-    return repo.listTrash(this.db, visibilityFor(actor, filter), filter, page)
+    return this.stores.listing.listTrash(visibilityFor(actor, filter), filter, page)
   }
 
   async count(actor: Actor, filter: TrashFilter): Promise<number> {
-    return repo.countTrash(this.db, visibilityFor(actor, filter), filter)
+    return this.stores.listing.countTrash(visibilityFor(actor, filter), filter)
   }
 
   /**
@@ -726,18 +729,18 @@ export class TrashService {
     // administrators see every brand: no rights to read
     const brands = actor.admin
       ? new Set<number>()
-      : await viewableBrandIds(this.db, actor.tenantId, actor.userId)
+      : await this.stores.listing.viewableBrandIds(actor.tenantId, actor.userId)
     return (event) => policy.canSeeEvent(actor, event.subject, brands)
   }
 
   /** The brands, deleters and types present in the trash the actor may see (filter choices). */
   async facets(actor: Actor, filter: TrashFilter) {
-    return repo.trashFacets(this.db, policy.trashVisibility(actor), filter)
+    return this.stores.listing.trashFacets(policy.trashVisibility(actor), filter)
   }
 
   /** The keyset cursor of the page that follows this entry in the given order (default: newest deleted first). */
   cursorAfter(entry: TrashEntry, sort?: TrashPage['sort'], direction?: TrashPage['direction']): string {
-    return repo.encodeCursor(entry, sort, direction)
+    return this.stores.listing.cursorAfter(entry, sort, direction)
   }
 
   /**
@@ -745,21 +748,17 @@ export class TrashService {
    * once, in keyset pages that each hold a connection only while they are read: a slow reader holds none.
    */
   async *iterate(actor: Actor, filter: TrashFilter, pageSize = 1000): AsyncGenerator<TrashListingEntry[]> {
-    yield* streamTrashListing(this.db, visibilityFor(actor, filter), filter, pageSize)
+    yield* this.stores.listing.streamTrash(visibilityFor(actor, filter), filter, pageSize)
   }
 
   /**
    * The tenant's trash history a unit at a time (a trashed folder once, not each member), oldest first, in
    * id-keyset pages so that a long history is never held in memory at once.
    */
-  async *deleteLog(
-    actor: Actor,
-    filter: auditRepo.DeleteLogFilter,
-    pageSize = 1000,
-  ): AsyncGenerator<auditRepo.DeleteLogRow[]> {
+  async *deleteLog(actor: Actor, filter: DeleteLogFilter, pageSize = 1000): AsyncGenerator<DeleteLogRow[]> {
     let afterId = 0
     for (;;) {
-      const page = await auditRepo.listDeleteLog(this.db, actor.tenantId, filter, afterId, pageSize)
+      const page = await this.stores.listing.listDeleteLog(actor.tenantId, filter, afterId, pageSize)
       if (page.length === 0) return
       yield page
       if (page.length < pageSize) return
@@ -769,7 +768,7 @@ export class TrashService {
 
   /** One item as the actor may see it (any state); null when missing, of another tenant, or not visible. */
   async get(actor: Actor, id: number): Promise<ItemFacts | null> {
-    const facts = await repo.readItemFacts(this.db, actor.tenantId, actor.userId, [id])
+    const facts = await this.stores.trash.readItemFacts(actor.tenantId, actor.userId, [id])
     const item = facts.get(id)
     if (!item || item.state === 'purging' || policy.canView(actor, item)) return null
     return item
@@ -781,7 +780,7 @@ export class TrashService {
     filter: ItemSearchFilter,
     page: { limit: number; offset: number },
   ): Promise<{ total: number; items: ItemListing[] }> {
-    return search.searchItems(this.db, policy.itemVisibility(actor), filter, page)
+    return this.stores.listing.searchItems(policy.itemVisibility(actor), filter, page)
   }
 
   /** The items among these ids the actor may see (any state), in the order asked; the others are left out. */
@@ -790,12 +789,12 @@ export class TrashService {
     ids: readonly number[],
     kind?: ItemSearchFilter['kind'],
   ): Promise<ItemListing[]> {
-    return search.listItemsByIds(this.db, policy.itemVisibility(actor), uniqueIds(ids), kind)
+    return this.stores.listing.listItemsByIds(policy.itemVisibility(actor), uniqueIds(ids), kind)
   }
 
   /** Resolves a path of names from the top level; the last segment may name a trashed item when asked. */
   async findByPath(actor: Actor, segments: string[], states: ('active' | 'trashed')[] = ['active']) {
-    return repo.resolvePath(this.db, actor.tenantId, segments, states)
+    return this.stores.trash.resolvePath(actor.tenantId, segments, states)
   }
 }
 
@@ -854,7 +853,7 @@ const VERB: Record<policy.Right, string> = {
  * not see is named). The candidates themselves were decided by the policy already.
  */
 async function refuseForbiddenMembers(
-  tx: Queryable,
+  tx: Stores,
   actor: Actor,
   right: policy.Right,
   candidates: ItemFacts[],
@@ -865,9 +864,8 @@ async function refuseForbiddenMembers(
   const ids = candidates.filter((item) => item.kind === 'folder').map((item) => item.id)
   const forbidden =
     right === 'trash' || right === 'purgeActive'
-      ? await forbiddenInActiveSubtrees(tx, actor, right, ids)
-      : await forbiddenInUnits(
-          tx,
+      ? await tx.trash.forbiddenInActiveSubtrees(actor, right, ids)
+      : await tx.trash.forbiddenInUnits(
           actor,
           right,
           ids,

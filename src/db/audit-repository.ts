@@ -1,30 +1,7 @@
+import type { DeleteLogFilter, DeleteLogRow } from '../core/ports/trash-store.js'
 import type { Queryable } from './queryable.js'
 
 /** One transition of a unit as a delete log shows it (members of a trashed folder are not repeated). */
-export interface DeleteLogRow {
-  id: number
-  at: Date
-  action: string
-  itemId: number
-  itemKind: string | null
-  itemName: string | null
-  /** full '/'-separated path the item had when it was trashed */
-  itemPath: string | null
-  actorId: number | null
-  actorName: string | null
-  /** the active top-level folder (library) the path starts in, when it still exists */
-  libraryId: number | null
-  libraryName: string | null
-}
-
-export interface DeleteLogFilter {
-  actions: string[]
-  from?: Date
-  to?: Date
-  /** '/'-separated folder path: only items at or under it */
-  pathPrefix?: string
-}
-
 /** A page of unit-level audit rows after an id cursor, oldest first. */
 export async function listDeleteLog(
   q: Queryable,

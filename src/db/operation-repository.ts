@@ -8,8 +8,6 @@ import type {
 } from '../core/ports/operation-store.js'
 import type { Queryable } from './queryable.js'
 
-export type { NewOperation, OperationRow, OperationUnit } from '../core/ports/operation-store.js'
-
 const COLUMNS = `tenant_id, id, actor_id, actor_login, door, action, client, remote_address, started_at, finished_at,
   requested, ok_count, warning_count, error_count, items, undo_of`
 

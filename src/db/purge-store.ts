@@ -1,10 +1,35 @@
-import type { AuditActor, PurgeStore } from '../core/ports/purge-store.js'
+import type { AuditActor, PurgeStore, PurgeUnit } from '../core/ports/purge-store.js'
+import type { Actor } from '../core/types.js'
 import type { Queryable } from './queryable.js'
-import { finishPurge, markedBlobs, revertPurge, touchPurge } from './trash-repository.js'
+import {
+  finishPurge,
+  markedBlobs,
+  markForPurge,
+  markOwnBinForPurge,
+  ownBinUnpurgeable,
+  revertPurge,
+  touchPurge,
+} from './trash-repository.js'
 
-/** The purge protocol's later steps (the statements live in trash-repository.ts beside step 1). */
+/** The purge protocol's statements (they live in trash-repository.ts) over the pool or one transaction. */
 export class PgPurgeStore implements PurgeStore {
   constructor(private readonly q: Queryable) {}
+  markForPurge(actor: AuditActor, units: PurgeUnit[], token: string) {
+    return markForPurge(this.q, actor, units, token)
+  }
+  markOwnBinForPurge(
+    actor: Actor,
+    scope: { deletedBy: number },
+    afterId: number,
+    limit: number,
+    token: string,
+    action: string,
+  ) {
+    return markOwnBinForPurge(this.q, actor, scope, afterId, limit, token, action)
+  }
+  ownBinUnpurgeable(actor: Actor, scope: { deletedBy: number }) {
+    return ownBinUnpurgeable(this.q, actor, scope)
+  }
   markedBlobs(tenantId: number, token: string, afterId: number, limit: number) {
     return markedBlobs(this.q, tenantId, token, afterId, limit)
   }

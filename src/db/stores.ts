@@ -6,6 +6,7 @@ import type { OperationStore } from '../core/ports/operation-store.js'
 import type { PurgeStore } from '../core/ports/purge-store.js'
 import type { Stores } from '../core/ports/stores.js'
 import type { SweepStore } from '../core/ports/sweep-store.js'
+import type { TrashListingStore, TrashStore } from '../core/ports/trash-store.js'
 import type { LoginFailureStore, UserStore } from '../core/ports/user-store.js'
 import { PgAdminStore } from './admin-repository.js'
 import { PgCleanupStore } from './cleanup-repository.js'
@@ -14,8 +15,9 @@ import { PgLoginFailureStore } from './login-failure-repository.js'
 import { PgObjectStore } from './object-repository.js'
 import { PgOperationStore } from './operation-repository.js'
 import { PgPurgeStore } from './purge-store.js'
-import type { Queryable } from './queryable.js'
+import type { Queryable, TextQueryable } from './queryable.js'
 import { PgSweepStore } from './sweep-repository.js'
+import { PgTrashListingStore, PgTrashStore } from './trash-store.js'
 import { PgUserStore } from './user-repository.js'
 
 /**
@@ -26,14 +28,17 @@ export class PgStores implements Stores {
   #admin?: AdminStore
   #cleanup?: CleanupStore
   #items?: ItemStore
+  #listing?: TrashListingStore
   #loginFailures?: LoginFailureStore
   #objects?: ObjectStore
   #operations?: OperationStore
   #purge?: PurgeStore
   #sweep?: SweepStore
+  #trash?: TrashStore
   #users?: UserStore
 
-  constructor(private readonly q: Queryable) {}
+  /** `q`: the pool (which also streams listings) or one transaction's client */
+  constructor(private readonly q: Queryable & Partial<TextQueryable>) {}
 
   get admin() {
     this.#admin ??= new PgAdminStore(this.q)
@@ -46,6 +51,10 @@ export class PgStores implements Stores {
   get items() {
     this.#items ??= new PgItemStore(this.q)
     return this.#items
+  }
+  get listing() {
+    this.#listing ??= new PgTrashListingStore(this.q)
+    return this.#listing
   }
   get loginFailures() {
     this.#loginFailures ??= new PgLoginFailureStore(this.q)
@@ -66,6 +75,10 @@ export class PgStores implements Stores {
   get sweep() {
     this.#sweep ??= new PgSweepStore(this.q)
     return this.#sweep
+  }
+  get trash() {
+    this.#trash ??= new PgTrashStore(this.q)
+    return this.#trash
   }
   get users() {
     this.#users ??= new PgUserStore(this.q)

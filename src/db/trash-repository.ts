@@ -2,7 +2,8 @@ import { CoreError, ErrorCodes } from '../core/errors.js'
 import type { TrashVisibility } from '../core/policy.js'
 import type { Actor, Item, ItemFacts, ItemKind, TrashEntry, TrashFilter, TrashPage } from '../core/types.js'
 import type { NewItem, RootPath } from '../core/ports/item-store.js'
-import type { AuditActor, MarkedBlob } from '../core/ports/purge-store.js'
+import type { AuditActor, MarkedBlob, MarkResult, OwnBinBatch, PurgeUnit } from '../core/ports/purge-store.js'
+import type { RestoreTarget, TrashFacets } from '../core/ports/trash-store.js'
 import type { Queryable } from './queryable.js'
 import { ITEM_COLUMNS, toItem, toItemFacts, toTrashEntry } from './item-rows.js'
 import { maySql } from './rights-sql.js'
@@ -11,15 +12,6 @@ import { maySql } from './rights-sql.js'
  * SQL for the trash lifecycle. Every statement works on a whole batch (arrays of ids), and every transition
  * writes its audit rows in the same statement, so a transition and its audit row commit or vanish together.
  */
-
-export type { NewItem, RootPath } from '../core/ports/item-store.js'
-
-export interface RestoreTarget {
-  id: number
-  /** move the unit root under this parent (null: top level); undefined keeps the current parent */
-  parentId?: number | null
-  newName?: string
-}
 
 /**
  * audit columns filled from a changed `items` row aliased `x`; every select ends with AUDIT_ITEM_FACTS (the
@@ -266,24 +258,6 @@ export async function emptyUnits(q: Queryable, actor: Actor, ids: number[]): Pro
   return new Map(result.rows.map((row) => [row.addressed, row.n]))
 }
 
-export type { AuditActor, MarkedBlob } from '../core/ports/purge-store.js'
-
-/** One unit to mark: the addressed id, the audit action its rows get when deleted, and optional detail. */
-export interface PurgeUnit {
-  id: number
-  action: string
-  detail?: Record<string, unknown> | null
-}
-
-export interface MarkResult {
-  /** rows marked per addressed id (units with stored files: steps 2 to 4 finish them) */
-  marked: Map<number, number>
-  /** rows deleted at once per addressed id (units without stored files: nothing outside the database waits) */
-  deleted: Map<number, number>
-  /** addressed ids whose unit holds an item under legal hold (nothing of them was touched) */
-  held: number[]
-}
-
 /**
  * Purge step 1, one statement for the whole batch. Units holding an item under legal hold (the item's own flag
  * or its brand's) are left alone. Units without stored files are deleted right away with their audit rows: no
@@ -454,18 +428,6 @@ export const MARK_STATEMENT = (
           from gone x
       )
       ${answer}`
-
-export interface OwnBinBatch {
-  /** unit roots this batch addressed, and the last of them (the next batch starts after it) */
-  roots: number
-  lastRootId: number
-  /** rows deleted at once (units without stored files) */
-  deletedRows: number
-  /** rows marked per addressed unit (units with stored files: the rest of the protocol finishes them) */
-  marked: Map<number, number>
-  /** the held roots, with their names for the failure report */
-  heldItems: Map<number, { name: string; kind: ItemKind }>
-}
 
 /**
  * Purge step 1 for the next batch of an actor's own bin (srv.asmx EmptyRecycleBin): the unit roots they deleted,
@@ -718,7 +680,7 @@ export async function activeNamesLike(
   tenantId: number,
   parentId: number | null,
   prefix: string,
-) {
+): Promise<Set<string>> {
   const result = await q.query<{ name: string }>(
     `select name from items
       where tenant_id = $1 and coalesce(parent_id, 0) = coalesce($2::bigint, 0) and state = 'active'
@@ -734,7 +696,7 @@ export async function resolvePath(
   tenantId: number,
   segments: string[],
   states: string[] = ['active'],
-) {
+): Promise<Item | null> {
   if (segments.length === 0) return null
   const result = await q.query(
     `with recursive walk as (
@@ -1049,7 +1011,11 @@ const UNIT_REFUSES = (visibility: TrashVisibility, right: 'restore' | 'purge', u
             and not ${maySql(visibility, right, 'm', user)}))`
 
 /** The brands, deleters and types present in the trash an actor may see (for filter choices). */
-export async function trashFacets(q: Queryable, visibility: TrashVisibility, filter: TrashFilter) {
+export async function trashFacets(
+  q: Queryable,
+  visibility: TrashVisibility,
+  filter: TrashFilter,
+): Promise<TrashFacets> {
   const { where, values } = trashWhere(visibility, filter)
   const result = await q.query<{
     facet: string

@@ -1,4 +1,6 @@
-/** The purge protocol's steps 2 to 4 over the rows one token marked (core/purge-protocol.ts). */
+import type { Actor, ItemKind } from '../types.js'
+
+/** The purge protocol's steps (core/purge-protocol.ts): marking, then steps 2 to 4 over the rows one token marked. */
 
 /** Who a purge is recorded for in the audit: a user through a door, or the cleanup job (no user). */
 export interface AuditActor {
@@ -12,6 +14,34 @@ export interface AuditActor {
   operationId?: string
 }
 
+/** One unit to mark: the addressed id, the audit action its rows get when deleted, and optional detail. */
+export interface PurgeUnit {
+  id: number
+  action: string
+  detail?: Record<string, unknown> | null
+}
+
+export interface MarkResult {
+  /** rows marked per addressed id (units with stored files: steps 2 to 4 finish them) */
+  marked: Map<number, number>
+  /** rows deleted at once per addressed id (units without stored files: nothing outside the database waits) */
+  deleted: Map<number, number>
+  /** addressed ids whose unit holds an item under legal hold (nothing of them was touched) */
+  held: number[]
+}
+
+export interface OwnBinBatch {
+  /** unit roots this batch addressed, and the last of them (the next batch starts after it) */
+  roots: number
+  lastRootId: number
+  /** rows deleted at once (units without stored files) */
+  deletedRows: number
+  /** rows marked per addressed unit (units with stored files: the rest of the protocol finishes them) */
+  marked: Map<number, number>
+  /** the held roots, with their names for the failure report */
+  heldItems: Map<number, { name: string; kind: ItemKind }>
+}
+
 export interface MarkedBlob {
   id: number
   name: string
@@ -19,6 +49,25 @@ export interface MarkedBlob {
 }
 
 export interface PurgeStore {
+  /**
+   * Step 1 for the addressed units (trashed or emptied), one statement: units under legal hold are left alone,
+   * units without stored files deleted at once with their audit rows, the others marked with `token`.
+   */
+  markForPurge(actor: AuditActor, units: PurgeUnit[], token: string): Promise<MarkResult>
+  /** Step 1 for the next batch of the units the actor deleted (own bin), after `afterId`. */
+  markOwnBinForPurge(
+    actor: Actor,
+    scope: { deletedBy: number },
+    afterId: number,
+    limit: number,
+    token: string,
+    action: string,
+  ): Promise<OwnBinBatch>
+  /** The units of the own bin the actor may not purge (reported, left in the bin). */
+  ownBinUnpurgeable(
+    actor: Actor,
+    scope: { deletedBy: number },
+  ): Promise<{ id: number; name: string; kind: ItemKind }[]>
   /** Step 2 input: the stored files of the rows a token marked, in id order, a page at a time. */
   markedBlobs(tenantId: number, token: string, afterId: number, limit: number): Promise<MarkedBlob[]>
   /**

@@ -1,5 +1,5 @@
 import type { TrashListingEntry } from '../../core/types.js'
-import type { DeleteLogRow } from '../../db/audit-repository.js'
+import type { DeleteLogRow } from '../../core/ports/trash-store.js'
 import { asmxHandler } from '../kit/handles.js'
 import { envelopeParts, type SoapVersion } from '../soap/envelope.js'
 import { type SoapFaultCode, soapFault as writeSoapFault } from '../soap/fault.js'
