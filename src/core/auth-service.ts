@@ -256,7 +256,7 @@ export class AuthService {
    * line (who can read the database anyway), acting as that account with its rights.
    */
   async operatorActing(login: string): Promise<Actor | null> {
-    const user = await users.findUserByLogin(this.shared.db, login)
+    const user = await this.shared.users.findUserByLogin(login)
     return user && !user.disabled ? actorOf(user, 'cli') : null
   }
 
