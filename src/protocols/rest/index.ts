@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify'
 import type { AppContext } from '../../context.js'
 import type { Actor } from '../../core/types.js'
 import { problem, sendProblem } from '../../http/problem.js'
+import { publicBase } from '../../http/public-url.js'
 import { contextFor } from '../../http/request-context.js'
 import { basic, bearer, forgeryRefusal, sameSecret, tooManyFailures, unauthorized } from './credentials.js'
 import { endEventStreams } from './events.js'
 import { openApiDocument } from './openapi.js'
+import { replyMismatch } from './reply-check.js'
 import type { Route } from './route.js'
 import { adminRoutes } from './routes/admin.js'
 import { cleanupRoutes } from './routes/cleanup.js'
@@ -30,15 +32,36 @@ export const routes: Route[] = [
 /**
  * The router: every route under /api/v1 goes through the same steps (cross-site refusal, authentication, params,
  * query and body checked by the route's schemas) before its handler; uploads in a scope of their own that hands
- * the body over as a stream; the OpenAPI document built from the same table.
+ * the body over as a stream; the OpenAPI document built from the same table. Under NODE_ENV=test every JSON
+ * answer is checked against the schema the document gives for its status, and a mismatch answers 500 naming it.
  */
 export async function restDoor(app: FastifyInstance, { ctx: appCtx }: { ctx: AppContext }) {
+  const checkReplies = process.env.NODE_ENV === 'test'
   // event streams never finish on their own: end them so that closing the server does not wait for them
   app.addHook('preClose', async () => endEventStreams(appCtx))
   await app.register(
     async (api) => {
-      const register = (scope: FastifyInstance, definition: Route) =>
-        scope.route({
+      /** the route behind each fastify route (`METHOD url`), for the answer check */
+      const definitions = new Map<string, Route>()
+      if (checkReplies) {
+        api.addHook('onSend', async (request, reply, payload) => {
+          const definition = definitions.get(`${request.routeOptions.method} ${request.routeOptions.url}`)
+          if (!definition) return payload
+          const mismatch = replyMismatch(
+            definition,
+            reply.statusCode,
+            String(reply.getHeader('content-type') ?? ''),
+            payload,
+          )
+          if (!mismatch) return payload
+          request.log.error({ mismatch }, 'answer unlike its OpenAPI description')
+          reply.code(500).type('application/problem+json')
+          return JSON.stringify(problem(500, mismatch))
+        })
+      }
+      const register = (scope: FastifyInstance, definition: Route) => {
+        definitions.set(`${definition.method} ${scope.prefix}${definition.url}`, definition)
+        return scope.route({
           method: definition.method,
           url: definition.url,
           handler: async (request, reply) => {
@@ -89,6 +112,7 @@ export async function restDoor(app: FastifyInstance, { ctx: appCtx }: { ctx: App
             return reply.code(definition.status ?? 200).send(result)
           },
         })
+      }
       for (const definition of routes) if (!definition.raw) register(api, definition)
       // uploads get the body as the request stream (never buffered), whatever its type
       await api.register(async (uploads) => {
@@ -96,7 +120,7 @@ export async function restDoor(app: FastifyInstance, { ctx: appCtx }: { ctx: App
         uploads.addContentTypeParser('*', (_request, payload, done) => done(null, payload))
         for (const definition of routes) if (definition.raw) register(uploads, definition)
       })
-      api.get('/openapi.json', async () => openApiDocument(routes))
+      api.get('/openapi.json', async (request) => openApiDocument(routes, publicBase(request, appCtx.config)))
     },
     { prefix: '/api/v1' },
   )

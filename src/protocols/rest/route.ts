@@ -20,12 +20,18 @@ export interface Route<P = unknown, Q = unknown, B = unknown> {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   url: string
   auth: Auth
+  /** the operation's name in the OpenAPI document (and in clients generated from it) */
+  operationId: string
   summary: string
   tag: 'admin' | 'trash' | 'session'
   params?: z.ZodType<P>
   query?: z.ZodType<Q>
   body?: z.ZodType<B>
   status?: number
+  /** what the route answers at `status` (JSON described by a schema), or an event stream */
+  response: z.ZodType | 'text/event-stream'
+  /** other successful answers, by status */
+  otherResponses?: Record<number, z.ZodType>
   /** the body is the request's bytes as a stream (a file upload), whatever its Content-Type */
   raw?: true
   handler: (ctx: AppContext, route: RouteContext<P, Q, B>) => Promise<unknown>

@@ -1,5 +1,6 @@
 import { handles } from '../../handles.js'
 import { route, type Route } from '../route.js'
+import * as r from '../responses.js'
 import * as s from '../schemas.js'
 
 /** Administration (Authorization: Bearer ADMIN_TOKEN): tenants, users and their sessions, brands with their issues and categories, brand rights. */
@@ -7,6 +8,8 @@ export const adminRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/tenants',
+    operationId: 'createTenant',
+    response: r.tenantCreated,
     auth: 'admin',
     tag: 'admin',
     summary: 'Create a tenant (an IPS company)',
@@ -20,6 +23,8 @@ export const adminRoutes: Route[] = [
   route({
     method: 'GET',
     url: '/tenants',
+    operationId: 'listTenants',
+    response: r.tenantList,
     auth: 'admin',
     tag: 'admin',
     summary: 'List tenants',
@@ -28,6 +33,8 @@ export const adminRoutes: Route[] = [
   route({
     method: 'PATCH',
     url: '/tenants/:tenantId',
+    operationId: 'updateTenant',
+    response: r.tenant,
     auth: 'admin',
     tag: 'admin',
     summary: "Change a tenant's trash retention (days, 0 = never expire)",
@@ -41,6 +48,8 @@ export const adminRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/tenants/:tenantId/users',
+    operationId: 'createUser',
+    response: r.created,
     auth: 'admin',
     tag: 'admin',
     summary: 'Create a user',
@@ -52,6 +61,8 @@ export const adminRoutes: Route[] = [
   route({
     method: 'GET',
     url: '/tenants/:tenantId/users',
+    operationId: 'listUsers',
+    response: r.userList,
     auth: 'admin',
     tag: 'admin',
     summary: 'List users',
@@ -61,6 +72,8 @@ export const adminRoutes: Route[] = [
   route({
     method: 'PUT',
     url: '/tenants/:tenantId/users/:userId/password',
+    operationId: 'setUserPassword',
+    response: r.ok,
     auth: 'admin',
     tag: 'admin',
     summary: "Set a user's password (at least 12 characters); every session of the user ends",
@@ -75,6 +88,8 @@ export const adminRoutes: Route[] = [
   route({
     method: 'PATCH',
     url: '/tenants/:tenantId/users/:userId',
+    operationId: 'updateUser',
+    response: r.userDisabled,
     auth: 'admin',
     tag: 'admin',
     summary: 'Disable a user (no sign-in, every session ends) or enable it again',
@@ -88,6 +103,8 @@ export const adminRoutes: Route[] = [
   route({
     method: 'DELETE',
     url: '/tenants/:tenantId/users/:userId/sessions',
+    operationId: 'endUserSessions',
+    response: r.sessionsEnded,
     auth: 'admin',
     tag: 'admin',
     summary: 'End every session of a user, at every door',
@@ -99,6 +116,8 @@ export const adminRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/tenants/:tenantId/brands',
+    operationId: 'createBrand',
+    response: r.created,
     auth: 'admin',
     tag: 'admin',
     summary: 'Create a brand (Enterprise publication)',
@@ -112,6 +131,8 @@ export const adminRoutes: Route[] = [
   route({
     method: 'GET',
     url: '/tenants/:tenantId/brands',
+    operationId: 'listBrands',
+    response: r.brandList,
     auth: 'admin',
     tag: 'admin',
     summary: 'List brands',
@@ -121,6 +142,8 @@ export const adminRoutes: Route[] = [
   route({
     method: 'PATCH',
     url: '/tenants/:tenantId/brands/:brandId',
+    operationId: 'updateBrand',
+    response: r.ok,
     auth: 'admin',
     tag: 'admin',
     summary: "Change a brand's auto purge days (null: tenant retention, 0: never) or legal hold",
@@ -134,6 +157,8 @@ export const adminRoutes: Route[] = [
   route({
     method: 'DELETE',
     url: '/tenants/:tenantId/brands/:brandId',
+    operationId: 'deleteBrand',
+    response: r.ok,
     auth: 'admin',
     tag: 'admin',
     summary:
@@ -147,6 +172,8 @@ export const adminRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/tenants/:tenantId/brands/:brandId/issues',
+    operationId: 'createIssue',
+    response: r.created,
     auth: 'admin',
     tag: 'admin',
     summary: 'Create an issue in a brand',
@@ -160,6 +187,8 @@ export const adminRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/tenants/:tenantId/brands/:brandId/categories',
+    operationId: 'createCategory',
+    response: r.created,
     auth: 'admin',
     tag: 'admin',
     summary: 'Create a category in a brand',
@@ -173,6 +202,8 @@ export const adminRoutes: Route[] = [
   route({
     method: 'DELETE',
     url: '/tenants/:tenantId/issues/:id',
+    operationId: 'deleteIssue',
+    response: r.ok,
     auth: 'admin',
     tag: 'admin',
     summary: 'Delete an issue that no item (trashed ones included) references',
@@ -185,6 +216,8 @@ export const adminRoutes: Route[] = [
   route({
     method: 'DELETE',
     url: '/tenants/:tenantId/categories/:id',
+    operationId: 'deleteCategory',
+    response: r.ok,
     auth: 'admin',
     tag: 'admin',
     summary: 'Delete a category that no item (trashed ones included) references',
@@ -197,6 +230,8 @@ export const adminRoutes: Route[] = [
   route({
     method: 'PUT',
     url: '/tenants/:tenantId/brands/:brandId/access/:userId',
+    operationId: 'setBrandAccess',
+    response: r.ok,
     auth: 'admin',
     tag: 'admin',
     summary: "Set a user's rights on a brand (view, delete, purge)",

@@ -1,5 +1,6 @@
 import type { CleanupRun } from '../../../core/cleanup-job.js'
 import { route, type Route } from '../route.js'
+import * as r from '../responses.js'
 import * as s from '../schemas.js'
 import { cleanupRunJson, dryRunUnitJson } from '../serialize.js'
 
@@ -10,6 +11,8 @@ export const cleanupRoutes: Route[] = [
   route({
     method: 'GET',
     url: '/cleanup/runs',
+    operationId: 'listCleanupRuns',
+    response: r.cleanupRunPage,
     auth: 'admin',
     tag: 'admin',
     summary: 'Cleanup job runs, newest first (trigger, started, finished, purged, failed, status)',
@@ -25,6 +28,9 @@ export const cleanupRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/cleanup/run',
+    operationId: 'runCleanup',
+    response: r.cleanupRunDone,
+    otherResponses: { 202: r.cleanupRunStarted },
     auth: 'admin',
     tag: 'admin',
     summary:

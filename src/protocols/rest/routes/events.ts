@@ -7,6 +7,8 @@ export const eventRoutes: Route[] = [
   route({
     method: 'GET',
     url: '/events',
+    operationId: 'streamEvents',
+    response: 'text/event-stream',
     auth: 'user',
     tag: 'trash',
     summary:

@@ -4,6 +4,7 @@ import type { AppContext } from '../../../context.js'
 import { CoreError, ErrorCodes } from '../../../core/errors.js'
 import { allHandles } from '../../handles.js'
 import { route, type Route } from '../route.js'
+import * as r from '../responses.js'
 import * as s from '../schemas.js'
 import { itemJson } from '../serialize.js'
 
@@ -25,6 +26,8 @@ export const adminItemRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/tenants/:tenantId/items',
+    operationId: 'createItem',
+    response: r.itemCreated,
     auth: 'admin',
     tag: 'admin',
     summary: 'Create a folder or a file (content base64)',
@@ -43,6 +46,8 @@ export const adminItemRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/tenants/:tenantId/items/upload',
+    operationId: 'uploadItem',
+    response: r.itemUploaded,
     auth: 'admin',
     tag: 'admin',
     summary:
@@ -64,6 +69,8 @@ export const adminItemRoutes: Route[] = [
   route({
     method: 'GET',
     url: '/tenants/:tenantId/items/:id',
+    operationId: 'getTenantItem',
+    response: r.item,
     auth: 'admin',
     tag: 'admin',
     summary: 'An item in any state, with deletedAt/deletedBy',
@@ -76,6 +83,8 @@ export const adminItemRoutes: Route[] = [
   route({
     method: 'PUT',
     url: '/tenants/:tenantId/items/:id/legal-hold',
+    operationId: 'setItemLegalHold',
+    response: r.ok,
     auth: 'admin',
     tag: 'admin',
     summary: 'Put an item under legal hold (no purge path removes it) or release it',
@@ -89,6 +98,8 @@ export const adminItemRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/tenants/:tenantId/items/:id/versions',
+    operationId: 'addVersion',
+    response: r.versionAdded,
     auth: 'admin',
     tag: 'admin',
     summary: 'Add a version to an active file (content base64); it becomes the current one',
@@ -112,6 +123,8 @@ export const adminItemRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/tenants/:tenantId/items/:id/versions/upload',
+    operationId: 'uploadVersion',
+    response: r.versionAdded,
     auth: 'admin',
     tag: 'admin',
     summary:
@@ -132,6 +145,8 @@ export const adminItemRoutes: Route[] = [
   route({
     method: 'GET',
     url: '/tenants/:tenantId/trash-columns',
+    operationId: 'getTrashColumns',
+    response: r.trashColumns,
     auth: 'admin',
     tag: 'admin',
     summary:
@@ -145,6 +160,8 @@ export const adminItemRoutes: Route[] = [
   route({
     method: 'PUT',
     url: '/tenants/:tenantId/trash-columns',
+    operationId: 'setTrashColumns',
+    response: r.trashColumns,
     auth: 'admin',
     tag: 'admin',
     summary: 'Set the Trash Can query columns (null: the standard set, which includes Deleted and Deletor)',
@@ -160,6 +177,8 @@ export const adminItemRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/tenants/:tenantId/items/move',
+    operationId: 'moveItems',
+    response: r.itemsMoved,
     auth: 'admin',
     tag: 'admin',
     summary: 'Move items (trashed ones too) to another issue or category',
@@ -172,6 +191,8 @@ export const adminItemRoutes: Route[] = [
   route({
     method: 'GET',
     url: '/tenants/:tenantId/audit',
+    operationId: 'listAudit',
+    response: r.auditPage,
     auth: 'admin',
     tag: 'admin',
     summary: 'Audit rows after a cursor (id), oldest first',
@@ -192,6 +213,8 @@ export const itemRoutes: Route[] = [
   route({
     method: 'GET',
     url: '/items/:id',
+    operationId: 'getItem',
+    response: r.item,
     auth: 'user',
     tag: 'trash',
     summary: 'One item the user may see, in any state',

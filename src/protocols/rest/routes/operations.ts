@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import { route, type Route } from '../route.js'
+import * as r from '../responses.js'
 import * as s from '../schemas.js'
 import { operationJson, undoJson } from '../serialize.js'
 
@@ -21,6 +22,8 @@ export const operationRoutes: Route[] = [
   route({
     method: 'GET',
     url: '/operations',
+    operationId: 'listOperations',
+    response: r.operationPage,
     auth: 'user',
     tag: 'trash',
     summary:
@@ -48,6 +51,8 @@ export const operationRoutes: Route[] = [
   route({
     method: 'GET',
     url: '/operations/:id',
+    operationId: 'getOperation',
+    response: r.operationUnits,
     auth: 'user',
     tag: 'trash',
     summary: 'One operation: its summary and the units it changed with their state now (paged by audit id)',
@@ -61,6 +66,8 @@ export const operationRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/operations/undo/preview',
+    operationId: 'previewUndoMatching',
+    response: r.undoMatching,
     auth: 'user',
     tag: 'trash',
     summary:
@@ -74,6 +81,8 @@ export const operationRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/operations/undo',
+    operationId: 'undoMatching',
+    response: r.undoMatching,
     auth: 'user',
     tag: 'trash',
     summary:
@@ -87,6 +96,8 @@ export const operationRoutes: Route[] = [
   route({
     method: 'GET',
     url: '/operations/:id/undo/preview',
+    operationId: 'previewUndo',
+    response: r.undo,
     auth: 'user',
     tag: 'trash',
     summary:
@@ -98,6 +109,8 @@ export const operationRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/operations/:id/undo',
+    operationId: 'undoOperation',
+    response: r.undo,
     auth: 'user',
     tag: 'trash',
     summary:

@@ -1,6 +1,7 @@
 import { CoreError, ErrorCodes } from '../../../core/errors.js'
 import { bearer, tooManyFailures } from '../credentials.js'
 import { route, type Route } from '../route.js'
+import * as r from '../responses.js'
 import * as s from '../schemas.js'
 import { me } from '../serialize.js'
 
@@ -9,6 +10,8 @@ export const sessionRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/sessions',
+    operationId: 'signIn',
+    response: r.session,
     auth: 'none',
     tag: 'session',
     summary: 'Sign in with a login and password; answers a bearer token for the user endpoints',
@@ -27,6 +30,8 @@ export const sessionRoutes: Route[] = [
   route({
     method: 'DELETE',
     url: '/sessions',
+    operationId: 'signOut',
+    response: r.ok,
     auth: 'user',
     tag: 'session',
     summary: 'Sign out (ends the bearer token session)',
@@ -39,6 +44,8 @@ export const sessionRoutes: Route[] = [
   route({
     method: 'GET',
     url: '/me',
+    operationId: 'getMe',
+    response: r.me,
     auth: 'user',
     tag: 'session',
     summary: 'The signed-in user',

@@ -7,6 +7,7 @@ import * as policy from '../../../core/policy.js'
 import type { BatchResult, TrashFilter } from '../../../core/types.js'
 import { problem, STATUS_OF, sendProblem } from '../../../http/problem.js'
 import { route, type Route } from '../route.js'
+import * as r from '../responses.js'
 import * as s from '../schemas.js'
 import { batchJson, dryRunUnitJson, trashEntryJson } from '../serialize.js'
 
@@ -52,6 +53,8 @@ export const trashRoutes: Route[] = [
   route({
     method: 'GET',
     url: '/trash',
+    operationId: 'listTrash',
+    response: r.trashPage,
     auth: 'user',
     tag: 'trash',
     summary: 'List the trash: own bin (scope=own) or everything the user may see',
@@ -83,6 +86,8 @@ export const trashRoutes: Route[] = [
   route({
     method: 'GET',
     url: '/trash/filters',
+    operationId: 'getTrashFilters',
+    response: r.trashFilters,
     auth: 'user',
     tag: 'trash',
     summary: 'The brands, deleters and types present in the trash the user may see (filter choices)',
@@ -93,6 +98,8 @@ export const trashRoutes: Route[] = [
   route({
     method: 'GET',
     url: '/trash/cleanup/runs',
+    operationId: 'listTenantCleanupRuns',
+    response: r.tenantCleanupRuns,
     auth: 'user',
     tag: 'trash',
     summary:
@@ -108,6 +115,8 @@ export const trashRoutes: Route[] = [
   route({
     method: 'GET',
     url: '/trash/cleanup/plan',
+    operationId: 'getCleanupPlan',
+    response: r.cleanupPlan,
     auth: 'user',
     tag: 'trash',
     summary: 'Tenant administrators: what the next cleanup run would purge in the tenant, and why (dry run)',
@@ -128,6 +137,8 @@ export const trashRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/items/trash',
+    operationId: 'trashItems',
+    response: r.batch,
     auth: 'user',
     tag: 'trash',
     summary: 'Move items to the trash (a folder takes its subtree along)',
@@ -137,6 +148,8 @@ export const trashRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/items/:id/trash',
+    operationId: 'trashItem',
+    response: r.itemResult,
     auth: 'user',
     tag: 'trash',
     summary: 'Move one item to the trash',
@@ -147,6 +160,8 @@ export const trashRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/trash/restore',
+    operationId: 'restoreItems',
+    response: r.batch,
     auth: 'user',
     tag: 'trash',
     summary: 'Restore items (original folder, a target folder, or recreate the missing path)',
@@ -162,6 +177,8 @@ export const trashRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/trash/:id/restore',
+    operationId: 'restoreItem',
+    response: r.itemResult,
     auth: 'user',
     tag: 'trash',
     summary: 'Restore one item',
@@ -179,6 +196,8 @@ export const trashRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/trash/purge',
+    operationId: 'purgeItems',
+    response: r.batch,
     auth: 'user',
     tag: 'trash',
     summary: 'Delete items permanently (rows and stored files)',
@@ -188,6 +207,8 @@ export const trashRoutes: Route[] = [
   route({
     method: 'DELETE',
     url: '/trash/:id',
+    operationId: 'purgeItem',
+    response: r.itemResult,
     auth: 'user',
     tag: 'trash',
     summary: 'Delete one item permanently',
@@ -198,6 +219,8 @@ export const trashRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/trash/empty',
+    operationId: 'emptyItems',
+    response: r.batch,
     auth: 'user',
     tag: 'trash',
     summary: 'Empty items from the trash: no longer restorable, removed by the next cleanup run',
@@ -207,6 +230,8 @@ export const trashRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/bin/empty',
+    operationId: 'emptyOwnBin',
+    response: r.binEmptied,
     auth: 'user',
     tag: 'trash',
     summary: "Permanently delete everything in the user's own bin",
