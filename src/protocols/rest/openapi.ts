@@ -4,7 +4,7 @@ import type { Route } from './route.js'
 
 type JsonSchema = Record<string, unknown>
 
-/** A zod schema as the JSON Schema (2020-12, what OpenAPI 3.1 uses) of what is sent (`input`) or answered (`output`). */
+/** A zod schema as JSON Schema (2020-12, what OpenAPI 3.1 uses): its `input` side is the JSON on the wire. */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const {
     $schema: _draft,
@@ -86,13 +86,13 @@ export function openApiDocument(routes: readonly Route[], serverUrl: string) {
             }
           : {
               description: 'Success',
-              content: { 'application/json': { schema: jsonSchema(definition.response, 'output') } },
+              content: { 'application/json': { schema: jsonSchema(definition.response, 'input') } },
             },
     }
     for (const [status, schema] of Object.entries(definition.otherResponses ?? {})) {
       success[status] = {
         description: 'Success',
-        content: { 'application/json': { schema: jsonSchema(schema, 'output') } },
+        content: { 'application/json': { schema: jsonSchema(schema, 'input') } },
       }
     }
     const problems = Object.fromEntries(
@@ -151,7 +151,7 @@ export function openApiDocument(routes: readonly Route[], serverUrl: string) {
     tags: TAGS,
     paths,
     components: {
-      schemas: { Problem: jsonSchema(problemSchema, 'output') },
+      schemas: { Problem: jsonSchema(problemSchema, 'input') },
       responses: {
         Problem: problemResponse('An error (server errors never carry internals)'),
         ...Object.fromEntries(

@@ -1,19 +1,25 @@
 import { z } from 'zod'
 import { ErrorCodes } from '../../core/errors.js'
 
-// What the REST door answers, as JSON on the wire (timestamps are the ISO strings Date.toJSON writes). The
-// OpenAPI document describes every reply with these schemas, and the router checks replies against them when
-// response checks are on (the tests): an answer with a field the schema lacks, or without one it requires, fails.
-// They describe the bytes; they never produce them (the reply stays the handler's object, serialised as it was).
+// What the REST door answers. Their input side is the JSON on the wire (timestamps are the ISO strings
+// Date.toJSON writes), which the OpenAPI document describes and the router checks answers against when response
+// checks are on (the tests): an answer with a field the schema lacks, or without one it requires, fails. Their
+// output side is what a handler returns (timestamps as Dates), which the compiler checks each handler against.
+// They describe the bytes; they never produce them (the answer stays the handler's object, serialised as it was).
 
-const timestamp = z.iso.datetime()
+/** on the wire an ISO 8601 string; to a handler (and the type its answer is checked against) a Date */
+const timestamp = z.codec(z.iso.datetime(), z.date(), {
+  decode: (text) => new Date(text),
+  encode: (date) => date.toISOString(),
+})
 const id = z.int().positive()
 const count = z.int().min(0)
 const errorCode = z.enum(Object.values(ErrorCodes) as [string, ...string[]])
 const kind = z.enum(['folder', 'file'])
+const itemState = z.enum(['active', 'trashed', 'emptied', 'purging'])
 const door = z.enum(['rest', 'ips', 'asmx', 'enterprise', 'cleanup', 'cli', 'web'])
 
-export const ok = z.strictObject({ ok: z.literal(true) })
+export const ok = z.strictObject({ ok: z.boolean() })
 export const created = z.strictObject({ id })
 
 /** An item's ids at each door: IPS handle, infoRouter path handle, Enterprise object id. */
@@ -49,7 +55,7 @@ export const userList = z.strictObject({
     }),
   ),
 })
-export const userDisabled = z.strictObject({ ok: z.literal(true), disabled: z.boolean() })
+export const userDisabled = z.strictObject({ ok: z.boolean(), disabled: z.boolean() })
 export const sessionsEnded = z.strictObject({ ended: count })
 export const brandList = z.strictObject({
   brands: z.array(
@@ -74,7 +80,7 @@ export const item = z.strictObject({
   ownerId: id.nullable(),
   createdAt: timestamp,
   modifiedAt: timestamp,
-  state: z.enum(['active', 'trashed', 'emptied', 'purging']),
+  state: itemState,
   deletedAt: timestamp.nullable(),
   deletedBy: id.nullable(),
   deletedVia: z.string().nullable(),
@@ -219,7 +225,7 @@ const trashEntry = z.strictObject({
   size: count,
   /** items in the unit */
   items: count,
-  state: z.enum(['trashed', 'emptied', 'purging']),
+  state: itemState,
   deletedAt: timestamp.nullable(),
   deletedBy: z.strictObject({ id: id.nullable(), login: z.string().nullable(), name: z.string().nullable() }),
   deletedVia: z.string().nullable(),

@@ -15,8 +15,16 @@ export interface RouteContext<P, Q, B> {
   reply: FastifyReply
 }
 
+/** What a handler may return: the answer its `response` schema describes (before JSON), or the reply it sent. */
+export type Answer<R> = R extends z.ZodType ? z.output<R> | FastifyReply : FastifyReply
+
 /** One REST route: what the router validates and authenticates, and what the OpenAPI builder describes. */
-export interface Route<P = unknown, Q = unknown, B = unknown> {
+export interface Route<
+  P = unknown,
+  Q = unknown,
+  B = unknown,
+  R extends z.ZodType | 'text/event-stream' = z.ZodType | 'text/event-stream',
+> {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   url: string
   auth: Auth
@@ -29,14 +37,19 @@ export interface Route<P = unknown, Q = unknown, B = unknown> {
   body?: z.ZodType<B>
   status?: number
   /** what the route answers at `status` (JSON described by a schema), or an event stream */
-  response: z.ZodType | 'text/event-stream'
+  response: R
   /** other successful answers, by status */
   otherResponses?: Record<number, z.ZodType>
   /** the body is the request's bytes as a stream (a file upload), whatever its Content-Type */
   raw?: true
-  handler: (ctx: AppContext, route: RouteContext<P, Q, B>) => Promise<unknown>
+  handler: (ctx: AppContext, route: RouteContext<P, Q, B>) => Promise<Answer<R>>
 }
 
 // Each route keeps its own schema types; the table only needs the common shape.
 // biome-ignore lint/suspicious/noExplicitAny: heterogeneous route table
-export const route = <P, Q, B>(definition: Route<P, Q, B>): Route<any, any, any> => definition
+type AnyRoute = Route<any, any, any>
+
+/** A route whose handler the compiler checks against its schemas: params, query and body in, `response` out. */
+export const route = <P, Q, B, R extends z.ZodType | 'text/event-stream'>(
+  definition: Route<P, Q, B, R>,
+): AnyRoute => definition as AnyRoute

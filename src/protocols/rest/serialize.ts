@@ -2,7 +2,7 @@ import type { CleanupRun, DryRunUnit } from '../../core/cleanup-job.js'
 import { describeDueUnit } from '../../core/cleanup-job.js'
 import type { OperationRow } from '../../core/operation-service.js'
 import { summarize, type UndoOutcome } from '../../core/trash-service.js'
-import type { Actor, BatchResult, Item, TrashEntry } from '../../core/types.js'
+import type { Actor, BatchResult, Door, Item, TrashEntry } from '../../core/types.js'
 import { allHandles } from '../handles.js'
 
 export function itemJson(item: Item, path: string) {
@@ -75,7 +75,7 @@ export function dryRunUnitJson(unit: DryRunUnit) {
     kind: unit.kind,
     name: unit.name,
     path: unit.path,
-    reason: unit.held ? 'legal_hold' : unit.reason,
+    reason: unit.held ? ('legal_hold' as const) : unit.reason,
     wouldPurge: !unit.held,
     items: unit.rows,
     bytes: unit.bytes,
@@ -92,7 +92,7 @@ export function operationJson(op: OperationRow) {
   return {
     id: op.id,
     actor: op.actorId === null ? null : { id: op.actorId, login: op.actorLogin },
-    door: op.door,
+    door: op.door as Door,
     action: op.action,
     client: op.client,
     remoteAddress: op.remoteAddress,
@@ -108,7 +108,7 @@ export function operationJson(op: OperationRow) {
 export function undoJson(undoOf: string | null, outcome: UndoOutcome) {
   const batch = batchJson(summarize(outcome.results))
   return {
-    ...(outcome.operationId ? { operation: outcome.operationId } : { preview: true }),
+    ...(outcome.operationId ? { operation: outcome.operationId } : { preview: true as const }),
     undoOf,
     ...batch,
     skippedCount: outcome.skipped.length,

@@ -39,11 +39,11 @@ export const cleanupRoutes: Route[] = [
     handler: async (ctx, { body, reply }) => {
       const options = s.cleanupRunBody.parse(body ?? {})
       if (options.dryRun) {
-        const units: unknown[] = []
+        const units: ReturnType<typeof dryRunUnitJson>[] = []
         const tenants = await ctx.cleanup.preview({ tenantId: options.tenantId }, (unit) => {
           if (units.length < DRY_RUN_LISTED_UNITS) units.push(dryRunUnitJson(unit))
         })
-        return { dryRun: true, tenants, units, unitsListed: units.length }
+        return { dryRun: true as const, tenants, units, unitsListed: units.length }
       }
       let started: (run: CleanupRun) => void = () => {}
       const startedRun = new Promise<CleanupRun>((resolve) => {
