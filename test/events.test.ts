@@ -290,6 +290,24 @@ describe('events over the audit log and SSE', () => {
     },
   )
 
+  it('a stream that replays from Last-Event-ID gets a change the event reader had not read yet once, not twice', async () => {
+    // another stream keeps the instance's event reader going
+    const keeper = await openStream(f.users.admin!)
+    const mark = await server.database.db.query<{ id: number }>(
+      'select coalesce(max(id), 0)::int as id from audit where tenant_id = $1',
+      [f.tenantId],
+    )
+    const id = await item('read by the replay')
+    await server.ctx.trash.trash(f.users.admin!.actor, [id])
+    const stream = await openStream(f.users.admin!, { 'last-event-id': String(mark.rows[0]!.id) })
+    await stream.waitFor(1)
+    // a few of the reader's rounds later, still one
+    await new Promise((resolve) => setTimeout(resolve, 800))
+    stream.close()
+    keeper.close()
+    expect(stream.messages.map((m) => m.data.EventData.ID)).toEqual([String(id)])
+  })
+
   it('writers pay nothing for events: the audit table has no trigger and nothing is notified', async () => {
     const triggers = await server.database.db.query(
       `select tgname from pg_trigger where tgrelid = 'audit'::regclass and not tgisinternal`,

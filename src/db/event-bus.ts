@@ -51,6 +51,8 @@ export class DatabaseEventBus implements EventBus {
   private starting: Promise<void> | null = null
   private timer: NodeJS.Timeout | null = null
   private reading = false
+  /** subscriptions being set up: the follower keeps going for them */
+  private joining = 0
   private closed = false
   /** reads run one after another, so listeners get events in the order they were read */
   private queue: Promise<void> = Promise.resolve()
@@ -63,26 +65,27 @@ export class DatabaseEventBus implements EventBus {
 
   async subscribe(tenantId: number, listener: EventListener): Promise<() => void> {
     if (this.closed) throw new Error('event bus closed')
+    this.joining++
+    try {
+      await this.follow()
+      // what committed before this subscription is read first (and handed to the listeners already here):
+      // the new listener gets what commits from now on, as a stream that replays from Last-Event-ID expects
+      await this.enqueue(() => this.readPages())
+    } finally {
+      this.joining--
+    }
+    if (this.closed) throw new Error('event bus closed')
     let set = this.listeners.get(tenantId)
     if (!set) {
       set = new Set()
       this.listeners.set(tenantId, set)
     }
     set.add(listener)
-    const unsubscribe = () => {
+    return () => {
       const current = this.listeners.get(tenantId)
       current?.delete(listener)
       if (current && current.size === 0) this.listeners.delete(tenantId)
     }
-    try {
-      // once following, whatever commits from now on is read
-      await this.follow()
-    } catch (error) {
-      // a subscription that could not be set up is not left behind
-      unsubscribe()
-      throw error
-    }
-    return unsubscribe
   }
 
   /** Live subscriptions, all tenants. */
@@ -103,7 +106,7 @@ export class DatabaseEventBus implements EventBus {
   }
 
   private get watching() {
-    return this.listeners.size > 0 || this.publishers.length > 0
+    return this.listeners.size > 0 || this.publishers.length > 0 || this.joining > 0
   }
 
   private own(mark: AuditMark): boolean {
