@@ -3,7 +3,7 @@ import type { TrashVisibility } from '../core/policy.js'
 import type { Actor, Item, ItemFacts, ItemKind, TrashEntry, TrashFilter, TrashPage } from '../core/types.js'
 import type { NewItem, RootPath } from '../core/ports/item-store.js'
 import type { AuditActor, MarkedBlob, MarkResult, OwnBinBatch, PurgeUnit } from '../core/ports/purge-store.js'
-import type { RestoreTarget, TrashFacets } from '../core/ports/trash-store.js'
+import type { RestoreTarget, TrashFacets, TrashRoot } from '../core/ports/trash-store.js'
 import type { Queryable } from './queryable.js'
 import { ITEM_COLUMNS, toItem, toItemFacts, toTrashEntry } from './item-rows.js'
 import { maySql } from './rights-sql.js'
@@ -108,45 +108,58 @@ export async function activeSubtreesUnderHold(
 export async function trashUnits(
   q: Queryable,
   actor: Actor,
-  roots: RootPath[],
+  roots: TrashRoot[],
   detail: Record<string, unknown> | null = null,
 ): Promise<Map<number, number>> {
-  if (roots.length === 0) return new Map()
-  const result = await q.query<{ root: number; n: number }>(
-    `with recursive unit as (
-        select i.id, r.root, r.path
-          from unnest($6::bigint[], $7::text[]) as r(root, path)
-          join items i on i.tenant_id = $1 and i.id = r.root and i.state = 'active'
-        union all
-        select c.id, unit.root, unit.path || '/' || c.name
-          from unit join items c on c.tenant_id = $1 and c.parent_id = unit.id and c.state = 'active'
-      ),
-      moved as (
-        update items x set state = 'trashed', deleted_at = date_trunc('milliseconds', now()), deleted_by = $2, deleted_via = $4,
-               trash_root = unit.root, original_parent_id = x.parent_id, original_path = unit.path,
-               emptied_at = null, purge_error = null
-          from unit where x.tenant_id = $1 and x.id = unit.id
-        returning x.*
-      ),
-      audited as (
-        ${AUDIT_INSERT}
-        select x.tenant_id, $2, $3, $4, $5, x.id, x.kind, x.type, x.name, x.original_path, x.trash_root, $8::jsonb,
-               ${AUDIT_ITEM_FACTS}
-          from moved x
-      )
-      select trash_root as root, count(*)::int as n from moved group by trash_root`,
-    [
-      actor.tenantId,
-      actor.userId,
-      actor.login,
-      actor.door,
-      'trash',
-      roots.map((r) => r.id),
-      roots.map((r) => r.path),
-      detail === null ? null : JSON.stringify(detail),
-    ],
-  )
-  return new Map(result.rows.map((row) => [row.root, row.n]))
+  const moved = new Map<number, number>()
+  // Files get a statement without the walk: the walk's row estimate comes from parent_id's statistics, and
+  // with 190,000 files in one folder it made a one-file delete hash-join the tenant's whole table (90 ms).
+  for (const [walk, group] of [
+    [false, roots.filter((root) => !root.folder)],
+    [true, roots.filter((root) => root.folder)],
+  ] as const) {
+    if (group.length === 0) continue
+    const result = await q.query<{ root: number; n: number }>(
+      `with recursive unit as (
+          select i.id, r.root, r.path
+            from unnest($6::bigint[], $7::text[]) as r(root, path)
+            join items i on i.tenant_id = $1 and i.id = r.root and i.state = 'active'
+          ${
+            walk
+              ? `union all
+          select c.id, unit.root, unit.path || '/' || c.name
+            from unit join items c on c.tenant_id = $1 and c.parent_id = unit.id and c.state = 'active'`
+              : ''
+          }
+        ),
+        moved as (
+          update items x set state = 'trashed', deleted_at = date_trunc('milliseconds', now()), deleted_by = $2, deleted_via = $4,
+                 trash_root = unit.root, original_parent_id = x.parent_id, original_path = unit.path,
+                 emptied_at = null, purge_error = null
+            from unit where x.tenant_id = $1 and x.id = unit.id
+          returning x.*
+        ),
+        audited as (
+          ${AUDIT_INSERT}
+          select x.tenant_id, $2, $3, $4, $5, x.id, x.kind, x.type, x.name, x.original_path, x.trash_root, $8::jsonb,
+                 ${AUDIT_ITEM_FACTS}
+            from moved x
+        )
+        select trash_root as root, count(*)::int as n from moved group by trash_root`,
+      [
+        actor.tenantId,
+        actor.userId,
+        actor.login,
+        actor.door,
+        'trash',
+        group.map((r) => r.id),
+        group.map((r) => r.path),
+        detail === null ? null : JSON.stringify(detail),
+      ],
+    )
+    for (const row of result.rows) moved.set(row.root, row.n)
+  }
+  return moved
 }
 
 /**
