@@ -33,8 +33,24 @@ export interface Database extends Queryable, TextQueryable, Persistence {
   connect(): Promise<pg.PoolClient>
   /** The connection pool now: its size limit, connections open, idle ones, and requests waiting for one. */
   poolStats?(): PoolStats
+  /**
+   * Calls `watcher` before each statement any connection of the pool sends (the statement waits for the promise
+   * it returns); the function returned stops watching. For the fault tests, which end a connection at a chosen
+   * statement of an operation, and for counting what runs in the background.
+   */
+  watchStatements?(watcher: StatementWatcher): () => void
   close(): Promise<void>
 }
+
+/** A statement about to be sent, and the connection it is sent on. */
+export interface StatementEvent {
+  text: string
+  /** the connection's server process (pg_terminate_backend takes it) */
+  processId: number
+  client: pg.ClientBase
+}
+
+export type StatementWatcher = (statement: StatementEvent) => void | Promise<void>
 
 export interface PoolStats {
   max: number
@@ -112,13 +128,48 @@ function transactionOptions(options: UnitOfWorkOptions): TransactionOptions {
 
 class PoolDatabase implements Database {
   #stores?: Stores
+  readonly #watchers = new Set<StatementWatcher>()
   constructor(
     readonly kind: 'postgres' | 'embedded',
     readonly connectionString: string,
     readonly origin: string,
     private readonly pool: pg.Pool,
     private readonly onClose: () => Promise<void> = async () => {},
-  ) {}
+  ) {
+    pool.on('connect', (client) => this.watchClient(client))
+  }
+
+  watchStatements(watcher: StatementWatcher): () => void {
+    this.#watchers.add(watcher)
+    return () => {
+      this.#watchers.delete(watcher)
+    }
+  }
+
+  /** Every statement of the client passes the watchers first (none: sent as it comes). */
+  private watchClient(client: pg.PoolClient) {
+    const send = client.query.bind(client) as (...args: unknown[]) => unknown
+    const watchers = this.#watchers
+    client.query = ((...args: unknown[]) => {
+      if (watchers.size === 0) return send(...args)
+      const first = args[0] as string | { text?: string }
+      const event: StatementEvent = {
+        text: typeof first === 'string' ? first : (first?.text ?? ''),
+        processId: (client as unknown as { processID: number }).processID,
+        client,
+      }
+      const gate = Promise.all([...watchers].map((watch) => watch(event)))
+      const callback = args[args.length - 1]
+      if (typeof callback === 'function') {
+        gate.then(
+          () => send(...args),
+          (error: unknown) => (callback as (error: unknown) => void)(error),
+        )
+        return undefined
+      }
+      return gate.then(() => send(...args))
+    }) as typeof client.query
+  }
 
   async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]) {
     try {
