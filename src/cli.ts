@@ -10,7 +10,7 @@ import { describeSweep, sweep } from './core/sweep.js'
 import { DatabaseUnavailableError } from './db/embedded-lock.js'
 import { MigrationError, migrate } from './db/migrate.js'
 import { demoInstructions, seedDemo } from './demo.js'
-import { startServer } from './http/server.js'
+import { startServer } from './server.js'
 
 // src/cli.ts and its build, build/cli.js, are both one level below package.json
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {

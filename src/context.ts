@@ -49,6 +49,18 @@ export interface AppContext {
   close(): Promise<void>
 }
 
+/**
+ * What a door is given: the services, never the database. Doors translate between a wire format and the core;
+ * SQL stays behind the core's ports.
+ */
+export type DoorContext = Omit<AppContext, 'db'>
+
+/** The context as the doors get it: the same services, the database left out. */
+export function doorContext(ctx: AppContext): DoorContext {
+  const { db: _db, ...services } = ctx
+  return services
+}
+
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',

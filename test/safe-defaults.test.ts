@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest'
 import { loadConfig } from '../src/config.js'
 import { createContext } from '../src/context.js'
 import { DEMO } from '../src/demo.js'
-import { isLoopback, startServer } from '../src/http/server.js'
+import { isLoopback, startServer } from '../src/server.js'
 import { root } from './helpers/processes.js'
 import { TEST_PASSWORD_HASH_COST } from './helpers/server.js'
 

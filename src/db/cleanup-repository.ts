@@ -13,7 +13,8 @@ import type {
 } from '../core/ports/cleanup-store.js'
 import type { AuditActor } from '../core/ports/purge-store.js'
 import type { Queryable } from './queryable.js'
-import { MARK_STATEMENT, UNIT_WALK } from './trash-repository.js'
+import { UNIT_WALK } from './sql-fragments.js'
+import { MARK_STATEMENT } from './trash-repository.js'
 
 /**
  * SQL of the cleanup job: which trash units are due, run rows, and taking over crashed purges. The purge itself

@@ -1,7 +1,7 @@
 import type { Right } from '../core/policy.js'
 import type { Actor } from '../core/types.js'
 import type { Queryable } from './queryable.js'
-import { UNIT_WALK } from './trash-repository.js'
+import { UNIT_WALK } from './sql-fragments.js'
 
 /**
  * policy.may as a SQL predicate, for the statements that decide over sets of rows (a folder's subtree, a unit,

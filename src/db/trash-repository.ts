@@ -7,6 +7,7 @@ import type { RestoreTarget, TrashFacets, TrashRoot } from '../core/ports/trash-
 import type { Queryable } from './queryable.js'
 import { ITEM_COLUMNS, toItem, toItemFacts, toTrashEntry } from './item-rows.js'
 import { maySql } from './rights-sql.js'
+import { UNIT_WALK } from './sql-fragments.js'
 
 /**
  * SQL for the trash lifecycle. Every statement works on a whole batch (arrays of ids), and every transition
@@ -161,49 +162,6 @@ export async function trashUnits(
   }
   return moved
 }
-
-/**
- * The rows of the addressed trashed items' units: for a unit root, every row whose trash_root is the root (one
- * index range, whatever the unit's size: a recursive walk here was planned badly on large folders); for an
- * item inside a unit, a walk down from it through the members of the same unit. Children trashed separately
- * before are other units and stay where they are. Defines `unit(id, trash_root, addressed, blob_key,
- * legal_hold, brand_id)`; needs `with recursive`. $1 is the tenant; `addressed` makes the predicate that
- * picks the addressed ids (default: the ids of $2, probed by key).
- */
-// State re-checks on rows reached through a unit, and on addressed unit roots, are written as `not in (...)`: an
-// `in ('trashed', …)` would match a partial index's predicate, and the planner then scanned that index once per
-// unit row (quadratic on a 100,000-row folder), or a user's whole bin for each batch of roots, instead of
-// reaching each row by its key.
-const ITEM_STATES = ['active', 'trashed', 'emptied', 'purging']
-
-/** `state not in (...)` naming every state but the given ones (a list like `'trashed', 'emptied'`). */
-const stateNotIn = (states: string) => {
-  const others = ITEM_STATES.filter((state) => !states.includes(`'${state}'`))
-  return `not in (${others.map((state) => `'${state}'`).join(', ')})`
-}
-
-export const UNIT_WALK = (
-  states: string,
-  // a join with the unnested ids, not `= any(array)`: with the array the planner estimates a handful of rows and
-  // walks a whole tenant's trash through the partial roots index (id = trash_root) instead of probing the key
-  addressed: (column: string) => string = (column) => `${column} in (select unnest($2::bigint[]))`,
-) => `walk as (
-    select i.id, i.trash_root, i.id as addressed, i.blob_key, i.legal_hold, i.brand_id
-      from items i where i.tenant_id = $1 and ${addressed('i.id')} and i.state in (${states})
-       and i.id <> i.trash_root
-    union all
-    select c.id, c.trash_root, walk.addressed, c.blob_key, c.legal_hold, c.brand_id
-      from walk join items c on c.tenant_id = $1 and c.parent_id = walk.id and c.trash_root = walk.trash_root
-     where c.state in (${states})
-  ),
-  -- materialized: inlined into an UPDATE's join it can be re-run once per candidate row (seen: 150 s for 200 ids)
-  unit as materialized (
-    select m.id, m.trash_root, r.id as addressed, m.blob_key, m.legal_hold, m.brand_id
-      from items r join items m on m.tenant_id = $1 and m.trash_root = r.id and m.state in (${states})
-     where r.tenant_id = $1 and ${addressed('r.id')} and r.id = r.trash_root and r.state ${stateNotIn(states)}
-    union all
-    select id, trash_root, addressed, blob_key, legal_hold, brand_id from walk
-  )`
 
 /** Brings units back: the addressed item (moved and renamed when asked) and its unit members become active. */
 export async function restoreUnits(

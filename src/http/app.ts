@@ -2,26 +2,26 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import formbody from '@fastify/formbody'
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify'
-import type { AppContext } from '../context.js'
+import { type AppContext, type DoorContext, doorContext } from '../context.js'
 import { migrationsApplied } from '../db/migrate.js'
 import { asmxDoor } from '../protocols/asmx/index.js'
 import { enterpriseDoor } from '../protocols/enterprise/index.js'
 import { ipsDoor } from '../protocols/ips/index.js'
 import { restDoor } from '../protocols/rest/index.js'
 import { registerMetrics, type ServerMetrics } from './metrics.js'
-import { problemErrorHandler } from './problem.js'
+import { problemErrorHandler } from '../protocols/rest/problem.js'
 import { webPage } from './web-page.js'
 
 export const BODY_LIMIT = 8 * 1024 * 1024
 
 /** The doors, each a fastify plugin given the shared context. */
-export type Door = FastifyPluginAsync<{ ctx: AppContext }>
+export type Door = FastifyPluginAsync<{ ctx: DoorContext }>
 
 const doors: Door[] = [restDoor, ipsDoor, asmxDoor, enterpriseDoor, webPage]
 
 declare module 'fastify' {
   interface FastifyInstance {
-    ctx: AppContext
+    ctx: DoorContext
     /** the Prometheus registry GET /metrics serves */
     metrics: ServerMetrics
   }
@@ -72,7 +72,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     requestTimeout: 120_000,
     trustProxy: trustedProxies(ctx.config.TRUST_PROXY),
   })
-  app.decorate('ctx', ctx)
+  const doorCtx = doorContext(ctx)
+  app.decorate('ctx', doorCtx)
   app.decorate('metrics', registerMetrics(app as unknown as FastifyInstance, ctx))
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
@@ -115,6 +116,6 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     return { status: 'ready' }
   })
 
-  for (const door of doors) await app.register(door, { ctx })
+  for (const door of doors) await app.register(door, { ctx: doorCtx })
   return app as unknown as FastifyInstance
 }

@@ -1,11 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { AppContext } from '../context.js'
-import type { ErrorCode } from '../core/errors.js'
 import { readStoreFigures, type StoreFigures } from '../db/metrics-repository.js'
-import { problem, sendProblem } from './problem.js'
+import { notedOf } from '../protocols/kit/request-notes.js'
+import { problem, sendProblem } from '../protocols/rest/problem.js'
 
 /** Where a request came in: one of the doors, or the operator's endpoints (health, readiness, metrics). */
 export type DoorName = 'rest' | 'ips' | 'asmx' | 'enterprise' | 'web' | 'ops'
@@ -20,37 +19,6 @@ export function doorOf(url: string): DoorName {
   if (path.startsWith('/Enterprise/') || path.startsWith('/StudioServer/')) return 'enterprise'
   if (OPS_PATHS.has(path)) return 'ops'
   return 'web'
-}
-
-/** What a door found out about a request while serving it: its operation, and the core's error codes. */
-interface RequestNotes {
-  operation?: string
-  errors: ErrorCode[]
-}
-
-const notes = new WeakMap<IncomingMessage, RequestNotes>()
-
-function notesOf(request: FastifyRequest): RequestNotes {
-  let found = notes.get(request.raw)
-  if (!found) {
-    found = { errors: [] }
-    notes.set(request.raw, found)
-  }
-  return found
-}
-
-/**
- * The door's name for the operation a request asks for (an IPS operation, an srv.asmx method, an Enterprise
- * request): called by a door once it has recognised one of its own operations, so that the label stays bounded.
- * Requests without one are labelled with their route (`POST /api/v1/items/trash`).
- */
-export function noteOperation(request: FastifyRequest, operation: string) {
-  notesOf(request).operation = operation
-}
-
-/** A core error code a request ran into (thrown, or an item's result in a batch). */
-export function noteCoreError(request: FastifyRequest, code: ErrorCode) {
-  notesOf(request).errors.push(code)
 }
 
 /** Who may read /metrics, given the configuration; see the README's Metrics section. */
@@ -231,7 +199,7 @@ export class ServerMetrics {
   observe(request: FastifyRequest, reply: FastifyReply) {
     const route = request.routeOptions.url
     const door = doorOf(route ?? request.url)
-    const noted = notes.get(request.raw)
+    const noted = notedOf(request)
     const operation = noted?.operation ?? (route ? `${request.method} ${route}` : 'unmatched')
     this.requests.inc({ door, operation, status: String(reply.statusCode) })
     this.latency.observe({ door, operation }, reply.elapsedTime / 1000)

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import type { AppContext } from '../context.js'
-import { problem, sendProblem } from './problem.js'
+import type { DoorContext } from '../context.js'
+import { problem, sendProblem } from '../protocols/rest/problem.js'
 
 /** The built Trash Can page (`npm run build`, run by `npm start` and the tests when web/ changed). */
 export const WEB_ROOT = fileURLToPath(new URL('../../dist/web/', import.meta.url))
@@ -45,7 +45,7 @@ const OPTIONAL_ENDPOINTS = {
 } as const
 
 /** Serves the Trash Can page at / and /trash, its hashed assets under /assets/, and what it may use. */
-export async function webPage(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export async function webPage(app: FastifyInstance, { ctx }: { ctx: DoorContext }) {
   const root = WEB_ROOT
 
   const sendPage = async (_request: unknown, reply: FastifyReply) => {

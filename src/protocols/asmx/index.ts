@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream'
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import type { AppContext } from '../../context.js'
+import type { DoorContext } from '../../context.js'
 import { CoreError } from '../../core/errors.js'
-import { publicBase } from '../../http/public-url.js'
-import { noteOperation } from '../../http/metrics.js'
-import { contextFor } from '../../http/request-context.js'
+import { publicBase } from '../kit/public-url.js'
+import { noteOperation } from '../kit/request-notes.js'
+import { contextFor } from '../kit/request-context.js'
 import type { ErrorMap } from '../kit/errors.js'
 import { stallGuard } from './stall-guard.js'
 import {
@@ -108,7 +108,7 @@ const CORE_FAILURES: ErrorMap<boolean> = {
 }
 
 async function answer(
-  ctx: AppContext,
+  ctx: DoorContext,
   request: FastifyRequest,
   reply: FastifyReply,
   method: AsmxMethod,
@@ -166,7 +166,7 @@ function unknownMethodMessage(name: string): string {
   return `${name} Web Service method name is not valid.`
 }
 
-function serviceLocation(request: FastifyRequest, ctx: AppContext): string {
+function serviceLocation(request: FastifyRequest, ctx: DoorContext): string {
   return `${publicBase(request, ctx.config)}/srv.asmx`
 }
 
@@ -198,7 +198,7 @@ function unreadable(error: unknown): string {
   return (error as Error).message
 }
 
-export const asmxDoor: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
+export const asmxDoor: FastifyPluginAsync<{ ctx: DoorContext }> = async (app, { ctx }) => {
   // form bodies decoded as ASP.NET does (%uXXXX as well as UTF-8 %XX), in this door only
   app.removeContentTypeParser('application/x-www-form-urlencoded')
   app.addContentTypeParser(

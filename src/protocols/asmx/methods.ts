@@ -1,4 +1,4 @@
-import type { AppContext } from '../../context.js'
+import type { DoorContext } from '../../context.js'
 import { ErrorCodes } from '../../core/errors.js'
 import * as policy from '../../core/policy.js'
 import { requireTicketActor } from '../kit/credentials.js'
@@ -56,10 +56,10 @@ export interface AsmxMethod {
   params: string[]
   /** parameters a GET/POST request may leave out (null then, as over SOAP) */
   optional?: string[]
-  run(ctx: AppContext, args: Args, call: CallInfo): Promise<AsmxReply>
+  run(ctx: DoorContext, args: Args, call: CallInfo): Promise<AsmxReply>
 }
 
-async function sessionActor(ctx: AppContext, ticket: string | null): Promise<Actor> {
+async function sessionActor(ctx: DoorContext, ticket: string | null): Promise<Actor> {
   const value = ticket?.trim()
   if (!value) throw new MethodFailure(Errors.authenticationFailed)
   return requireTicketActor(ctx, 'asmx', value, () => new MethodFailure(Errors.sessionExpired))
@@ -84,7 +84,7 @@ const GUID = /^[{(]?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]
 
 /** The user attributes AuthenticateUser, RenewTicket and isValidTicket answer with. */
 async function userAttributes(
-  ctx: AppContext,
+  ctx: DoorContext,
   actor: Actor,
   expiresAt: Date,
   ticket?: string,
@@ -145,7 +145,7 @@ function errorOf(result: ItemResult, kind: ItemKind): string {
 }
 
 /** The trashed item a handler names, as the actor may see it; a failure when there is none. */
-async function recycledItemOf(ctx: AppContext, actor: Actor, handlerText: string | null) {
+async function recycledItemOf(ctx: DoorContext, actor: Actor, handlerText: string | null) {
   const handler = asmxHandler.parse(handlerText)
   if (!handler) throw new MethodFailure(Errors.invalidHandler)
   const item = await ctx.trash.get(actor, handler.id)
@@ -183,7 +183,7 @@ export function parseSizeBound(name: string, value: string | null): number | und
   return size
 }
 
-async function* recycledListing(ctx: AppContext, actor: Actor, filter: TrashFilter): AsyncGenerator<string> {
+async function* recycledListing(ctx: DoorContext, actor: Actor, filter: TrashFilter): AsyncGenerator<string> {
   for await (const page of ctx.trash.iterate(actor, filter)) {
     let xml = ''
     for (const entry of page) xml += recycledItem(entry)
@@ -192,9 +192,9 @@ async function* recycledListing(ctx: AppContext, actor: Actor, filter: TrashFilt
 }
 
 async function* deleteLogListing(
-  ctx: AppContext,
+  ctx: DoorContext,
   actor: Actor,
-  filter: Parameters<AppContext['trash']['deleteLog']>[1],
+  filter: Parameters<DoorContext['trash']['deleteLog']>[1],
 ): AsyncGenerator<string> {
   let any = false
   for await (const page of ctx.trash.deleteLog(actor, filter)) {
@@ -220,14 +220,14 @@ function purgeLog(results: ItemResult[]) {
 }
 
 /** An active item by path from the library root, or by infoRouter's short form `~D<id>` / `~F<id>`. */
-async function itemAtPath(ctx: AppContext, actor: Actor, segments: string[]) {
+async function itemAtPath(ctx: DoorContext, actor: Actor, segments: string[]) {
   const short = segments.length === 1 ? asmxHandler.parsePath(segments[0]!) : null
   if (!short) return ctx.trash.findByPath(actor, segments)
   const item = await ctx.trash.get(actor, short.id)
   return item?.state === 'active' && item.kind === short.kind ? item : null
 }
 
-async function deleteByPath(ctx: AppContext, args: Args, kind: ItemKind): Promise<AsmxReply> {
+async function deleteByPath(ctx: DoorContext, args: Args, kind: ItemKind): Promise<AsmxReply> {
   const actor = await sessionActor(ctx, args.authenticationTicket ?? null)
   const segments = pathSegments(args.Path ?? '')
   if (segments.length === 0) return failed(Errors.requiredPath)

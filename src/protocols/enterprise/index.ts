@@ -2,15 +2,15 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { AppContext } from '../../context.js'
+import type { DoorContext } from '../../context.js'
 import { CoreError, ErrorCodes } from '../../core/errors.js'
 import { RENDITIONS, type Rendition } from '../../core/object-service.js'
 import { ticketActor } from '../kit/credentials.js'
 import type { ErrorMap } from '../kit/errors.js'
 import { parseId } from '../kit/ids.js'
-import { publicBase } from '../../http/public-url.js'
-import { noteOperation } from '../../http/metrics.js'
-import { contextFor } from '../../http/request-context.js'
+import { publicBase } from '../kit/public-url.js'
+import { noteOperation } from '../kit/request-notes.js'
+import { contextFor } from '../kit/request-context.js'
 import { SoapError, unwrapEnvelope } from '../soap/envelope.js'
 import { escapeXml } from '../soap/writer.js'
 import { decodeBody, parseXml, XmlError } from '../soap/xml.js'
@@ -36,7 +36,7 @@ export function straightenAttributeQuotes(xml: string): string {
   return xml.replace(/<[^<>!?/][^<>]*>/g, (tag) => tag.replace(/=\s*[“”]([^“”"<>]*)[“”]/g, '="$1"'))
 }
 
-function endpointOf(request: FastifyRequest, ctx: AppContext): string {
+function endpointOf(request: FastifyRequest, ctx: DoorContext): string {
   return `${publicBase(request, ctx.config)}${request.url.split('?')[0]}`
 }
 
@@ -92,7 +92,7 @@ function toFault(error: unknown, request: FastifyRequest): EnterpriseFault {
 }
 
 /** WoodWing Enterprise workflow door: SOAP 1.1 document/literal at /Enterprise/index.php (and ?wsdl). */
-export async function enterpriseDoor(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export async function enterpriseDoor(app: FastifyInstance, { ctx }: { ctx: DoorContext }) {
   const wsdl = await readFile(WSDL_FILE, 'utf8')
 
   for (const url of ENTERPRISE_PATHS) {
@@ -171,7 +171,7 @@ function fileError(reply: FastifyReply, status: number, message: string) {
  * fileindex.php: streams a rendition of an object (of a version when asked) in the Workflow or the Trash area
  * to a holder of a valid ticket, given as `ticket` in the query or as the `ticket` cookie.
  */
-async function sendFile(ctx: AppContext, request: FastifyRequest, reply: FastifyReply) {
+async function sendFile(ctx: DoorContext, request: FastifyRequest, reply: FastifyReply) {
   const query = request.query as Record<string, string | undefined>
   const ticket = query.ticket ?? cookieTicket(request.headers.cookie)
   const actor = ticket ? await ticketActor(ctx, 'enterprise', ticket) : null

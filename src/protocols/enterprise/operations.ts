@@ -1,4 +1,4 @@
-import type { AppContext } from '../../context.js'
+import type { DoorContext } from '../../context.js'
 import { eventTicketOf } from '../../core/auth-service.js'
 import { CoreError, ErrorCodes } from '../../core/errors.js'
 import { enterpriseDateTime, FIRST_VERSION } from '../../core/events.js'
@@ -35,7 +35,7 @@ import {
 
 /** What an operation gets: the Body's first element, the context, and where the request came in. */
 export interface OperationInput {
-  ctx: AppContext
+  ctx: DoorContext
   body: XmlElement
   /** e.g. http://host:port/Enterprise/index.php */
   endpoint: string
@@ -92,7 +92,7 @@ function featureProfile(rights: BrandRights): string {
 
 /** A brand as LogOn and GetDialog describe it: issues, the user's access profile, categories. */
 export function publicationInfoXml(
-  brand: Awaited<ReturnType<AppContext['admin']['brandsOf']>>[number],
+  brand: Awaited<ReturnType<DoorContext['admin']['brandsOf']>>[number],
 ): string {
   const issues = brand.issues.map((i) => `<IssueInfo>${el('Id', i.id)}${el('Name', i.name)}</IssueInfo>`)
   const categories = brand.categories.map(
@@ -110,7 +110,7 @@ export function publicationInfoXml(
  * port (EventPort) and either Broadcasting or the MulticastGroup to join. The port is the multicast group's, else
  * the first n-cast target's.
  */
-function serverFeatures(config: AppContext['config']): string[] {
+function serverFeatures(config: DoorContext['config']): string[] {
   const feature = (key: string, value: string | number | null) =>
     `<Feature>${el('Key', key)}${value === null ? nil('Value') : el('Value', value)}</Feature>`
   const multicast = config.NCAST_MULTICAST
@@ -196,7 +196,7 @@ export async function logOn(input: OperationInput): Promise<string> {
  * it consumes, made for this session and bound to the exchanges of the brands the user may view. Nothing when no
  * broker is configured or it cannot be reached (Enterprise then leaves both out too).
  */
-async function messageQueueXml(ctx: AppContext, actor: Actor, ticket: string): Promise<string> {
+async function messageQueueXml(ctx: DoorContext, actor: Actor, ticket: string): Promise<string> {
   const broker = ctx.messageQueue
   if (!broker) return ''
   const brandIds = (await ctx.admin.brandsOf(actor)).filter((b) => b.rights.view).map((b) => b.id)
@@ -375,7 +375,7 @@ function v7Reply(outcomes: Outcome[]): string {
 // ---- DeleteObjects / RestoreObjects
 
 /** All ids a filter finds (Params resolution, "empty the Trash Can"), a page at a time, in id order. */
-async function resolveIds(ctx: AppContext, actor: Actor, filter: TrashFilter): Promise<number[]> {
+async function resolveIds(ctx: DoorContext, actor: Actor, filter: TrashFilter): Promise<number[]> {
   const ids: number[] = []
   for (let offset = 0; ; offset += RESOLVE_PAGE) {
     const page = await ctx.trash.list(actor, filter, {
@@ -444,7 +444,7 @@ function connectorObject(object: ObjectRow, deleted: Date | null, deletor: strin
  * after), where an object purged straight from the Workflow was deleted by the actor at that moment.
  */
 export async function withConnectors(
-  ctx: AppContext,
+  ctx: DoorContext,
   request: ConnectorRequest,
   run: () => Promise<ItemResult[]>,
 ): Promise<ItemResult[]> {

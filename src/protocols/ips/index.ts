@@ -5,11 +5,11 @@ import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
-import type { AppContext } from '../../context.js'
+import type { DoorContext } from '../../context.js'
 import { CoreError } from '../../core/errors.js'
-import { publicBase } from '../../http/public-url.js'
-import { noteOperation } from '../../http/metrics.js'
-import { contextFor } from '../../http/request-context.js'
+import { publicBase } from '../kit/public-url.js'
+import { noteOperation } from '../kit/request-notes.js'
+import { contextFor } from '../kit/request-context.js'
 import {
   buildEnvelope,
   SoapError,
@@ -104,7 +104,7 @@ function sendFault(reply: FastifyReply, answer: Answer, fault: IpsFault) {
   return send(reply, answer, xml)
 }
 
-async function handle(appCtx: AppContext, form: Form, request: FastifyRequest, reply: FastifyReply) {
+async function handle(appCtx: DoorContext, form: Form, request: FastifyRequest, reply: FastifyReply) {
   const ctx = contextFor(appCtx, request)
   const transportVersion = soapVersionOfContentType(request.headers['content-type'])
   const answer: Answer = {
@@ -209,7 +209,7 @@ async function serveWsdl(
 }
 
 /** The Scene7 IPS door: SOAP 1.1/1.2 and plain-XML endpoints, and the WSDL of every supported version. */
-export async function ipsDoor(app: FastifyInstance, { ctx }: { ctx: AppContext }) {
+export async function ipsDoor(app: FastifyInstance, { ctx }: { ctx: DoorContext }) {
   // Bodies refused before a handler runs (too large, unreadable) still get an IPS fault.
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const form: Form = request.url.startsWith(POX_PATH) ? 'pox' : 'soap'

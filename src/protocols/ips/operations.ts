@@ -1,4 +1,4 @@
-import type { AppContext } from '../../context.js'
+import type { DoorContext } from '../../context.js'
 import type { ErrorCode } from '../../core/errors.js'
 import * as policy from '../../core/policy.js'
 import type { Actor, BatchResult, ItemListing, ItemResult, ItemSearchFilter } from '../../core/types.js'
@@ -25,7 +25,7 @@ export interface OperationOutcome {
  * in several companies signs in once per company), the actor first.
  */
 type Handler = (
-  ctx: AppContext,
+  ctx: DoorContext,
   actor: Actor,
   call: IpsCall,
   params: Params,
@@ -65,7 +65,7 @@ function requireCompany(actor: Actor, handle: string) {
   if (tenantId !== actor.tenantId) throw faults.illegalCompany(handle)
 }
 
-async function companyRoot(ctx: AppContext, actor: Actor): Promise<string> {
+async function companyRoot(ctx: DoorContext, actor: Actor): Promise<string> {
   const tenant = await ctx.admin.requireTenant(actor.tenantId)
   return companyRootName(tenant.name)
 }
@@ -129,7 +129,7 @@ interface DetailItem extends ReplyObject {
  * `a|942|1|579`) count once, and each detail item echoes the handle as first given.
  */
 async function assetBatch(
-  ctx: AppContext,
+  ctx: DoorContext,
   actor: Actor,
   call: IpsCall,
   params: Params,
@@ -188,7 +188,11 @@ async function assetBatch(
  * assets along as one unit), by asset id: what a refusal names so that the client knows why the asset alone
  * cannot be restored or emptied. Folders the actor may not see are not named.
  */
-async function deletedWithFolder(ctx: AppContext, actor: Actor, ids: number[]): Promise<Map<number, string>> {
+async function deletedWithFolder(
+  ctx: DoorContext,
+  actor: Actor,
+  ids: number[],
+): Promise<Map<number, string>> {
   const items = await ctx.trash.getItems(actor, ids)
   const members = items.filter((item) => item.trashRoot !== null && item.trashRoot !== item.id)
   if (members.length === 0) return new Map()
@@ -208,7 +212,7 @@ async function deletedWithFolder(ctx: AppContext, actor: Actor, ids: number[]): 
 }
 
 /** The company of a tenant as IPS describes it (Company: handle, name, root folder). */
-async function companyOf(ctx: AppContext, tenantId: number): Promise<ReplyObject> {
+async function companyOf(ctx: DoorContext, tenantId: number): Promise<ReplyObject> {
   const tenant = await ctx.admin.requireTenant(tenantId)
   return {
     companyHandle: ipsCompany.format(tenant.id),
@@ -395,7 +399,7 @@ const handlers: Record<IpsOperationName, Handler> = {
  * then the handler.
  */
 export async function runOperation(
-  ctx: AppContext,
+  ctx: DoorContext,
   signedIn: Actor[],
   call: IpsCall,
 ): Promise<OperationOutcome> {

@@ -1,4 +1,4 @@
-import type { AppContext } from '../../context.js'
+import type { DoorContext } from '../../context.js'
 import type { Actor, Door } from '../../core/types.js'
 
 export interface Credentials {
@@ -16,13 +16,13 @@ export function basicCredentials(authorization: string | undefined): Credentials
 }
 
 /** The actor of a live session ticket opened at this door (the expiry slides), or null. */
-export async function ticketActor(ctx: AppContext, door: Door, ticket: string): Promise<Actor | null> {
+export async function ticketActor(ctx: DoorContext, door: Door, ticket: string): Promise<Actor | null> {
   return (await ctx.auth.resolveSession(ticket, door))?.actor ?? null
 }
 
 /** As ticketActor, with the door's own refusal when the ticket is not a live session of the door. */
 export async function requireTicketActor(
-  ctx: AppContext,
+  ctx: DoorContext,
   door: Door,
   ticket: string,
   refuse: () => Error,

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
-import { problem, sendProblem } from '../../http/problem.js'
+import { problem, sendProblem } from './problem.js'
 
 export function bearer(request: FastifyRequest): string | null {
   const header = request.headers.authorization

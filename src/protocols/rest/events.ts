@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { AppContext } from '../../context.js'
+import type { DoorContext } from '../../context.js'
 import type { EventBus, TrashEvent } from '../../core/events.js'
 import type { Actor } from '../../core/types.js'
-import { problem, sendProblem } from '../../http/problem.js'
+import { problem, sendProblem } from './problem.js'
 
 const REPLAY_PAGE = 500
 const HEARTBEAT_MS = 15_000
@@ -15,7 +15,7 @@ const RIGHTS_REFRESH_MS = 15_000
  */
 const openStreams = new WeakMap<EventBus, Set<() => void>>()
 
-export function endEventStreams(ctx: AppContext) {
+export function endEventStreams(ctx: DoorContext) {
   for (const end of openStreams.get(ctx.events) ?? []) end()
 }
 
@@ -40,7 +40,7 @@ function resumePoint(request: FastifyRequest, after: number | undefined): number
 const streamsPerUser = new WeakMap<EventBus, Map<string, number>>()
 
 /** How many event streams are open on this server (all users). */
-export function openEventStreams(ctx: AppContext): number {
+export function openEventStreams(ctx: DoorContext): number {
   return openStreams.get(ctx.events)?.size ?? 0
 }
 
@@ -53,7 +53,7 @@ export function openEventStreams(ctx: AppContext): number {
  * released as soon as whatever the setup was waiting for arrives (its subscription, timers and slot).
  */
 export async function streamEvents(
-  ctx: AppContext,
+  ctx: DoorContext,
   actor: Actor,
   request: FastifyRequest,
   reply: FastifyReply,

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
-import type { AppContext } from '../../context.js'
+import type { DoorContext } from '../../context.js'
 import type { Actor } from '../../core/types.js'
-import { problem, sendProblem } from '../../http/problem.js'
-import { publicBase } from '../../http/public-url.js'
-import { contextFor } from '../../http/request-context.js'
+import { problem, sendProblem } from './problem.js'
+import { publicBase } from '../kit/public-url.js'
+import { contextFor } from '../kit/request-context.js'
 import { basic, bearer, forgeryRefusal, sameSecret, tooManyFailures, unauthorized } from './credentials.js'
 import { endEventStreams } from './events.js'
 import { openApiDocument } from './openapi.js'
@@ -35,7 +35,7 @@ export const routes: Route[] = [
  * the body over as a stream; the OpenAPI document built from the same table. Under NODE_ENV=test every JSON
  * answer is checked against the schema the document gives for its status, and a mismatch answers 500 naming it.
  */
-export async function restDoor(app: FastifyInstance, { ctx: appCtx }: { ctx: AppContext }) {
+export async function restDoor(app: FastifyInstance, { ctx: appCtx }: { ctx: DoorContext }) {
   const checkReplies = process.env.NODE_ENV === 'test'
   // event streams never finish on their own: end them so that closing the server does not wait for them
   app.addHook('preClose', async () => endEventStreams(appCtx))

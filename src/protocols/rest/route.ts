@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { z } from 'zod'
-import type { AppContext } from '../../context.js'
+import type { DoorContext } from '../../context.js'
 import type { Actor } from '../../core/types.js'
 
 /** Who may call a route: the ADMIN_TOKEN bearer, a signed-in user (Basic or a session token), or anyone. */
@@ -42,7 +42,7 @@ export interface Route<
   otherResponses?: Record<number, z.ZodType>
   /** the body is the request's bytes as a stream (a file upload), whatever its Content-Type */
   raw?: true
-  handler: (ctx: AppContext, route: RouteContext<P, Q, B>) => Promise<Answer<R>>
+  handler: (ctx: DoorContext, route: RouteContext<P, Q, B>) => Promise<Answer<R>>
 }
 
 // Each route keeps its own schema types; the table only needs the common shape.

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
-import type { AppContext } from '../../../context.js'
+import type { DoorContext } from '../../../context.js'
 import { CoreError, ErrorCodes } from '../../../core/errors.js'
 import { allHandles } from '../../handles.js'
 import { route, type Route } from '../route.js'
@@ -12,7 +12,7 @@ import { itemJson } from '../serialize.js'
  * The body of a raw upload. A Content-Length over UPLOAD_MAX_BYTES is refused before a byte is stored; a body
  * without one (chunked) is held to the limit as it streams.
  */
-function uploadStream(ctx: AppContext, request: FastifyRequest): Readable {
+function uploadStream(ctx: DoorContext, request: FastifyRequest): Readable {
   const declared = Number(request.headers['content-length'] ?? 0)
   if (declared > ctx.config.UPLOAD_MAX_BYTES) throw new CoreError(ErrorCodes.TOO_LARGE)
   return request.body as Readable

@@ -1,38 +1,6 @@
-import { BlockList, isIP } from 'node:net'
+import { isIP } from 'node:net'
 import type { FastifyRequest } from 'fastify'
-import type { Config } from '../config.js'
-
-/**
- * Whether a request's direct peer may tell where the request came from (scheme, host, path prefix), by
- * TRUST_PROXY: a number of hops (1 or more trusts the peer), or addresses and CIDR ranges, comma-separated. Unset:
- * nobody. 'invalid' for a list entry that is not an address or range.
- */
-export function peerTrust(setting: string | undefined): ((address: string) => boolean) | null | 'invalid' {
-  if (!setting) return null
-  if (/^\d+$/.test(setting)) return Number(setting) >= 1 ? () => true : null
-  const trusted = new BlockList()
-  for (const entry of setting.split(',').map((part) => part.trim())) {
-    const [address = '', bits, ...rest] = entry.split('/')
-    const family = isIP(address)
-    const max = family === 4 ? 32 : 128
-    if (
-      family === 0 ||
-      rest.length > 0 ||
-      (bits !== undefined && !/^\d{1,3}$/.test(bits)) ||
-      Number(bits) > max
-    ) {
-      return 'invalid'
-    }
-    const type = family === 4 ? 'ipv4' : 'ipv6'
-    if (bits === undefined) trusted.addAddress(address, type)
-    else trusted.addSubnet(address, Number(bits), type)
-  }
-  return (address) => {
-    const plain = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '')
-    const family = isIP(plain)
-    return family !== 0 && trusted.check(plain, family === 4 ? 'ipv4' : 'ipv6')
-  }
-}
+import { type Config, peerTrust } from '../../config.js'
 
 const trustOf = new WeakMap<Config, ((address: string) => boolean) | null>()
 

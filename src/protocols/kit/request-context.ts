@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
-import type { AppContext } from '../context.js'
-import { CoreError, type ErrorCode } from '../core/errors.js'
-import { noteCoreError } from './metrics.js'
+import type { DoorContext } from '../../context.js'
+import { CoreError, type ErrorCode } from '../../core/errors.js'
+import { noteCoreError } from './request-notes.js'
 
 /** The services a door calls whose refusals (thrown CoreErrors, batch items in error) the metrics count. */
 const COUNTED = ['trash', 'operations', 'admin', 'objects', 'cleanup'] as const
@@ -49,11 +49,11 @@ function counting<T extends object>(service: T, note: (code: ErrorCode) => void)
  * request's remote address too; the actors they answer carry that address and the client's User-Agent; the core
  * errors the request runs into are counted for the metrics, by door.
  */
-export function contextFor(ctx: AppContext, request: FastifyRequest): AppContext {
+export function contextFor(ctx: DoorContext, request: FastifyRequest): DoorContext {
   const userAgent = request.headers['user-agent']
   const note = (code: ErrorCode) => noteCoreError(request, code)
   const counted = Object.fromEntries(COUNTED.map((name) => [name, counting(ctx[name], note)])) as Pick<
-    AppContext,
+    DoorContext,
     (typeof COUNTED)[number]
   >
   return {

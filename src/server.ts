@@ -1,10 +1,10 @@
 import net from 'node:net'
-import { type Config, ConfigError } from '../config.js'
-import { type AppContext, createContext } from '../context.js'
-import { scheduleCleanup } from '../core/cleanup-schedule.js'
-import { demoInstructions, seedDemo, usersWithPublishedPasswords } from '../demo.js'
-import { buildApp } from './app.js'
-import { isLoopbackAddress, metricsAccess } from './metrics.js'
+import { type Config, ConfigError } from './config.js'
+import { type AppContext, createContext } from './context.js'
+import { scheduleCleanup } from './core/cleanup-schedule.js'
+import { demoInstructions, seedDemo, usersWithPublishedPasswords } from './demo.js'
+import { buildApp } from './http/app.js'
+import { isLoopbackAddress, metricsAccess } from './http/metrics.js'
 
 /** Whether a listen address keeps the server to this machine. */
 export const isLoopback = isLoopbackAddress

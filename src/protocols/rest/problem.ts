@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ZodError } from 'zod'
-import { CoreError, type ErrorCode } from '../core/errors.js'
+import { CoreError, type ErrorCode } from '../../core/errors.js'
 
 /** HTTP status for each core error code on the REST door. */
 export const STATUS_OF: Record<ErrorCode, number> = {
