@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CleanupJob } from '../src/core/cleanup-job.js'
 import { tickTime } from '../src/core/cleanup-schedule.js'
 import { completePurge } from '../src/core/purge-protocol.js'
-import * as repo from '../src/db/trash-repository.js'
+import * as repo from '../src/db/purge-statements.js'
 import {
   ageTrash,
   auditOf,

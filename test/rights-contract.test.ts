@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { may, RIGHTS } from '../src/core/policy.js'
 import type { Actor, Door } from '../src/core/types.js'
 import { maySql } from '../src/db/rights-sql.js'
-import { readItemFacts } from '../src/db/trash-repository.js'
+import { readItemFacts } from '../src/db/item-repository.js'
 import { createTestContext, type TestContext } from './helpers/server.js'
 
 /**

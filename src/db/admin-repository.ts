@@ -14,7 +14,7 @@ import type {
 } from '../core/ports/admin-store.js'
 import type { NewItem } from '../core/ports/item-store.js'
 import { isPgError, type Queryable } from './queryable.js'
-import { insertItem } from './trash-repository.js'
+import { insertItem } from './item-repository.js'
 
 /** SQL behind the admin API: tenants, users, brands, issues, categories, access rights, audit. */
 

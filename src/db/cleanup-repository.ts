@@ -12,13 +12,14 @@ import type {
   TenantBatch,
 } from '../core/ports/cleanup-store.js'
 import type { AuditActor } from '../core/ports/purge-store.js'
+import { MARK_STATEMENT, markParams } from './purge-statements.js'
 import type { Queryable } from './queryable.js'
 import { UNIT_WALK } from './sql-fragments.js'
-import { MARK_STATEMENT } from './trash-repository.js'
+import { SqlParams } from './sql-params.js'
 
 /**
  * SQL of the cleanup job: which trash units are due, run rows, and taking over crashed purges. The purge itself
- * goes through trash-repository's markForPurge / markedBlobs / revertPurge / finishPurge like every other purge.
+ * goes through purge-statements.ts' markForPurge / markedBlobs / revertPurge / finishPurge like every other purge.
  */
 
 /**
@@ -28,8 +29,8 @@ import { MARK_STATEMENT } from './trash-repository.js'
  * - emptied: emptied (IPS) and not below another emptied row of its unit; whatever its age.
  * - expired: the root of a trashed unit (or the top of what is left of one) older than its retention.
  * - retry: an earlier purge of it failed (the error is recorded) and it is not below another such row.
- * `tenant` is the tenant's id (a parameter or a column); $2, $3 the keyset cursor (each run passes over the trash
- * once).
+ * `tenant` is the tenant's id (a parameter or a column); `cursor` the placeholders of the keyset cursor (each run
+ * passes over the trash once).
  */
 const IS_EMPTIED_HEAD = `(i.state = 'emptied' and not exists (
     select 1 from items p where p.tenant_id = i.tenant_id and p.id = i.parent_id
@@ -44,13 +45,13 @@ const IS_RETRY_HEAD = `(i.purge_error is not null and not exists (
        and p.trash_root = i.trash_root and p.purge_error is not null and p.state in ('trashed', 'emptied')))`
 
 /**
- * Walks the tenant's trash oldest first along items_trash_idx, from a keyset cursor ($2 deleted_at as text, so
- * microseconds survive the round trip; $3 id), without joins, so that LIMIT stops the scan after one batch.
+ * Walks the tenant's trash oldest first along items_trash_idx, from a keyset cursor (deleted_at as text, so
+ * microseconds survive the round trip; id), without joins, so that LIMIT stops the scan after one batch.
  * `tenantDays` is the tenant's retention (an expression); a row's effective retention (`r.days`, its brand's
  * auto purge days when set) is worked out once per row (`offset 0` keeps the planner from copying the brand
  * lookup into every place that uses it), and only for rows in a brand.
  */
-const DUE_SELECT = (tenant: string, tenantDays: string) => `
+const DUE_SELECT = (tenant: string, tenantDays: string, cursor: { at: string; id: string }) => `
   select i.tenant_id, i.id, i.trash_root, i.state, i.kind, i.blob_key, i.legal_hold, i.brand_id, i.deleted_at,
          i.deleted_at::text as cursor_at, i.emptied_at, i.purge_error, r.days as retention_days,
          case when r.brand_days is not null then 'brand' else 'tenant' end as retention_source,
@@ -64,12 +65,12 @@ const DUE_SELECT = (tenant: string, tenantDays: string) => `
              end as brand_days offset 0) as bd
    ) as r
    where i.tenant_id = ${tenant} and i.state in ('trashed', 'emptied')
-     and ($2::timestamptz is null or (i.deleted_at, i.id) > ($2::timestamptz, $3::bigint))
+     and (${cursor.at}::timestamptz is null or (i.deleted_at, i.id) > (${cursor.at}::timestamptz, ${cursor.id}::bigint))
      and (${IS_EMPTIED_HEAD} or ${IS_EXPIRED_HEAD} or ${IS_RETRY_HEAD})
    order by i.deleted_at, i.id`
 
-/** A single tenant ($1): its retention read once for the statement. */
-const TENANT_DAYS = '(select t.retention_days from tenants t where t.id = $1)'
+/** A single tenant's retention (`tenant`: its placeholder), read once for the statement. */
+const TENANT_DAYS = (tenant: string) => `(select t.retention_days from tenants t where t.id = ${tenant})`
 
 function toDueUnit(row: Record<string, unknown>): DueUnit {
   return {
@@ -101,6 +102,12 @@ export async function markDueForPurge(
   token: string,
   runId: number,
 ): Promise<Map<number, TenantBatch>> {
+  const params = new SqlParams()
+  const tenants = params.add(tenantIds)
+  const cursor = { at: params.add(after?.deletedAt ?? null), id: params.add(after?.id ?? 0) }
+  const perTenant = params.add(limit)
+  const mark = markParams(params, token, actor)
+  const run = params.add(runId)
   const result = await q.query<{
     tenant_id: number
     id: number | null
@@ -112,19 +119,21 @@ export async function markDueForPurge(
     MARK_STATEMENT(
       `due as materialized (
         select d.* from tenants t
-          cross join lateral (${DUE_SELECT('t.id', 't.retention_days')} limit $4 for update of i skip locked) as d
-         where t.id = any($1::bigint[])
+          cross join lateral (
+            ${DUE_SELECT('t.id', 't.retention_days', cursor)} limit ${perTenant} for update of i skip locked
+          ) as d
+         where t.id = any(${tenants}::bigint[])
       ),
       heads as (
         select tenant_id, id, trash_root, state, kind, blob_key, legal_hold, brand_id,
                case when reason = 'expired' then 'expire' else 'purge' end as action,
                case when reason = 'expired'
-                    then jsonb_build_object('run', $9::bigint, 'reason', reason, 'retentionDays', retention_days,
+                    then jsonb_build_object('run', ${run}::bigint, 'reason', reason, 'retentionDays', retention_days,
                                             'retentionFrom', retention_source)
-                    else jsonb_build_object('run', $9::bigint, 'reason', reason) end as detail
+                    else jsonb_build_object('run', ${run}::bigint, 'reason', reason) end as detail
           from due
       )`,
-      { token: '$5', userId: '$6', login: '$7', door: '$8' },
+      mark,
       `select tenant_id, null::bigint as id, count(*)::int as n, 'due' as what, reason, null as cursor_at
          from due group by tenant_id, reason
        union all
@@ -139,17 +148,7 @@ export async function markDueForPurge(
        union all
        select tenant_id, null, count(*)::int, 'marked', null, null from marked group by tenant_id`,
     ),
-    [
-      tenantIds,
-      after?.deletedAt ?? null,
-      after?.id ?? 0,
-      limit,
-      token,
-      actor.userId,
-      actor.login,
-      actor.door,
-      runId,
-    ],
+    params.values,
   )
   const batches = new Map<number, TenantBatch>()
   const of = (tenantId: number) => {
@@ -187,21 +186,24 @@ export async function previewDueUnits(
   after: DueCursor | null,
   limit: number,
 ): Promise<DuePreview[]> {
+  const params = new SqlParams()
+  const tenant = params.add(tenantId)
+  const cursor = { at: params.add(after?.deletedAt ?? null), id: params.add(after?.id ?? 0) }
   const result = await q.query(
-    `with recursive due as (${DUE_SELECT('$1', TENANT_DAYS)} limit $4),
-      ${UNIT_WALK("'trashed', 'emptied'", (column) => `${column} in (select id from due)`)},
+    `with recursive due as (${DUE_SELECT(tenant, TENANT_DAYS(tenant), cursor)} limit ${params.add(limit)}),
+      ${UNIT_WALK("'trashed', 'emptied'", tenant, (column) => `${column} in (select id from due)`)},
       totals as (
         select unit.addressed, count(*)::int as rows, coalesce(sum(i.size), 0)::bigint as bytes,
                bool_or(i.legal_hold or coalesce(b.legal_hold, false)) as held
-          from unit join items i on i.tenant_id = $1 and i.id = unit.id
+          from unit join items i on i.tenant_id = ${tenant} and i.id = unit.id
           left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
          group by unit.addressed
       )
       select due.*, i.name, i.kind, i.original_path as path, totals.rows, totals.bytes, totals.held
-        from due join items i on i.tenant_id = $1 and i.id = due.id
+        from due join items i on i.tenant_id = ${tenant} and i.id = due.id
         join totals on totals.addressed = due.id
        order by due.deleted_at, due.id`,
-    [tenantId, after?.deletedAt ?? null, after?.id ?? 0, limit],
+    params.values,
   )
   return result.rows.map((row) => ({
     ...toDueUnit(row),

@@ -1,8 +1,8 @@
 import type { ItemStore, NewItem } from '../core/ports/item-store.js'
 import type { Queryable } from './queryable.js'
-import { getItem, insertItem, pathsOf } from './trash-repository.js'
+import { getItem, insertItem, pathsOf } from './item-repository.js'
 
-/** Items one at a time over the pool or one transaction (the statements live in trash-repository.ts). */
+/** Items one at a time over the pool or one transaction (the statements live in item-repository.ts). */
 export class PgItemStore implements ItemStore {
   constructor(private readonly q: Queryable) {}
   getItem(tenantId: number, id: number) {

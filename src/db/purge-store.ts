@@ -9,9 +9,9 @@ import {
   ownBinUnpurgeable,
   revertPurge,
   touchPurge,
-} from './trash-repository.js'
+} from './purge-statements.js'
 
-/** The purge protocol's statements (they live in trash-repository.ts) over the pool or one transaction. */
+/** The purge protocol's statements (they live in purge-statements.ts) over the pool or one transaction. */
 export class PgPurgeStore implements PurgeStore {
   constructor(private readonly q: Queryable) {}
   markForPurge(actor: AuditActor, units: PurgeUnit[], token: string) {

@@ -1,7 +1,8 @@
 import type { Right } from '../core/policy.js'
 import type { Actor } from '../core/types.js'
 import type { Queryable } from './queryable.js'
-import { UNIT_WALK } from './sql-fragments.js'
+import { idsIn, UNIT_WALK } from './sql-fragments.js'
+import { SqlParams } from './sql-params.js'
 
 /**
  * policy.may as a SQL predicate, for the statements that decide over sets of rows (a folder's subtree, a unit,
@@ -62,17 +63,22 @@ export async function forbiddenInActiveSubtrees(
   ids: number[],
 ): Promise<Map<number, number>> {
   if (actor.admin || ids.length === 0) return new Map()
+  const params = new SqlParams()
+  const tenant = params.add(actor.tenantId)
+  const addressed = params.add(ids)
+  const user = params.add(actor.userId)
   const result = await q.query<{ root: number; n: number }>(
     `with recursive sub as (
-        select i.id as root, i.id from unnest($2::bigint[]) as a(id)
-          join items i on i.tenant_id = $1 and i.id = a.id and i.state = 'active' and i.kind = 'folder'
+        select i.id as root, i.id from unnest(${addressed}::bigint[]) as a(id)
+          join items i on i.tenant_id = ${tenant} and i.id = a.id and i.state = 'active' and i.kind = 'folder'
         union all
-        select sub.root, c.id from sub join items c on c.tenant_id = $1 and c.parent_id = sub.id and c.state = 'active'
+        select sub.root, c.id from sub
+          join items c on c.tenant_id = ${tenant} and c.parent_id = sub.id and c.state = 'active'
       )
-      select sub.root, count(*)::int as n from sub join items i on i.tenant_id = $1 and i.id = sub.id
-       where sub.id <> sub.root and not ${maySql(actor, right, 'i', '$3')}
+      select sub.root, count(*)::int as n from sub join items i on i.tenant_id = ${tenant} and i.id = sub.id
+       where sub.id <> sub.root and not ${maySql(actor, right, 'i', user)}
        group by sub.root`,
-    [actor.tenantId, ids, actor.userId],
+    params.values,
   )
   return new Map(result.rows.map((row) => [row.root, row.n]))
 }
@@ -89,12 +95,16 @@ export async function forbiddenInUnits(
   states: readonly ('trashed' | 'emptied')[],
 ): Promise<Map<number, number>> {
   if (actor.admin || ids.length === 0) return new Map()
+  const params = new SqlParams()
+  const tenant = params.add(actor.tenantId)
+  const addressed = params.add(ids)
+  const user = params.add(actor.userId)
   const result = await q.query<{ addressed: number; n: number }>(
-    `with recursive ${UNIT_WALK(states.map((state) => `'${state}'`).join(', '))}
-      select u.addressed, count(*)::int as n from unit u join items i on i.tenant_id = $1 and i.id = u.id
-       where u.id <> u.addressed and not ${maySql(actor, right, 'i', '$3')}
+    `with recursive ${UNIT_WALK(states.map((state) => `'${state}'`).join(', '), tenant, idsIn(addressed))}
+      select u.addressed, count(*)::int as n from unit u join items i on i.tenant_id = ${tenant} and i.id = u.id
+       where u.id <> u.addressed and not ${maySql(actor, right, 'i', user)}
        group by u.addressed`,
-    [actor.tenantId, ids, actor.userId],
+    params.values,
   )
   return new Map(result.rows.map((row) => [row.addressed, row.n]))
 }

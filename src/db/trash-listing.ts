@@ -1,7 +1,7 @@
 import type { TrashVisibility } from '../core/policy.js'
 import type { ItemKind, ItemState, TrashFilter, TrashListingEntry } from '../core/types.js'
 import type { TextQueryable } from './queryable.js'
-import { trashWhere } from './trash-repository.js'
+import { trashWhere } from './trash-page.js'
 
 /**
  * A whole trash listing read in keyset pages, each one short statement on a pooled connection: a listing

@@ -18,17 +18,13 @@ import {
   activeNamesLike,
   activeNamesUnder,
   activeSubtreesUnderHold,
-  countTrash,
-  emptyUnits,
-  encodeCursor,
-  listTrash,
   lockItemFacts,
   readItemFacts,
   resolvePath,
-  restoreUnits,
-  trashFacets,
-  trashUnits,
-} from './trash-repository.js'
+} from './item-repository.js'
+import { encodeCursor } from './trash-cursor.js'
+import { emptyUnits, restoreUnits, trashUnits } from './trash-lifecycle.js'
+import { countTrash, listTrash, trashFacets } from './trash-page.js'
 
 /** The trash lifecycle's statements over the pool or one transaction. */
 export class PgTrashStore implements TrashStore {

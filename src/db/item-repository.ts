@@ -1,0 +1,184 @@
+import type { Item, ItemFacts } from '../core/types.js'
+import type { NewItem, RootPath } from '../core/ports/item-store.js'
+import type { Queryable } from './queryable.js'
+import { ITEM_COLUMNS, toItem, toItemFacts } from './item-rows.js'
+
+/** Items one at a time or by id: the facts a decision needs, paths, names under a folder, inserts. */
+
+/**
+ * Loads items for a decision and locks them (in id order, so racing batches queue instead of deadlocking). The
+ * ids are joined as a set: with `= any(array)` a batch of 2,000 was answered by scanning the whole table.
+ */
+export async function lockItemFacts(q: Queryable, tenantId: number, userId: number, ids: number[]) {
+  const result = await q.query(
+    `select ${ITEM_COLUMNS('i')}, a.can_view, a.can_delete, a.can_purge, a.can_read, b.legal_hold as brand_legal_hold
+       from items i
+       left join access a on a.tenant_id = i.tenant_id and a.brand_id = i.brand_id and a.user_id = $2
+       left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
+      where i.tenant_id = $1 and i.id in (select unnest($3::bigint[]))
+      order by i.id
+        for update of i`,
+    [tenantId, userId, ids],
+  )
+  return new Map<number, ItemFacts>(result.rows.map((row) => [row.id as number, toItemFacts(row)]))
+}
+
+/** Reads facts without locking (views, listings of single items). */
+export async function readItemFacts(q: Queryable, tenantId: number, userId: number, ids: number[]) {
+  const result = await q.query(
+    `select ${ITEM_COLUMNS('i')}, a.can_view, a.can_delete, a.can_purge, a.can_read, b.legal_hold as brand_legal_hold
+       from items i
+       left join access a on a.tenant_id = i.tenant_id and a.brand_id = i.brand_id and a.user_id = $2
+       left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
+      where i.tenant_id = $1 and i.id in (select unnest($3::bigint[]))`,
+    [tenantId, userId, ids],
+  )
+  return new Map<number, ItemFacts>(result.rows.map((row) => [row.id as number, toItemFacts(row)]))
+}
+
+/** Full paths and ancestor chains of items, one recursive walk for the whole batch. */
+export async function pathsOf(q: Queryable, tenantId: number, ids: number[]): Promise<Map<number, RootPath>> {
+  const result = await q.query<{ id: number; path: string; ancestor_ids: number[] }>(
+    `with recursive up as (
+        select i.id as start, i.parent_id as next, i.name::text as path, array[]::bigint[] as ancestors, 0 as depth
+          from items i where i.tenant_id = $1 and i.id = any($2::bigint[])
+        union all
+        select up.start, p.parent_id, p.name || '/' || up.path, up.ancestors || p.id, up.depth + 1
+          from up join items p on p.tenant_id = $1 and p.id = up.next
+         where up.depth < 1000
+      )
+      select start as id, '/' || path as path, ancestors as ancestor_ids from up where next is null`,
+    [tenantId, ids],
+  )
+  return new Map(
+    result.rows.map((row) => [
+      row.id,
+      { id: row.id, path: row.path, ancestorIds: row.ancestor_ids.map(Number) },
+    ]),
+  )
+}
+
+/**
+ * Of these active items, those whose active subtree (the item included) holds an item under legal hold, its own
+ * flag or its brand's: a permanent delete from the workflow must refuse them before trashing anything.
+ */
+export async function activeSubtreesUnderHold(
+  q: Queryable,
+  tenantId: number,
+  ids: number[],
+): Promise<Set<number>> {
+  if (ids.length === 0) return new Set()
+  const result = await q.query<{ root: number }>(
+    `with recursive sub as (
+        select i.id, i.id as root from unnest($2::bigint[]) as a(id)
+          join items i on i.tenant_id = $1 and i.id = a.id and i.state = 'active'
+        union all
+        select c.id, sub.root from sub join items c on c.tenant_id = $1 and c.parent_id = sub.id and c.state = 'active'
+      )
+      select distinct sub.root from sub join items i on i.tenant_id = $1 and i.id = sub.id
+        left join brands b on b.tenant_id = $1 and b.id = i.brand_id
+       where i.legal_hold or coalesce(b.legal_hold, false)`,
+    [tenantId, ids],
+  )
+  return new Set(result.rows.map((row) => row.root))
+}
+
+/** Active items with one of these names under a parent (null: top level). */
+export async function activeNamesUnder(
+  q: Queryable,
+  tenantId: number,
+  parentId: number | null,
+  names: string[],
+): Promise<Set<string>> {
+  const result = await q.query<{ name: string }>(
+    `select name from items
+      where tenant_id = $1 and coalesce(parent_id, 0) = coalesce($2::bigint, 0) and state = 'active'
+        and name = any($3::text[])`,
+    [tenantId, parentId, names],
+  )
+  return new Set(result.rows.map((row) => row.name))
+}
+
+/** The active child of a parent (null: top level) with this name. */
+export async function activeChild(q: Queryable, tenantId: number, parentId: number | null, name: string) {
+  const result = await q.query<{ id: number; kind: string }>(
+    `select id, kind from items where tenant_id = $1 and coalesce(parent_id, 0) = coalesce($2::bigint, 0)
+        and name = $3 and state = 'active'`,
+    [tenantId, parentId, name],
+  )
+  return result.rows[0] ?? null
+}
+
+/** Active names under a parent that start with a prefix (to pick a free "name (restored N)"). */
+export async function activeNamesLike(
+  q: Queryable,
+  tenantId: number,
+  parentId: number | null,
+  prefix: string,
+): Promise<Set<string>> {
+  const result = await q.query<{ name: string }>(
+    `select name from items
+      where tenant_id = $1 and coalesce(parent_id, 0) = coalesce($2::bigint, 0) and state = 'active'
+        and starts_with(name, $3)`,
+    [tenantId, parentId, prefix],
+  )
+  return new Set(result.rows.map((row) => row.name))
+}
+
+/** Resolves a '/'-free segment list from the top level to an item in the given states. */
+export async function resolvePath(
+  q: Queryable,
+  tenantId: number,
+  segments: string[],
+  states: string[] = ['active'],
+): Promise<Item | null> {
+  if (segments.length === 0) return null
+  const result = await q.query(
+    `with recursive walk as (
+        select i.id, 1 as depth from items i
+         where i.tenant_id = $1 and i.parent_id is null and i.name = ($2::text[])[1] and i.state = 'active'
+        union all
+        select c.id, walk.depth + 1 from walk
+          join items c on c.tenant_id = $1 and c.parent_id = walk.id and c.name = ($2::text[])[walk.depth + 1]
+         where walk.depth < cardinality($2::text[])
+           and (c.state = 'active' or (walk.depth + 1 = cardinality($2::text[]) and c.state = any($3::text[])))
+      )
+      select ${ITEM_COLUMNS('i')} from walk join items i on i.tenant_id = $1 and i.id = walk.id
+       where walk.depth = cardinality($2::text[]) and i.state = any($3::text[])
+       order by i.state = 'active' desc, i.deleted_at desc nulls first limit 1`,
+    [tenantId, segments, states],
+  )
+  return result.rows[0] ? toItem(result.rows[0]) : null
+}
+
+export async function insertItem(q: Queryable, item: NewItem): Promise<Item> {
+  const result = await q.query(
+    `insert into items (tenant_id, kind, type, name, parent_id, brand_id, issue_id, category_id, size, blob_key,
+                        content_type, owner_id, created_by, modified_by)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12)
+     returning ${ITEM_COLUMNS('items')}`,
+    [
+      item.tenantId,
+      item.kind,
+      item.type,
+      item.name,
+      item.parentId,
+      item.brandId ?? null,
+      item.issueId ?? null,
+      item.categoryId ?? null,
+      item.size ?? 0,
+      item.blobKey ?? null,
+      item.contentType ?? null,
+      item.ownerId,
+    ],
+  )
+  return toItem(result.rows[0]!)
+}
+
+export async function getItem(q: Queryable, tenantId: number, id: number): Promise<Item | null> {
+  const result = await q.query(
+    `select ${ITEM_COLUMNS('i')} from items i where i.tenant_id = $1 and i.id = $2`,
+    [tenantId, id],
+  )
+  return result.rows[0] ? toItem(result.rows[0]) : null
+}

@@ -1,0 +1,153 @@
+import type { Actor } from '../core/types.js'
+import type { RestoreTarget, TrashRoot } from '../core/ports/trash-store.js'
+import type { Queryable } from './queryable.js'
+import { AUDIT_INSERT, AUDIT_ITEM_FACTS, idsIn, UNIT_WALK } from './sql-fragments.js'
+import { SqlParams } from './sql-params.js'
+
+/**
+ * SQL for the trash lifecycle. Every statement works on a whole batch (arrays of ids), and every transition
+ * writes its audit rows in the same statement, so a transition and its audit row commit or vanish together.
+ */
+
+/**
+ * Moves each root and its active subtree to the trash as one unit. Returns the number of rows moved per root.
+ * Only rows still active are touched, so a racing trash of the same items moves each row once.
+ */
+export async function trashUnits(
+  q: Queryable,
+  actor: Actor,
+  roots: TrashRoot[],
+  detail: Record<string, unknown> | null = null,
+): Promise<Map<number, number>> {
+  const moved = new Map<number, number>()
+  // Files get a statement without the walk: the walk's row estimate comes from parent_id's statistics, and
+  // with 190,000 files in one folder it made a one-file delete hash-join the tenant's whole table (90 ms).
+  for (const [walk, group] of [
+    [false, roots.filter((root) => !root.folder)],
+    [true, roots.filter((root) => root.folder)],
+  ] as const) {
+    if (group.length === 0) continue
+    const result = await q.query<{ root: number; n: number }>(
+      `with recursive unit as (
+          select i.id, r.root, r.path
+            from unnest($6::bigint[], $7::text[]) as r(root, path)
+            join items i on i.tenant_id = $1 and i.id = r.root and i.state = 'active'
+          ${
+            walk
+              ? `union all
+          select c.id, unit.root, unit.path || '/' || c.name
+            from unit join items c on c.tenant_id = $1 and c.parent_id = unit.id and c.state = 'active'`
+              : ''
+          }
+        ),
+        moved as (
+          update items x set state = 'trashed', deleted_at = date_trunc('milliseconds', now()), deleted_by = $2, deleted_via = $4,
+                 trash_root = unit.root, original_parent_id = x.parent_id, original_path = unit.path,
+                 emptied_at = null, purge_error = null
+            from unit where x.tenant_id = $1 and x.id = unit.id
+          returning x.*
+        ),
+        audited as (
+          ${AUDIT_INSERT}
+          select x.tenant_id, $2, $3, $4, $5, x.id, x.kind, x.type, x.name, x.original_path, x.trash_root, $8::jsonb,
+                 ${AUDIT_ITEM_FACTS}
+            from moved x
+        )
+        select trash_root as root, count(*)::int as n from moved group by trash_root`,
+      [
+        actor.tenantId,
+        actor.userId,
+        actor.login,
+        actor.door,
+        'trash',
+        group.map((r) => r.id),
+        group.map((r) => r.path),
+        detail === null ? null : JSON.stringify(detail),
+      ],
+    )
+    for (const row of result.rows) moved.set(row.root, row.n)
+  }
+  return moved
+}
+
+/** Brings units back: the addressed item (moved and renamed when asked) and its unit members become active. */
+export async function restoreUnits(
+  q: Queryable,
+  actor: Actor,
+  targets: RestoreTarget[],
+): Promise<Map<number, number>> {
+  if (targets.length === 0) return new Map()
+  const params = new SqlParams()
+  const tenant = params.add(actor.tenantId)
+  const ids = params.add(targets.map((t) => t.id))
+  const audit = auditParams(params, actor, 'restore')
+  const target = {
+    ids: params.add(targets.map((t) => t.id)),
+    move: params.add(targets.map((t) => t.parentId !== undefined)),
+    parentId: params.add(targets.map((t) => t.parentId ?? null)),
+    newName: params.add(targets.map((t) => t.newName ?? null)),
+  }
+  const result = await q.query<{ addressed: number; n: number }>(
+    `with recursive ${UNIT_WALK("'trashed'", tenant, idsIn(ids))},
+      target as (
+        select * from unnest(${target.ids}::bigint[], ${target.move}::boolean[], ${target.parentId}::bigint[],
+                             ${target.newName}::text[])
+          as t(id, move, parent_id, new_name)
+      ),
+      moved as (
+        update items x set state = 'active', trash_root = null,
+               parent_id = case when t.move then t.parent_id else x.parent_id end,
+               name = coalesce(t.new_name, x.name),
+               modified_at = now(), modified_by = ${audit.userId}, purge_error = null, purge_attempts = 0
+          from unit left join target t on t.id = unit.id
+         where x.tenant_id = ${tenant} and x.id = unit.id and x.state not in ('active', 'emptied', 'purging')
+        returning x.*, unit.addressed
+      ),
+      audited as (
+        ${AUDIT_INSERT}
+        select x.tenant_id, ${audit.userId}, ${audit.login}, ${audit.door}, ${audit.action}, x.id, x.kind, x.type,
+               x.name, x.original_path, x.addressed,
+               case when x.id = x.addressed then jsonb_build_object('parentId', x.parent_id, 'name', x.name) end, ${AUDIT_ITEM_FACTS}
+          from moved x
+      )
+      select addressed, count(*)::int as n from moved group by addressed`,
+    params.values,
+  )
+  return new Map(result.rows.map((row) => [row.addressed, row.n]))
+}
+
+/** Empties units from the trash (IPS): they leave every listing and wait for the cleanup job. */
+export async function emptyUnits(q: Queryable, actor: Actor, ids: number[]): Promise<Map<number, number>> {
+  if (ids.length === 0) return new Map()
+  const params = new SqlParams()
+  const tenant = params.add(actor.tenantId)
+  const addressed = params.add(ids)
+  const audit = auditParams(params, actor, 'empty')
+  const result = await q.query<{ addressed: number; n: number }>(
+    `with recursive ${UNIT_WALK("'trashed'", tenant, idsIn(addressed))},
+      changed as (
+        update items x set state = 'emptied', emptied_at = now()
+          from unit where x.tenant_id = ${tenant} and x.id = unit.id and x.state not in ('active', 'emptied', 'purging')
+        returning x.*, unit.addressed
+      ),
+      audited as (
+        ${AUDIT_INSERT}
+        select x.tenant_id, ${audit.userId}, ${audit.login}, ${audit.door}, ${audit.action}, x.id, x.kind, x.type,
+               x.name, x.original_path, x.addressed, null, ${AUDIT_ITEM_FACTS}
+          from changed x
+      )
+      select addressed, count(*)::int as n from changed group by addressed`,
+    params.values,
+  )
+  return new Map(result.rows.map((row) => [row.addressed, row.n]))
+}
+
+/** Adds the auditing actor and the audit action of a lifecycle statement to its parameters. */
+function auditParams(params: SqlParams, actor: Actor, action: string) {
+  return {
+    userId: params.add(actor.userId),
+    login: params.add(actor.login),
+    door: params.add(actor.door),
+    action: params.add(action),
+  }
+}
