@@ -8,6 +8,7 @@ import {
   MAX_XML_DEPTH,
   MAX_XML_ELEMENTS,
   parseXml,
+  type XmlElement,
   XmlError,
 } from '../src/protocols/soap/xml.js'
 
@@ -204,8 +205,38 @@ describe('parseXml: what XML 1.0 forbids, and bounded documents', () => {
     ['a lone high surrogate', '<a>\ud800</a>'],
     ['a lone low surrogate', '<a b="\udc00"/>'],
     ["']]>' in character data", '<a>x]]>y</a>'],
+    ['an element name from plane 15', '<\u{F0000}/>'],
+    ['a name character from plane 16', '<a\u{10FFFD}/>'],
+    ['an attribute name from plane 15', '<a \u{F0000}="1"/>'],
   ])('refuses %s as malformed', (_name, input) => {
     expect(kindOf(input)).toBe('malformed')
+  })
+
+  it('accepts names from the planes XML 1.0 allows them in, and character references with leading zeros', () => {
+    expect(parseXml('<\u{10000}\u{EFFFF} a\u{E0000}="1"/>').name).toBe('\u{10000}\u{EFFFF}')
+    expect(parseXml('<a>&#x00000000041;&#0000000066;\u{F0000}</a>').text).toBe('AB\u{F0000}')
+  })
+
+  it('shows at most 64 characters of a name or reference in its message: a body can be 8 MiB', () => {
+    const long = `\u{1F600}${'a'.repeat(62)}\u{1F600}${'a'.repeat(1 << 20)}`
+    for (const input of [
+      `<r>&${long};</r>`,
+      `<${long}></b>`,
+      `<r ${long}/>`,
+      `<${long}:a/>`,
+      `<r>&#${long};</r>`,
+    ]) {
+      let message = ''
+      try {
+        parseXml(input)
+      } catch (error) {
+        message = (error as XmlError).message
+      }
+      expect(message.length, message.slice(0, 80)).toBeLessThan(160)
+      expect(message).toMatch(/…/)
+      // not cut between the halves of a surrogate pair
+      expect(message).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/)
+    }
   })
 
   it("accepts what XML 1.0 allows around them: a pair of surrogates, ']]>' in an attribute, '>' in text", () => {
@@ -319,6 +350,315 @@ describe('parseXml: linear in its input, valid or not', () => {
     }
     expect(ms, `${chars} characters in ${ms.toFixed(1)} ms`).toBeLessThan(10 * baselinePerChar * chars + 200)
   })
+})
+
+/** A seeded generator (mulberry32), so that a failure can be replayed. */
+function seeded(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+interface Tree {
+  name: string
+  attrs: Record<string, string>
+  text: string
+  children: Tree[]
+}
+
+const NAMES = ['a', 'item', 'é', 'x-y.z', '\u{10000}n', '_q', 'v2']
+/** Pieces of text and attribute values as written, and as read. */
+const PIECES: [string, string][] = [
+  ['text', 'text'],
+  [' ', ' '],
+  ['&amp;', '&'],
+  ['&lt;', '<'],
+  ['&gt;', '>'],
+  [' >', ' >'],
+  ['&quot;', '"'],
+  ['&apos;', "'"],
+  ['&#65;', 'A'],
+  ['&#x1F600;', '\u{1F600}'],
+  ['\u{1F600}', '\u{1F600}'],
+  ['é', 'é'],
+  ['\r\n', '\n'],
+  ['\r', '\n'],
+  [']]', ']]'],
+]
+
+/**
+ * A well-formed document of about `size` characters and the tree it reads as: references, CDATA, comments,
+ * PIs, line ends and astral names, nested up to 7 deep, at most half MAX_XML_ELEMENTS elements. `inject` is
+ * written raw into the text or an attribute value of one element.
+ */
+function wellFormedDocument(
+  size: number,
+  random: () => number,
+  inject?: { raw: string; where: 'text' | 'attribute' },
+) {
+  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!
+  const perElement = Math.max(40, Math.ceil(size / (MAX_XML_ELEMENTS / 2)))
+  const value = (budget: number): [string, string] => {
+    let raw = ''
+    let read = ''
+    while (raw.length < budget) {
+      const [written, text] = pick(PIECES)
+      raw += written
+      read += text
+    }
+    return [raw, read]
+  }
+  const parts = ['<?xml version="1.0" encoding="UTF-8"?>\r\n<!-- generated --><p:root xmlns:p="urn:p">']
+  const root: Tree = { name: 'root', attrs: {}, text: '', children: [] }
+  const open: [Tree, string][] = [[root, 'p:root']]
+  let written = parts[0]!.length
+  // somewhere in the first nine tenths
+  const injectAt = inject ? random() * size * 0.9 : Number.POSITIVE_INFINITY
+  let injected = false
+  while (written < size) {
+    if (open.length > 1 && (open.length > 6 || random() < 0.3)) {
+      const closing = `</${open.pop()![1]}>`
+      parts.push(closing)
+      written += closing.length
+      continue
+    }
+    const name = pick(NAMES)
+    const target = !injected && written >= injectAt
+    const element: Tree = { name, attrs: {}, text: '', children: [] }
+    let tag = `<${name}`
+    for (let a = Math.floor(random() * 3) + (target ? 1 : 0); a > 0; a--) {
+      const [raw, read] = value(perElement / 4)
+      const quote = random() < 0.5 ? '"' : "'"
+      const extra = target && inject?.where === 'attribute' ? inject.raw : ''
+      tag += `\n k${a} = ${quote}${raw}${extra}${quote}`
+      element.attrs[`k${a}`] = read
+    }
+    const [raw, read] = value(perElement / 2)
+    const kind = random()
+    let content = raw
+    element.text = read
+    if (kind < 0.15 && !read.includes(']]>')) content = `<![CDATA[${read.replaceAll('\n', '\r\n')}]]>`
+    else if (kind < 0.3) content = `<!-- ${raw} -->${raw}<?pi ${raw}?>`
+    if (target && inject?.where === 'text') content += inject.raw
+    if (target) injected = true
+    open[open.length - 1]![0].children.push(element)
+    if (random() < 0.5) tag += `>${content}</${name}>`
+    else {
+      tag += `>${content}`
+      open.push([element, name])
+    }
+    parts.push(tag)
+    written += tag.length
+  }
+  while (open.length > 0) parts.push(`</${open.pop()![1]}>`)
+  parts.push('\r\n<!-- end -->\n')
+  if (inject && !injected) throw new Error('nothing injected')
+  return { xml: parts.join(''), tree: root }
+}
+
+/** Whether the parsed element reads as the tree, recursively; the first difference otherwise. */
+function difference(element: XmlElement, tree: Tree, path = ''): string | null {
+  const here = `${path}/${tree.name}`
+  if (element.name !== tree.name) return `${here}: name ${element.name}`
+  if (element.text !== tree.text) return `${here}: text ${JSON.stringify(element.text.slice(0, 80))}`
+  if (JSON.stringify(element.attrs) !== JSON.stringify(tree.attrs)) return `${here}: attributes`
+  if (element.children.length !== tree.children.length) return `${here}: ${element.children.length} children`
+  for (let i = 0; i < tree.children.length; i++) {
+    const found = difference(element.children[i]!, tree.children[i]!, here)
+    if (found) return found
+  }
+  return null
+}
+
+/** A soup of XML fragments and characters XML forbids, of about `size` characters. */
+function soup(size: number, random: () => number): string {
+  const tokens = [
+    '<',
+    '</',
+    '>',
+    '/>',
+    'a',
+    'b:c',
+    ' ',
+    '="',
+    '"',
+    "'",
+    '=',
+    '&',
+    ';',
+    '&amp;',
+    '&#65;',
+    '&#x',
+    '<!--',
+    '-->',
+    '<![CDATA[',
+    ']]>',
+    ']]',
+    '<?',
+    '?>',
+    '<?xml',
+    'xmlns:b="urn:b"',
+    '\n',
+    '\r',
+    '\r\n',
+    'é',
+    '\u{1F600}',
+    '\u0000',
+    '\u0001',
+    '\ufffe',
+    '\ud800',
+    '\udc00',
+    '<!DOC',
+  ]
+  const parts: string[] = ['<r>']
+  for (let length = 0; length < size; ) {
+    const token = tokens[Math.floor(random() * tokens.length)]!
+    parts.push(token)
+    length += token.length
+  }
+  return parts.join('')
+}
+
+describe('parseXml: a property over random and adversarial input up to the body limit', () => {
+  const KiB = 1024
+  const MiB = 1024 * KiB
+  /** doubling from 64 KiB to the 8 MiB body limit */
+  const SIZES = Array.from({ length: 8 }, (_, n) => 64 * KiB * 2 ** n)
+  const MID = MiB
+  const LARGEST = SIZES[SIZES.length - 1]!
+  /** one well-formed document of each size, written once for all the tests below */
+  const documents = new Map<number, ReturnType<typeof wellFormedDocument>>()
+  const documentOf = (size: number) => {
+    let made = documents.get(size)
+    if (!made) {
+      made = wellFormedDocument(size, seeded(size))
+      documents.set(size, made)
+    }
+    return made
+  }
+
+  it('well-formed documents of every size parse to the tree they were written from', () => {
+    for (const size of SIZES) {
+      const { xml, tree } = documentOf(size)
+      expect(difference(parseXml(xml), tree), `${size} characters`).toBeNull()
+    }
+  }, 120_000)
+
+  it('one thing XML 1.0 forbids, written into a well-formed document, has it refused as malformed', () => {
+    const random = seeded(7)
+    const forbidden: [string, 'text' | 'attribute'][] = [
+      ['\u0000', 'text'],
+      ['\u0001', 'attribute'],
+      ['\u001f', 'text'],
+      ['\ufffe', 'text'],
+      ['\uffff', 'attribute'],
+      ['\ud800', 'text'],
+      ['\udc00x', 'attribute'],
+      [']]>', 'text'],
+      ['&', 'text'],
+      ['& ;', 'attribute'],
+      ['&bogus;', 'text'],
+      ['&#0;', 'attribute'],
+      ['&#xD800;', 'text'],
+      ['&#x110000;', 'text'],
+      ['<', 'attribute'],
+      ['<b', 'text'],
+      ['</b>', 'text'],
+      ['<!-- -- -->', 'text'],
+      ['<![CDATA[', 'text'],
+      ['<?xml version="1.0"?>', 'text'],
+      ['<\u{F0000}/>', 'text'],
+    ]
+    for (const [raw, where] of forbidden) {
+      // the sizes in turn, up to 2 MiB: a refusal near the end of a big document as well as of a small one
+      const size = SIZES[Math.floor(random() * 6)]!
+      const { xml } = wellFormedDocument(size, random, { raw, where })
+      expect(kindOf(xml), `${JSON.stringify(raw)} in ${where} of ${size} characters`).toBe('malformed')
+    }
+  }, 120_000)
+
+  it('every input is parsed or refused with an XmlError, in time linear in its size', () => {
+    const fillTo = (unit: string, size: number) => unit.repeat(Math.ceil(size / unit.length))
+    const shapes: [string, (size: number, random: () => number) => string][] = [
+      ['a well-formed document', (size) => documentOf(size).xml],
+      [
+        'a well-formed document without the end of its root',
+        (size) => {
+          const { xml } = documentOf(size)
+          return xml.slice(0, xml.lastIndexOf('</p:root>'))
+        },
+      ],
+      ['a soup of fragments and forbidden characters', soup],
+      ['<a<a<a…', (size) => fillTo('<a', size)],
+      ['</a</a…', (size) => fillTo('</a', size)],
+      ['<a x<a x…', (size) => fillTo('<a x', size)],
+      ['nested tags never closed', (size) => `<r>${fillTo('<a>x</a><b>', size)}`],
+      ['siblings, the root never closed', (size) => `<r>${fillTo('<a b="1">x</a>', size)}`],
+      ['an attribute soup', (size) => `<r ${fillTo('a="1" b:c=\'&amp;\' d = "x"', size)}/>`],
+      [
+        'attributes on many elements',
+        (size) => `<r>${fillTo('<e a="1" b="&lt;" c=\'x\' d="é"/>', size)}</r>`,
+      ],
+      ['comment fragments', (size) => `<r>${fillTo('<!-- -', size)}`],
+      ['comments', (size) => `<r>${fillTo('<!-- x -->', size)}</r>`],
+      ['CDATA fragments', (size) => `<r>${fillTo('<![CDATA[', size)}`],
+      ['CDATA sections', (size) => `<r>${fillTo('<![CDATA[<x>]]>', size)}</r>`],
+      ['PI fragments', (size) => `<r>${fillTo('<?p ', size)}`],
+      ['PIs', (size) => `<r>${fillTo('<?p x?>', size)}</r>`],
+      ['an entity soup', (size) => `<r>${fillTo('&amp;&lt;&#65;&#x1F600;', size)}</r>`],
+      ['an entity soup in an attribute', (size) => `<r a="${fillTo('&amp;&lt;&#65;&#x1F600;', size)}"/>`],
+      ['an undefined entity soup', (size) => `<r>${fillTo('&am', size)}</r>`],
+      ["'&' without ';'", (size) => `<r>${fillTo('&', size)}</r>`],
+      ['line ends in text', (size) => `<r>${fillTo('\r', size)}</r>`],
+      ['line ends in an attribute', (size) => `<r a="${fillTo('x\r\n', size)}"/>`],
+      ['a C0 control at the end', (size) => `<r>${fillTo('a b ', size)}\u0001</r>`],
+      ['a lone surrogate at the end', (size) => `<r>${fillTo('a b ', size)}\ud800</r>`],
+      ["']]>' at the end", (size) => `<r>${fillTo('a b ', size)}]]></r>`],
+      ['a long name', (size) => `<${fillTo('a', size)}></b>`],
+    ]
+    const started = performance.now()
+    const time = (input: string, runs: number) => {
+      let best = Number.POSITIVE_INFINITY
+      for (let run = 0; run < runs; run++) {
+        const before = performance.now()
+        const kind = kindOf(input)
+        best = Math.min(best, performance.now() - before)
+        expect(['parsed', 'malformed', 'too-deep', 'too-large']).toContain(kind)
+      }
+      return best
+    }
+    // the cost of a document a client may rightly send, the largest: what any body is held to
+    time(documentOf(MID).xml, 2)
+    const wellFormedMs = time(documentOf(LARGEST).xml, 3)
+    const findings: string[] = []
+    for (const [name, make] of shapes) {
+      const perChar = new Map<number, number>()
+      for (const size of SIZES) {
+        const input = make(size, seeded(size))
+        // the two sizes compared, the fastest of three runs: one pause of a loaded machine does not count
+        const ms = time(input, size === MID || size === LARGEST ? 3 : 1)
+        perChar.set(size, ms / input.length)
+        if (size === LARGEST && ms > 4 * wellFormedMs + 50) {
+          findings.push(
+            `${name}: ${Math.round(ms)} ms for 8 MiB, a well-formed document ${Math.round(wellFormedMs)} ms`,
+          )
+        }
+      }
+      // linear: quadratic time would cost 8 times as much per character at 8 MiB as at 1 MiB; up to 5 times is
+      // the collector's share, which grows with the heap (many small strings) on a loaded machine. Only a shape
+      // that costs something at 8 MiB counts: a few milliseconds stretched by one pause are not a finding.
+      const growth = perChar.get(LARGEST)! / perChar.get(MID)!
+      const largestMs = perChar.get(LARGEST)! * LARGEST
+      if (growth > 5 && largestMs > wellFormedMs / 4 + 50) {
+        findings.push(`${name}: ${growth.toFixed(1)} times the time per character at 8 MiB as at 1 MiB`)
+      }
+      expect(performance.now() - started, 'the whole property within 3 minutes').toBeLessThan(180_000)
+    }
+    expect(findings).toEqual([])
+  }, 240_000)
 })
 
 describe('SOAP envelopes', () => {
