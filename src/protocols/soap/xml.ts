@@ -236,6 +236,46 @@ function isXmlChar(code: number): boolean {
 interface Open {
   element: XmlElement
   scope: Scope
+  /** pieces of text added so far */
+  pieces: number
+  /** the text as code units, once it came in many pieces */
+  units: Uint16Array | null
+  length: number
+}
+
+/** Pieces of text of one element past which they are copied into one array rather than joined as strings. */
+const TEXT_PIECES = 64
+
+/**
+ * Adds text to an open element. Text in many pieces (text between CDATA sections, comments, PIs) is copied
+ * into one array: a string grown by a million pieces costs ever more per piece to keep.
+ */
+function addText(open: Open, piece: string) {
+  if (!open.units) {
+    if (++open.pieces < TEXT_PIECES) {
+      open.element.text += piece
+      return
+    }
+    const held = open.element.text
+    open.units = new Uint16Array(Math.max(4096, 2 * (held.length + piece.length)))
+    for (let i = 0; i < held.length; i++) open.units[i] = held.charCodeAt(i)
+    open.length = held.length
+    open.element.text = ''
+  }
+  if (open.length + piece.length > open.units.length) {
+    const grown = new Uint16Array(2 * (open.length + piece.length))
+    grown.set(open.units.subarray(0, open.length))
+    open.units = grown
+  }
+  const units = open.units
+  let length = open.length
+  for (let i = 0; i < piece.length; i++) units[length++] = piece.charCodeAt(i)
+  open.length = length
+}
+
+/** The element's whole text, once it is closed. */
+function closeText(open: Open) {
+  if (open.units) open.element.text = fromUnits(open.units, open.length)
 }
 
 /**
@@ -269,7 +309,7 @@ class Parser {
             this.pos += cdataEnd
             this.fail("']]>' in character data")
           }
-          stack[stack.length - 1]!.element.text += this.chars(this.pos, end)
+          addText(stack[stack.length - 1]!, this.chars(this.pos, end))
         } else {
           for (let i = this.pos; i < end; i++) {
             if (!isSpace(text.charCodeAt(i))) {
@@ -286,6 +326,7 @@ class Parser {
         const open = stack.pop()
         if (!open) this.fail('closing tag without an open element')
         this.endTag(open.element.qname)
+        closeText(open)
         scope = stack.length > 0 ? stack[stack.length - 1]!.scope : ROOT_SCOPE
       } else if (next === 0x3f /* ? */) {
         this.skipPi()
@@ -295,7 +336,7 @@ class Parser {
           if (stack.length === 0) this.fail('CDATA section outside the root element')
           const close = text.indexOf(']]>', lt + 9)
           if (close < 0) this.fail('unclosed CDATA section')
-          stack[stack.length - 1]!.element.text += this.plain(lt + 9, close)
+          addText(stack[stack.length - 1]!, this.plain(lt + 9, close))
           this.pos = close + 3
         } else this.fail("unexpected '<!'")
       } else {
@@ -311,7 +352,7 @@ class Parser {
         if (stack.length > 0) stack[stack.length - 1]!.element.children.push(element)
         else root = element
         if (!empty) {
-          stack.push({ element, scope: elementScope })
+          stack.push({ element, scope: elementScope, pieces: 0, units: null, length: 0 })
           scope = elementScope
         }
       }
