@@ -134,6 +134,9 @@ const configSchema = z.object({
   DB_IDLE_IN_TRANSACTION_TIMEOUT: z.coerce.number().min(0).default(60),
   // event streams (GET /api/v1/events) one user may have open at a time on one instance
   EVENT_STREAMS_PER_USER: z.coerce.number().int().min(1).default(10),
+  // streamed listings (srv.asmx recycle bin listings and delete log) one user may have running at a time on one
+  // instance
+  LISTINGS_PER_USER: z.coerce.number().int().min(1).default(4),
   // GET /metrics (Prometheus): with a token, only requests bearing it; without one, only on a loopback HOST, from
   // this machine and not through a proxy; see the README for the exact rule
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),

@@ -190,7 +190,7 @@ export async function createContext(
   const hasher = new PasswordHasher(config.PASSWORD_HASH_COST)
   const plugins = new PluginHost(options.plugins ?? (await loadPlugins(config.PLUGINS)), logger)
   const events = new DatabaseEventBus(database, logger)
-  const trash = new TrashService(database, blobs)
+  const trash = new TrashService(database, blobs, { listingsPerUser: config.LISTINGS_PER_USER })
   const publishers = await startPublishers(config, database, events, logger)
   return {
     adminToken,

@@ -20,6 +20,7 @@ export const ErrorCodes = {
   VETOED: 'VETOED',
   TOO_LARGE: 'TOO_LARGE',
   UNAVAILABLE: 'UNAVAILABLE',
+  BUSY: 'BUSY',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
@@ -45,6 +46,7 @@ const defaultMessages: Record<ErrorCode, string> = {
   VETOED: 'Refused by a server plug-in',
   TOO_LARGE: 'The content is larger than the upload limit',
   UNAVAILABLE: 'The database is not available at the moment; try again',
+  BUSY: 'Too many of your requests of this kind are running; try again when one has ended',
 }
 
 export class CoreError extends Error {

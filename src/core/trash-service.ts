@@ -7,6 +7,7 @@ import type { OperationStore, OperationUnit } from './ports/operation-store.js'
 import type { Stores } from './ports/stores.js'
 import type { DeleteLogFilter, DeleteLogRow, RestoreTarget, TrashRoot } from './ports/trash-store.js'
 import type { Persistence, UnitOfWorkOptions } from './ports/unit-of-work.js'
+import { UserSlots } from './user-slots.js'
 import { completePurge, failuresByUnit } from './purge-protocol.js'
 import {
   type Actor,
@@ -190,12 +191,35 @@ class DryRunDone extends Error {}
 
 export class TrashService {
   private readonly stores: Stores
+  /** streamed listings running per user (LISTINGS_PER_USER) */
+  readonly listingSlots: UserSlots
 
   constructor(
     private readonly persistence: Persistence,
     private readonly blobs: BlobStore,
+    options: { listingsPerUser?: number } = {},
   ) {
     this.stores = persistence.stores
+    this.listingSlots = new UserSlots(options.listingsPerUser ?? 4)
+  }
+
+  /**
+   * A slot among the user's streamed listings, given back when the listing ends however it ends (done, failed,
+   * or closed by its reader's going away); a user whose slots are all taken is refused as busy.
+   */
+  private async *inListingSlot<T>(actor: Actor, listing: () => AsyncGenerator<T>): AsyncGenerator<T> {
+    const release = this.listingSlots.take(actor.tenantId, actor.userId)
+    if (!release) {
+      throw new CoreError(
+        ErrorCodes.BUSY,
+        `At most ${this.listingSlots.limit} listings per user run at a time; try again when one has ended`,
+      )
+    }
+    try {
+      yield* listing()
+    } finally {
+      release()
+    }
   }
 
   /** A unit of work for the actor: the audit rows it writes name the actor's session (the Ticket of events). */
@@ -746,23 +770,28 @@ export class TrashService {
    * Streams a whole listing (newest deleted first) in batches, so a bin of any size is never held in memory at
    * once, in keyset pages that each hold a connection only while they are read: a slow reader holds none.
    */
-  async *iterate(actor: Actor, filter: TrashFilter, pageSize = 1000): AsyncGenerator<TrashListingEntry[]> {
-    yield* this.stores.listing.streamTrash(visibilityFor(actor, filter), filter, pageSize)
+  iterate(actor: Actor, filter: TrashFilter, pageSize = 1000): AsyncGenerator<TrashListingEntry[]> {
+    return this.inListingSlot(actor, () =>
+      this.stores.listing.streamTrash(visibilityFor(actor, filter), filter, pageSize),
+    )
   }
 
   /**
    * The tenant's trash history a unit at a time (a trashed folder once, not each member), oldest first, in
    * id-keyset pages so that a long history is never held in memory at once.
    */
-  async *deleteLog(actor: Actor, filter: DeleteLogFilter, pageSize = 1000): AsyncGenerator<DeleteLogRow[]> {
-    let afterId = 0
-    for (;;) {
-      const page = await this.stores.listing.listDeleteLog(actor.tenantId, filter, afterId, pageSize)
-      if (page.length === 0) return
-      yield page
-      if (page.length < pageSize) return
-      afterId = page[page.length - 1]!.id
-    }
+  deleteLog(actor: Actor, filter: DeleteLogFilter, pageSize = 1000): AsyncGenerator<DeleteLogRow[]> {
+    const listing = this.stores.listing
+    return this.inListingSlot(actor, async function* () {
+      let afterId = 0
+      for (;;) {
+        const page = await listing.listDeleteLog(actor.tenantId, filter, afterId, pageSize)
+        if (page.length === 0) return
+        yield page
+        if (page.length < pageSize) return
+        afterId = page[page.length - 1]!.id
+      }
+    })
   }
 
   /** One item as the actor may see it (any state); null when missing, of another tenant, or not visible. */

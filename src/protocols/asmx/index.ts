@@ -105,6 +105,7 @@ const CORE_FAILURES: ErrorMap<boolean> = {
   VETOED: false,
   TOO_LARGE: false,
   UNAVAILABLE: false,
+  BUSY: true,
 }
 
 async function answer(

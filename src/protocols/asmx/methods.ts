@@ -136,6 +136,7 @@ const ITEM_ERRORS: ErrorMap<(result: ItemResult, kind: ItemKind) => string> = {
   VETOED: coreMessage,
   TOO_LARGE: coreMessage,
   UNAVAILABLE: coreMessage,
+  BUSY: coreMessage,
 }
 
 /** Maps a core result of a single-item operation to the infoRouter wording. */

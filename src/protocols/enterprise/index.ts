@@ -70,6 +70,7 @@ const CORE_FAULTS: ErrorMap<((error: CoreError) => EnterpriseFault) | null> = {
   AUTHENTICATION_FAILED: null,
   TOO_LARGE: null,
   UNAVAILABLE: null,
+  BUSY: null,
 }
 
 function toFault(error: unknown, request: FastifyRequest): EnterpriseFault {

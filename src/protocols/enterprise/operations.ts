@@ -283,6 +283,7 @@ const REPORTS: ErrorMap<ReportOf> = {
   VETOED: failed,
   TOO_LARGE: failed,
   UNAVAILABLE: failed,
+  BUSY: failed,
 }
 
 function reportEntry(result: ItemResult, permanent: boolean): ReportEntry {

@@ -112,6 +112,7 @@ const ITEM_FAULTS: ErrorMap<ItemFault> = {
   VETOED: failed,
   TOO_LARGE: failed,
   UNAVAILABLE: failed,
+  BUSY: failed,
 }
 
 function itemFault(code: ErrorCode | undefined, handle: string, op: IpsOperationName): [number, string] {

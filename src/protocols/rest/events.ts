@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { DoorContext } from '../../context.js'
 import type { EventBus, TrashEvent } from '../../core/events.js'
 import type { Actor } from '../../core/types.js'
+import { UserSlots } from '../../core/user-slots.js'
 import { problem, sendProblem } from './problem.js'
 
 const REPLAY_PAGE = 500
@@ -36,8 +37,8 @@ function resumePoint(request: FastifyRequest, after: number | undefined): number
   return after ?? null
 }
 
-/** Open streams per server and user (`tenant:user`), for the per-user cap. */
-const streamsPerUser = new WeakMap<EventBus, Map<string, number>>()
+/** Each server's slots of event streams per user (EVENT_STREAMS_PER_USER). */
+const streamSlots = new WeakMap<EventBus, UserSlots>()
 
 /** How many event streams are open on this server (all users). */
 export function openEventStreams(ctx: DoorContext): number {
@@ -62,15 +63,16 @@ export async function streamEvents(
   const resumeAfter = resumePoint(request, after)
   if (resumeAfter === 'invalid') return sendProblem(reply, problem(400, 'Last-Event-ID must be an event id'))
 
-  const perUser = streamsPerUser.get(ctx.events) ?? new Map<string, number>()
-  streamsPerUser.set(ctx.events, perUser)
-  const userKey = `${actor.tenantId}:${actor.userId}`
-  const limit = ctx.config.EVENT_STREAMS_PER_USER
-  if ((perUser.get(userKey) ?? 0) >= limit) {
+  const slots = streamSlots.get(ctx.events) ?? new UserSlots(ctx.config.EVENT_STREAMS_PER_USER)
+  streamSlots.set(ctx.events, slots)
+  const releaseSlot = slots.take(actor.tenantId, actor.userId)
+  if (!releaseSlot) {
     reply.header('retry-after', '30')
-    return sendProblem(reply, problem(429, `At most ${limit} event streams per user are open at a time`))
+    return sendProblem(
+      reply,
+      problem(429, `At most ${slots.limit} event streams per user are open at a time`),
+    )
   }
-  perUser.set(userKey, (perUser.get(userKey) ?? 0) + 1)
 
   const res = reply.raw
   let ended = false
@@ -87,9 +89,7 @@ export async function streamEvents(
     unsubscribe?.()
     unsubscribe = null
     streams.delete(end)
-    const left = (perUser.get(userKey) ?? 1) - 1
-    if (left > 0) perUser.set(userKey, left)
-    else perUser.delete(userKey)
+    releaseSlot()
     // a stream under way is ended; before that, fastify still answers (an error of the setup as a problem)
     if (res.headersSent) res.end()
   }

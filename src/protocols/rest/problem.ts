@@ -24,6 +24,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   VETOED: 409,
   TOO_LARGE: 413,
   UNAVAILABLE: 503,
+  BUSY: 429,
 }
 
 const TITLES: Record<number, string> = {
@@ -79,7 +80,7 @@ export function problemErrorHandler(
     )
   }
   if (error instanceof CoreError) {
-    if (error.code === 'UNAVAILABLE') reply.header('retry-after', '5')
+    if (error.code === 'UNAVAILABLE' || error.code === 'BUSY') reply.header('retry-after', '5')
     return sendProblem(reply, problem(STATUS_OF[error.code], error.message, { code: error.code }))
   }
   const status = (error as FastifyError).statusCode

@@ -1,0 +1,35 @@
+/**
+ * At most `limit` of one kind of long-lived work per user at a time in this process (streamed listings, event
+ * streams): a slow or stuck client of one user cannot take what every other user needs.
+ */
+export class UserSlots {
+  private readonly taken = new Map<string, number>()
+
+  constructor(readonly limit: number) {}
+
+  /**
+   * A slot for the user, or null when all of theirs are taken. The function returned gives it back; calling it
+   * again does nothing, so every way a piece of work can end may call it.
+   */
+  take(tenantId: number, userId: number | null): (() => void) | null {
+    const key = `${tenantId}:${userId}`
+    const used = this.taken.get(key) ?? 0
+    if (used >= this.limit) return null
+    this.taken.set(key, used + 1)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      const left = (this.taken.get(key) ?? 1) - 1
+      if (left > 0) this.taken.set(key, left)
+      else this.taken.delete(key)
+    }
+  }
+
+  /** Slots taken now, all users. */
+  get inUse(): number {
+    let count = 0
+    for (const used of this.taken.values()) count += used
+    return count
+  }
+}

@@ -1,0 +1,111 @@
+import net from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { asmx } from './helpers/asmx.js'
+import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
+
+/**
+ * LISTINGS_PER_USER: a user's streamed listings (srv.asmx GetRecycleBinContent, SearchRecycledItems,
+ * GetDeleteLog) beyond the limit are refused in the door's own words until one ends; a listing's slot is given
+ * back when it completes, fails, or its reader hangs up at any moment.
+ */
+describe('streamed listings per user', () => {
+  let server: TestServer
+  let f: Fixture
+  const tickets: Record<string, string> = {}
+  const LIMIT = 2
+
+  beforeAll(async () => {
+    server = await startTestServer({ LISTINGS_PER_USER: String(LIMIT) })
+    f = await createFixture(server.ctx, 'slots')
+    // a bin far larger than the socket buffers: a reader that does not read keeps its listing running
+    await server.ctx.db.query(
+      `insert into items (tenant_id, kind, type, name, brand_id, size, state, deleted_at, deleted_by, deleted_via,
+                          original_path)
+       select $1, 'file', 'Document', 'slot-' || g || '.pdf', $2, 10, 'trashed', now(), $3, 'rest',
+              '/slot-' || g || '.pdf'
+         from generate_series(1, 40000) g`,
+      [f.tenantId, f.brandId, f.users.editor!.id],
+    )
+    await server.ctx.db.query(`update items set trash_root = id where tenant_id = $1 and state = 'trashed'`, [
+      f.tenantId,
+    ])
+    for (const role of ['editor', 'purger']) {
+      const user = f.users[role]!
+      tickets[role] = (
+        await asmx(server.baseUrl, 'GET', 'AuthenticateUser', { UID: user.login, PWD: user.password })
+      ).response.attrs.ticket!
+    }
+  }, 120_000)
+
+  afterAll(async () => {
+    await server?.close()
+  })
+
+  const inUse = () => server.ctx.trash.listingSlots.inUse
+
+  async function until(condition: () => boolean, what: string, seconds = 15) {
+    const deadline = Date.now() + seconds * 1000
+    while (!condition()) {
+      if (Date.now() > deadline)
+        throw new Error(`${what}: still not so after ${seconds} s (slots in use: ${inUse()})`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+
+  /** A raw reader of the editor's bin that reads nothing until resumed. */
+  async function stalledReader(role = 'editor') {
+    const { port } = new URL(server.baseUrl)
+    const socket = net.connect(Number(port), '127.0.0.1')
+    socket.on('error', () => {})
+    await new Promise((resolve) => socket.once('connect', resolve))
+    const closed = new Promise((resolve) => socket.once('close', resolve))
+    socket.pause()
+    socket.write(
+      `GET /srv.asmx/GetRecycleBinContent?AuthenticationTicket=${tickets[role]} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+    )
+    return { socket, closed }
+  }
+
+  const listing = (role = 'editor') =>
+    asmx(server.baseUrl, 'GET', 'GetRecycleBinContent', { AuthenticationTicket: tickets[role]! })
+
+  it('refuses a listing past the limit in srv.asmx words, serves other users, and serves again once one ends', async () => {
+    const readers = [await stalledReader(), await stalledReader()]
+    await until(() => inUse() === LIMIT, 'both listings running')
+
+    const refused = await listing()
+    expect(refused.status).toBe(200)
+    expect(refused.response.attrs).toMatchObject({
+      success: 'false',
+      error: `At most ${LIMIT} listings per user run at a time; try again when one has ended`,
+    })
+    // another user has slots of their own
+    const other = await listing('purger')
+    expect(other.response.attrs.success).toBe('true')
+
+    // a reader that hangs up frees its slot
+    readers[0]!.socket.destroy()
+    await until(() => inUse() === 1, 'the hung-up reader released')
+    const served = await listing()
+    expect(served.response.attrs.success).toBe('true')
+    expect(served.response.children.length).toBe(40_000)
+
+    // a reader that reads to the end frees its slot
+    readers[1]!.socket.on('data', () => {})
+    readers[1]!.socket.resume()
+    await readers[1]!.closed
+    await until(() => inUse() === 0, 'the completed listing released')
+  }, 120_000)
+
+  it('a reader that hangs up at any moment of its listing frees its slot', async () => {
+    for (let i = 0; i < 60; i++) {
+      const reader = await stalledReader()
+      // from before the request is read to well into the listing
+      await new Promise((resolve) => setTimeout(resolve, (i * 7) % 60))
+      reader.socket.destroy()
+    }
+    await until(() => inUse() === 0, 'every hung-up reader released')
+    const served = await listing()
+    expect(served.response.attrs.success).toBe('true')
+  }, 120_000)
+})
