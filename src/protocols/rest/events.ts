@@ -105,6 +105,7 @@ export async function streamEvents(
     if (visible(event)) res.write(sseMessage(event))
   }
   try {
+    if (ended) return reply.hijack()
     visible = await ctx.trash.eventFilter(actor)
     if (ended) return reply.hijack()
     const subscribed = await ctx.events.subscribe(actor.tenantId, (event) => {
