@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { may, RIGHTS } from '../src/core/policy.js'
 import type { Actor, Door } from '../src/core/types.js'
-import { maySql } from '../src/db/rights-sql.js'
+import { may as maySql } from '../src/db/policy-sql.js'
 import { readItemFacts } from '../src/db/item-repository.js'
 import { createTestContext, type TestContext } from './helpers/server.js'
 

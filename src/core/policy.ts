@@ -1,6 +1,6 @@
 import { type ErrorCode, ErrorCodes } from './errors.js'
 import type { EventSubject } from './events.js'
-import type { Actor, BrandRights, ItemFacts, TrashEntry } from './types.js'
+import type { Actor, BrandRights, ItemFacts, TrashEntry, TrashFilter } from './types.js'
 
 /**
  * The one place that answers "may this actor do this to this item". Every door asks here; none re-implements a
@@ -104,7 +104,7 @@ export type Right = 'view' | 'trash' | 'restore' | 'empty' | 'purge' | 'purgeAct
 
 export const RIGHTS: readonly Right[] = ['view', 'trash', 'restore', 'empty', 'purge', 'purgeActive']
 
-/** What deciding a right needs of an item (the SQL twin, db/rights-sql.ts, reads the same columns). */
+/** What deciding a right needs of an item (its SQL twin, db/policy-sql.ts may, reads the same columns). */
 export type RightFacts = Pick<
   ItemFacts,
   'tenantId' | 'kind' | 'parentId' | 'state' | 'ownerId' | 'deletedBy' | 'brandId' | 'rights'
@@ -194,6 +194,7 @@ export function canEmpty(actor: Actor, item: RightFacts): Decision {
   return decideRight(actor, item, 'empty')
 }
 
+/** A legal hold, the item's own or its brand's. Its SQL twin: db/policy-sql.ts isUnderLegalHold. */
 export function isUnderLegalHold(item: Pick<ItemFacts, 'legalHold' | 'brandLegalHold'>): boolean {
   return item.legalHold || item.brandLegalHold
 }
@@ -282,8 +283,8 @@ export function itemVisibility(actor: Actor): TrashVisibility {
 }
 
 /**
- * Which trash rows an actor may list, for the SQL layer: admins the whole tenant; others what they deleted,
- * what they own, unbranded items they deleted, and items of brands they may view.
+ * Which trash rows an actor may list, for the SQL layer (the rule: isListedInTrash): admins the whole tenant;
+ * others what they deleted, what they own, and items of brands they may view.
  */
 export interface TrashVisibility {
   tenantId: number
@@ -307,10 +308,68 @@ export function trashVisibility(actor: Actor, right: 'view' | 'purge' = 'view'):
   }
 }
 
-/** Effective retention in days of a trashed item: brand auto purge when set, else the tenant's; 0 = never. */
+/**
+ * Whether a trash listing shows a row: the scope 'own' lists what the actor deleted (administrators' too); a
+ * listing of what may be purged (right 'purge') the rows may(purge) allows; any other listing, for an
+ * administrator the whole tenant, for others what they deleted, what they own, and items of brands whose View
+ * right they have. Unbranded items deleted by someone else stay out: the shared library's trash is each
+ * deleter's. Its SQL twin: db/policy-sql.ts isListedInTrash.
+ */
+export function isListedInTrash(
+  visibility: TrashVisibility,
+  scope: TrashFilter['scope'],
+  row: RightFacts,
+): boolean {
+  if (row.tenantId !== visibility.tenantId) return false
+  if (scope === 'own') return row.deletedBy === visibility.userId
+  if (visibility.everything) return true
+  if (visibility.right === 'purge') return may(visibilityActor(visibility), row, 'purge')
+  return (
+    row.deletedBy === visibility.userId ||
+    row.ownerId === visibility.userId ||
+    (row.brandId !== null && row.rights?.view === true)
+  )
+}
+
+/** The actor a visibility stands for, as far as `may` reads one. */
+const visibilityActor = (visibility: TrashVisibility): Actor => ({
+  tenantId: visibility.tenantId,
+  userId: visibility.userId,
+  login: '',
+  displayName: null,
+  admin: visibility.admin,
+  ipsRole: '',
+  door: visibility.door,
+})
+
+/**
+ * Effective retention in days of a trashed item: brand auto purge when set, else the tenant's; 0 = never. Its
+ * SQL twin: db/policy-sql.ts effectiveRetentionDays (the cleanup job's due units and dry-run plan, the listing's
+ * expiry).
+ */
 export function effectiveRetentionDays(
   brandAutoPurgeDays: number | null,
   tenantRetentionDays: number,
 ): number {
   return brandAutoPurgeDays ?? tenantRetentionDays
+}
+
+/** What deciding an item's expiry needs. */
+export type ExpiryFacts = Pick<
+  ItemFacts,
+  'state' | 'deletedAt' | 'emptiedAt' | 'legalHold' | 'brandLegalHold'
+>
+
+const DAY_MS = 86_400_000
+
+/**
+ * When the cleanup job purges an item (null: never): an active item, one under legal hold, or one whose
+ * effective retention is 0 never expires; an emptied one expires when it was emptied; any other the effective
+ * retention after it was trashed (whole days, as the database counts them in UTC). Its SQL twin:
+ * db/policy-sql.ts expiresAt (the listing's expiresAt).
+ */
+export function expiresAt(item: ExpiryFacts, retentionDays: number): Date | null {
+  if (item.state === 'active' || isUnderLegalHold(item) || retentionDays === 0) return null
+  if (item.state === 'emptied') return item.emptiedAt
+  return item.deletedAt && new Date(item.deletedAt.getTime() + retentionDays * DAY_MS)
 }

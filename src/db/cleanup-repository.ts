@@ -16,6 +16,7 @@ import { MARK_STATEMENT, markParams } from './purge-statements.js'
 import type { Queryable } from './queryable.js'
 import { UNIT_WALK } from './sql-fragments.js'
 import { SqlParams } from './sql-params.js'
+import * as policySql from './policy-sql.js'
 
 /**
  * SQL of the cleanup job: which trash units are due, run rows, and taking over crashed purges. The purge itself
@@ -24,8 +25,8 @@ import { SqlParams } from './sql-params.js'
 
 /**
  * Which trash rows are due, each the head of what the job purges as one unit. The effective retention is
- * policy.effectiveRetentionDays (brand auto_purge_days when set, else tenant retention_days; 0 = never) written
- * set-based. Reasons, first match wins:
+ * policy.effectiveRetentionDays (brand auto_purge_days when set, else tenant retention_days; 0 = never) through
+ * its SQL twin (policy-sql.ts). Reasons, first match wins:
  * - emptied: emptied (IPS) and not below another emptied row of its unit; whatever its age.
  * - expired: the root of a trashed unit (or the top of what is left of one) older than its retention.
  * - retry: an earlier purge of it failed (the error is recorded) and it is not below another such row.
@@ -59,7 +60,7 @@ const DUE_SELECT = (tenant: string, tenantDays: string, cursor: { at: string; id
            as reason
     from items i
    cross join lateral (
-     select bd.brand_days, coalesce(bd.brand_days, ${tenantDays}) as days
+     select bd.brand_days, ${policySql.effectiveRetentionDays('bd.brand_days', tenantDays)} as days
        from (select case when i.brand_id is not null then (
                select b.auto_purge_days from brands b where b.tenant_id = i.tenant_id and b.id = i.brand_id)
              end as brand_days offset 0) as bd
@@ -194,7 +195,7 @@ export async function previewDueUnits(
       ${UNIT_WALK("'trashed', 'emptied'", tenant, (column) => `${column} in (select id from due)`)},
       totals as (
         select unit.addressed, count(*)::int as rows, coalesce(sum(i.size), 0)::bigint as bytes,
-               bool_or(i.legal_hold or coalesce(b.legal_hold, false)) as held
+               bool_or(${policySql.isUnderLegalHold('i', 'b.legal_hold')}) as held
           from unit join items i on i.tenant_id = ${tenant} and i.id = unit.id
           left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
          group by unit.addressed

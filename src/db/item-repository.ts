@@ -2,6 +2,7 @@ import type { Item, ItemFacts } from '../core/types.js'
 import type { NewItem, RootPath } from '../core/ports/item-store.js'
 import type { Queryable } from './queryable.js'
 import { ITEM_COLUMNS, toItem, toItemFacts } from './item-rows.js'
+import * as policySql from './policy-sql.js'
 
 /** Items one at a time or by id: the facts a decision needs, paths, names under a folder, inserts. */
 
@@ -77,7 +78,7 @@ export async function activeSubtreesUnderHold(
       )
       select distinct sub.root from sub join items i on i.tenant_id = $1 and i.id = sub.id
         left join brands b on b.tenant_id = $1 and b.id = i.brand_id
-       where i.legal_hold or coalesce(b.legal_hold, false)`,
+       where ${policySql.isUnderLegalHold('i', 'b.legal_hold')}`,
     [tenantId, ids],
   )
   return new Set(result.rows.map((row) => row.root))

@@ -2,7 +2,7 @@ import type { TrashVisibility } from '../core/policy.js'
 import type { ItemListing, ItemSearchFilter } from '../core/types.js'
 import type { Queryable } from './queryable.js'
 import { ITEM_COLUMNS, toItem } from './item-rows.js'
-import { maySql } from './rights-sql.js'
+import * as policySql from './policy-sql.js'
 
 /**
  * Searches over items in every lifecycle state (IPS searchAssets and getAssets). One statement counts, one
@@ -20,7 +20,7 @@ interface Where {
 function visible(where: Where, visibility: TrashVisibility) {
   if (visibility.everything) return
   where.values.push(visibility.userId)
-  where.where.push(maySql(visibility, 'view', 'i', `$${where.values.length}`))
+  where.where.push(policySql.may(visibility, 'view', 'i', `$${where.values.length}`))
 }
 
 function build(visibility: TrashVisibility, filter: ItemSearchFilter): Where {

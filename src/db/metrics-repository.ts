@@ -1,4 +1,5 @@
 import type { Database } from './database.js'
+import * as policySql from './policy-sql.js'
 
 /** Items in one state of the trash, of one tenant (or of all, tenantId null). */
 export interface TrashStateRow {
@@ -46,8 +47,8 @@ export async function readStoreFigures(
   const sql = `
     with trash as (
       select ${tenant} as tenant_id, i.state, i.size, i.deleted_at, i.purge_error,
-             i.legal_hold or coalesce(b.legal_hold, false) as held,
-             coalesce(b.auto_purge_days, t.retention_days) as days
+             ${policySql.isUnderLegalHold('i', 'b.legal_hold')} as held,
+             ${policySql.effectiveRetentionDays('b.auto_purge_days', 't.retention_days')} as days
         from items i
         join tenants t on t.id = i.tenant_id
         left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id

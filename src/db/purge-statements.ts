@@ -1,9 +1,9 @@
 import type { Actor, ItemKind } from '../core/types.js'
 import type { AuditActor, MarkedBlob, MarkResult, OwnBinBatch, PurgeUnit } from '../core/ports/purge-store.js'
 import type { Queryable } from './queryable.js'
-import { maySql } from './rights-sql.js'
 import { AUDIT_INSERT, AUDIT_ITEM_FACTS } from './sql-fragments.js'
 import { SqlParams } from './sql-params.js'
+import * as policySql from './policy-sql.js'
 
 /**
  * SQL of the purge protocol: mark (step 1), the marked rows' files (step 2, with its heartbeat and the revert
@@ -68,9 +68,13 @@ function markResultOf(rows: MarkRow[]): MarkResult {
   return outcome
 }
 
-/** Whether a unit row (alias `r`) is under legal hold, its own or its brand's. */
-const HELD = (r: string) => `(${r}.legal_hold or (${r}.brand_id is not null and coalesce((
-    select b.legal_hold from brands b where b.tenant_id = ${r}.tenant_id and b.id = ${r}.brand_id), false)))`
+/** Whether a unit row (alias `r`) is under legal hold (policy.isUnderLegalHold); the brand is read only for rows in one. */
+const HELD = (r: string) =>
+  policySql.isUnderLegalHold(
+    r,
+    `case when ${r}.brand_id is not null then (
+       select b.legal_hold from brands b where b.tenant_id = ${r}.tenant_id and b.id = ${r}.brand_id) end`,
+  )
 
 /**
  * Whether a unit row (alias `r`) has stored files. An item with versions always has a blob_key (its current
@@ -268,9 +272,9 @@ const OWN_BIN_PURGEABLE = (actor: Actor, user: string) =>
   actor.admin
     ? 'true'
     : // a file is a unit of its own row: decided on the row, no probe of the unit
-      `case when r.kind = 'file' then ${maySql(actor, 'purge', 'r', user)}
+      `case when r.kind = 'file' then ${policySql.may(actor, 'purge', 'r', user)}
             else not exists (select 1 from items m where m.tenant_id = r.tenant_id and m.trash_root = r.id
-                   and m.state in ('trashed', 'emptied') and not ${maySql(actor, 'purge', 'm', user)}) end`
+                   and m.state in ('trashed', 'emptied') and not ${policySql.may(actor, 'purge', 'm', user)}) end`
 
 /** The units of an actor's own bin that EmptyRecycleBin leaves: each holds something the actor may not purge. */
 export async function ownBinUnpurgeable(

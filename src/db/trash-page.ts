@@ -4,17 +4,14 @@ import type { TrashEntry, TrashFilter, TrashPage } from '../core/types.js'
 import type { TrashFacets } from '../core/ports/trash-store.js'
 import type { Queryable } from './queryable.js'
 import { ITEM_COLUMNS, toTrashEntry } from './item-rows.js'
-import { maySql } from './rights-sql.js'
 import { SqlParams } from './sql-params.js'
 import { type Direction, decodeCursor, nullableIn, SORT_CASTS } from './trash-cursor.js'
+import * as policySql from './policy-sql.js'
 
 /** A page of the trash an actor may see, its facets and its count, and the WHERE every trash listing shares. */
 
-/** When the cleanup job will purge a row (null: never, under legal hold or retention 0); needs `b` and `t`. */
-const EXPIRES_AT = `case when i.state = 'active' or i.legal_hold or coalesce(b.legal_hold, false)
-                   or coalesce(b.auto_purge_days, t.retention_days) = 0 then null
-                 when i.state = 'emptied' then i.emptied_at
-                 else i.deleted_at + make_interval(days => coalesce(b.auto_purge_days, t.retention_days)) end`
+/** When the cleanup job will purge a row (policy.expiresAt); needs `b` and `t`. */
+const EXPIRES_AT = policySql.expiresAt('i', 'b', 't')
 
 const SORT_COLUMNS: Record<NonNullable<TrashPage['sort']>, string> = {
   deletedAt: 'i.deleted_at',
@@ -41,17 +38,8 @@ export function trashWhere(visibility: TrashVisibility, filter: TrashFilter) {
     where.push(clause(params.add(value)))
   }
   add((p) => `i.state = any(${p}::text[])`, filter.states ?? ['trashed'])
-  if (filter.scope === 'own') add((p) => `i.deleted_by = ${p}`, visibility.userId)
-  else if (!visibility.everything && visibility.right === 'purge') {
-    add((p) => maySql(visibility, 'purge', 'i', p), visibility.userId)
-  } else if (!visibility.everything) {
-    add(
-      (p) => `(i.deleted_by = ${p} or i.owner_id = ${p} or (i.brand_id is not null and exists (
-      select 1 from access a where a.tenant_id = i.tenant_id and a.brand_id = i.brand_id and a.user_id = ${p}
-         and a.can_view)))`,
-      visibility.userId,
-    )
-  }
+  const listed = policySql.isListedInTrash(visibility, filter.scope, 'i')
+  if (listed) add(listed, visibility.userId)
   if (filter.rootsOnly) where.push('i.id = i.trash_root')
   if (filter.name !== undefined) {
     if (filter.nameExact) add((p) => `i.name = ${p}`, filter.name)
@@ -171,7 +159,7 @@ const UNIT_REFUSES = (visibility: TrashVisibility, right: 'restore' | 'purge', u
     ? 'false'
     : `(i.kind = 'folder' and i.id = i.trash_root and exists (
          select 1 from items m where m.tenant_id = i.tenant_id and m.trash_root = i.id and m.state = i.state
-            and not ${maySql(visibility, right, 'm', user)}))`
+            and not ${policySql.may(visibility, right, 'm', user)}))`
 
 /** The brands, deleters and types present in the trash an actor may see (for filter choices). */
 export async function trashFacets(
