@@ -57,8 +57,13 @@ export type DoorContext = Omit<AppContext, 'db'>
 
 /** The context as the doors get it: the same services, the database left out. */
 export function doorContext(ctx: AppContext): DoorContext {
-  const { db: _db, ...services } = ctx
-  return services
+  // a view rather than a copy: a service the process swaps on its context later (plug-ins) reaches the doors too
+  const view = {} as DoorContext
+  for (const key of Object.keys(ctx) as (keyof AppContext)[]) {
+    if (key === 'db') continue
+    Object.defineProperty(view, key, { get: () => ctx[key], enumerable: true })
+  }
+  return view
 }
 
 export const REDACTED_PATHS = [

@@ -3,9 +3,10 @@ import { CoreError, defaultMessage, type ErrorCode, ErrorCodes } from './errors.
 import type { TrashEvent } from './events.js'
 import * as policy from './policy.js'
 import type { BlobStore } from './ports/blob-store.js'
+import type { RootPath } from './ports/item-store.js'
 import type { OperationStore, OperationUnit } from './ports/operation-store.js'
 import type { Stores } from './ports/stores.js'
-import type { DeleteLogFilter, DeleteLogRow, RestoreTarget, TrashRoot } from './ports/trash-store.js'
+import type { DeleteLogFilter, DeleteLogRow, RestoreTarget } from './ports/trash-store.js'
 import type { Persistence, UnitOfWorkOptions } from './ports/unit-of-work.js'
 import { UserSlots } from './user-slots.js'
 import { completePurge, failuresByUnit } from './purge-protocol.js'
@@ -275,13 +276,13 @@ export class TrashService {
       allowed.map((item) => item.id),
     )
     const allowedIds = new Set(allowed.map((item) => item.id))
-    const roots: TrashRoot[] = []
+    const roots: RootPath[] = []
     const byId = new Map(allowed.map((item) => [item.id, item]))
     for (const item of allowed) {
       const path = paths.get(item.id)!
       // An item whose ancestor is trashed in the same batch goes along in that ancestor's unit.
       if (path.ancestorIds.some((ancestor) => allowedIds.has(ancestor))) results.set(item.id, ok(item, 0))
-      else roots.push({ ...path, folder: byId.get(item.id)!.kind === 'folder' })
+      else roots.push(path)
     }
     const moved = await tx.trash.trashUnits(actor, roots, auditDetail)
     for (const root of roots) {

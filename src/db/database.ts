@@ -8,6 +8,7 @@ import { CoreError, ErrorCodes } from '../core/errors.js'
 import type { Stores } from '../core/ports/stores.js'
 import type { Persistence, UnitOfWorkOptions } from '../core/ports/unit-of-work.js'
 import { DatabaseUnavailableError, lockDataDirectory } from './embedded-lock.js'
+import { preparedName } from './prepared-statements.js'
 import {
   isPgError,
   type Queryable,
@@ -45,6 +46,7 @@ export interface Database extends Queryable, TextQueryable, Persistence {
 /** A statement about to be sent, and the connection it is sent on. */
 export interface StatementEvent {
   text: string
+  values: unknown[]
   /** the connection's server process (pg_terminate_backend takes it) */
   processId: number
   client: pg.ClientBase
@@ -146,15 +148,30 @@ class PoolDatabase implements Database {
     }
   }
 
-  /** Every statement of the client passes the watchers first (none: sent as it comes). */
+  /**
+   * Every statement of the client passes the watchers first (none: sent as it comes); one sent often goes as a
+   * named prepared statement.
+   */
   private watchClient(client: pg.PoolClient) {
-    const send = client.query.bind(client) as (...args: unknown[]) => unknown
+    // the class's method looked up at each call, so that a spy on pg.Client.prototype still sees every statement
+    const prototype = Object.getPrototypeOf(client) as { query: (...args: unknown[]) => unknown }
+    const query = (...args: unknown[]) => prototype.query.apply(client, args)
+    const send = (...args: unknown[]) => {
+      const [text, values] = args
+      // (not on the embedded database: its one session outlives a dropped connection, prepared names included)
+      if (this.kind === 'postgres' && typeof text === 'string' && Array.isArray(values)) {
+        const name = preparedName(text, values)
+        if (name !== undefined) return query({ name, text }, ...args.slice(1))
+      }
+      return query(...args)
+    }
     const watchers = this.#watchers
     client.query = ((...args: unknown[]) => {
       if (watchers.size === 0) return send(...args)
       const first = args[0] as string | { text?: string }
       const event: StatementEvent = {
         text: typeof first === 'string' ? first : (first?.text ?? ''),
+        values: Array.isArray(args[1]) ? args[1] : [],
         processId: (client as unknown as { processID: number }).processID,
         client,
       }

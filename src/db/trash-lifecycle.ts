@@ -1,5 +1,6 @@
+import type { RootPath } from '../core/ports/item-store.js'
+import type { RestoreTarget } from '../core/ports/trash-store.js'
 import type { Actor } from '../core/types.js'
-import type { RestoreTarget, TrashRoot } from '../core/ports/trash-store.js'
 import type { Queryable } from './queryable.js'
 import { AUDIT_INSERT, AUDIT_ITEM_FACTS, idsIn, UNIT_WALK } from './sql-fragments.js'
 import { SqlParams } from './sql-params.js'
@@ -16,59 +17,62 @@ import { SqlParams } from './sql-params.js'
 export async function trashUnits(
   q: Queryable,
   actor: Actor,
-  roots: TrashRoot[],
+  roots: RootPath[],
   detail: Record<string, unknown> | null = null,
 ): Promise<Map<number, number>> {
-  const moved = new Map<number, number>()
-  // Files get a statement without the walk: the walk's row estimate comes from parent_id's statistics, and
-  // with 190,000 files in one folder it made a one-file delete hash-join the tenant's whole table (90 ms).
-  for (const [walk, group] of [
-    [false, roots.filter((root) => !root.folder)],
-    [true, roots.filter((root) => root.folder)],
-  ] as const) {
-    if (group.length === 0) continue
-    const result = await q.query<{ root: number; n: number }>(
-      `with recursive unit as (
-          select i.id, r.root, r.path
-            from unnest($6::bigint[], $7::text[]) as r(root, path)
-            join items i on i.tenant_id = $1 and i.id = r.root and i.state = 'active'
-          ${
-            walk
-              ? `union all
-          select c.id, unit.root, unit.path || '/' || c.name
-            from unit join items c on c.tenant_id = $1 and c.parent_id = unit.id and c.state = 'active'`
-              : ''
-          }
-        ),
-        moved as (
-          update items x set state = 'trashed', deleted_at = date_trunc('milliseconds', now()), deleted_by = $2, deleted_via = $4,
-                 trash_root = unit.root, original_parent_id = x.parent_id, original_path = unit.path,
-                 emptied_at = null, purge_error = null
-            from unit where x.tenant_id = $1 and x.id = unit.id
-          returning x.*
-        ),
-        audited as (
-          ${AUDIT_INSERT}
-          select x.tenant_id, $2, $3, $4, $5, x.id, x.kind, x.type, x.name, x.original_path, x.trash_root, $8::jsonb,
-                 ${AUDIT_ITEM_FACTS}
-            from moved x
-        )
-        select trash_root as root, count(*)::int as n from moved group by trash_root`,
-      [
-        actor.tenantId,
-        actor.userId,
-        actor.login,
-        actor.door,
-        'trash',
-        group.map((r) => r.id),
-        group.map((r) => r.path),
-        detail === null ? null : JSON.stringify(detail),
-      ],
-    )
-    for (const row of result.rows) moved.set(row.root, row.n)
-  }
-  return moved
+  if (roots.length === 0) return new Map()
+  // Files are moved without the walk: the walk's row estimate comes from parent_id's statistics, and with
+  // 190,000 files in one folder a one-file delete hash-joined the tenant's whole table (90 ms). With no folder
+  // among the roots the walk and its update find nothing to read, whatever their plan.
+  const result = await q.query<{ root: number; n: number }>(
+    `with recursive root as (
+        select i.id, i.kind, r.root, r.path, r.ord
+          from unnest($6::bigint[], $7::text[]) with ordinality as r(root, path, ord)
+          join items i on i.tenant_id = $1 and i.id = r.root and i.state = 'active'
+      ),
+      walk as (
+        select id, root, path, ord from root where kind = 'folder'
+        union all
+        select c.id, walk.root, walk.path || '/' || c.name, walk.ord
+          from walk join items c on c.tenant_id = $1 and c.parent_id = walk.id and c.state = 'active'
+      ),
+      moved_alone as (
+        ${TRASH_UPDATE('root')} and root.kind <> 'folder'
+        returning x.*, root.ord
+      ),
+      moved_walked as (
+        ${TRASH_UPDATE('walk')}
+        returning x.*, walk.ord
+      ),
+      moved as (select * from moved_alone union all select * from moved_walked),
+      audited as (
+        ${AUDIT_INSERT}
+        select x.tenant_id, $2, $3, $4, $5, x.id, x.kind, x.type, x.name, x.original_path, x.trash_root, $8::jsonb,
+               ${AUDIT_ITEM_FACTS}
+          from moved x
+         order by x.ord, x.id <> x.trash_root
+      )
+      select trash_root as root, count(*)::int as n from moved group by trash_root`,
+    [
+      actor.tenantId,
+      actor.userId,
+      actor.login,
+      actor.door,
+      'trash',
+      roots.map((r) => r.id),
+      roots.map((r) => r.path),
+      detail === null ? null : JSON.stringify(detail),
+    ],
+  )
+  return new Map(result.rows.map((row) => [row.root, row.n]))
 }
+
+/** The update that moves the rows of a unit CTE (id, root, path) to the trash. */
+const TRASH_UPDATE = (unit: string) => `
+  update items x set state = 'trashed', deleted_at = date_trunc('milliseconds', now()), deleted_by = $2,
+         deleted_via = $4, trash_root = ${unit}.root, original_parent_id = x.parent_id,
+         original_path = ${unit}.path, emptied_at = null, purge_error = null
+    from ${unit} where x.tenant_id = $1 and x.id = ${unit}.id`
 
 /** Brings units back: the addressed item (moved and renamed when asked) and its unit members become active. */
 export async function restoreUnits(

@@ -1,8 +1,8 @@
+import type { RootPath } from '../core/ports/item-store.js'
 import type {
   DeleteLogFilter,
   RestoreTarget,
   TrashListingStore,
-  TrashRoot,
   TrashStore,
 } from '../core/ports/trash-store.js'
 import type { Right, TrashVisibility } from '../core/policy.js'
@@ -38,7 +38,7 @@ export class PgTrashStore implements TrashStore {
   activeSubtreesUnderHold(tenantId: number, ids: number[]) {
     return activeSubtreesUnderHold(this.q, tenantId, ids)
   }
-  trashUnits(actor: Actor, roots: TrashRoot[], detail?: Record<string, unknown> | null) {
+  trashUnits(actor: Actor, roots: RootPath[], detail?: Record<string, unknown> | null) {
     return trashUnits(this.q, actor, roots, detail)
   }
   restoreUnits(actor: Actor, targets: RestoreTarget[]) {

@@ -24,11 +24,6 @@ export interface RestoreTarget {
   newName?: string
 }
 
-/** A root of a trash unit; only a folder's unit has other members to walk to. */
-export interface TrashRoot extends RootPath {
-  folder: boolean
-}
-
 export interface TrashStore {
   /** Loads items for a decision and locks them until the unit of work ends (racing batches queue). */
   lockItemFacts(tenantId: number, userId: number, ids: number[]): Promise<Map<number, ItemFacts>>
@@ -39,7 +34,7 @@ export interface TrashStore {
   /** active → trashed, each root with its active subtree as one unit; answers the rows moved per root. */
   trashUnits(
     actor: Actor,
-    roots: TrashRoot[],
+    roots: RootPath[],
     detail?: Record<string, unknown> | null,
   ): Promise<Map<number, number>>
   /** trashed → active, each unit where its target says; answers the rows restored per unit. */
