@@ -3,7 +3,7 @@ import { describeDueUnit } from '../../core/cleanup-job.js'
 import type { OperationRow } from '../../core/operation-service.js'
 import { summarize, type UndoOutcome } from '../../core/trash-service.js'
 import type { Actor, BatchResult, Door, Item, TrashEntry } from '../../core/types.js'
-import { allHandles } from '../handles.js'
+import { allHandles } from '../kit/handles.js'
 
 export function itemJson(item: Item, path: string) {
   return {

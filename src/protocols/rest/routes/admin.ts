@@ -1,4 +1,4 @@
-import { handles } from '../../handles.js'
+import { handles } from '../../kit/handles.js'
 import { route, type Route } from '../route.js'
 import * as r from '../responses.js'
 import * as s from '../schemas.js'
