@@ -3,6 +3,7 @@ import {
   effectiveRetentionDays,
   expiresAt,
   isListedInTrash,
+  isPastRetention,
   isUnderLegalHold,
   trashVisibility,
 } from '../src/core/policy.js'
@@ -15,7 +16,7 @@ import { createTestContext, type TestContext } from './helpers/server.js'
 /**
  * Each rule of src/core/policy.ts that SQL also decides has one SQL twin, under its name in src/db/policy-sql.ts.
  * Here both are evaluated on the same rows (every combination of brand retention, brand and item legal hold,
- * tenant retention, state, owner, deleter and brand rights) and must agree. policy.may and its twin (policy-sql.ts
+ * tenant retention, state, owner, deleter and brand rights; trashed long ago or two days ago) and must agree. policy.may and its twin (policy-sql.ts
  * may) are held to each other by test/rights-contract.test.ts.
  */
 
@@ -68,7 +69,9 @@ beforeAll(async () => {
       `insert into items (tenant_id, brand_id, owner_id, deleted_by, kind, state, legal_hold, name, type,
                           deleted_at, emptied_at, trash_root)
        select $1, r.brand_id, r.owner_id, r.deleted_by, 'file', r.state, r.held, 'item ' || r.n, 'Document',
-              case when r.state <> 'active' then $7::timestamptz end,
+              -- every other row trashed two days ago: inside a 3- or 7-day retention
+              case when r.state = 'active' then null when r.n % 2 = 0 then now() - interval '2 days'
+                   else $7::timestamptz end,
               case when r.state = 'emptied' then $8::timestamptz end, null
          from unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::boolean[])
               with ordinality as r(brand_id, owner_id, deleted_by, state, held, n)
@@ -100,7 +103,7 @@ async function factsOf(tenant: (typeof tenants)[number]): Promise<Map<number, It
 describe('policy rules and their SQL twins agree', () => {
   it('effective retention, legal hold and expiry', async () => {
     let compared = 0
-    const seen = { never: 0, emptied: 0, later: 0 }
+    const seen = { never: 0, emptied: 0, later: 0, past: 0 }
     for (const tenant of tenants) {
       const facts = await factsOf(tenant)
       const params = new SqlParams()
@@ -111,11 +114,15 @@ describe('policy rules and their SQL twins agree', () => {
         days: number
         held: boolean
         expires_at: Date | null
+        past: boolean | null
+        at: Date
       }>(
         `select i.id, b.auto_purge_days as brand_days, t.retention_days as tenant_days,
                 ${policySql.effectiveRetentionDays('b.auto_purge_days', 't.retention_days')} as days,
                 ${policySql.isUnderLegalHold('i', 'b.legal_hold')} as held,
-                ${policySql.expiresAt('i', 'b', 't')} as expires_at
+                ${policySql.expiresAt('i', 'b', 't')} as expires_at,
+                ${policySql.isPastRetention('i.deleted_at', policySql.effectiveRetentionDays('b.auto_purge_days', 't.retention_days'))} as past,
+                now() as at
            from items i
            join tenants t on t.id = i.tenant_id
            left join brands b on b.tenant_id = i.tenant_id and b.id = i.brand_id
@@ -131,6 +138,9 @@ describe('policy rules and their SQL twins agree', () => {
         expect(row.days, where).toBe(days)
         expect(row.held, where).toBe(isUnderLegalHold(item))
         expect(row.expires_at?.getTime() ?? null, where).toBe(expected?.getTime() ?? null)
+        // a predicate: SQL's null (no deleted_at) selects nothing, as false does
+        expect(row.past === true, where).toBe(isPastRetention(item.deletedAt, days, row.at))
+        if (row.past) seen.past++
         if (expected === null) seen.never++
         else if (item.state === 'emptied') seen.emptied++
         else seen.later++
@@ -142,6 +152,8 @@ describe('policy rules and their SQL twins agree', () => {
     expect(seen.never).toBeGreaterThan(0)
     expect(seen.emptied).toBeGreaterThan(0)
     expect(seen.later).toBeGreaterThan(0)
+    expect(seen.past).toBeGreaterThan(0)
+    expect(seen.past).toBeLessThan(compared)
   })
 
   const actor = (tenant: (typeof tenants)[number], admin: boolean, door: Door): Actor => ({

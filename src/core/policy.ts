@@ -354,13 +354,24 @@ export function effectiveRetentionDays(
   return brandAutoPurgeDays ?? tenantRetentionDays
 }
 
+const DAY_MS = 86_400_000
+
+/**
+ * Whether a trashed item's retention has run out at `now` (0 days: never). Legal holds aside: the cleanup job
+ * still finds a held unit due and reports it held, untouched. Its SQL twin: db/policy-sql.ts isPastRetention
+ * (which units the cleanup job and its dry-run plan find expired).
+ */
+export function isPastRetention(deletedAt: Date | null, retentionDays: number, now: Date): boolean {
+  return (
+    retentionDays > 0 && deletedAt !== null && deletedAt.getTime() <= now.getTime() - retentionDays * DAY_MS
+  )
+}
+
 /** What deciding an item's expiry needs. */
 export type ExpiryFacts = Pick<
   ItemFacts,
   'state' | 'deletedAt' | 'emptiedAt' | 'legalHold' | 'brandLegalHold'
 >
-
-const DAY_MS = 86_400_000
 
 /**
  * When the cleanup job purges an item (null: never): an active item, one under legal hold, or one whose

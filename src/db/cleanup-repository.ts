@@ -36,8 +36,7 @@ import * as policySql from './policy-sql.js'
 const IS_EMPTIED_HEAD = `(i.state = 'emptied' and not exists (
     select 1 from items p where p.tenant_id = i.tenant_id and p.id = i.parent_id
        and p.trash_root = i.trash_root and p.state = 'emptied'))`
-const IS_EXPIRED_HEAD = `(i.state = 'trashed' and r.days > 0
-    and i.deleted_at <= now() - make_interval(days => r.days)
+const IS_EXPIRED_HEAD = `(i.state = 'trashed' and ${policySql.isPastRetention('i.deleted_at', 'r.days')}
     and (i.id = i.trash_root or not exists (
       select 1 from items p where p.tenant_id = i.tenant_id and p.id = i.parent_id
          and p.trash_root = i.trash_root and p.state = 'trashed')))`

@@ -64,6 +64,11 @@ export const effectiveRetentionDays = (brandAutoPurgeDays: string, tenantRetenti
 export const isUnderLegalHold = (item: string, brandLegalHold: string) =>
   `(${item}.legal_hold or coalesce(${brandLegalHold}, false))`
 
+/** policy.isPastRetention at the statement's time: `deletedAt` and `retentionDays` are expressions. */
+export const isPastRetention = (deletedAt: string, retentionDays: string) =>
+  `${retentionDays} > 0
+    and ${deletedAt} <= now() - make_interval(days => ${retentionDays})`
+
 /** policy.expiresAt, with policy.effectiveRetentionDays of the item's brand and tenant. */
 export const expiresAt = (item: string, brand: string, tenant: string) => {
   const days = effectiveRetentionDays(`${brand}.auto_purge_days`, `${tenant}.retention_days`)
