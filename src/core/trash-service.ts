@@ -8,8 +8,8 @@ import type { OperationStore, OperationUnit } from './ports/operation-store.js'
 import type { Stores } from './ports/stores.js'
 import type { DeleteLogFilter, DeleteLogRow, RestoreTarget } from './ports/trash-store.js'
 import type { Persistence, UnitOfWorkOptions } from './ports/unit-of-work.js'
-import { UserSlots } from './user-slots.js'
 import { completePurge, failuresByUnit } from './purge-protocol.js'
+import { eachInTurns, mapInTurns, Turns } from './turns.js'
 import {
   type Actor,
   type BatchResult,
@@ -24,6 +24,7 @@ import {
   type TrashListingEntry,
   type TrashPage,
 } from './types.js'
+import { UserSlots } from './user-slots.js'
 
 const OWN_BIN_BATCH = 10000
 /** restores race on the active-name unique index; the whole batch is re-planned then */
@@ -247,7 +248,7 @@ export class TrashService {
     const op = startOperation(actor, 'trash')
     const results = await this.operationTransaction(op, async (tx) => {
       const facts = await tx.trash.lockItemFacts(actor.tenantId, actor.userId, ids)
-      const { results, allowed } = decide(ids, facts, (item) => {
+      const { results, allowed } = await decide(ids, facts, (item) => {
         if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
         if (item.state !== 'active') return warn(item.id, ErrorCodes.ALREADY_TRASHED, item)
         const denied = policy.canTrash(actor, item)
@@ -255,7 +256,7 @@ export class TrashService {
       })
       await refuseForbiddenMembers(tx, actor, 'trash', allowed, results)
       await this.trashAllowed(tx, actor, allowed, results)
-      const ordered = ids.map((id) => results.get(id)!)
+      const ordered = await mapInTurns(ids, (id) => results.get(id)!)
       await recordOperation(tx.operations, op, countsOf(ordered))
       return ordered
     })
@@ -278,17 +279,17 @@ export class TrashService {
     const allowedIds = new Set(allowed.map((item) => item.id))
     const roots: RootPath[] = []
     const byId = new Map(allowed.map((item) => [item.id, item]))
-    for (const item of allowed) {
+    await eachInTurns(allowed, (item) => {
       const path = paths.get(item.id)!
       // An item whose ancestor is trashed in the same batch goes along in that ancestor's unit.
       if (path.ancestorIds.some((ancestor) => allowedIds.has(ancestor))) results.set(item.id, ok(item, 0))
       else roots.push(path)
-    }
+    })
     const moved = await tx.trash.trashUnits(actor, roots, auditDetail)
-    for (const root of roots) {
+    await eachInTurns(roots, (root) => {
       const item = byId.get(root.id)!
       results.set(item.id, ok(item, moved.get(root.id) ?? 0))
-    }
+    })
     return new Set(roots.map((root) => root.id))
   }
 
@@ -320,7 +321,7 @@ export class TrashService {
     options: RestoreOptions,
   ): Promise<ItemResult[]> {
     const facts = await tx.trash.lockItemFacts(actor.tenantId, actor.userId, ids)
-    const { results, allowed } = decide(ids, facts, (item) => {
+    const { results, allowed } = await decide(ids, facts, (item) => {
       if (item.state === 'active') return warn(item.id, ErrorCodes.NOT_IN_TRASH, item)
       if (item.state === 'emptied') return fail(item.id, ErrorCodes.NOT_RESTORABLE, item)
       if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
@@ -328,12 +329,12 @@ export class TrashService {
       return denied ? fail(item.id, denied, item) : null
     })
     await refuseForbiddenMembers(tx, actor, 'restore', allowed, results)
-    const units = absorbIntoRequestedRoots(allowed, results)
+    const units = await absorbIntoRequestedRoots(allowed, results)
     const recreated = new Map<number, string[]>()
     const targets = await this.planRestore(tx, actor, units, options, results, recreated)
     const restored = await tx.trash.restoreUnits(actor, targets)
     const unitsById = new Map(units.map((unit) => [unit.id, unit]))
-    for (const target of targets) {
+    await eachInTurns(targets, (target) => {
       const item = unitsById.get(target.id)!
       const result = ok(item, restored.get(item.id) ?? 0)
       if (target.newName !== undefined) {
@@ -344,8 +345,8 @@ export class TrashService {
       const folders = recreated.get(item.id)
       if (folders && folders.length > 0) result.recreatedFolders = folders
       results.set(item.id, result)
-    }
-    return ids.map((id) => results.get(id)!)
+    })
+    return mapInTurns(ids, (id) => results.get(id)!)
   }
 
   /**
@@ -443,11 +444,15 @@ export class TrashService {
           return []
         }
       }
-      for (const unit of units) destination.set(unit.id, { parentId: target, move: unit.parentId !== target })
+      await eachInTurns(units, (unit) =>
+        destination.set(unit.id, { parentId: target, move: unit.parentId !== target }),
+      )
     } else {
       const parentIds = [...new Set(units.map((u) => u.parentId).filter((id): id is number => id !== null))]
       const parents = await tx.trash.readItemFacts(actor.tenantId, actor.userId, parentIds)
+      const turns = new Turns()
       for (const unit of units) {
+        if (turns.due()) await turns.turn()
         const parent = unit.parentId === null ? null : parents.get(unit.parentId)
         const wasTopLevel = unit.parentId === null && unit.originalParentId === null
         if (wasTopLevel || parent?.state === 'active') {
@@ -475,14 +480,15 @@ export class TrashService {
 
     // Name conflicts: one query per destination folder, names chosen so the batch does not collide with itself.
     const byParent = new Map<number | null, ItemFacts[]>()
-    for (const unit of units) {
+    await eachInTurns(units, (unit) => {
       const dest = destination.get(unit.id)
-      if (!dest) continue
+      if (!dest) return
       const members = byParent.get(dest.parentId)
       if (members) members.push(unit)
       else byParent.set(dest.parentId, [unit])
-    }
+    })
     const targets: RestoreTarget[] = []
+    const turns = new Turns()
     for (const [parentId, members] of byParent) {
       const taken = await tx.trash.activeNamesUnder(
         actor.tenantId,
@@ -492,6 +498,7 @@ export class TrashService {
       const similarByStem = new Map<string, Set<string>>()
       const nextNumber = new Map<string, number>()
       for (const unit of members) {
+        if (turns.due()) await turns.turn()
         const dest = destination.get(unit.id)!
         const target: RestoreTarget = { id: unit.id }
         if (dest.move) target.parentId = dest.parentId
@@ -562,7 +569,7 @@ export class TrashService {
     const op = startOperation(actor, 'empty')
     const results = await this.operationTransaction(op, async (tx) => {
       const facts = await tx.trash.lockItemFacts(actor.tenantId, actor.userId, ids)
-      const { results, allowed } = decide(ids, facts, (item) => {
+      const { results, allowed } = await decide(ids, facts, (item) => {
         if (item.state === 'emptied') return warn(item.id, ErrorCodes.ALREADY_EMPTIED, item)
         if (item.state === 'active') return fail(item.id, ErrorCodes.NOT_IN_TRASH, item)
         if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
@@ -570,13 +577,13 @@ export class TrashService {
         return denied ? fail(item.id, denied, item) : null
       })
       await refuseForbiddenMembers(tx, actor, 'empty', allowed, results)
-      const units = absorbIntoRequestedRoots(allowed, results)
+      const units = await absorbIntoRequestedRoots(allowed, results)
       const emptied = await tx.trash.emptyUnits(
         actor,
         units.map((u) => u.id),
       )
-      for (const unit of units) results.set(unit.id, ok(unit, emptied.get(unit.id) ?? 0))
-      const ordered = ids.map((id) => results.get(id)!)
+      await eachInTurns(units, (unit) => results.set(unit.id, ok(unit, emptied.get(unit.id) ?? 0)))
+      const ordered = await mapInTurns(ids, (id) => results.get(id)!)
       await recordOperation(tx.operations, op, countsOf(ordered))
       return ordered
     })
@@ -595,7 +602,7 @@ export class TrashService {
     const { results, units } = await this.operationTransaction(op, async (tx) => {
       const facts = await tx.trash.lockItemFacts(actor.tenantId, actor.userId, ids)
       const active: ItemFacts[] = []
-      const { results, allowed } = decide(ids, facts, (item) => {
+      const { results, allowed } = await decide(ids, facts, (item) => {
         if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
         if (item.state === 'active') {
           if (!options.includeActive) return fail(item.id, ErrorCodes.NOT_IN_TRASH, item)
@@ -639,7 +646,7 @@ export class TrashService {
           } else wentAlong.add(item.id) // purged with its requested ancestor's unit
         }
       }
-      const units = absorbIntoRequestedRoots(
+      const units = await absorbIntoRequestedRoots(
         allowed.filter((item) => !wentAlong.has(item.id)),
         results,
       )
@@ -650,14 +657,14 @@ export class TrashService {
         token,
       )
       const held = new Set(marked.held)
-      for (const unit of units) {
+      await eachInTurns(units, (unit) => {
         if (held.has(unit.id)) results.set(unit.id, fail(unit.id, ErrorCodes.LEGAL_HOLD, unit))
         else {
           const affected = (marked.deleted.get(unit.id) ?? 0) + (marked.marked.get(unit.id) ?? 0)
           results.set(unit.id, ok(unit, affected))
         }
-      }
-      await recordOperation(tx.operations, op, countsOf(ids.map((id) => results.get(id)!)))
+      })
+      await recordOperation(tx.operations, op, countsOf(await mapInTurns(ids, (id) => results.get(id)!)))
       // only units with stored files wait for the rest of the protocol
       return { results, units: units.filter((unit) => marked.marked.has(unit.id)) }
     })
@@ -679,7 +686,7 @@ export class TrashService {
       }
       if (failed.size > 0) await this.stores.operations.recordLateFailures(actor.tenantId, op.id, failed.size)
     }
-    return summarize(ids.map((id) => results.get(id)!))
+    return summarize(await mapInTurns(ids, (id) => results.get(id)!))
   }
 
   /**
@@ -834,35 +841,38 @@ const visibilityFor = (actor: Actor, filter: TrashFilter) =>
  * Applies a per-item check: missing ids are NOT_FOUND (another tenant's ids included: they do not exist for
  * this actor); a check returning a result settles the item, null lets it through.
  */
-function decide(
+async function decide(
   ids: number[],
   facts: Map<number, ItemFacts>,
   check: (item: ItemFacts) => ItemResult | null,
-): { results: Map<number, ItemResult>; allowed: ItemFacts[] } {
+): Promise<{ results: Map<number, ItemResult>; allowed: ItemFacts[] }> {
   const results = new Map<number, ItemResult>()
   const allowed: ItemFacts[] = []
-  for (const id of ids) {
+  await eachInTurns(ids, (id) => {
     const item = facts.get(id)
     if (!item) {
       results.set(id, fail(id, ErrorCodes.NOT_FOUND))
-      continue
+      return
     }
     const settled = check(item)
     if (settled) results.set(id, settled)
     else allowed.push(item)
-  }
+  })
   return { results, allowed }
 }
 
 /** A member of a unit whose root is also requested goes along with the root (reported ok). */
-function absorbIntoRequestedRoots(allowed: ItemFacts[], results: Map<number, ItemResult>): ItemFacts[] {
+async function absorbIntoRequestedRoots(
+  allowed: ItemFacts[],
+  results: Map<number, ItemResult>,
+): Promise<ItemFacts[]> {
   const requested = new Set(allowed.map((item) => item.id))
   const units: ItemFacts[] = []
-  for (const item of allowed) {
+  await eachInTurns(allowed, (item) => {
     if (item.trashRoot !== null && item.trashRoot !== item.id && requested.has(item.trashRoot)) {
       results.set(item.id, ok(item, 0))
     } else units.push(item)
-  }
+  })
   return units
 }
 

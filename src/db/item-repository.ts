@@ -1,8 +1,9 @@
-import type { Item, ItemFacts } from '../core/types.js'
 import type { NewItem, RootPath } from '../core/ports/item-store.js'
-import type { Queryable } from './queryable.js'
-import { ITEM_COLUMNS, toItem, toItemFacts } from './item-rows.js'
+import { eachInTurns } from '../core/turns.js'
+import type { Item, ItemFacts } from '../core/types.js'
+import { ITEM_COLUMNS, type ItemRow, toItem, toItemFacts } from './item-rows.js'
 import * as policySql from './policy-sql.js'
+import type { Queryable } from './queryable.js'
 
 /** Items one at a time or by id: the facts a decision needs, paths, names under a folder, inserts. */
 
@@ -21,7 +22,7 @@ export async function lockItemFacts(q: Queryable, tenantId: number, userId: numb
         for update of i`,
     [tenantId, userId, ids],
   )
-  return new Map<number, ItemFacts>(result.rows.map((row) => [row.id as number, toItemFacts(row)]))
+  return factsById(result.rows)
 }
 
 /** Reads facts without locking (views, listings of single items). */
@@ -34,7 +35,7 @@ export async function readItemFacts(q: Queryable, tenantId: number, userId: numb
       where i.tenant_id = $1 and i.id in (select unnest($3::bigint[]))`,
     [tenantId, userId, ids],
   )
-  return new Map<number, ItemFacts>(result.rows.map((row) => [row.id as number, toItemFacts(row)]))
+  return factsById(result.rows)
 }
 
 /** Full paths and ancestor chains of items, one recursive walk for the whole batch. */
@@ -51,12 +52,11 @@ export async function pathsOf(q: Queryable, tenantId: number, ids: number[]): Pr
       select start as id, '/' || path as path, ancestors as ancestor_ids from up where next is null`,
     [tenantId, ids],
   )
-  return new Map(
-    result.rows.map((row) => [
-      row.id,
-      { id: row.id, path: row.path, ancestorIds: row.ancestor_ids.map(Number) },
-    ]),
+  const paths = new Map<number, RootPath>()
+  await eachInTurns(result.rows, (row) =>
+    paths.set(row.id, { id: row.id, path: row.path, ancestorIds: row.ancestor_ids.map(Number) }),
   )
+  return paths
 }
 
 /**
@@ -182,4 +182,11 @@ export async function getItem(q: Queryable, tenantId: number, id: number): Promi
     [tenantId, id],
   )
   return result.rows[0] ? toItem(result.rows[0]) : null
+}
+
+/** Rows of a batch as facts by id, the event loop given a turn on the way (10,000 rows are many milliseconds). */
+async function factsById(rows: ItemRow[]): Promise<Map<number, ItemFacts>> {
+  const facts = new Map<number, ItemFacts>()
+  await eachInTurns(rows, (row) => facts.set(row.id as number, toItemFacts(row)))
+  return facts
 }
