@@ -1,5 +1,6 @@
 import net from 'node:net'
 import pg from 'pg'
+import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StatementEvent } from '../src/db/database.js'
 import { parseXml } from '../src/protocols/soap/xml.js'
@@ -58,8 +59,12 @@ describe('a database connection dropped at every statement of every operation', 
   let admin: pg.Client | undefined
   const kinds = { postgres: Boolean(process.env.TEST_DATABASE_URL) }
 
+  /** the server's log lines at warn and above */
+  const logged: { level: number; msg: string; cause?: string; err?: unknown }[] = []
+
   beforeAll(async () => {
-    server = await startTestServer()
+    const logger = pino({ level: 'warn' }, { write: (line: string) => logged.push(JSON.parse(line)) })
+    server = await startTestServer({}, { logger })
     if (kinds.postgres) {
       admin = new pg.Client({ connectionString: server.database.url })
       await admin.connect()
@@ -166,6 +171,7 @@ describe('a database connection dropped at every statement of every operation', 
     for (let k = 1; k <= counted.length; k++) {
       const data = await operation.prepare()
       const before = await snapshot(f.tenantId)
+      logged.length = 0
       let seen = 0
       let dropped: string | undefined
       stop = db.watchStatements!(async (event) => {
@@ -187,6 +193,15 @@ describe('a database connection dropped at every statement of every operation', 
           `${where}: ${(error as Error).message}\n${answer.status} ${answer.text.slice(0, 400)}`,
         )
       }
+      // one warn line naming the cause, nothing at error level (an outage is not a bug)
+      expect(
+        logged.filter((line) => line.level === 40 && line.cause),
+        `${where}: ${JSON.stringify(logged)}`,
+      ).toHaveLength(1)
+      expect(
+        logged.filter((line) => line.level >= 50).map((line) => line.msg),
+        where,
+      ).toEqual([])
       const after = await snapshot(f.tenantId)
       await filesAgree()
       await stillServing(f)

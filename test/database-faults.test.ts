@@ -288,6 +288,16 @@ describe('a bounded pool', needs(POSTGRES, 'server-side timeouts on a pool of re
   let app: FastifyInstance
   let baseUrl: string
   let admin: pg.Client
+  /** the second server's log lines at warn and above */
+  const logged: { level: number; msg: string; cause?: string }[] = []
+
+  /** The one line a request answered as unavailable logs: a warning naming the cause, nothing at error level. */
+  function expectLoggedUnavailable(cause: RegExp) {
+    expect(logged.filter((line) => line.level >= 50)).toEqual([])
+    const warned = logged.filter((line) => line.level === 40)
+    expect(warned, JSON.stringify(logged)).toHaveLength(1)
+    expect(warned[0]!.cause).toMatch(cause)
+  }
 
   beforeAll(async () => {
     server = await startTestServer()
@@ -298,7 +308,7 @@ describe('a bounded pool', needs(POSTGRES, 'server-side timeouts on a pool of re
       db,
       migrate: false,
       blobs: server.ctx.blobs,
-      logger: pino({ level: 'silent' }),
+      logger: pino({ level: 'warn' }, { write: (line: string) => logged.push(JSON.parse(line)) }),
     })
     app = await buildApp(ctx)
     baseUrl = await app.listen({ port: 0, host: '127.0.0.1' })
@@ -321,6 +331,7 @@ describe('a bounded pool', needs(POSTGRES, 'server-side timeouts on a pool of re
 
   it('a request that gets no connection within the acquire timeout is answered 503, then the pool serves again', async () => {
     expect((await listing()).status).toBe(200)
+    logged.length = 0
     const held = await db.connect()
     let reply: Response
     try {
@@ -332,6 +343,7 @@ describe('a bounded pool', needs(POSTGRES, 'server-side timeouts on a pool of re
     expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/)
     expect(reply.headers.get('retry-after')).toBe('5')
     expect(await reply.json()).toMatchObject({ status: 503, code: 'UNAVAILABLE' })
+    expectLoggedUnavailable(/^timeout exceeded when trying to connect/)
     expect((await listing()).status).toBe(200)
   })
 
@@ -344,6 +356,7 @@ describe('a bounded pool', needs(POSTGRES, 'server-side timeouts on a pool of re
     })
     await admin.query('begin')
     await admin.query('lock table items in exclusive mode')
+    logged.length = 0
     let reply: Response
     try {
       reply = await fetch(`${baseUrl}/api/v1/items/trash`, {
@@ -356,6 +369,7 @@ describe('a bounded pool', needs(POSTGRES, 'server-side timeouts on a pool of re
       await admin.query('rollback')
     }
     expect(reply.status).toBe(503)
+    expectLoggedUnavailable(/statement timeout/)
     const state = await admin.query<{ state: string }>('select state from items where id = $1', [item.id])
     expect(state.rows[0]!.state).toBe('active')
     expect((await listing()).status).toBe(200)

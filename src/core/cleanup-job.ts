@@ -213,6 +213,12 @@ export class CleanupJob {
       const message = options.signal?.aborted ? 'Stopped by shutdown' : (error as Error).message
       const finished = await this.store.finishRun(run.id, 'failed', counters, message).catch(() => run)
       if (options.signal?.aborted) this.logger?.warn({ run: run.id }, 'cleanup run stopped by shutdown')
+      else if (error instanceof CoreError && error.code === ErrorCodes.UNAVAILABLE)
+        // an outage, not a bug: one line with the cause, no stack
+        this.logger?.warn(
+          { run: run.id, cause: error.details?.cause, errorCode: error.details?.errorCode },
+          'cleanup run failed: the database cannot serve now',
+        )
       else this.logger?.error({ run: run.id, err: error }, 'cleanup run failed')
       return { run: { ...finished, status: 'failed', error: message }, errors }
     }

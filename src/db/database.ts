@@ -106,7 +106,11 @@ export function isUnavailable(error: unknown): boolean {
  */
 function asDoorError(error: unknown): unknown {
   if (isUnavailable(error)) {
-    return new CoreError(ErrorCodes.UNAVAILABLE, undefined, { cause: (error as Error).message })
+    const code = (error as { code?: unknown }).code
+    return new CoreError(ErrorCodes.UNAVAILABLE, undefined, {
+      cause: (error as Error).message,
+      ...(typeof code === 'string' ? { errorCode: code } : {}),
+    })
   }
   if (isPgError(error) && typeof error.code === 'string' && error.code.startsWith('22')) {
     return new CoreError(

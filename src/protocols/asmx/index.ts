@@ -5,7 +5,7 @@ import { CoreError } from '../../core/errors.js'
 import { publicBase } from '../kit/public-url.js'
 import { noteOperation } from '../kit/request-notes.js'
 import { contextFor } from '../kit/request-context.js'
-import type { ErrorMap } from '../kit/errors.js'
+import { type ErrorMap, isUnavailable, logUnavailable } from '../kit/errors.js'
 import { stallGuard } from './stall-guard.js'
 import {
   contentTypeFor,
@@ -125,7 +125,10 @@ async function answer(
   } catch (error) {
     if (error instanceof MethodFailure) result = failed(error.message)
     else if (error instanceof CoreError && CORE_FAILURES[error.code]) result = failed(error.message)
-    else {
+    else if (isUnavailable(error)) {
+      logUnavailable(request.log, error, { method: method.name })
+      result = failed(systemError(request.id))
+    } else {
       request.log.error({ err: error, method: method.name }, 'srv.asmx method failed')
       result = failed(systemError(request.id))
     }
@@ -153,9 +156,10 @@ async function answer(
         request.log.error({ err: error, method: method.name }, 'srv.asmx listing did not close'),
       )
   })
-  stream.on('error', (error) =>
-    request.log.error({ err: error, method: method.name }, 'srv.asmx stream failed'),
-  )
+  stream.on('error', (error) => {
+    if (isUnavailable(error)) logUnavailable(request.log, error, { method: method.name, cut: true })
+    else request.log.error({ err: error, method: method.name }, 'srv.asmx stream failed')
+  })
   return reply.send(stream)
 }
 

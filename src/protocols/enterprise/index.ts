@@ -6,7 +6,7 @@ import type { DoorContext } from '../../context.js'
 import { CoreError, ErrorCodes } from '../../core/errors.js'
 import { RENDITIONS, type Rendition } from '../../core/object-service.js'
 import { ticketActor } from '../kit/credentials.js'
-import type { ErrorMap } from '../kit/errors.js'
+import { type ErrorMap, isUnavailable, logUnavailable } from '../kit/errors.js'
 import { parseId } from '../kit/ids.js'
 import { publicBase } from '../kit/public-url.js'
 import { noteOperation } from '../kit/request-notes.js'
@@ -88,6 +88,10 @@ function toFault(error: unknown, request: FastifyRequest): EnterpriseFault {
   }
   const fault = error instanceof CoreError ? CORE_FAULTS[error.code]?.(error) : undefined
   if (fault) return fault
+  if (isUnavailable(error)) {
+    logUnavailable(request.log, error)
+    return new EnterpriseFault('Server', S.ERROR.message)
+  }
   request.log.error({ err: error }, 'enterprise request failed')
   return new EnterpriseFault('Server', S.ERROR.message)
 }

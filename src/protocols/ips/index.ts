@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Config } from '../../config.js'
 import type { DoorContext } from '../../context.js'
 import { CoreError } from '../../core/errors.js'
+import { isUnavailable, logUnavailable } from '../kit/errors.js'
 import { publicBase } from '../kit/public-url.js'
 import { noteOperation } from '../kit/request-notes.js'
 import { contextFor } from '../kit/request-context.js'
@@ -154,7 +155,8 @@ async function handle(appCtx: DoorContext, form: Form, request: FastifyRequest, 
       return sendFault(reply, answer, error)
     }
     if (error instanceof CoreError) {
-      request.log.info({ code: error.code }, 'IPS operation refused by the core')
+      if (isUnavailable(error)) logUnavailable(request.log, error)
+      else request.log.info({ code: error.code }, 'IPS operation refused by the core')
       return sendFault(reply, answer, faults.exception(error.message))
     }
     request.log.error({ err: error }, 'IPS operation failed')

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ZodError } from 'zod'
 import { CoreError, type ErrorCode } from '../../core/errors.js'
+import { isUnavailable, logUnavailable } from '../kit/errors.js'
 
 /** HTTP status for each core error code on the REST door. */
 export const STATUS_OF: Record<ErrorCode, number> = {
@@ -80,6 +81,7 @@ export function problemErrorHandler(
     )
   }
   if (error instanceof CoreError) {
+    if (isUnavailable(error)) logUnavailable(request.log, error)
     if (error.code === 'UNAVAILABLE' || error.code === 'BUSY') reply.header('retry-after', '5')
     return sendProblem(reply, problem(STATUS_OF[error.code], error.message, { code: error.code }))
   }
