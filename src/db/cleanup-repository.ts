@@ -191,7 +191,7 @@ export async function previewDueUnits(
   const cursor = { at: params.add(after?.deletedAt ?? null), id: params.add(after?.id ?? 0) }
   const result = await q.query(
     `with recursive due as (${DUE_SELECT(tenant, TENANT_DAYS(tenant), cursor)} limit ${params.add(limit)}),
-      ${UNIT_WALK("'trashed', 'emptied'", tenant, (column) => `${column} in (select id from due)`)},
+      ${UNIT_WALK("'trashed', 'emptied'", tenant, 'select id from due')},
       totals as (
         select unit.addressed, count(*)::int as rows, coalesce(sum(i.size), 0)::bigint as bytes,
                bool_or(${policySql.isUnderLegalHold('i', 'b.legal_hold')}) as held

@@ -46,6 +46,7 @@ export interface Database extends Queryable, TextQueryable, Persistence {
 /** A statement about to be sent, and the connection it is sent on. */
 export interface StatementEvent {
   text: string
+  /** its parameters */
   values: unknown[]
   /** the connection's server process (pg_terminate_backend takes it) */
   processId: number
@@ -172,10 +173,10 @@ class PoolDatabase implements Database {
     const watchers = this.#watchers
     client.query = ((...args: unknown[]) => {
       if (watchers.size === 0) return send(...args)
-      const first = args[0] as string | { text?: string }
+      const first = args[0] as string | { text?: string; values?: unknown[] }
       const event: StatementEvent = {
         text: typeof first === 'string' ? first : (first?.text ?? ''),
-        values: Array.isArray(args[1]) ? args[1] : [],
+        values: ((typeof first === 'string' ? args[1] : first?.values) as unknown[] | undefined) ?? [],
         processId: (client as unknown as { processID: number }).processID,
         client,
       }

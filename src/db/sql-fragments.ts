@@ -22,35 +22,56 @@ const stateNotIn = (states: string) => {
   return `not in (${others.map((state) => `'${state}'`).join(', ')})`
 }
 
-/**
- * The predicate picking the addressed ids of a statement parameter (`ids`: its placeholder). A join with the
- * unnested ids, not `= any(array)`: with the array the planner estimates a handful of rows and walks a whole
- * tenant's trash through the partial roots index (id = trash_root) instead of probing the key.
- */
-export const idsIn = (ids: string) => (column: string) => `${column} in (select unnest(${ids}::bigint[]))`
+/** The addressed ids of a statement parameter (`ids`: its placeholder), as a relation of one column, `id`. */
+export const idsIn = (ids: string) => `select unnest(${ids}::bigint[]) as id`
 
 /**
  * The rows of the addressed trashed items' units: for a unit root, every row whose trash_root is the root (one
  * index range, whatever the unit's size: a recursive walk here was planned badly on large folders); for an
  * item inside a unit, a walk down from it through the members of the same unit. Children trashed separately
  * before are other units and stay where they are. Defines `unit(id, trash_root, addressed, blob_key,
- * legal_hold, brand_id)`; needs `with recursive`. `tenant` is the tenant's placeholder; `addressed` makes the
- * predicate that picks the addressed ids (idsIn: the ids of a parameter, probed by key).
+ * legal_hold, brand_id)`; needs `with recursive`. `tenant` is the tenant's placeholder; `addressed` a query
+ * whose column `id` holds the addressed ids (idsIn: the ids of a parameter).
+ *
+ * Every row is reached by a key whatever the table's statistics say: each step is a lateral subquery (kept apart
+ * by `offset 0`, so it is planned per outer row with that row's values as equalities) that names only the columns
+ * of an index it must use: the addressed rows by primary key, a unit's members by (tenant_id, trash_root), a
+ * walk's children by (tenant_id, parent_id) or (tenant_id, trash_root); states and the rest are checked outside,
+ * so that no partial index of the trash can serve a tenant-wide scan. Planned as one join, statistics taken before a tenant's trash was
+ * bulk-filled made the partial trash_root index look empty, and a one-item restore among 100,000 trashed items
+ * scanned the tenant's trash once per row it read (over two minutes).
  */
-export const UNIT_WALK = (states: string, tenant: string, addressed: (column: string) => string) => `walk as (
-    select i.id, i.trash_root, i.id as addressed, i.blob_key, i.legal_hold, i.brand_id
-      from items i where i.tenant_id = ${tenant} and ${addressed('i.id')} and i.state in (${states})
-       and i.id <> i.trash_root
+export const UNIT_WALK = (states: string, tenant: string, addressed: string) => `heads as materialized (
+    select i.id, i.trash_root, i.state, i.blob_key, i.legal_hold, i.brand_id
+      from (select distinct id from (${addressed}) d) a
+      cross join lateral (
+        select i.id, i.trash_root, i.state, i.blob_key, i.legal_hold, i.brand_id
+          from items i where i.tenant_id = ${tenant} and i.id = a.id offset 0
+      ) i
+  ),
+  walk as (
+    select h.id, h.trash_root, h.id as addressed, h.blob_key, h.legal_hold, h.brand_id
+      from heads h where h.state ${stateNotIn(states)} and h.id <> h.trash_root
     union all
     select c.id, c.trash_root, walk.addressed, c.blob_key, c.legal_hold, c.brand_id
-      from walk join items c on c.tenant_id = ${tenant} and c.parent_id = walk.id and c.trash_root = walk.trash_root
-     where c.state in (${states})
+      from walk
+      cross join lateral (
+        select c.id, c.trash_root, c.state, c.blob_key, c.legal_hold, c.brand_id
+          from items c
+         where c.tenant_id = ${tenant} and c.parent_id = walk.id and c.trash_root = walk.trash_root
+        offset 0
+      ) c
+     where c.state ${stateNotIn(states)}
   ),
   -- materialized: inlined into an UPDATE's join it can be re-run once per candidate row (seen: 150 s for 200 ids)
   unit as materialized (
     select m.id, m.trash_root, r.id as addressed, m.blob_key, m.legal_hold, m.brand_id
-      from items r join items m on m.tenant_id = ${tenant} and m.trash_root = r.id and m.state in (${states})
-     where r.tenant_id = ${tenant} and ${addressed('r.id')} and r.id = r.trash_root and r.state ${stateNotIn(states)}
+      from heads r
+      cross join lateral (
+        select m.id, m.trash_root, m.state, m.blob_key, m.legal_hold, m.brand_id
+          from items m where m.tenant_id = ${tenant} and m.trash_root = r.id offset 0
+      ) m
+     where r.id = r.trash_root and r.state ${stateNotIn(states)} and m.state ${stateNotIn(states)}
     union all
     select id, trash_root, addressed, blob_key, legal_hold, brand_id from walk
   )`

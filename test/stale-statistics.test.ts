@@ -1,0 +1,106 @@
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { needs, POSTGRES } from './helpers/requirements.js'
+import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
+
+/**
+ * Plans that do not depend on the table's statistics: a tenant's trash bulk-filled after the statistics were
+ * taken (every item active then) must not turn a one-item restore into a scan of the tenant's trash. The
+ * restore's statements are caught before they run and explained (EXPLAIN, FORMAT JSON) with their own
+ * parameters: every read of `items` is an index scan whose condition goes beyond the tenant (the addressed row
+ * by primary key, a unit's members by trash_root, the name clash by the active-name key).
+ */
+describe('stale statistics', needs(POSTGRES, 'plans of PostgreSQL with statistics of its own'), () => {
+  let server: TestServer
+  let f: Fixture
+  let admin: pg.Client
+
+  beforeAll(async () => {
+    server = await startTestServer()
+    f = await createFixture(server.ctx, 'stale')
+    admin = new pg.Client({ connectionString: server.database.url })
+    await admin.connect()
+    // statistics taken while every item of the tenant is active, then never again
+    await admin.query('alter table items set (autovacuum_enabled = false)')
+    const top = await server.ctx.admin.createItem(f.tenantId, {
+      kind: 'folder',
+      name: 'top',
+      brandId: f.brandId,
+    })
+    await admin.query(
+      `insert into items (tenant_id, kind, type, name, parent_id, brand_id, size)
+       select $1, 'file', 'Document', 'stale-' || g || '.pdf', $2, $3, 10 from generate_series(1, 50000) g`,
+      [f.tenantId, top.item.id, f.brandId],
+    )
+    await admin.query('analyze items')
+    await admin.query(
+      `update items set state = 'trashed', deleted_at = now(), deleted_by = $2, deleted_via = 'rest',
+              trash_root = id, original_parent_id = parent_id, original_path = '/top/' || name
+        where tenant_id = $1 and kind = 'file'`,
+      [f.tenantId, f.users.admin!.id],
+    )
+  }, 120_000)
+
+  afterAll(async () => {
+    await admin?.end()
+    await server?.close()
+  })
+
+  interface PlanNode {
+    'Node Type': string
+    'Relation Name'?: string
+    'Index Name'?: string
+    'Index Cond'?: string
+    Plans?: PlanNode[]
+  }
+
+  /** Every node of a plan that reads the items table (the update's own target aside). */
+  function itemsScans(node: PlanNode, found: PlanNode[] = []): PlanNode[] {
+    if (node['Relation Name'] === 'items' && node['Node Type'] !== 'ModifyTable') found.push(node)
+    for (const child of node.Plans ?? []) itemsScans(child, found)
+    return found
+  }
+
+  it('a one-item restore reads items by key only: the unit walk and the name clash check', async () => {
+    const item = await admin.query<{ id: number }>(
+      `select id from items where tenant_id = $1 and state = 'trashed' order by id offset 25000 limit 1`,
+      [f.tenantId],
+    )
+    const caught: { text: string; values: unknown[] }[] = []
+    const stop = server.ctx.db.watchStatements!((statement) => {
+      if (/^\s*(with recursive|select name from items)/.test(statement.text)) {
+        caught.push({ text: statement.text, values: statement.values ?? [] })
+        // explained below instead: run with plans that scan the tenant's trash, it would take minutes
+        if (statement.text.trimStart().startsWith('with recursive')) throw new Error('caught for EXPLAIN')
+      }
+    })
+    try {
+      await server.ctx.trash.restore(f.users.admin!.actor, [item.rows[0]!.id]).catch(() => {})
+    } finally {
+      stop()
+    }
+    expect(caught.map((statement) => statement.text.trimStart().slice(0, 14))).toEqual([
+      'select name fr',
+      'with recursive',
+    ])
+    const usedIndexes = new Set<string>()
+    for (const statement of caught) {
+      const explained = await admin.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(
+        `explain (format json) ${statement.text}`,
+        statement.values,
+      )
+      const scans = itemsScans(explained.rows[0]!['QUERY PLAN'][0]!.Plan)
+      expect(scans.length).toBeGreaterThan(0)
+      for (const scan of scans) {
+        const described = `${statement.text.trimStart().slice(0, 20)}: ${scan['Node Type']} ${scan['Index Name']} (${scan['Index Cond']}) ${JSON.stringify(scan).slice(0, 300)}`
+        expect(scan['Node Type'], described).toMatch(/^Index (Only )?Scan$/)
+        // a condition on the tenant alone would read the tenant's whole trash
+        expect(scan['Index Cond'] ?? '', described).toMatch(/\b(id|trash_root|parent_id|name)\b/)
+        usedIndexes.add(scan['Index Name']!)
+      }
+    }
+    expect([...usedIndexes].sort()).toEqual(
+      expect.arrayContaining(['items_active_name_key', 'items_pkey', 'items_trash_root_idx']),
+    )
+  })
+})
