@@ -1,6 +1,7 @@
 import { CoreError, ErrorCodes } from './errors.js'
 import * as policy from './policy.js'
 import type {
+  KeptAnswer,
   OperationCursor,
   OperationFilter,
   OperationRow,
@@ -38,6 +39,18 @@ function parseCursor(cursor: string): OperationCursor {
  * The operation log: every request that trashed, restored, emptied or purged, and every cleanup run, as the
  * actor may see it (their own; a tenant administrator's: the tenant's).
  */
+/**
+ * A key's answer is kept for a day; a request that took a key and never answered (its process ended) holds it
+ * for ten minutes, then a retry acts.
+ */
+const KEY_LIMITS = { keepSeconds: 24 * 3600, staleSeconds: 600 }
+
+export type KeyOutcome =
+  | { kind: 'act' }
+  | { kind: 'replay'; answer: KeptAnswer }
+  | { kind: 'other-request' }
+  | { kind: 'in-progress' }
+
 export class OperationService {
   private readonly operations: OperationStore
 
@@ -46,6 +59,25 @@ export class OperationService {
     private readonly trash: TrashService,
   ) {
     this.operations = persistence.stores.operations
+  }
+
+  /**
+   * What a request naming an Idempotency-Key may do: act (the key is its own now), answer what the user's
+   * earlier request with that key answered, or be refused (the key names another request, or that request is
+   * still being answered).
+   */
+  async claimKey(actor: Actor, key: string, fingerprint: string): Promise<KeyOutcome> {
+    const claim = await this.operations.claimKey(actor.tenantId, actor.userId, key, fingerprint, KEY_LIMITS)
+    if (claim.claimed) return { kind: 'act' }
+    if (claim.fingerprint !== null && claim.fingerprint !== fingerprint) return { kind: 'other-request' }
+    if (claim.answer) return { kind: 'replay', answer: claim.answer }
+    return { kind: 'in-progress' }
+  }
+
+  /** The answer of a request that acted under its key; an answer the server failed to give frees the key. */
+  async settleKey(actor: Actor, key: string, answer: KeptAnswer): Promise<void> {
+    if (answer.status >= 500) await this.operations.releaseKey(actor.tenantId, actor.userId, key)
+    else await this.operations.keepAnswer(actor.tenantId, actor.userId, key, answer)
   }
 
   async list(

@@ -1,4 +1,6 @@
 import type {
+  KeptAnswer,
+  KeyClaim,
   NewOperation,
   OperationCursor,
   OperationFilter,
@@ -190,8 +192,78 @@ export async function listOperationUnits(
 }
 
 /** The operation log over the pool or one transaction. */
+export async function claimKey(
+  q: Queryable,
+  tenantId: number,
+  userId: number,
+  key: string,
+  fingerprint: string,
+  limits: { keepSeconds: number; staleSeconds: number },
+): Promise<KeyClaim> {
+  // The insert and the read of an earlier holder see the same snapshot: a holder that committed after this
+  // statement began is neither claimed over nor read (answered as taken by a concurrent request).
+  const result = await q.query<{
+    claimed: boolean
+    fingerprint: string | null
+    status: number | null
+    content_type: string | null
+    body: string | null
+  }>(
+    `with expired as (
+        delete from idempotency_keys
+         where tenant_id = $1 and user_id = $2 and key <> $3 and created_at < now() - make_interval(secs => $5)
+      ),
+      claimed as (
+        insert into idempotency_keys as k (tenant_id, user_id, key, fingerprint) values ($1, $2, $3, $4)
+        on conflict (tenant_id, user_id, key) do update
+           set fingerprint = excluded.fingerprint, status = null, content_type = null, body = null, created_at = now()
+         where k.created_at < now() - make_interval(secs => $5)
+            or (k.status is null and k.created_at < now() - make_interval(secs => $6))
+        returning 1
+      )
+      select true as claimed, null as fingerprint, null::int as status, null as content_type, null as body
+        from claimed
+      union all
+      select false, k.fingerprint, k.status, k.content_type, k.body
+        from idempotency_keys k
+       where not exists (select from claimed) and k.tenant_id = $1 and k.user_id = $2 and k.key = $3`,
+    [tenantId, userId, key, fingerprint, limits.keepSeconds, limits.staleSeconds],
+  )
+  const row = result.rows[0]
+  if (!row) return { claimed: false, fingerprint: null, answer: null }
+  if (row.claimed) return { claimed: true }
+  return {
+    claimed: false,
+    fingerprint: row.fingerprint!,
+    answer:
+      row.status === null ? null : { status: row.status, contentType: row.content_type!, body: row.body! },
+  }
+}
+
 export class PgOperationStore implements OperationStore {
   constructor(private readonly q: Queryable) {}
+  claimKey(
+    tenantId: number,
+    userId: number,
+    key: string,
+    fingerprint: string,
+    limits: { keepSeconds: number; staleSeconds: number },
+  ) {
+    return claimKey(this.q, tenantId, userId, key, fingerprint, limits)
+  }
+  async keepAnswer(tenantId: number, userId: number, key: string, answer: KeptAnswer) {
+    await this.q.query(
+      `update idempotency_keys set status = $4, content_type = $5, body = $6
+        where tenant_id = $1 and user_id = $2 and key = $3`,
+      [tenantId, userId, key, answer.status, answer.contentType, answer.body],
+    )
+  }
+  async releaseKey(tenantId: number, userId: number, key: string) {
+    await this.q.query(
+      'delete from idempotency_keys where tenant_id = $1 and user_id = $2 and key = $3 and status is null',
+      [tenantId, userId, key],
+    )
+  }
   insertOperation(op: NewOperation) {
     return insertOperation(this.q, op)
   }

@@ -1,6 +1,11 @@
 import type { Readable } from 'node:stream'
 import type { BlobDeleteFailure, BlobStore, ListedBlob } from '../../src/core/ports/blob-store.js'
-import type { OperationRow, OperationStore } from '../../src/core/ports/operation-store.js'
+import type {
+  KeptAnswer,
+  KeyClaim,
+  OperationRow,
+  OperationStore,
+} from '../../src/core/ports/operation-store.js'
 import type { Stores } from '../../src/core/ports/stores.js'
 import type { StoredFileRow, SweepStore, SweepWalk } from '../../src/core/ports/sweep-store.js'
 import type { Persistence, UnitOfWorkOptions } from '../../src/core/ports/unit-of-work.js'
@@ -136,6 +141,22 @@ export class MemoryOperationStore implements OperationStore {
   }
   async listOperationUnits() {
     return []
+  }
+  /** keys by tenant/user/key; without time: nothing expires or goes stale in memory */
+  readonly keys = new Map<string, { fingerprint: string; answer: KeptAnswer | null }>()
+  async claimKey(tenantId: number, userId: number, key: string, fingerprint: string): Promise<KeyClaim> {
+    const id = `${tenantId}/${userId}/${key}`
+    const held = this.keys.get(id)
+    if (held) return { claimed: false, ...held }
+    this.keys.set(id, { fingerprint, answer: null })
+    return { claimed: true }
+  }
+  async keepAnswer(tenantId: number, userId: number, key: string, answer: KeptAnswer) {
+    const held = this.keys.get(`${tenantId}/${userId}/${key}`)
+    if (held) held.answer = answer
+  }
+  async releaseKey(tenantId: number, userId: number, key: string) {
+    this.keys.delete(`${tenantId}/${userId}/${key}`)
   }
 }
 

@@ -56,7 +56,36 @@ export interface OperationUnit {
   stillTrashed: boolean
 }
 
+/** A request's answer kept under its Idempotency-Key. */
+export interface KeptAnswer {
+  status: number
+  contentType: string
+  body: string
+}
+
+/** What a request naming a key finds: the key is its own now, or an earlier request of the same user had it. */
+export type KeyClaim =
+  | { claimed: true }
+  | { claimed: false; fingerprint: string; answer: KeptAnswer | null }
+  /** another request took the key in the same moment and has not committed its claim yet */
+  | { claimed: false; fingerprint: null; answer: null }
+
 export interface OperationStore {
+  /**
+   * Takes the key for a request unless the user's earlier request holds it: answered within `keepSeconds`, or
+   * still being answered and started within `staleSeconds`. The user's keys older than `keepSeconds` go.
+   */
+  claimKey(
+    tenantId: number,
+    userId: number,
+    key: string,
+    fingerprint: string,
+    limits: { keepSeconds: number; staleSeconds: number },
+  ): Promise<KeyClaim>
+  /** Keeps the answer of the request that holds the key. */
+  keepAnswer(tenantId: number, userId: number, key: string, answer: KeptAnswer): Promise<void>
+  /** Gives the key back (the request failed before acting), so that a retry acts. */
+  releaseKey(tenantId: number, userId: number, key: string): Promise<void>
   insertOperation(op: NewOperation): Promise<void>
   /** A purge whose stored files could not all be removed: the units that failed move from ok to error. */
   recordLateFailures(tenantId: number, id: string, failedUnits: number): Promise<void>

@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import type { DoorContext } from '../../context.js'
 import type { Actor } from '../../core/types.js'
-import { problem, sendProblem } from './problem.js'
 import { publicBase } from '../kit/public-url.js'
 import { contextFor } from '../kit/request-context.js'
 import { basic, bearer, forgeryRefusal, sameSecret, tooManyFailures, unauthorized } from './credentials.js'
 import { endEventStreams } from './events.js'
+import { beforeActing, keepAnswer } from './idempotency.js'
 import { openApiDocument } from './openapi.js'
+import { problem, sendProblem } from './problem.js'
 import { replyMismatch } from './reply-check.js'
 import type { Route } from './route.js'
 import { adminRoutes } from './routes/admin.js'
@@ -59,6 +60,7 @@ export async function restDoor(app: FastifyInstance, { ctx: appCtx }: { ctx: Doo
           return JSON.stringify(problem(500, mismatch))
         })
       }
+      api.addHook('onSend', keepAnswer)
       const register = (scope: FastifyInstance, definition: Route) => {
         definitions.set(`${definition.method} ${scope.prefix}${definition.url}`, definition)
         return scope.route({
@@ -100,6 +102,9 @@ export async function restDoor(app: FastifyInstance, { ctx: appCtx }: { ctx: Doo
               return sendProblem(reply, problem(415, 'Send the body as application/json'))
             }
             const body = definition.body ? definition.body.parse(request.body ?? undefined) : undefined
+            if (definition.idempotent && actor) {
+              if (await beforeActing(ctx, actor, request, reply)) return reply
+            }
             const result = await definition.handler(ctx, {
               params,
               query,

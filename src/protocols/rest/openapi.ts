@@ -41,6 +41,17 @@ function problemsOf(definition: Route): string[] {
   return Object.keys(PROBLEMS).filter((status) => statuses.has(status))
 }
 
+const IDEMPOTENCY_KEY_PARAMETER = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'A key of your choice (1 to 255 visible ASCII characters, e.g. a UUID). A retry with the same key and the same ' +
+    'request gets the first answer (with Idempotent-Replayed: true) and changes nothing again, for 24 hours; the ' +
+    'key with another request is refused (422), and while the first request is still being answered (409).',
+  schema: { type: 'string', minLength: 1, maxLength: 255 },
+}
+
 const TAGS = [
   { name: 'admin', description: 'Administration with Authorization: Bearer ADMIN_TOKEN' },
   { name: 'session', description: 'Sign in and out' },
@@ -77,6 +88,7 @@ export function openApiDocument(routes: readonly Route[], serverUrl: string) {
         })
       }
     }
+    if (definition.idempotent) parameters.push(IDEMPOTENCY_KEY_PARAMETER)
     const success: Record<string, unknown> = {
       [String(definition.status ?? 200)]:
         definition.response === 'text/event-stream'

@@ -42,6 +42,8 @@ export interface Route<
   otherResponses?: Record<number, z.ZodType>
   /** the body is the request's bytes as a stream (a file upload), whatever its Content-Type */
   raw?: true
+  /** a retry naming the same Idempotency-Key gets the first answer instead of acting again */
+  idempotent?: true
   handler: (ctx: DoorContext, route: RouteContext<P, Q, B>) => Promise<Answer<R>>
 }
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod'
-import { route, type Route } from '../route.js'
 import * as r from '../responses.js'
+import { type Route, route } from '../route.js'
 import * as s from '../schemas.js'
 import { operationJson, undoJson } from '../serialize.js'
 
@@ -81,6 +81,7 @@ export const operationRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/operations/undo',
+    idempotent: true,
     operationId: 'undoMatching',
     response: r.undoMatching,
     auth: 'user',
@@ -109,6 +110,7 @@ export const operationRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/operations/:id/undo',
+    idempotent: true,
     operationId: 'undoOperation',
     response: r.undo,
     auth: 'user',

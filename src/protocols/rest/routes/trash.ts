@@ -1,13 +1,13 @@
 import type { FastifyReply } from 'fastify'
 import type { z } from 'zod'
-import { nextTick } from '../../../core/cleanup-schedule.js'
 import { nothingDue } from '../../../core/cleanup-job.js'
+import { nextTick } from '../../../core/cleanup-schedule.js'
 import { CoreError } from '../../../core/errors.js'
 import * as policy from '../../../core/policy.js'
 import type { BatchResult, TrashFilter } from '../../../core/types.js'
 import { problem, STATUS_OF, sendProblem } from '../problem.js'
-import { route, type Route } from '../route.js'
 import * as r from '../responses.js'
+import { type Route, route } from '../route.js'
 import * as s from '../schemas.js'
 import { batchJson, dryRunUnitJson, trashEntryJson } from '../serialize.js'
 
@@ -137,6 +137,7 @@ export const trashRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/items/trash',
+    idempotent: true,
     operationId: 'trashItems',
     response: r.batch,
     auth: 'user',
@@ -148,6 +149,7 @@ export const trashRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/items/:id/trash',
+    idempotent: true,
     operationId: 'trashItem',
     response: r.itemResult,
     auth: 'user',
@@ -160,6 +162,7 @@ export const trashRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/trash/restore',
+    idempotent: true,
     operationId: 'restoreItems',
     response: r.batch,
     auth: 'user',
@@ -177,6 +180,7 @@ export const trashRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/trash/:id/restore',
+    idempotent: true,
     operationId: 'restoreItem',
     response: r.itemResult,
     auth: 'user',
@@ -196,6 +200,7 @@ export const trashRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/trash/purge',
+    idempotent: true,
     operationId: 'purgeItems',
     response: r.batch,
     auth: 'user',
@@ -207,6 +212,7 @@ export const trashRoutes: Route[] = [
   route({
     method: 'DELETE',
     url: '/trash/:id',
+    idempotent: true,
     operationId: 'purgeItem',
     response: r.itemResult,
     auth: 'user',
@@ -219,6 +225,7 @@ export const trashRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/trash/empty',
+    idempotent: true,
     operationId: 'emptyItems',
     response: r.batch,
     auth: 'user',
@@ -230,6 +237,7 @@ export const trashRoutes: Route[] = [
   route({
     method: 'POST',
     url: '/bin/empty',
+    idempotent: true,
     operationId: 'emptyOwnBin',
     response: r.binEmptied,
     auth: 'user',
