@@ -270,6 +270,49 @@ describe('rights matrix: restore of a unit holding a member the actor may not re
   })
 })
 
+describe('rights matrix: restore preview (REST POST /trash/restore/preview)', () => {
+  const preview = async (role: Role, unit: Unit) => {
+    const before = await tenantFingerprint(server.database.db, f.tenantId, { operations: true })
+    const filesBefore = await storedFiles()
+    const answer = await rest(role, '/api/v1/trash/restore/preview', { ids: [unit.folder] })
+    // a preview changes nothing, whoever asks: no row, no audit row, no operation, no stored file
+    expect(await tenantFingerprint(server.database.db, f.tenantId, { operations: true }), role).toEqual(
+      before,
+    )
+    expect(await states(unit), role).toEqual(['trashed', 'trashed', 'trashed'])
+    expect(await storedFiles(), role).toEqual(filesBefore)
+    expect(answer.results, role).toHaveLength(1)
+    // who may not restore gets a refusal only
+    if (answer.successCount !== 1) expect(answer.results[0]!.status, role).toBe('error')
+    return answer.successCount === 1
+  }
+
+  it('for every kind of actor: what its restore would do, nothing changed', async () => {
+    const outcomes: Record<string, boolean> = {}
+    for (const role of ROLES) {
+      const unit = await makeUnit()
+      expect(await operations.trash.rest(deleterFor(role), unit), role).toBe(true)
+      outcomes[role] = await preview(role, unit)
+    }
+    expect(outcomes).toEqual(Object.fromEntries(ROLES.map((role) => [role, EXPECTED.restore.includes(role)])))
+  })
+
+  it('a unit holding a member the actor may not restore: refused whole for an editor of the brand', async () => {
+    const closed = await server.ctx.admin.createBrand(f.tenantId, 'rm closed preview')
+    const outcomes: Record<string, boolean> = {}
+    for (const role of ['editor', 'admin'] as const) {
+      const unit = await makeUnit()
+      await server.database.db.query(
+        'update items set brand_id = case when id = $2 then $3::bigint else $4::bigint end where tenant_id = $1 and id = any($5::bigint[])',
+        [f.tenantId, unit.folder, f.brandId, closed, [unit.folder, unit.loose]],
+      )
+      expect(await operations.trash.rest('admin', unit)).toBe(true)
+      outcomes[role] = await preview(role, unit)
+    }
+    expect(outcomes).toEqual({ editor: false, admin: true })
+  })
+})
+
 describe('rights matrix: an Enterprise Params query spanning brands', () => {
   it('DeleteObjects Permanent over the Trash by Deletor purges what the editor may and reports the rest (S1002)', async () => {
     const q = await createFixture(server.ctx, 'rq')

@@ -188,6 +188,12 @@ function sinceReason(unit: OperationUnit): UndoSkipped['reason'] {
   return 'trashed_again'
 }
 
+/** A restore's answer for one id, as its preview gives it: where a restored unit would go. */
+export interface RestorePreview extends ItemResult {
+  /** the folder the unit would be restored into: id null for the top level ('/') or a folder made again */
+  targetFolder?: { id: number | null; path: string }
+}
+
 /** ends a dry run's transaction so that it rolls back */
 class DryRunDone extends Error {}
 
@@ -240,6 +246,27 @@ export class TrashService {
     options: UnitOfWorkOptions = {},
   ): Promise<T> {
     return this.actingTransaction(op.actor, fn, { ...options, operationId: op.id })
+  }
+
+  /**
+   * A dry run: the operation's work in one unit of work that is rolled back whatever happens, so its answer is
+   * what the work would do now and nothing of it is kept (no row, no audit row, no operation row, no event).
+   */
+  private async rolledBack<T>(op: Operation, work: (tx: Stores) => Promise<T>): Promise<T> {
+    let answer: { value: T } | undefined
+    try {
+      await this.operationTransaction(
+        op,
+        async (tx) => {
+          answer = { value: await work(tx) }
+          throw new DryRunDone()
+        },
+        RETRY_ON_NAME_RACE,
+      )
+    } catch (error) {
+      if (!(error instanceof DryRunDone)) throw error
+    }
+    return answer!.value
   }
 
   /** active → trashed; a folder takes its active subtree along as one unit. */
@@ -313,12 +340,44 @@ export class TrashService {
     return summarize(results)
   }
 
-  /** The restore of these ids within a transaction: decisions, plan and the restoring statement. */
+  /**
+   * What restore(actor, ids, options) would do now, per id, changing nothing: the same restore run in a unit of
+   * work that is rolled back (see rolledBack), so its outcomes, renames and folders made again are the
+   * restore's own. Each unit restored also says where it would go: its folder's id and path (the id null for the
+   * top level, and for a folder the restore would make again, whose id is not known before it is made).
+   */
+  async previewRestore(
+    actor: Actor,
+    requested: readonly number[],
+    options: RestoreOptions = {},
+  ): Promise<RestorePreview[]> {
+    const ids = uniqueIds(requested)
+    const op = startOperation(actor, 'restore')
+    return this.rolledBack(op, async (tx) => {
+      const destinations = new Map<number, number | null>()
+      const results = await this.restoreIn(tx, actor, ids, options, destinations)
+      const folderIds = [...new Set(destinations.values())].filter((id): id is number => id !== null)
+      const paths = folderIds.length > 0 ? await tx.items.pathsOf(actor.tenantId, folderIds) : new Map()
+      return mapInTurns(results, (result): RestorePreview => {
+        if (!destinations.has(result.id)) return result
+        const folderId = destinations.get(result.id)!
+        if (folderId === null) return { ...result, targetFolder: { id: null, path: '/' } }
+        const made = (result.recreatedFolders?.length ?? 0) > 0
+        return { ...result, targetFolder: { id: made ? null : folderId, path: paths.get(folderId)!.path } }
+      })
+    })
+  }
+
+  /**
+   * The restore of these ids within a transaction: decisions, plan and the restoring statement. `destinations`,
+   * when given, gets the folder each restored unit goes into (null: the top level).
+   */
   private async restoreIn(
     tx: Stores,
     actor: Actor,
     ids: number[],
     options: RestoreOptions,
+    destinations?: Map<number, number | null>,
   ): Promise<ItemResult[]> {
     const facts = await tx.trash.lockItemFacts(actor.tenantId, actor.userId, ids)
     const { results, allowed } = await decide(ids, facts, (item) => {
@@ -331,7 +390,7 @@ export class TrashService {
     await refuseForbiddenMembers(tx, actor, 'restore', allowed, results)
     const units = await absorbIntoRequestedRoots(allowed, results)
     const recreated = new Map<number, string[]>()
-    const targets = await this.planRestore(tx, actor, units, options, results, recreated)
+    const targets = await this.planRestore(tx, actor, units, options, results, recreated, destinations)
     const restored = await tx.trash.restoreUnits(actor, targets)
     const unitsById = new Map(units.map((unit) => [unit.id, unit]))
     await eachInTurns(targets, (target) => {
@@ -387,20 +446,17 @@ export class TrashService {
       return { results, skipped, next: units.length === UNDO_PAGE ? units[units.length - 1]!.auditId : null }
     }
     if (options.dryRun) {
-      try {
-        await this.operationTransaction(op, async (tx) => {
-          for (let after: number | null = 0; after !== null; ) {
-            const page = await chunk(tx, after)
-            outcome.results.push(...page.results)
-            outcome.skipped.push(...page.skipped)
-            after = page.next
-          }
-          throw new DryRunDone()
-        })
-      } catch (error) {
-        if (!(error instanceof DryRunDone)) throw error
-      }
-      return outcome
+      // the answer is gathered afresh by each attempt (a unit of work may run again)
+      return this.rolledBack(op, async (tx) => {
+        const preview: UndoOutcome = { operationId: null, results: [], skipped: [] }
+        for (let after: number | null = 0; after !== null; ) {
+          const page = await chunk(tx, after)
+          preview.results.push(...page.results)
+          preview.skipped.push(...page.skipped)
+          after = page.next
+        }
+        return preview
+      })
     }
     for (let after: number | null = 0; after !== null; ) {
       const from: number = after
@@ -427,6 +483,7 @@ export class TrashService {
     options: RestoreOptions,
     results: Map<number, ItemResult>,
     recreated?: Map<number, string[]>,
+    destinations?: Map<number, number | null>,
   ): Promise<RestoreTarget[]> {
     if (units.length === 0) return []
     const destination = new Map<number, { parentId: number | null; move: boolean }>()
@@ -502,6 +559,7 @@ export class TrashService {
         const dest = destination.get(unit.id)!
         const target: RestoreTarget = { id: unit.id }
         if (dest.move) target.parentId = dest.parentId
+        destinations?.set(unit.id, dest.parentId)
         if (taken.has(unit.name)) {
           // one look-up per name stem and folder, and each search for a free number starts after the last one
           // found for that name: restoring many items of one name stays linear

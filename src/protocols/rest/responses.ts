@@ -269,6 +269,18 @@ const batchFields = {
   results: z.array(itemResult),
 }
 export const batch = z.strictObject(batchFields)
+/** What a restore would do per id: the restore's own results, and where each restored unit would go. */
+export const restorePreview = z.strictObject({
+  preview: z.literal(true),
+  ...batchFields,
+  results: z.array(
+    z.strictObject({
+      ...itemResult.shape,
+      /** id null: the top level ('/'), or a folder the restore would make again (the last of recreatedFolders) */
+      targetFolder: z.strictObject({ id: id.nullable(), path: z.string() }).optional(),
+    }),
+  ),
+})
 export const binEmptied = z.strictObject({ purged: count, errorCount: count, failed: z.array(itemResult) })
 
 // ---- operations

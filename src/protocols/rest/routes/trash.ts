@@ -4,6 +4,7 @@ import { nothingDue } from '../../../core/cleanup-job.js'
 import { nextTick } from '../../../core/cleanup-schedule.js'
 import { CoreError } from '../../../core/errors.js'
 import * as policy from '../../../core/policy.js'
+import { summarize } from '../../../core/trash-service.js'
 import type { BatchResult, TrashFilter } from '../../../core/types.js'
 import { problem, STATUS_OF, sendProblem } from '../problem.js'
 import * as r from '../responses.js'
@@ -176,6 +177,25 @@ export const trashRoutes: Route[] = [
           onMissingParent: body.onMissingParent,
         }),
       ),
+  }),
+  route({
+    method: 'POST',
+    url: '/trash/restore/preview',
+    operationId: 'previewRestore',
+    response: r.restorePreview,
+    auth: 'user',
+    tag: 'trash',
+    summary:
+      'What restoring items would do per id (outcome, target folder, renamed to, folders made again, items), changing nothing',
+    body: s.restoreBody,
+    handler: async (ctx, { actor, body }) => {
+      const results = await ctx.trash.previewRestore(actor, body.ids, {
+        targetFolderId: body.targetFolderId,
+        onMissingParent: body.onMissingParent,
+      })
+      const { successCount, warningCount, errorCount } = summarize(results)
+      return { preview: true as const, successCount, warningCount, errorCount, results }
+    },
   }),
   route({
     method: 'POST',
