@@ -581,6 +581,24 @@ describe('hostile clients: big batches', () => {
 })
 
 describe('hostile clients: values PostgreSQL cannot hold', () => {
+  it('a forged cursor (an id past 2^53, a time PostgreSQL cannot hold, NUL in a value) is refused before any SQL', async () => {
+    const cursor = (text: string) => Buffer.from(text).toString('base64url')
+    for (const forged of [
+      '2026-01-01T00:00:00.000Z|99999999999999999999999',
+      '-271821-04-20T00:00:00.000Z|1',
+      '["deletedAt","desc","-271821-04-20T00:00:00.000Z",1]',
+      '["name","asc","a\u0000b",1]',
+    ]) {
+      const reply = await fetch(`${server.baseUrl}/api/v1/trash?cursor=${cursor(forged)}`, {
+        headers: { authorization: basicAuth(f.users.editor!) },
+      })
+      const problem = (await reply.json()) as { detail: string }
+      expect(reply.status, forged).toBe(422)
+      // the cursor's own refusal, not PostgreSQL's refusal of the value it was handed
+      expect(problem.detail, forged).toBe('The cursor does not belong to this sort order')
+    }
+  })
+
   it('a NUL character in a login, a filter or a path is the client error of its door, never a server error', async () => {
     const nul = 'a\u0000b'
     const problems = [

@@ -71,8 +71,22 @@ export const nullableIn = (sort: SortColumn, filter: TrashFilter) =>
 function valueFits(sort: SortColumn, value: unknown): boolean {
   const cast = SORT_CASTS[sort]
   if (cast === 'bigint') return Number.isSafeInteger(value)
-  if (typeof value !== 'string' || value.length > 1000) return false
-  return cast !== 'timestamptz' || !Number.isNaN(Date.parse(value))
+  // text PostgreSQL can hold: no NUL character
+  if (typeof value !== 'string' || value.length > 1000 || value.includes('\u0000')) return false
+  return cast !== 'timestamptz' || isStoredTime(value)
+}
+
+/** Years 1 to 9999: what a row's time can be; PostgreSQL refuses some times JavaScript reads (year -271821). */
+const FIRST_TIME = Date.parse('0001-01-01T00:00:00.000Z')
+const LAST_TIME = Date.parse('9999-12-31T23:59:59.999Z')
+
+/**
+ * A time a cursor may carry. A forged one is refused here: handed to SQL it fails there, and on the embedded
+ * database (one connection) other tenants' requests running at that moment were answered 503.
+ */
+function isStoredTime(text: string): boolean {
+  const time = Date.parse(text)
+  return time >= FIRST_TIME && time <= LAST_TIME
 }
 
 interface Cursor {
@@ -99,6 +113,6 @@ export function decodeCursor(cursor: string): Cursor | null {
     }
   }
   const [deletedAt, id] = text.split('|')
-  if (!deletedAt || !id || !/^\d+$/.test(id) || Number.isNaN(Date.parse(deletedAt))) return null
+  if (!deletedAt || !id || !/^\d{1,15}$/.test(id) || !isStoredTime(deletedAt)) return null
   return { sort: 'deletedAt', direction: 'desc', value: deletedAt, id: Number(id) }
 }
