@@ -1,5 +1,6 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { asmx } from './helpers/asmx.js'
 import { needs, POSTGRES } from './helpers/requirements.js'
 import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
@@ -72,6 +73,43 @@ describe('single-item plans', needs(POSTGRES, 'reads the plans PostgreSQL makes'
     return row.rows[0]!.id
   }
 
+  /**
+   * Runs the statements a request sent again, for another sibling (`id` and the sibling's name swapped for
+   * `other`'s), with EXPLAIN ANALYZE in a transaction rolled back; answers the scans of items or audit that read
+   * a tenth of the folder or more. A plan may hold a scan that would read a table whole, as long as it stops at
+   * once (no folder to walk). The operation's own row is keyed by the request's operation id: not written twice.
+   */
+  async function wideScans(sent: { text: string; values: unknown[] }[], swap: (value: unknown) => unknown) {
+    const planned = sent.filter(
+      (s) => !/^\s*(begin|commit|rollback)\b|set_config|^\s*insert into operations\b/i.test(s.text),
+    )
+    expect(planned.length).toBeGreaterThan(0)
+    const scans: string[] = []
+    await admin.query('begin')
+    try {
+      for (const statement of planned) {
+        const values = statement.values.map((value) => (Array.isArray(value) ? value.map(swap) : swap(value)))
+        const plan = await admin.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(
+          `explain (analyze, format json) ${statement.text}`,
+          values,
+        )
+        for (const node of nodesOf(plan.rows[0]!['QUERY PLAN'][0]!.Plan))
+          if (
+            /Scan$/.test(node['Node Type']) &&
+            node['Actual Loops'] * (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)) >=
+              SIBLINGS / 10 &&
+            ['items', 'audit'].includes(node['Relation Name'] ?? '')
+          )
+            scans.push(
+              `${node['Node Type']} of ${node['Relation Name']} in: ${statement.text.replace(/\s+/g, ' ').slice(0, 120)}`,
+            )
+      }
+    } finally {
+      await admin.query('rollback')
+    }
+    return scans
+  }
+
   it('a one-file delete among 20,000 siblings reads no table whole', async () => {
     const editor = f.users.editor!
     const id = await siblingId(1)
@@ -84,38 +122,28 @@ describe('single-item plans', needs(POSTGRES, 'reads the plans PostgreSQL makes'
     })
     const state = await admin.query('select state from items where id = $1', [id])
     expect(state.rows[0]!.state).toBe('trashed')
-
-    // every statement of the request but transaction control, run again for another sibling and rolled back;
-    // a plan may hold a scan that would read a table whole, as long as it stops at once (no folder to walk)
     const other = await siblingId(2)
-    // (the operation's own row is keyed by the request's operation id: it cannot be written twice)
-    const planned = sent.filter(
-      (s) => !/^\s*(begin|commit|rollback)\b|set_config|^\s*insert into operations\b/i.test(s.text),
-    )
-    expect(planned.length).toBeGreaterThan(0)
-    const scans: string[] = []
-    await admin.query('begin')
-    try {
-      for (const statement of planned) {
-        const values = statement.values.map((value) =>
-          value === id ? other : Array.isArray(value) ? value.map((v) => (v === id ? other : v)) : value,
-        )
-        const plan = await admin.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(
-          `explain (analyze, format json) ${statement.text}`,
-          values,
-        )
-        for (const node of nodesOf(plan.rows[0]!['QUERY PLAN'][0]!.Plan))
-          if (
-            node['Node Type'] === 'Seq Scan' &&
-            node['Actual Loops'] * (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)) >=
-              SIBLINGS / 10 &&
-            ['items', 'audit'].includes(node['Relation Name'] ?? '')
-          )
-            scans.push(`${node['Relation Name']} in: ${statement.text.replace(/\s+/g, ' ').slice(0, 120)}`)
-      }
-    } finally {
-      await admin.query('rollback')
-    }
-    expect(scans).toEqual([])
+    expect(await wideScans(sent, (value) => (value === id ? other : value))).toEqual([])
+  })
+
+  it('a srv.asmx DeleteDocument by path among 20,000 siblings finds the file by its name, not by reading the folder', async () => {
+    const editor = f.users.editor!
+    const id = await siblingId(3)
+    const ticket = (
+      await asmx(server.baseUrl, 'GET', 'AuthenticateUser', { UID: editor.login, PWD: editor.password })
+    ).response.attrs.ticket!
+    const sent = await statementsOf(async () => {
+      const answer = await asmx(server.baseUrl, 'GET', 'DeleteDocument', {
+        AuthenticationTicket: ticket,
+        Path: '\\lib\\sibling-3.pdf',
+      })
+      expect(answer.success, answer.text).toBe('true')
+    })
+    const state = await admin.query('select state from items where id = $1', [id])
+    expect(state.rows[0]!.state).toBe('trashed')
+    const other = await siblingId(4)
+    const swap = (value: unknown) =>
+      value === id ? other : value === 'sibling-3.pdf' ? 'sibling-4.pdf' : value
+    expect(await wideScans(sent, swap)).toEqual([])
   })
 })
