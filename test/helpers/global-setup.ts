@@ -13,8 +13,9 @@ export default async function setup() {
   await buildWebPage({ ifStale: true })
   const url = process.env.TEST_DATABASE_URL
   if (!url) return
+  // numbers and names count as well as contents: a migration renumbered keeps its SQL but not its row
   const checksum = createHash('sha256')
-    .update((await loadMigrations()).map((m) => m.checksum).join())
+    .update((await loadMigrations()).map((m) => `${m.id}:${m.name}:${m.checksum}`).join())
     .digest('hex')
     .slice(0, 12)
   const template = `trashd_template_${checksum}`
