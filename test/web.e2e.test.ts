@@ -467,6 +467,49 @@ describe('web Trash Can page in Chromium', needs(CHROMIUM_BROWSER), () => {
     await page.close()
   })
 
+  it('lists recent operations and undoes a delete after showing its preview', async () => {
+    const folder = await createItem({ kind: 'folder', name: 'Briefs', brandId: f.brandId })
+    for (const name of ['brief-a.txt', 'brief-b.txt', 'brief-c.txt'])
+      ids[name] = await createItem({
+        kind: 'file',
+        name,
+        parentId: folder,
+        brandId: f.brandId,
+        type: 'Article',
+      })
+    await trashAs('editor', ['brief-a.txt', 'brief-b.txt', 'brief-c.txt'])
+    // a new file took one name meanwhile: the undo restores that one under a new name
+    await createItem({ kind: 'file', name: 'brief-b.txt', parentId: folder, brandId: f.brandId })
+    const page = await openPage()
+    await signIn(page, 'editor')
+    const line = page.locator('#operations-list li').first()
+    await expect.poll(() => line.textContent()).toMatch(/^we-editor deleted 3 items via the REST API/)
+    await line.getByRole('button', { name: /^Undo: we-editor deleted 3 items/ }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.waitFor()
+    expect(await dialog.locator('h2').textContent()).toMatch(/^Undo: we-editor deleted 3 items/)
+    expect(await dialog.locator('#confirm-text').textContent()).toBe(
+      '3 items will be restored, 1 under a new name because theirs is taken.',
+    )
+    expect(await dialog.locator('#confirm-details').textContent()).toContain(
+      'brief-b.txt will be restored as brief-b (restored).txt',
+    )
+    // the preview changed nothing, and cancelling changes nothing either
+    await page.keyboard.press('Escape')
+    await dialog.waitFor({ state: 'hidden' })
+    for (const name of ['brief-a.txt', 'brief-b.txt', 'brief-c.txt'])
+      expect(await state(name)).toMatchObject({ state: 'trashed' })
+    await line.getByRole('button', { name: /^Undo/ }).click()
+    await dialog.getByRole('button', { name: 'Restore 3 items' }).click()
+    await expect.poll(() => results(page).locator('h3').textContent()).toBe('Undo: 3 items restored')
+    expect(await state('brief-a.txt')).toEqual({ state: 'active', name: 'brief-a.txt' })
+    expect(await state('brief-b.txt')).toEqual({ state: 'active', name: 'brief-b (restored).txt' })
+    expect(await state('brief-c.txt')).toEqual({ state: 'active', name: 'brief-c.txt' })
+    // the undo is an operation of its own, listed first
+    await expect.poll(() => line.textContent()).toMatch(/^we-editor undid a delete and restored 3 items via/)
+    await page.close()
+  })
+
   it('fits a phone screen: rows become cards, nothing scrolls sideways', async () => {
     const page = await openPage(390, 844)
     await signIn(page, 'admin')

@@ -106,8 +106,13 @@ export class Api {
     return this.token === null ? null : `Bearer ${this.token}`
   }
 
-  private async call<T>(method: string, url: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' }
+  private async call<T>(
+    method: string,
+    url: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders }
     if (this.token) headers.authorization = `Bearer ${this.token}`
     if (body !== undefined) headers['content-type'] = 'application/json'
     const response = await fetch(url, {
@@ -174,6 +179,17 @@ export class Api {
 
   emptyBin() {
     return this.call<EmptyBinResult>('POST', '/api/v1/bin/empty')
+  }
+
+  undoPreview<T>(operationId: string) {
+    return this.call<T>('GET', `/api/v1/operations/${encodeURIComponent(operationId)}/undo/preview`)
+  }
+
+  /** A retry after a lost answer (the same key) is answered with the first undo's result, never undone twice. */
+  undo<T>(operationId: string, idempotencyKey: string) {
+    return this.call<T>('POST', `/api/v1/operations/${encodeURIComponent(operationId)}/undo`, undefined, {
+      'idempotency-key': idempotencyKey,
+    })
   }
 
   get<T>(url: string) {

@@ -15,6 +15,14 @@ import { renderCleanup } from './cleanup.js'
 import { byId, h } from './dom.js'
 import { describeProblem, formatBytes, formatCount, formatDate, formatDateTime, items } from './format.js'
 import { LiveStream } from './live.js'
+import {
+  describeOperation,
+  describeUndoPreview,
+  detailList,
+  type Operation,
+  renderOperations,
+  type UndoAnswer,
+} from './operations.js'
 
 const TOKEN_KEY = 'trashd.session'
 const NO_FEATURES: Features = { events: false, cleanupRuns: false, cleanupPlan: false }
@@ -51,9 +59,12 @@ const el = {
   pageInfo: byId('page-info'),
   pageSize: byId<HTMLSelectElement>('page-size'),
   adminView: byId('admin-view'),
+  operationsView: byId('operations-view'),
+  operationsList: byId('operations-list'),
   confirm: byId<HTMLDialogElement>('confirm'),
   confirmTitle: byId('confirm-title'),
   confirmText: byId('confirm-text'),
+  confirmDetails: byId('confirm-details'),
   confirmOk: byId<HTMLButtonElement>('confirm-ok'),
 }
 
@@ -96,6 +107,7 @@ function showSignIn(message = '') {
   el.account.hidden = true
   el.trashView.hidden = true
   el.adminView.hidden = true
+  el.operationsView.hidden = true
   el.signInView.hidden = false
   el.signInError.textContent = message
   byId<HTMLInputElement>('login').focus()
@@ -153,7 +165,12 @@ async function showTrash() {
   startLive()
   await Promise.all([loadFacets(), load()])
   byId('trash-title').focus()
-  await loadAdmin()
+  el.operationsView.hidden = false
+  await Promise.all([loadOperations(), loadAdmin()])
+}
+
+function loadOperations() {
+  return renderOperations(api, el.operationsList, (op) => void undoOperation(op)).catch(handleFailure)
 }
 
 /** Tenant administrators also see what the next cleanup would purge and the last runs. */
@@ -191,6 +208,7 @@ function scheduleReload() {
   reloadTimer = setTimeout(() => {
     void loadFacets()
     void load()
+    void loadOperations()
   }, 200)
 }
 
@@ -287,6 +305,7 @@ el.pageSize.addEventListener('change', () => {
 el.refresh.addEventListener('click', () => {
   void loadFacets()
   void load()
+  void loadOperations()
   void loadAdmin()
 })
 
@@ -443,9 +462,10 @@ function showMessage(text: string, tone: 'info' | 'error' = 'info') {
 // ---- actions
 
 /** Resolves true when the user confirms; the dialog names what is about to happen. */
-function confirmAction(title: string, text: string, ok: string): Promise<boolean> {
+function confirmAction(title: string, text: string, ok: string, details: Node | '' = ''): Promise<boolean> {
   el.confirmTitle.textContent = title
   el.confirmText.textContent = text
+  el.confirmDetails.replaceChildren(details)
   el.confirmOk.textContent = ok
   el.confirm.returnValue = ''
   el.confirm.showModal()
@@ -505,7 +525,7 @@ el.restore.addEventListener('click', () =>
     if (allowed.length === 0) return
     const batch = await api.restore(allowed.map((entry) => entry.id))
     reportBatch('Restore', 'restored', batch, leftOut)
-    await Promise.all([load(), loadFacets()])
+    await Promise.all([load(), loadFacets(), loadOperations()])
   }),
 )
 
@@ -532,7 +552,7 @@ el.purge.addEventListener('click', () =>
     if (!ok) return
     const batch = await api.purge(allowed.map((entry) => entry.id))
     reportBatch('Delete permanently', 'deleted', batch, leftOut)
-    await Promise.all([load(), loadFacets()])
+    await Promise.all([load(), loadFacets(), loadOperations()])
   }),
 )
 
@@ -571,5 +591,37 @@ el.emptyBin.addEventListener('click', () =>
     await Promise.all([load(), loadFacets()])
   }),
 )
+
+/** getRandomValues, unlike randomUUID, also works on a page served over plain HTTP from another host. */
+function newIdempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16))
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+/** Undo shows what it would do (the server's preview, nothing changed) and acts only once confirmed. */
+function undoOperation(op: Operation) {
+  return runAction(async () => {
+    const preview = await api.undoPreview<UndoAnswer>(op.id)
+    const { summary, details } = describeUndoPreview(preview)
+    if (preview.results.length === 0) {
+      showMessage(`Nothing to undo: ${summary}`)
+      return
+    }
+    const ok = await confirmAction(
+      `Undo: ${describeOperation(op)}?`,
+      summary,
+      `Restore ${items(preview.results.length - preview.errorCount)}`,
+      detailList(details),
+    )
+    if (!ok) return
+    const outcome = await api.undo<UndoAnswer>(op.id, newIdempotencyKey())
+    const done = describeUndoPreview(outcome).details
+    const parts = [`${items(outcome.successCount)} restored`]
+    if (outcome.errorCount) parts.push(`${formatCount(outcome.errorCount)} failed`)
+    if (outcome.skippedCount) parts.push(`${formatCount(outcome.skippedCount)} left alone`)
+    el.results.replaceChildren(h('h3', {}, `Undo: ${parts.join(', ')}`), detailList(done))
+    await Promise.all([load(), loadFacets(), loadOperations()])
+  })
+}
 
 void boot()
