@@ -8,10 +8,10 @@ import { AuthService, DEFAULT_THROTTLE } from './core/auth-service.js'
 import { CleanupJob } from './core/cleanup-job.js'
 import type { EventBus, EventPublisher } from './core/events.js'
 import { ObjectService } from './core/object-service.js'
+import { OperationService } from './core/operation-service.js'
 import { PasswordHasher } from './core/passwords.js'
 import { loadPlugins, PluginHost, type ServerPlugin } from './core/plugins.js'
-import type { BlobStore } from './core/ports.js'
-import { OperationService } from './core/operation-service.js'
+import type { BlobStore, ClientQueues } from './core/ports.js'
 import { TrashService } from './core/trash-service.js'
 import { connectPostgres, type Database, openEmbedded, waitForDatabase } from './db/database.js'
 import { DatabaseEventBus } from './db/event-bus.js'
@@ -51,9 +51,9 @@ export interface AppContext {
 
 /**
  * What a door is given: the services, never the database. Doors translate between a wire format and the core;
- * SQL stays behind the core's ports.
+ * SQL stays behind the core's ports, the broker behind the client-queue port.
  */
-export type DoorContext = Omit<AppContext, 'db'>
+export type DoorContext = Omit<AppContext, 'db' | 'messageQueue'> & { messageQueue: ClientQueues | null }
 
 /** The context as the doors get it: the same services, the database left out. */
 export function doorContext(ctx: AppContext): DoorContext {
@@ -195,9 +195,15 @@ export async function createContext(
   const hasher = new PasswordHasher(config.PASSWORD_HASH_COST)
   const plugins = new PluginHost(options.plugins ?? (await loadPlugins(config.PLUGINS)), logger)
   const events = new DatabaseEventBus(database, logger)
-  const trash = new TrashService(database, blobs, { listingsPerUser: config.LISTINGS_PER_USER })
+  // the services read the context's host when they run: a process may swap it later
+  let context: AppContext | undefined
+  const currentPlugins = () => context?.plugins ?? plugins
+  const trash = new TrashService(database, blobs, {
+    listingsPerUser: config.LISTINGS_PER_USER,
+    plugins: currentPlugins,
+  })
   const publishers = await startPublishers(config, database, events, logger)
-  return {
+  context = {
     adminToken,
     adminTokenFile,
     config,
@@ -219,7 +225,7 @@ export async function createContext(
       },
       logger: logger.child({ component: 'auth' }),
     }),
-    admin: new AdminService(database, blobs, hasher, config.UPLOAD_MAX_BYTES),
+    admin: new AdminService(database, blobs, hasher, config.UPLOAD_MAX_BYTES, currentPlugins),
     objects: new ObjectService(database, blobs, config.UPLOAD_MAX_BYTES),
     cleanup: new CleanupJob(
       database,
@@ -238,6 +244,7 @@ export async function createContext(
       if (!options.blobs) blobs.close?.()
     },
   }
+  return context
 }
 
 /** The live-update channels the configuration names, each fed with this instance's own events. */

@@ -1,5 +1,7 @@
 import { CoreError, ErrorCodes } from './errors.js'
+import { noPlugins, type PluginsOf } from './operation-hooks.js'
 import { PasswordHasher, passwordProblem } from './passwords.js'
+import type { Area, ConnectorRequest } from './plugins.js'
 import * as policy from './policy.js'
 import type { AdminStore, AuditFilter, BrandAccessRow, BrandChildTable } from './ports/admin-store.js'
 import { type BlobStore, type Content, DEFAULT_UPLOAD_MAX_BYTES, storeContent } from './ports/blob-store.js'
@@ -35,6 +37,8 @@ export class AdminService {
     private readonly hasher: PasswordHasher = new PasswordHasher(),
     /** the largest content a stream may bring (UPLOAD_MAX_BYTES) */
     private readonly uploadMaxBytes = DEFAULT_UPLOAD_MAX_BYTES,
+    /** the server plug-ins, whose hooks run around an object's move (SetObjectProperties) */
+    private readonly plugins: PluginsOf = noPlugins,
   ) {
     this.admin = persistence.stores.admin
     this.users = persistence.stores.users
@@ -207,6 +211,34 @@ export class AdminService {
     // An issue or category decides the brand: items move into it, and leave behind what belonged to their old one.
     const [brandId = null] = brands
     return this.admin.moveItems(tenantId, ids, to.issueId, to.categoryId, brandId)
+  }
+
+  /**
+   * An object's move to another issue or category, as one request with the plug-ins' hooks around it: `area` is
+   * where the object is (a move reaches objects in the Trash Can too).
+   */
+  async moveObject(
+    actor: Actor,
+    id: number,
+    area: Area,
+    to: { issueId?: number | null; categoryId?: number | null },
+  ): Promise<void> {
+    const request: ConnectorRequest = {
+      operation: 'SetObjectProperties',
+      actor,
+      ids: [id],
+      permanent: false,
+      areas: [area],
+    }
+    const host = this.plugins()
+    await host.before(request)
+    try {
+      await this.moveItems(actor.tenantId, [id], to)
+    } catch (error) {
+      await host.onError(request, error)
+      throw error
+    }
+    await host.after(request, { ids: [id], results: [{ id, status: 'ok' }] })
   }
 
   /** The brand an issue or category belongs to (null: no such issue or category in the tenant). */

@@ -2,6 +2,7 @@
 export type * from './ports/admin-store.js'
 export * from './ports/blob-store.js'
 export type * from './ports/cleanup-store.js'
+export type * from './ports/client-queues.js'
 export type * from './ports/item-store.js'
 export type * from './ports/object-store.js'
 export type * from './ports/operation-store.js'

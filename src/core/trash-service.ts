@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { CoreError, defaultMessage, type ErrorCode, ErrorCodes } from './errors.js'
 import type { TrashEvent } from './events.js'
+import { inBatches, noPlugins, type PluginsOf, withHooks } from './operation-hooks.js'
+import type { ConnectorRequest } from './plugins.js'
 import * as policy from './policy.js'
 import type { BlobStore } from './ports/blob-store.js'
 import type { RootPath } from './ports/item-store.js'
@@ -29,6 +31,20 @@ import { UserSlots } from './user-slots.js'
 const OWN_BIN_BATCH = 10000
 /** restores race on the active-name unique index; the whole batch is re-planned then */
 const RETRY_ON_NAME_RACE: UnitOfWorkOptions = { retryOnConflict: true }
+
+/** How one request of a door is run: which ids besides those given, and how many per transaction. */
+export interface RequestOptions {
+  /** the ids this filter finds too (after those given, in id order): a query, or "the whole trash" */
+  select?: TrashFilter
+  /**
+   * ids per transaction; a batch failing after others committed leaves them done and reports the rest as not
+   * processed (UNAVAILABLE). Without it the request is one transaction of at most MAX_BATCH_IDS ids.
+   */
+  perTransaction?: number
+}
+
+/** ids a filter resolves to per listing page */
+const SELECT_PAGE = 1000
 
 export interface PurgeOptions {
   /** Enterprise Permanent delete from the Workflow area: active items are trashed and purged at once */
@@ -205,10 +221,55 @@ export class TrashService {
   constructor(
     private readonly persistence: Persistence,
     private readonly blobs: BlobStore,
-    options: { listingsPerUser?: number } = {},
+    options: { listingsPerUser?: number; plugins?: PluginsOf } = {},
   ) {
     this.stores = persistence.stores
     this.listingSlots = new UserSlots(options.listingsPerUser ?? 4)
+    this.plugins = options.plugins ?? noPlugins
+  }
+
+  /** the server plug-ins whose hooks run around every door's trash, restore and purge requests */
+  private readonly plugins: PluginsOf
+
+  /** The ids given, once each, then those `select` finds that were not given (a page of the listing at a time). */
+  private async requestIds(
+    actor: Actor,
+    requested: readonly number[],
+    select?: TrashFilter,
+  ): Promise<number[]> {
+    const ids = uniqueIds(requested)
+    if (!select) return ids
+    const seen = new Set(ids)
+    for (let offset = 0; ; offset += SELECT_PAGE) {
+      const page = await this.list(actor, select, {
+        limit: SELECT_PAGE,
+        offset,
+        sort: 'id',
+        direction: 'asc',
+      })
+      for (const entry of page) {
+        if (!seen.has(entry.id)) {
+          seen.add(entry.id)
+          ids.push(entry.id)
+        }
+      }
+      if (page.length < SELECT_PAGE) return ids
+    }
+  }
+
+  /** One request: its ids resolved, the plug-ins' hooks around it, its transactions. */
+  private async request(
+    request: ConnectorRequest,
+    options: RequestOptions,
+    once: (ids: number[]) => Promise<ItemResult[]>,
+  ): Promise<BatchResult> {
+    const size = options.perTransaction
+    const ids = request.ids
+    if (size === undefined && ids.length > MAX_BATCH_IDS) {
+      throw new CoreError(ErrorCodes.INVALID_INPUT, `At most ${MAX_BATCH_IDS} items per request`)
+    }
+    const run = size === undefined ? () => once(ids) : () => inBatches(ids, size, once)
+    return summarize(await withHooks(this.plugins(), this.stores.objects, request, run))
   }
 
   /**
@@ -270,10 +331,25 @@ export class TrashService {
   }
 
   /** active → trashed; a folder takes its active subtree along as one unit. */
-  async trash(actor: Actor, requested: readonly number[]): Promise<BatchResult> {
-    const ids = uniqueIds(requested)
+  async trash(
+    actor: Actor,
+    requested: readonly number[],
+    options: RequestOptions = {},
+  ): Promise<BatchResult> {
+    const ids = await this.requestIds(actor, requested, options.select)
+    const request: ConnectorRequest = {
+      operation: 'DeleteObjects',
+      actor,
+      ids,
+      permanent: false,
+      areas: ['Workflow'],
+    }
+    return this.request(request, options, (batch) => this.trashOnce(actor, batch))
+  }
+
+  private async trashOnce(actor: Actor, ids: number[]): Promise<ItemResult[]> {
     const op = startOperation(actor, 'trash')
-    const results = await this.operationTransaction(op, async (tx) => {
+    return this.operationTransaction(op, async (tx) => {
       const facts = await tx.trash.lockItemFacts(actor.tenantId, actor.userId, ids)
       const { results, allowed } = await decide(ids, facts, (item) => {
         if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
@@ -287,7 +363,6 @@ export class TrashService {
       await recordOperation(tx.operations, op, countsOf(ordered))
       return ordered
     })
-    return summarize(results)
   }
 
   /** Trashes the allowed items as units; returns the ids that head a unit (the others went along). */
@@ -324,11 +399,22 @@ export class TrashService {
   async restore(
     actor: Actor,
     requested: readonly number[],
-    options: RestoreOptions = {},
+    options: RestoreOptions & RequestOptions = {},
   ): Promise<BatchResult> {
-    const ids = uniqueIds(requested)
+    const ids = await this.requestIds(actor, requested, options.select)
+    const request: ConnectorRequest = {
+      operation: 'RestoreObjects',
+      actor,
+      ids,
+      permanent: false,
+      areas: ['Trash'],
+    }
+    return this.request(request, options, (batch) => this.restoreOnce(actor, batch, options))
+  }
+
+  private restoreOnce(actor: Actor, ids: number[], options: RestoreOptions): Promise<ItemResult[]> {
     const op = startOperation(actor, 'restore')
-    const results = await this.operationTransaction(
+    return this.operationTransaction(
       op,
       async (tx) => {
         const ordered = await this.restoreIn(tx, actor, ids, options)
@@ -337,7 +423,6 @@ export class TrashService {
       },
       RETRY_ON_NAME_RACE,
     )
-    return summarize(results)
   }
 
   /**
@@ -653,8 +738,23 @@ export class TrashService {
    * checks and the marking here, in one transaction; file removal, put-back of failures and row deletion there.
    * A crash between steps leaves rows in state 'purging' that the cleanup job finishes.
    */
-  async purge(actor: Actor, requested: readonly number[], options: PurgeOptions = {}): Promise<BatchResult> {
-    const ids = uniqueIds(requested)
+  async purge(
+    actor: Actor,
+    requested: readonly number[],
+    options: PurgeOptions & RequestOptions = {},
+  ): Promise<BatchResult> {
+    const ids = await this.requestIds(actor, requested, options.select)
+    const request: ConnectorRequest = {
+      operation: 'DeleteObjects',
+      actor,
+      ids,
+      permanent: true,
+      areas: [options.includeActive ? 'Workflow' : 'Trash'],
+    }
+    return this.request(request, options, (batch) => this.purgeOnce(actor, batch, options))
+  }
+
+  private async purgeOnce(actor: Actor, ids: number[], options: PurgeOptions): Promise<ItemResult[]> {
     const token = randomUUID()
     const op = startOperation(actor, options.action ?? 'purge')
     const { results, units } = await this.operationTransaction(op, async (tx) => {
@@ -744,7 +844,7 @@ export class TrashService {
       }
       if (failed.size > 0) await this.stores.operations.recordLateFailures(actor.tenantId, op.id, failed.size)
     }
-    return summarize(await mapInTurns(ids, (id) => results.get(id)!))
+    return mapInTurns(ids, (id) => results.get(id)!)
   }
 
   /**

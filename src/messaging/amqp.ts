@@ -1,6 +1,7 @@
 import type { Channel, ChannelModel } from 'amqplib'
 import type { Logger } from 'pino'
 import type { EventPublisher, TrashEvent } from '../core/events.js'
+import type { ClientConnection, ClientQueues } from '../core/ports/client-queues.js'
 
 /**
  * Enterprise 10's message queue integration over AMQP 0-9-1 (RabbitMQ): each event is published as JSON
@@ -36,13 +37,6 @@ export function messageBody(event: TrashEvent): Buffer {
   )
 }
 
-/** What LogOn tells an Enterprise 10 client about the broker (MessageQueueConnection): never a password. */
-export interface ClientConnection {
-  url: string
-  user: string
-  virtualHost: string
-}
-
 /** The announced connection of an amqp:// URL: scheme, host and port; its user; its virtual host ('/' by default). */
 export function clientConnectionOf(url: string): ClientConnection {
   const parsed = new URL(url)
@@ -71,7 +65,7 @@ export interface AmqpOptions {
   logger?: Logger
 }
 
-export class AmqpPublisher implements EventPublisher {
+export class AmqpPublisher implements EventPublisher, ClientQueues {
   readonly name = 'amqp'
   private connection: ChannelModel | null = null
   private channel: Channel | null = null
@@ -212,6 +206,10 @@ export class AmqpPublisher implements EventPublisher {
     )
     this.lastDropLog = now
     this.droppedSinceLog = 0
+  }
+
+  clientQueueName(userId: number, eventTicket: string): string {
+    return clientQueueName(userId, eventTicket)
   }
 
   /** The broker as clients are told about it. */

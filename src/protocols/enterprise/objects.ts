@@ -458,23 +458,13 @@ export async function setObjectProperties(input: OperationInput): Promise<string
     }
   }
 
-  const request = {
-    operation: 'SetObjectProperties' as const,
-    actor,
-    ids: [id],
-    permanent: false,
-    areas: [area],
-  }
-  await ctx.plugins.before(request)
   try {
-    await ctx.admin.moveItems(actor.tenantId, [id], { issueId, categoryId })
+    await ctx.admin.moveObject(actor, id, area, { issueId, categoryId })
   } catch (error) {
-    await ctx.plugins.onError(request, error)
     if (error instanceof CoreError && error.code === ErrorCodes.NOT_FOUND)
       throw new EnterpriseFault('Client', S.NOT_FOUND.message, error.message)
     throw error
   }
-  await ctx.plugins.after(request, { ids: [id], results: [{ id, status: 'ok' }] })
   const { object: moved, versions } = await ctx.objects.readOne(actor, id, area)
   return response('SetObjectProperties', `${metaData(moved, versions[versions.length - 1])}${targets(moved)}`)
 }

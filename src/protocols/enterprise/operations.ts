@@ -1,11 +1,8 @@
 import type { DoorContext } from '../../context.js'
 import { eventTicketOf } from '../../core/auth-service.js'
-import { CoreError, ErrorCodes } from '../../core/errors.js'
-import { enterpriseDateTime, FIRST_VERSION } from '../../core/events.js'
-import type { ObjectRow } from '../../core/object-service.js'
-import type { Area, ConnectorObject, ConnectorRequest } from '../../core/plugins.js'
-import type { Actor, BatchResult, BrandRights, ItemResult, TrashFilter } from '../../core/types.js'
-import { clientQueueName } from '../../messaging/amqp.js'
+import { ErrorCodes } from '../../core/errors.js'
+import type { Area } from '../../core/plugins.js'
+import type { Actor, BrandRights, ItemResult, TrashFilter } from '../../core/types.js'
 import { requireTicketActor } from '../kit/credentials.js'
 import type { ErrorMap } from '../kit/errors.js'
 import { enterpriseId } from '../kit/handles.js'
@@ -44,7 +41,7 @@ export interface OperationInput {
 /** Enterprise's DBMAXQUERY default, and the most rows one QueryObjects answers (MaxEntries 0 = "all"). */
 export const DEFAULT_MAX_ENTRIES = 50
 export const MAX_ENTRIES = 10_000
-const RESOLVE_PAGE = 1000
+/** objects per transaction (a failing batch leaves the committed ones done, see outcomesOf) */
 const BATCH = 1000
 
 export const SERVER_VERSION = '10.5.0 Build 1'
@@ -200,7 +197,7 @@ async function messageQueueXml(ctx: DoorContext, actor: Actor, ticket: string): 
   const broker = ctx.messageQueue
   if (!broker) return ''
   const brandIds = (await ctx.admin.brandsOf(actor)).filter((b) => b.rights.view).map((b) => b.id)
-  const queue = clientQueueName(actor.userId, eventTicketOf(ticket))
+  const queue = broker.clientQueueName(actor.userId, eventTicketOf(ticket))
   if (!(await broker.prepareClientQueue(queue, brandIds, ctx.config.SESSION_TTL))) return ''
   const connection = broker.clientConnection
   return (
@@ -303,6 +300,12 @@ function writtenIds(raw: string[]) {
 const recordIds = (raw: string[]) =>
   writtenIds(raw).flatMap(({ numeric }) => (numeric === null ? [] : [numeric]))
 
+/** The ids as written, then those the core found besides them (Params, "everything"), in its order. */
+const resultIds = (written: string[], results: ItemResult[]) => [
+  ...written,
+  ...results.map((result) => String(result.id)),
+]
+
 const notFound = (id: string): Outcome => ({
   id,
   handled: false,
@@ -375,114 +378,6 @@ function v7Reply(outcomes: Outcome[]): string {
 
 // ---- DeleteObjects / RestoreObjects
 
-/** All ids a filter finds (Params resolution, "empty the Trash Can"), a page at a time, in id order. */
-async function resolveIds(ctx: DoorContext, actor: Actor, filter: TrashFilter): Promise<number[]> {
-  const ids: number[] = []
-  for (let offset = 0; ; offset += RESOLVE_PAGE) {
-    const page = await ctx.trash.list(actor, filter, {
-      limit: RESOLVE_PAGE,
-      offset,
-      sort: 'id',
-      direction: 'asc',
-    })
-    for (const entry of page) ids.push(entry.id)
-    if (page.length < RESOLVE_PAGE) return ids
-  }
-}
-
-/**
- * Runs an operation a batch (one transaction) at a time. When a batch fails after others committed, the
- * request does not fail as a whole: what was done stays reported as done, and every object of the failed and
- * the remaining batches is reported as not processed, with the reason. A failure of the first batch (nothing
- * done) is the request's fault.
- */
-async function inBatches(
-  ids: number[],
-  run: (batch: number[]) => Promise<BatchResult>,
-): Promise<ItemResult[]> {
-  const results: ItemResult[] = []
-  for (let i = 0; i < ids.length; i += BATCH) {
-    try {
-      for (const result of (await run(ids.slice(i, i + BATCH))).results) results.push(result)
-    } catch (error) {
-      if (i === 0) throw error
-      const reason = error instanceof CoreError ? error.message : 'Not processed: the server failed part-way'
-      for (const id of ids.slice(i))
-        results.push({ id, status: 'error', code: ErrorCodes.UNAVAILABLE, message: reason })
-      return results
-    }
-  }
-  return results
-}
-
-/** An object as a connector sees it (Enterprise's MetaData names), Deleted and Deletor as given. */
-function connectorObject(object: ObjectRow, deleted: Date | null, deletor: string | null): ConnectorObject {
-  const idName = (id: number | null, name: string | null) =>
-    id === null ? null : { Id: String(id), Name: name ?? '' }
-  return {
-    MetaData: {
-      BasicMetaData: {
-        ID: String(object.id),
-        Name: object.name,
-        Type: object.type,
-        Publication: idName(object.brandId, object.brandName),
-        Category: idName(object.categoryId, object.categoryName),
-      },
-      WorkflowMetaData: {
-        Modified: enterpriseDateTime(object.modifiedAt),
-        Modifier: object.modifierLogin ?? '',
-        Version: object.version ?? FIRST_VERSION,
-        Deleted: deleted ? enterpriseDateTime(deleted) : null,
-        Deletor: deletor,
-      },
-    },
-  }
-}
-
-/**
- * Runs the plug-ins' hooks around an operation, once per request. The after-hooks get the handled objects with
- * Deleted and Deletor set: read after the operation, or, for a permanent delete, before it (the rows are gone
- * after), where an object purged straight from the Workflow was deleted by the actor at that moment.
- */
-export async function withConnectors(
-  ctx: DoorContext,
-  request: ConnectorRequest,
-  run: () => Promise<ItemResult[]>,
-): Promise<ItemResult[]> {
-  await ctx.plugins.before(request)
-  const connectors = ctx.plugins.plugins.length > 0
-  const purged =
-    connectors && request.permanent ? await ctx.objects.connectorObjects(request.actor, request.ids) : null
-  const at = new Date()
-  let results: ItemResult[]
-  try {
-    results = await run()
-  } catch (error) {
-    await ctx.plugins.onError(request, error)
-    throw error
-  }
-  const ids = results.filter((r) => r.status !== 'error').map((r) => r.id)
-  let objects: ConnectorObject[] = []
-  if (connectors) {
-    const rows = purged ?? (await ctx.objects.connectorObjects(request.actor, ids))
-    const byId = new Map(rows.map((row) => [row.id, row]))
-    objects = ids.flatMap((id) => {
-      const row = byId.get(id)
-      if (!row) return []
-      const trashedBefore = row.deletedAt !== null && (purged === null || row.state !== 'active')
-      return [
-        connectorObject(
-          row,
-          trashedBefore ? row.deletedAt : at,
-          trashedBefore ? row.deletorLogin : request.actor.login,
-        ),
-      ]
-    })
-  }
-  await ctx.plugins.after(request, { ids, results, objects })
-  return results
-}
-
 export async function deleteObjects(input: OperationInput): Promise<string> {
   const { ctx, body } = input
   const actor = await requireActor(input)
@@ -503,25 +398,18 @@ export async function deleteObjects(input: OperationInput): Promise<string> {
     throw argumentFault('Empty Param and Empty IDs are not allowed on Workflow area.')
   }
 
-  // Flatten: IDs joined with what Params (or "everything") resolve to, so plug-ins always see ids.
+  // IDs joined with what Params (or "everything") find: the core flattens them, so plug-ins always see ids
   const written = rawIds ?? []
-  let resolved: number[] = []
-  if (emptyTrash) resolved = await resolveIds(ctx, actor, { ...areaFilter('Trash', []), purgeable: true })
-  else if (!noParams) resolved = await resolveIds(ctx, actor, areaFilter(area, params))
-  const all = [...written, ...resolved.map(String)]
-  const ids = recordIds(all)
-
-  const results = await withConnectors(
-    ctx,
-    { operation: 'DeleteObjects', actor, ids, permanent, areas: [area] },
-    () =>
-      inBatches(ids, (batch) =>
-        permanent
-          ? ctx.trash.purge(actor, batch, { includeActive: area === 'Workflow' })
-          : ctx.trash.trash(actor, batch),
-      ),
-  )
-  const outcomes = outcomesOf(all, results, { operation: 'delete', permanent })
+  const select: TrashFilter | undefined = emptyTrash
+    ? { ...areaFilter('Trash', []), purgeable: true }
+    : noParams
+      ? undefined
+      : areaFilter(area, params)
+  const request = { ...(select ? { select } : {}), perTransaction: BATCH }
+  const { results } = permanent
+    ? await ctx.trash.purge(actor, recordIds(written), { ...request, includeActive: area === 'Workflow' })
+    : await ctx.trash.trash(actor, recordIds(written), request)
+  const outcomes = outcomesOf(resultIds(written, results), results, { operation: 'delete', permanent })
   return v7 ? v7Reply(outcomes) : v8Reply('DeleteObjects', outcomes)
 }
 
@@ -530,13 +418,11 @@ export async function restoreObjects(input: OperationInput): Promise<string> {
   const actor = await requireActor(input)
   const written = stringArray(body, 'IDs')
   if (written === null) throw argumentFault('IDs is required')
-  const ids = recordIds(written)
-  const results = await withConnectors(
-    ctx,
-    { operation: 'RestoreObjects', actor, ids, permanent: false, areas: ['Trash'] },
-    // objects come back where they were; a folder that is gone meanwhile is recreated
-    () => inBatches(ids, (batch) => ctx.trash.restore(actor, batch, { onMissingParent: 'recreate' })),
-  )
+  // objects come back where they were; a folder that is gone meanwhile is recreated
+  const { results } = await ctx.trash.restore(actor, recordIds(written), {
+    onMissingParent: 'recreate',
+    perTransaction: BATCH,
+  })
   return v8Reply('RestoreObjects', outcomesOf(written, results, { operation: 'restore', permanent: false }))
 }
 
