@@ -143,6 +143,29 @@ describe('hostile clients: malformed XML that used to stall every door', () => {
   }
 })
 
+describe('hostile clients: a form naming one parameter many times', () => {
+  it('srv.asmx: 100,000 repeats of one name are read in about the time as many different names', async () => {
+    const pairs = 100_000
+    // the same size and number of pairs, each name its own: one pass of the form decoder
+    const distinct = Array.from({ length: pairs }, (_, n) => `AuthenticationTicke${n % 10}=`).join('&')
+    const baseline = await post('/srv.asmx/isValidTicket', 'application/x-www-form-urlencoded', distinct)
+    const [attack, healthzMs] = await Promise.all([
+      post(
+        '/srv.asmx/isValidTicket',
+        'application/x-www-form-urlencoded',
+        Array.from({ length: pairs }, () => 'AuthenticationTicket=').join('&'),
+      ),
+      new Promise<number>((resolve) => setImmediate(() => resolve(healthz()))),
+    ])
+    // the repeated ticket is joined (ASP.NET's commas) and is no live ticket; an array copied per repeat made
+    // 40,000 repeats take 13 s
+    expect(attack.status, attack.text).toBe(200)
+    const context = `${Math.round(attack.ms)} ms against ${Math.round(baseline.ms)} ms`
+    expect(attack.ms, context).toBeLessThan(20 * baseline.ms + 1000)
+    expect(healthzMs, context).toBeLessThan(20 * baseline.ms + 1000)
+  })
+})
+
 describe('hostile clients: 64 KiB of a malformed tag', () => {
   const size = 64 * 1024
   for (const door of XML_DOORS) {

@@ -57,8 +57,10 @@ export function parseAspNetForm(text: string): Record<string, string | string[]>
     const name = aspNetUrlDecode(eq < 0 ? pair : pair.slice(0, eq))
     const value = eq < 0 ? '' : aspNetUrlDecode(pair.slice(eq + 1))
     const seen = values[name]
+    // (added to in place: a copy per repeat made a body of one name repeated 40,000 times take 13 s)
     if (seen === undefined) values[name] = value
-    else values[name] = Array.isArray(seen) ? [...seen, value] : [seen, value]
+    else if (Array.isArray(seen)) seen.push(value)
+    else values[name] = [seen, value]
   }
   return values
 }
