@@ -2,11 +2,11 @@ import { Readable } from 'node:stream'
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { DoorContext } from '../../context.js'
 import { CoreError } from '../../core/errors.js'
-import { publicBase } from '../kit/public-url.js'
-import { noteOperation } from '../kit/request-notes.js'
-import { contextFor } from '../kit/request-context.js'
 import { type ErrorMap, isUnavailable, logUnavailable } from '../kit/errors.js'
-import { stallGuard } from './stall-guard.js'
+import { publicBase } from '../kit/public-url.js'
+import { contextFor } from '../kit/request-context.js'
+import { noteOperation } from '../kit/request-notes.js'
+import { refuseUnstorable } from '../kit/text.js'
 import {
   contentTypeFor,
   SOAP11_NS,
@@ -19,6 +19,7 @@ import {
 import { isNil, parseXml, type XmlElement, XmlError } from '../soap/xml.js'
 import { type Args, type AsmxMethod, MethodFailure, methodByName, methods } from './methods.js'
 import { type AsmxReply, type Framing, failed, prepare, renderReply, soapFault, TEMPURI } from './render.js'
+import { stallGuard } from './stall-guard.js'
 import { aspNetQuery, parseAspNetForm } from './url-decode.js'
 import { buildDisco, buildWsdl, helpPage, operationPage } from './wsdl.js'
 
@@ -120,7 +121,10 @@ async function answer(
   let prepared: Awaited<ReturnType<typeof prepare>>
   noteOperation(request, method.name)
   try {
-    result = await method.run(contextFor(ctx, request), args, { ticketCookie: ticketCookie(request) })
+    const cookie = ticketCookie(request)
+    // text the database cannot store is the method's failure, before anything reaches the database
+    refuseUnstorable({ ...args, 'ticket cookie': cookie })
+    result = await method.run(contextFor(ctx, request), args, { ticketCookie: cookie })
     prepared = await prepare(result)
   } catch (error) {
     if (error instanceof MethodFailure) result = failed(error.message)

@@ -9,8 +9,9 @@ import { ticketActor } from '../kit/credentials.js'
 import { type ErrorMap, isUnavailable, logUnavailable } from '../kit/errors.js'
 import { parseId } from '../kit/ids.js'
 import { publicBase } from '../kit/public-url.js'
-import { noteOperation } from '../kit/request-notes.js'
 import { contextFor } from '../kit/request-context.js'
+import { noteOperation } from '../kit/request-notes.js'
+import { unstorablePath } from '../kit/text.js'
 import { SoapError, unwrapEnvelope } from '../soap/envelope.js'
 import { escapeXml } from '../soap/writer.js'
 import { decodeBody, parseXml, XmlError } from '../soap/xml.js'
@@ -179,6 +180,8 @@ function fileError(reply: FastifyReply, status: number, message: string) {
 async function sendFile(ctx: DoorContext, request: FastifyRequest, reply: FastifyReply) {
   const query = request.query as Record<string, string | undefined>
   const ticket = query.ticket ?? cookieTicket(request.headers.cookie)
+  // text the database cannot store is a bad argument (the SOAP requests' is refused by the XML parser)
+  if (unstorablePath({ query, ticket }) !== null) return fileError(reply, 400, S.ARGUMENT.message)
   const actor = ticket ? await ticketActor(ctx, 'enterprise', ticket) : null
   if (!actor) return fileError(reply, 403, S.TICKET.message)
   const id = query.objectid ?? ''

@@ -9,8 +9,9 @@ import type { DoorContext } from '../../context.js'
 import { CoreError } from '../../core/errors.js'
 import { isUnavailable, logUnavailable } from '../kit/errors.js'
 import { publicBase } from '../kit/public-url.js'
-import { noteOperation } from '../kit/request-notes.js'
 import { contextFor } from '../kit/request-context.js'
+import { noteOperation } from '../kit/request-notes.js'
+import { unstorableError, unstorablePath } from '../kit/text.js'
 import {
   buildEnvelope,
   SoapError,
@@ -123,6 +124,9 @@ async function handle(appCtx: DoorContext, form: Form, request: FastifyRequest, 
     noteOperation(request, call.op.name)
     const credentials = credentialsOf(unwrapped.headers, request.headers.authorization)
     if (!credentials) throw faults.noCredentials()
+    // (what the XML carries was refused by the parser; HTTP Basic credentials were not)
+    const unstorable = unstorablePath(credentials)
+    if (unstorable !== null) throw faults.invalidParameter(unstorableError(unstorable).message)
     // IPS users sign in with their e-mail address (or their login); an address used in several companies signs
     // in to the one the request names
     const signedIn = await ctx.auth.signIn(credentials.user, credentials.password, 'ips', {

@@ -3,6 +3,7 @@ import type { DoorContext } from '../../context.js'
 import type { Actor } from '../../core/types.js'
 import { publicBase } from '../kit/public-url.js'
 import { contextFor } from '../kit/request-context.js'
+import { refuseUnstorable } from '../kit/text.js'
 import { basic, bearer, forgeryRefusal, sameSecret, tooManyFailures, unauthorized } from './credentials.js'
 import { endEventStreams } from './events.js'
 import { beforeActing, keepAnswer } from './idempotency.js'
@@ -70,6 +71,14 @@ export async function restDoor(app: FastifyInstance, { ctx: appCtx }: { ctx: Doo
             const forged = forgeryRefusal(request, appCtx.config)
             if (forged) return sendProblem(reply, problem(403, forged))
             const ctx = contextFor(appCtx, request)
+            const credentials = basic(request)
+            // text the database cannot store is refused before anything reaches it (sign-in included)
+            refuseUnstorable({
+              params: request.params,
+              query: request.query,
+              body: definition.raw ? undefined : request.body,
+              credentials,
+            })
             let actor: Actor | null = null
             if (definition.auth === 'admin') {
               const token = bearer(request)
@@ -80,7 +89,6 @@ export async function restDoor(app: FastifyInstance, { ctx: appCtx }: { ctx: Doo
                 )
               }
             } else if (definition.auth === 'user') {
-              const credentials = basic(request)
               const token = bearer(request)
               const checked = credentials
                 ? await ctx.auth.signIn(credentials.login, credentials.password, 'rest')
