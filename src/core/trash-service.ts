@@ -176,6 +176,9 @@ const countsOf = (results: ItemResult[]) => {
   }
 }
 
+/** Active folders by path (`/a/b`) as one restore's plan found or made them; null: a file stands at that path. */
+type FolderPaths = Map<string, number | null>
+
 /** units of a trash operation undone per transaction */
 const UNDO_PAGE = 5000
 
@@ -592,6 +595,8 @@ export class TrashService {
     } else {
       const parentIds = [...new Set(units.map((u) => u.parentId).filter((id): id is number => id !== null))]
       const parents = await tx.trash.readItemFacts(actor.tenantId, actor.userId, parentIds)
+      // folders found or made along the way, by path: units of one gone folder look it up once, not one each
+      const folders: FolderPaths = new Map()
       const turns = new Turns()
       for (const unit of units) {
         if (turns.due()) await turns.turn()
@@ -610,7 +615,7 @@ export class TrashService {
         // folder made along the way is new and empty, so the blocking file can only sit above it).
         try {
           const made: string[] = []
-          const parentId = await this.ensureFolderPath(tx, actor, folderPath, made)
+          const parentId = await this.ensureFolderPath(tx, actor, folderPath, made, folders)
           recreated?.set(unit.id, made)
           destination.set(unit.id, { parentId, move: true })
         } catch (error) {
@@ -672,23 +677,40 @@ export class TrashService {
     return targets
   }
 
-  /** Finds or creates the active folders along a path from the top level; returns the last one's id. */
+  /**
+   * Finds or creates the active folders along a path from the top level; returns the last one's id. `known`
+   * keeps what earlier calls of the same plan found or made, by path (null: a file stands in the way).
+   */
   private async ensureFolderPath(
     tx: Stores,
     actor: Actor,
     segments: string[],
     made: string[] = [],
+    known: FolderPaths = new Map(),
   ): Promise<number | null> {
     let parentId: number | null = null
-    for (const [index, segment] of segments.entries()) {
+    let path = ''
+    for (const segment of segments) {
+      // names hold no slash: the path names one folder
+      path = `${path}/${segment}`
+      const seen = known.get(path)
+      if (seen === null) throw new CoreError(ErrorCodes.ORIGINAL_LOCATION_GONE)
+      if (seen !== undefined) {
+        parentId = seen
+        continue
+      }
       const found: { id: number; kind: string } | null = await tx.trash.activeChild(
         actor.tenantId,
         parentId,
         segment,
       )
-      if (found && found.kind !== 'folder') throw new CoreError(ErrorCodes.ORIGINAL_LOCATION_GONE)
+      if (found && found.kind !== 'folder') {
+        known.set(path, null)
+        throw new CoreError(ErrorCodes.ORIGINAL_LOCATION_GONE)
+      }
       if (found) {
         parentId = found.id
+        known.set(path, parentId)
         continue
       }
       parentId = (
@@ -701,7 +723,8 @@ export class TrashService {
           ownerId: actor.userId,
         })
       ).id
-      made.push(`/${segments.slice(0, index + 1).join('/')}`)
+      known.set(path, parentId)
+      made.push(path)
     }
     return parentId
   }
