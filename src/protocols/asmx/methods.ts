@@ -1,11 +1,12 @@
 import type { DoorContext } from '../../context.js'
 import { ErrorCodes } from '../../core/errors.js'
 import * as policy from '../../core/policy.js'
+import type { Actor, ItemKind, ItemResult, RestoreOptions, TrashFilter } from '../../core/types.js'
 import { requireTicketActor } from '../kit/credentials.js'
 import type { ErrorMap } from '../kit/errors.js'
 import { asmxHandler } from '../kit/handles.js'
 import { parseId } from '../kit/ids.js'
-import type { Actor, ItemKind, ItemResult, RestoreOptions, TrashFilter } from '../../core/types.js'
+import { DOTNET, streamElement, dotnet as w } from '../soap/writer.js'
 import {
   type AsmxReply,
   DELETE_LOG_ACTIONS,
@@ -14,6 +15,7 @@ import {
   isoSeconds,
   logItems,
   ok,
+  once,
   recycledItem,
 } from './render.js'
 
@@ -105,10 +107,6 @@ async function userAttributes(
   ]
 }
 
-async function* fragment(xml: string): AsyncGenerator<string> {
-  yield xml
-}
-
 const goneMessage = (kind: ItemKind) => (kind === 'folder' ? Errors.folderGone : Errors.documentGone)
 
 /** The core's own message (or `Failed`): what infoRouter has no words of its own for. */
@@ -197,12 +195,15 @@ async function* deleteLogListing(
   actor: Actor,
   filter: Parameters<DoorContext['trash']['deleteLog']>[1],
 ): AsyncGenerator<string> {
-  let any = false
-  for await (const page of ctx.trash.deleteLog(actor, filter)) {
-    yield `${any ? '' : '<logs>'}${page.map(deleteLogItem).join('')}`
-    any = true
+  const pages = (async function* () {
+    for await (const page of ctx.trash.deleteLog(actor, filter)) yield page.map(deleteLogItem).join('')
+  })()
+  try {
+    yield* streamElement('logs', w.open('logs'), await pages.next(), pages, DOTNET.empty)
+  } finally {
+    // a reader gone mid-listing closes this generator: the listing below it (and its slot) closes with it
+    await pages.return(undefined)
   }
-  yield any ? '</logs>' : '<logs />'
 }
 
 /** The unit failures of a purge as `<logitem>` entries (one per file that could not be removed). */
@@ -326,9 +327,11 @@ export const methods: AsmxMethod[] = [
       ])
       return ok(
         undefined,
-        fragment(
-          `<UserStatistics><RecycledDocuments>${documents}</RecycledDocuments>` +
-            `<RecycledFolders>${folders}</RecycledFolders></UserStatistics>`,
+        once(
+          w.element('UserStatistics', [
+            w.text('RecycledDocuments', documents),
+            w.text('RecycledFolders', folders),
+          ]),
         ),
       )
     },

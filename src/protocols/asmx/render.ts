@@ -1,19 +1,20 @@
-import type { TrashListingEntry } from '../../core/types.js'
 import type { DeleteLogRow } from '../../core/ports/trash-store.js'
+import type { TrashListingEntry } from '../../core/types.js'
 import { asmxHandler } from '../kit/handles.js'
 import { envelopeParts, type SoapVersion } from '../soap/envelope.js'
 import { type SoapFaultCode, soapFault as writeSoapFault } from '../soap/fault.js'
 import {
   DOTNET,
-  dotnet as w,
   type Markup,
   streamElement,
-  XSD_NS,
+  dotnet as w,
   type XmlAttributes,
+  XSD_NS,
   XSI_NS,
 } from '../soap/writer.js'
 
 export const TEMPURI = 'http://tempuri.org/'
+const XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
 /** The envelope ASP.NET writes: prefix soap, xsi and xsd declared. */
 const ENVELOPE = { prefix: 'soap', namespaces: { xsi: XSI_NS, xsd: XSD_NS } }
 
@@ -139,9 +140,11 @@ export async function* once(xml: string): AsyncGenerator<string> {
 /** The SOAP envelope around `<{Method}Response><{Method}Result>`, split where the payload goes. */
 export function soapParts(version: SoapVersion, method: string): [string, string] {
   const [head, tail] = envelopeParts({ version, ...ENVELOPE })
+  const response = `${method}Response`
+  const result = `${method}Result`
   return [
-    `${head}<${method}Response xmlns="${TEMPURI}"><${method}Result>`,
-    `</${method}Result></${method}Response>${tail}`,
+    `${head}${w.open(response, { xmlns: { '': TEMPURI } })}>${w.open(result)}>`,
+    `</${result}></${response}>${tail}`,
   ]
 }
 
@@ -161,9 +164,7 @@ export function renderReply(
   rest: AsyncIterator<Markup> | null,
 ): AsyncGenerator<Markup> {
   const soap = framing.soap
-  const around: [Markup, Markup] = soap
-    ? soapParts(soap.version, soap.method)
-    : ['<?xml version="1.0" encoding="utf-8"?>', '']
+  const around: [Markup, Markup] = soap ? soapParts(soap.version, soap.method) : [XML_DECLARATION, '']
   return streamElement('response', openTag(reply, Boolean(soap)), first, rest, DOTNET.empty, around)
 }
 

@@ -1,4 +1,4 @@
-import { escapeXml } from '../soap/xml.js'
+import { escapeXml } from '../soap/writer.js'
 import type { AsmxMethod } from './methods.js'
 import { TEMPURI } from './render.js'
 

@@ -16,7 +16,7 @@ import { SoapError, unwrapEnvelope } from '../soap/envelope.js'
 import { escapeXml } from '../soap/writer.js'
 import { decodeBody, parseXml, XmlError } from '../soap/xml.js'
 import { OPERATIONS } from './services.js'
-import { EnterpriseFault, faultEnvelope, S } from './wire.js'
+import { EnterpriseFault, element, faultEnvelope, S } from './wire.js'
 
 export const WSDL_FILE = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -36,6 +36,40 @@ export function straightenAttributeQuotes(xml: string): string {
   if (!/[“”]/.test(xml)) return xml
   return xml.replace(/<[^<>!?/][^<>]*>/g, (tag) => tag.replace(/=\s*[“”]([^“”"<>]*)[“”]/g, '="$1"'))
 }
+
+/** What the server speaks (Enterprise 8+): SOAP over HTTP, the workflow interface. */
+const HANDSHAKE =
+  '<?xml version="1.0" encoding="UTF-8"?>' +
+  element(
+    'EnterpriseHandshake',
+    [
+      element(
+        'Techniques',
+        element('Technique', [], {
+          attrs: [
+            ['protocol', 'SOAP'],
+            ['transfer', 'HTTP'],
+          ],
+        }),
+      ),
+      element(
+        'Interfaces',
+        element('Interface', [], {
+          attrs: [
+            ['name', 'Workflow'],
+            ['type', 'core'],
+          ],
+        }),
+        {
+          attrs: [
+            ['minVersion', 8],
+            ['maxVersion', 10],
+          ],
+        },
+      ),
+    ],
+    { attrs: [['version', 1]] },
+  )
 
 function endpointOf(request: FastifyRequest, ctx: DoorContext): string {
   return `${publicBase(request, ctx.config)}${request.url.split('?')[0]}`
@@ -113,14 +147,7 @@ export async function enterpriseDoor(app: FastifyInstance, { ctx }: { ctx: DoorC
           )
       }
       if (query.handshake === 'v1') {
-        // what the server speaks (Enterprise 8+): SOAP over HTTP, the workflow interface
-        return reply
-          .type(XML_TYPE)
-          .send(
-            '<?xml version="1.0" encoding="UTF-8"?><EnterpriseHandshake version="1"><Techniques>' +
-              '<Technique protocol="SOAP" transfer="HTTP"/></Techniques><Interfaces minVersion="8" maxVersion="10">' +
-              '<Interface name="Workflow" type="core"/></Interfaces></EnterpriseHandshake>',
-          )
+        return reply.type(XML_TYPE).send(HANDSHAKE)
       }
       if ('test' in query)
         return reply.type('text/plain; charset=utf-8').send('Workflow service index page is accessible.')

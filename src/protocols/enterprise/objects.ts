@@ -21,6 +21,7 @@ import {
   arrayItems,
   EnterpriseFault,
   el,
+  element,
   field,
   nil,
   optionalText,
@@ -90,49 +91,81 @@ function attachment(
   rendition: Rendition,
   area: Area,
   pinned: boolean,
-  element = 'Attachment',
+  name = 'Attachment',
 ): string | null {
   if (rendition === 'none' || renditionBlob(version, rendition) === null) return null
   const url = fileUrl(endpoint, object.id, rendition, area, pinned ? versionNumber(version) : null)
-  return (
-    `<${element}>${el('Rendition', rendition)}${el('Type', renditionType(version, rendition))}${nil('Content')}` +
-    `<FilePath/>${el('FileUrl', url)}${nil('EditionId')}</${element}>`
-  )
+  return element(name, [
+    el('Rendition', rendition),
+    el('Type', renditionType(version, rendition)),
+    nil('Content'),
+    element('FilePath'),
+    el('FileUrl', url),
+    nil('EditionId'),
+  ])
 }
 
 const idName = (name: string, id: number | null, label: string | null) =>
-  id === null ? nil(name) : `<${name}>${el('Id', id)}${el('Name', label ?? '')}</${name}>`
+  id === null ? nil(name) : element(name, [el('Id', id), el('Name', label ?? '')])
 
 /** MetaData as Enterprise sends it: Basic, Rights, Source, Content, Workflow (with Deletor/Deleted), Extra. */
 export function metaData(object: ObjectRow, current: VersionRow | undefined): string {
-  const basic =
-    `<BasicMetaData>${el('ID', object.id)}${el('DocumentID', '')}${el('Name', object.name)}` +
-    `${el('Type', object.type)}${idName('Publication', object.brandId, object.brandName)}` +
-    `${idName('Category', object.categoryId, object.categoryName)}${el('ContentSource', '')}</BasicMetaData>`
-  const rights = `<RightsMetaData><CopyrightMarked>false</CopyrightMarked>${el('Copyright', '')}${el('CopyrightURL', '')}</RightsMetaData>`
-  const content =
-    `<ContentMetaData>${nil('Description')}${el('Format', object.contentType ?? '')}` +
-    `${el('FileSize', object.size)}</ContentMetaData>`
+  const basic = element('BasicMetaData', [
+    el('ID', object.id),
+    el('DocumentID', ''),
+    el('Name', object.name),
+    el('Type', object.type),
+    idName('Publication', object.brandId, object.brandName),
+    idName('Category', object.categoryId, object.categoryName),
+    el('ContentSource', ''),
+  ])
+  const rights = element('RightsMetaData', [
+    el('CopyrightMarked', 'false'),
+    el('Copyright', ''),
+    el('CopyrightURL', ''),
+  ])
+  const content = element('ContentMetaData', [
+    nil('Description'),
+    el('Format', object.contentType ?? ''),
+    el('FileSize', object.size),
+  ])
   // seed 004: Deleted and Deletor describe the last delete and stay untouched on restore
   const deleted = object.deletedAt !== null
-  const workflow =
-    `<WorkflowMetaData>${nil('Deadline')}${el('Modifier', object.modifierLogin ?? '')}` +
-    `${el('Modified', enterpriseDateTime(object.modifiedAt))}${el('Creator', object.creatorLogin ?? '')}` +
-    `${el('Created', enterpriseDateTime(object.createdAt))}${el('Comment', current?.comment ?? '')}` +
-    `${nil('State')}${el('RouteTo', '')}${el('LockedBy', '')}` +
-    `${el('Version', current ? versionNumber(current) : '0.1')}` +
-    `${textOrNil('Deletor', deleted ? (object.deletorLogin ?? '') : null)}` +
-    `${textOrNil('Deleted', deleted ? enterpriseDateTime(object.deletedAt) : null)}</WorkflowMetaData>`
-  return `<MetaData>${basic}${rights}${nil('SourceMetaData')}${content}${workflow}<ExtraMetaData/></MetaData>`
+  const workflow = element('WorkflowMetaData', [
+    nil('Deadline'),
+    el('Modifier', object.modifierLogin ?? ''),
+    el('Modified', enterpriseDateTime(object.modifiedAt)),
+    el('Creator', object.creatorLogin ?? ''),
+    el('Created', enterpriseDateTime(object.createdAt)),
+    el('Comment', current?.comment ?? ''),
+    nil('State'),
+    el('RouteTo', ''),
+    el('LockedBy', ''),
+    el('Version', current ? versionNumber(current) : '0.1'),
+    textOrNil('Deletor', deleted ? (object.deletorLogin ?? '') : null),
+    textOrNil('Deleted', deleted ? enterpriseDateTime(object.deletedAt) : null),
+  ])
+  return element('MetaData', [
+    basic,
+    rights,
+    nil('SourceMetaData'),
+    content,
+    workflow,
+    element('ExtraMetaData'),
+  ])
 }
 
 /** The issue an object is assigned to, as Targets (Enterprise's print channel targets). */
 function targets(object: ObjectRow): string {
-  if (object.issueId === null) return '<Targets/>'
-  return (
-    `<Targets><Target>${nil('PubChannel')}${idName('Issue', object.issueId, object.issueName)}` +
-    `${nil('Editions')}${nil('PublishedDate')}${nil('PublishedVersion')}</Target></Targets>`
-  )
+  if (object.issueId === null) return element('Targets')
+  const target = element('Target', [
+    nil('PubChannel'),
+    idName('Issue', object.issueId, object.issueName),
+    nil('Editions'),
+    nil('PublishedDate'),
+    nil('PublishedVersion'),
+  ])
+  return element('Targets', target)
 }
 
 // ---- GetObjects
@@ -171,10 +204,15 @@ export async function getObjects(input: OperationInput): Promise<string> {
     const upToDate = current !== undefined && have.get(id) === versionNumber(current)
     const file =
       current && !upToDate ? attachment(input.endpoint, object, current, rendition, area, false) : null
-    return (
-      `<Object>${metaData(object, current)}${nil('Relations')}${nil('Pages')}` +
-      `${array('Files', file ? [file] : [])}${nil('Messages')}${nil('Elements')}${targets(object)}</Object>`
-    )
+    return element('Object', [
+      metaData(object, current),
+      nil('Relations'),
+      nil('Pages'),
+      array('Files', file ? [file] : []),
+      nil('Messages'),
+      nil('Elements'),
+      targets(object),
+    ])
   })
   return response('GetObjects', array('Objects', objects))
 }
@@ -189,11 +227,16 @@ function versionInfo(
   area: Area,
 ): string {
   const file = attachment(endpoint, object, version, rendition, area, true, 'File')
-  return (
-    `<VersionInfo>${el('Version', versionNumber(version))}${el('User', version.creatorLogin ?? '')}` +
-    `${el('Comment', version.comment)}${el('Slugline', '')}${el('Created', enterpriseDateTime(version.createdAt))}` +
-    `${el('Object', object.name)}${nil('State')}${file ?? nil('File')}</VersionInfo>`
-  )
+  return element('VersionInfo', [
+    el('Version', versionNumber(version)),
+    el('User', version.creatorLogin ?? ''),
+    el('Comment', version.comment),
+    el('Slugline', ''),
+    el('Created', enterpriseDateTime(version.createdAt)),
+    el('Object', object.name),
+    nil('State'),
+    file ?? nil('File'),
+  ])
 }
 
 export async function listVersions(input: OperationInput): Promise<string> {
@@ -333,28 +376,59 @@ async function dialogParts(input: OperationInput, operation: string): Promise<Di
 }
 
 function dialogXml(parts: DialogParts, values: string[]): string {
-  const widgets = parts.properties.map(
-    (p) =>
-      `<DialogWidget><PropertyInfo>${el('Name', p.name)}${el('DisplayName', p.displayName)}${nil('Category')}` +
-      `${el('Type', p.type)}${nil('DefaultValue')}${nil('ValueList')}${nil('MinValue')}${nil('MaxValue')}` +
-      `${nil('MaxLength')}</PropertyInfo><PropertyUsage>${el('Name', p.name)}<Editable>false</Editable>` +
-      '<Mandatory>false</Mandatory><Restricted>false</Restricted><RefreshOnChange>false</RefreshOnChange>' +
-      '</PropertyUsage></DialogWidget>',
+  const widgets = parts.properties.map((p) =>
+    element('DialogWidget', [
+      element('PropertyInfo', [
+        el('Name', p.name),
+        el('DisplayName', p.displayName),
+        nil('Category'),
+        el('Type', p.type),
+        nil('DefaultValue'),
+        nil('ValueList'),
+        nil('MinValue'),
+        nil('MaxValue'),
+        nil('MaxLength'),
+      ]),
+      element('PropertyUsage', [
+        el('Name', p.name),
+        el('Editable', 'false'),
+        el('Mandatory', 'false'),
+        el('Restricted', 'false'),
+        el('RefreshOnChange', 'false'),
+      ]),
+    ]),
   )
-  const tab = `<DialogTab><Title>General</Title>${array('Widgets', widgets)}<DefaultFocus>Name</DefaultFocus></DialogTab>`
-  return `<Dialog>${el('Title', parts.title)}${array('Tabs', [tab])}${array('MetaData', values)}${nil('ButtonBar')}</Dialog>`
+  const tab = element('DialogTab', [
+    el('Title', 'General'),
+    array('Widgets', widgets),
+    el('DefaultFocus', 'Name'),
+  ])
+  return element('Dialog', [
+    el('Title', parts.title),
+    array('Tabs', [tab]),
+    array('MetaData', values),
+    nil('ButtonBar'),
+  ])
 }
 
 const metaDataValue = (parts: DialogParts, p: DialogProperty, withPropertyValues: boolean) =>
-  `<MetaDataValue>${el('Property', p.name)}<Values>${el('String', p.value(parts.object, parts.current))}</Values>` +
-  `${withPropertyValues ? nil('PropertyValues') : ''}</MetaDataValue>`
+  element('MetaDataValue', [
+    el('Property', p.name),
+    element('Values', el('String', p.value(parts.object, parts.current))),
+    withPropertyValues ? nil('PropertyValues') : '',
+  ])
 
 export async function getDialog2(input: OperationInput): Promise<string> {
   const parts = await dialogParts(input, 'GetDialog2')
   const values = parts.properties.map((p) => metaDataValue(parts, p, true))
   return response(
     'GetDialog2',
-    `${dialogXml(parts, values)}${nil('PubChannels')}${array('MetaData', values)}${targets(parts.object)}${nil('RelatedTargets')}${nil('Dossiers')}`,
+    dialogXml(parts, values) +
+      nil('PubChannels') +
+      array('MetaData', values) +
+      targets(parts.object) +
+      nil('RelatedTargets') +
+      nil('Dossiers'),
   )
 }
 
@@ -377,7 +451,7 @@ export async function getDialog(input: OperationInput): Promise<string> {
     const brands = await ctx.admin.brandsOf(actor)
     publications = array(
       'Publications',
-      brands.map((brand) => `<Publication>${el('Id', brand.id)}${el('Name', brand.name)}</Publication>`),
+      brands.map((brand) => element('Publication', [el('Id', brand.id), el('Name', brand.name)])),
     )
     const own = brands.find((brand) => Number(brand.id) === object.brandId)
     if (own) publicationInfo = publicationInfoXml(own)
@@ -390,10 +464,10 @@ export async function getDialog(input: OperationInput): Promise<string> {
       publicationInfo +
       (flag('RequestMetaData') ? metaData(object, parts.current) : nil('MetaData')) +
       (flag('RequestStates')
-        ? '<GetStatesResponse><States/><RouteToUsers/><RouteToGroups/></GetStatesResponse>'
+        ? element('GetStatesResponse', [element('States'), element('RouteToUsers'), element('RouteToGroups')])
         : nil('GetStatesResponse')) +
       (flag('RequestTargets')
-        ? `${targets(object)}<RelatedTargets/>`
+        ? targets(object) + element('RelatedTargets')
         : `${nil('Targets')}${nil('RelatedTargets')}`) +
       nil('Dossiers'),
   )

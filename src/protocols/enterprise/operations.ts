@@ -14,6 +14,7 @@ import {
   array,
   EnterpriseFault,
   el,
+  element,
   errorReport,
   ITEMS_RENAMED,
   nil,
@@ -81,25 +82,33 @@ function profileName(rights: BrandRights): string {
 
 /** A profile lists the file-access features it does not grant, with Value No (as Enterprise 10 does). */
 function featureProfile(rights: BrandRights): string {
-  const denied = FEATURES.filter(([key]) => !rights[key]).map(
-    ([, name]) => `<AppFeature>${el('Name', name)}<Value>No</Value></AppFeature>`,
+  const denied = FEATURES.filter(([key]) => !rights[key]).map(([, name]) =>
+    element('AppFeature', [el('Name', name), el('Value', 'No')]),
   )
-  return `<FeatureProfile>${el('Name', profileName(rights))}${array('Features', denied)}</FeatureProfile>`
+  return element('FeatureProfile', [el('Name', profileName(rights)), array('Features', denied)])
 }
 
 /** A brand as LogOn and GetDialog describe it: issues, the user's access profile, categories. */
 export function publicationInfoXml(
   brand: Awaited<ReturnType<DoorContext['admin']['brandsOf']>>[number],
 ): string {
-  const issues = brand.issues.map((i) => `<IssueInfo>${el('Id', i.id)}${el('Name', i.name)}</IssueInfo>`)
-  const categories = brand.categories.map(
-    (c) => `<CategoryInfo>${el('Id', c.id)}${el('Name', c.name)}</CategoryInfo>`,
+  const issues = brand.issues.map((i) => element('IssueInfo', [el('Id', i.id), el('Name', i.name)]))
+  const categories = brand.categories.map((c) =>
+    element('CategoryInfo', [el('Id', c.id), el('Name', c.name)]),
   )
-  const access = `<FeatureAccess>${el('Profile', profileName(brand.rights))}${nil('Issue')}${nil('Section')}${nil('State')}</FeatureAccess>`
-  return (
-    `<PublicationInfo>${el('Id', brand.id)}${el('Name', brand.name)}${array('Issues', issues)}` +
-    `${array('FeatureAccessList', [access])}${array('Categories', categories)}</PublicationInfo>`
-  )
+  const access = element('FeatureAccess', [
+    el('Profile', profileName(brand.rights)),
+    nil('Issue'),
+    nil('Section'),
+    nil('State'),
+  ])
+  return element('PublicationInfo', [
+    el('Id', brand.id),
+    el('Name', brand.name),
+    array('Issues', issues),
+    array('FeatureAccessList', [access]),
+    array('Categories', categories),
+  ])
 }
 
 /**
@@ -109,7 +118,7 @@ export function publicationInfoXml(
  */
 function serverFeatures(config: DoorContext['config']): string[] {
   const feature = (key: string, value: string | number | null) =>
-    `<Feature>${el('Key', key)}${value === null ? nil('Value') : el('Value', value)}</Feature>`
+    element('Feature', [el('Key', key), value === null ? nil('Value') : el('Value', value)])
   const multicast = config.NCAST_MULTICAST
   if (multicast) return [feature('MulticastGroup', multicast.host), feature('EventPort', multicast.port)]
   const first = config.NCAST_TARGETS?.[0]
@@ -156,13 +165,21 @@ export async function logOn(input: OperationInput): Promise<string> {
   const profiles = new Map<string, string>()
   for (const brand of brands) profiles.set(profileName(brand.rights), featureProfile(brand.rights))
 
-  const serverInfo =
-    `<ServerInfo><Name>trashd</Name>${el('URL', input.endpoint)}<Developer>trashd</Developer>` +
-    `<Implementation>trashd</Implementation><Technology>Node.js</Technology>${el('Version', SERVER_VERSION)}` +
-    `${array('FeatureSet', serverFeatures(ctx.config))}${nil('CryptKey')}</ServerInfo>`
-  const currentUser =
-    `<CurrentUser>${el('UserID', actor.login)}${el('FullName', actor.displayName ?? actor.login)}` +
-    '<TrackChangesColor>#FF0000</TrackChangesColor></CurrentUser>'
+  const serverInfo = element('ServerInfo', [
+    el('Name', 'trashd'),
+    el('URL', input.endpoint),
+    el('Developer', 'trashd'),
+    el('Implementation', 'trashd'),
+    el('Technology', 'Node.js'),
+    el('Version', SERVER_VERSION),
+    array('FeatureSet', serverFeatures(ctx.config)),
+    nil('CryptKey'),
+  ])
+  const currentUser = element('CurrentUser', [
+    el('UserID', actor.login),
+    el('FullName', actor.displayName ?? actor.login),
+    el('TrackChangesColor', '#FF0000'),
+  ])
 
   return response(
     'LogOn',
@@ -200,12 +217,16 @@ async function messageQueueXml(ctx: DoorContext, actor: Actor, ticket: string): 
   const queue = broker.clientQueueName(actor.userId, eventTicketOf(ticket))
   if (!(await broker.prepareClientQueue(queue, brandIds, ctx.config.SESSION_TTL))) return ''
   const connection = broker.clientConnection
-  return (
-    '<MessageQueueConnections><MessageQueueConnection><Instance>RabbitMQ</Instance><Protocol>AMQP</Protocol>' +
-    `${el('Url', connection.url)}<Public>true</Public>${el('User', connection.user)}${nil('Password')}` +
-    `${el('VirtualHost', connection.virtualHost)}</MessageQueueConnection></MessageQueueConnections>` +
-    el('MessageQueue', queue)
-  )
+  const announced = element('MessageQueueConnection', [
+    el('Instance', 'RabbitMQ'),
+    el('Protocol', 'AMQP'),
+    el('Url', connection.url),
+    el('Public', 'true'),
+    el('User', connection.user),
+    nil('Password'),
+    el('VirtualHost', connection.virtualHost),
+  ])
+  return element('MessageQueueConnections', announced) + el('MessageQueue', queue)
 }
 
 /** LogOff does not check the ticket (as Enterprise); it ends the session when there is one. */
@@ -373,7 +394,7 @@ function v7Reply(outcomes: Outcome[]): string {
       failed.map((o) => o.detailLine ?? o.id).join('\n'),
     )
   }
-  return response('DeleteObjects', `<IDs/>${nil('Reports')}`)
+  return response('DeleteObjects', element('IDs') + nil('Reports'))
 }
 
 // ---- DeleteObjects / RestoreObjects
@@ -457,10 +478,17 @@ export async function queryObjects(input: OperationInput): Promise<string> {
   ])
   const header = columns.map((name) => {
     const column = COLUMNS[name]!
-    return `<Property>${el('Name', name)}${el('DisplayName', column.displayName)}${el('Type', column.type)}</Property>`
+    return element('Property', [
+      el('Name', name),
+      el('DisplayName', column.displayName),
+      el('Type', column.type),
+    ])
   })
-  const rows = entries.map(
-    (entry) => `<Row>${columns.map((name) => el('String', COLUMNS[name]!.value(entry))).join('')}</Row>`,
+  const rows = entries.map((entry) =>
+    element(
+      'Row',
+      columns.map((name) => el('String', COLUMNS[name]!.value(entry))),
+    ),
   )
   const counted = total > 0
   return response(

@@ -135,6 +135,8 @@ export function queryOrders(parent: XmlElement, name: string): QueryOrder[] | nu
 
 /** `<name>escaped</name>`, `<name/>` for an empty string. */
 export const el = strict.text
+/** `<name>…children…</name>`, `<name/>` without children. */
+export const element = strict.element
 /** `<name xsi:nil="true"/>` */
 export const nil = strict.nil
 /** A string element that is nil when null. */
@@ -172,11 +174,15 @@ export interface ReportEntry {
 
 /** One ErrorReport for an object, as seed 004 shows it. */
 export function errorReport(id: string, entries: ReportEntry[]): string {
-  const belongsTo = `<BelongsTo><Type>Object</Type>${el('ID', id)}${nil('Name')}${nil('Role')}</BelongsTo>`
-  const rendered = entries.map(
-    (entry) =>
-      `<ErrorReportEntry><Entities/>${el('Message', entry.message)}${el('Details', entry.details)}` +
-      `${el('ErrorCode', entry.errorCode)}${el('MessageLevel', entry.level)}</ErrorReportEntry>`,
+  const belongsTo = element('BelongsTo', [el('Type', 'Object'), el('ID', id), nil('Name'), nil('Role')])
+  const rendered = entries.map((entry) =>
+    element('ErrorReportEntry', [
+      element('Entities'),
+      el('Message', entry.message),
+      el('Details', entry.details),
+      el('ErrorCode', entry.errorCode),
+      el('MessageLevel', entry.level),
+    ]),
   )
-  return `<ErrorReport>${belongsTo}${array('Entries', rendered)}</ErrorReport>`
+  return element('ErrorReport', [belongsTo, array('Entries', rendered)])
 }
