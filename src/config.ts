@@ -116,6 +116,14 @@ const configSchema = z.object({
   CLEANUP_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(2000),
   // seconds after which a purge that stopped making progress (its process died) is finished by the cleanup job
   CLEANUP_STALE_AFTER: z.coerce.number().int().min(1).default(900),
+  // an undo of more units than this runs as a bulk job (202, progress, cancel, resumed after a crash)
+  JOB_THRESHOLD: z.coerce.number().int().min(0).default(10_000),
+  // units a job does per transaction (its progress commits with each page)
+  JOB_PAGE_SIZE: z.coerce.number().int().min(1).max(50_000).default(5000),
+  // seconds a job stays with an instance that committed no page; then any instance takes it over
+  JOB_LEASE_SECONDS: z.coerce.number().int().min(1).default(60),
+  // seconds between an idle instance's looks for jobs (new ones are started at once on the instance asked)
+  JOB_POLL_SECONDS: z.coerce.number().min(0.05).default(5),
   // seconds a streamed reply (srv.asmx listings) may wait for its reader before the connection is closed
   STREAM_STALL_TIMEOUT: z.coerce.number().int().min(1).default(60),
   // where clients reach the server (scheme, host, optional path prefix), for the absolute URLs it writes

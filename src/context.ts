@@ -7,6 +7,7 @@ import { AdminService } from './core/admin-service.js'
 import { AuthService, DEFAULT_THROTTLE } from './core/auth-service.js'
 import { CleanupJob } from './core/cleanup-job.js'
 import type { EventBus, EventPublisher } from './core/events.js'
+import { JobService } from './core/job-service.js'
 import { ObjectService } from './core/object-service.js'
 import { OperationService } from './core/operation-service.js'
 import { PasswordHasher } from './core/passwords.js'
@@ -30,6 +31,8 @@ export interface AppContext {
   trash: TrashService
   /** the operation log: who trashed, restored, emptied or purged what, through which door */
   operations: OperationService
+  /** bulk jobs (an undo of many units) and this instance's runner of them */
+  jobs: JobService
   auth: AuthService
   admin: AdminService
   /** object reads, versions and renditions (Enterprise GetObjects, ListVersions, GetVersion, file downloads) */
@@ -203,6 +206,17 @@ export async function createContext(
     plugins: currentPlugins,
   })
   const publishers = await startPublishers(config, database, events, logger)
+  const jobs = new JobService(
+    database,
+    trash,
+    {
+      threshold: config.JOB_THRESHOLD,
+      pageSize: config.JOB_PAGE_SIZE,
+      leaseSeconds: config.JOB_LEASE_SECONDS,
+      pollSeconds: config.JOB_POLL_SECONDS,
+    },
+    logger.child({ component: 'jobs' }),
+  )
   context = {
     adminToken,
     adminTokenFile,
@@ -211,7 +225,8 @@ export async function createContext(
     db: database,
     blobs,
     trash,
-    operations: new OperationService(database, trash),
+    operations: new OperationService(database, trash, jobs),
+    jobs,
     auth: new AuthService(database, {
       sessionTtlSeconds: config.SESSION_TTL,
       sessionMaxAgeSeconds: config.SESSION_MAX_AGE,
@@ -237,6 +252,7 @@ export async function createContext(
     messageQueue: publishers.find((p): p is AmqpPublisher => p instanceof AmqpPublisher) ?? null,
     plugins,
     close: async () => {
+      await jobs.stop()
       await events.close()
       for (const publisher of publishers) await publisher.close()
       await database.close()

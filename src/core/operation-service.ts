@@ -1,4 +1,5 @@
 import { CoreError, ErrorCodes } from './errors.js'
+import type { JobRow, JobService } from './job-service.js'
 import * as policy from './policy.js'
 import type {
   KeptAnswer,
@@ -51,12 +52,20 @@ export type KeyOutcome =
   | { kind: 'other-request' }
   | { kind: 'in-progress' }
 
+export interface UndoOptions {
+  /** what it would do, nothing changed (always inline) */
+  dryRun?: boolean
+  /** run as a job whatever its size */
+  job?: boolean
+}
+
 export class OperationService {
   private readonly operations: OperationStore
 
   constructor(
     persistence: Persistence,
     private readonly trash: TrashService,
+    private readonly jobs?: JobService,
   ) {
     this.operations = persistence.stores.operations
   }
@@ -121,14 +130,32 @@ export class OperationService {
    * Undoes an operation the actor may see (their own; an administrator: any of the tenant's) within the actor's
    * rights on every unit (see TrashService.undoOperation); `dryRun`: what it would do, nothing changed.
    */
-  async undo(actor: Actor, id: string, options: { dryRun?: boolean } = {}): Promise<UndoOutcome> {
+  async undo(actor: Actor, id: string, options: UndoOptions = {}): Promise<UndoOutcome & { job?: JobRow }> {
     const op = await this.get(actor, id)
     if (op.action !== 'trash')
       throw new CoreError(
         ErrorCodes.INVALID_INPUT,
         `Only a trash operation can be undone (this one is ${op.action})`,
       )
+    const job = await this.asJob(actor, op.tenantId, [op.id], op.id, options)
+    if (job) return job
     return this.trash.undoOperations(actor, op.tenantId, [op.id], { ...options, undoOf: op.id })
+  }
+
+  /** An undo over more units than the threshold (or asked as one) is recorded as a job, answered at once. */
+  private async asJob(
+    actor: Actor,
+    tenantId: number,
+    operationIds: string[],
+    undoOf: string | null,
+    options: UndoOptions,
+    filter?: Record<string, unknown>,
+  ): Promise<(UndoOutcome & { job: JobRow }) | null> {
+    if (!this.jobs || options.dryRun || operationIds.length === 0) return null
+    const units = await this.operations.countTrashedUnits(tenantId, operationIds)
+    if (!this.jobs.runsAsJob(units, options.job === true)) return null
+    const job = await this.jobs.enqueueUndo(actor, tenantId, { operationIds, undoOf, filter }, units)
+    return { operationId: job.operationId, results: [], skipped: [], job }
   }
 
   /**
@@ -138,8 +165,8 @@ export class OperationService {
   async undoMatching(
     actor: Actor,
     filter: Pick<OperationFilter, 'actorId' | 'actorLogin' | 'door' | 'from' | 'to'>,
-    options: { dryRun?: boolean } = {},
-  ): Promise<UndoOutcome & { operations: number }> {
+    options: UndoOptions = {},
+  ): Promise<UndoOutcome & { operations: number; job?: JobRow }> {
     const ids: string[] = []
     let cursor: string | undefined
     for (;;) {
@@ -154,6 +181,8 @@ export class OperationService {
       cursor = page.next
     }
     const scope = policy.operationScope(actor)
+    const job = await this.asJob(actor, scope.tenantId, ids, null, options, { ...filter })
+    if (job) return { ...job, operations: ids.length }
     const outcome = await this.trash.undoOperations(actor, scope.tenantId, ids, options)
     return { ...outcome, operations: ids.length }
   }

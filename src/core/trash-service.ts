@@ -200,6 +200,14 @@ export interface UndoOutcome {
   skipped: UndoSkipped[]
 }
 
+/** One page of an undo: its units' restore results, the units left alone, and where the next page starts. */
+export interface UndoPage {
+  results: ItemResult[]
+  skipped: UndoSkipped[]
+  /** the audit id the next page starts after; null: this was the last page */
+  next: number | null
+}
+
 function sinceReason(unit: OperationUnit): UndoSkipped['reason'] {
   if (unit.state === null || unit.state === 'purging') return 'purged'
   if (unit.state === 'active') return 'restored'
@@ -511,28 +519,8 @@ export class TrashService {
   ): Promise<UndoOutcome> {
     const op = startOperation(actor, 'undo', options.undoOf)
     const outcome: UndoOutcome = { operationId: null, results: [], skipped: [] }
-    const chunk = async (tx: Stores, after: number) => {
-      const units = await tx.operations.listOperationUnits(tenantId, operationIds, after, UNDO_PAGE, false)
-      const skipped: UndoSkipped[] = []
-      const restorable: number[] = []
-      for (const unit of units) {
-        if (unit.action !== 'trash') continue
-        if (unit.stillTrashed) restorable.push(unit.itemId)
-        else
-          skipped.push({
-            id: unit.itemId,
-            name: unit.name,
-            kind: unit.kind,
-            state: unit.state,
-            reason: sinceReason(unit),
-          })
-      }
-      const results =
-        restorable.length > 0
-          ? await this.restoreIn(tx, actor, restorable, { onMissingParent: 'recreate' })
-          : []
-      return { results, skipped, next: units.length === UNDO_PAGE ? units[units.length - 1]!.auditId : null }
-    }
+    const chunk = (tx: Stores, after: number) =>
+      this.undoPageIn(tx, actor, tenantId, operationIds, after, UNDO_PAGE)
     if (options.dryRun) {
       // the answer is gathered afresh by each attempt (a unit of work may run again)
       return this.rolledBack(op, async (tx) => {
@@ -561,6 +549,60 @@ export class TrashService {
     })
     outcome.operationId = op.id
     return outcome
+  }
+
+  /**
+   * One page of an undo job, in a unit of work of the job's operation; `record` runs in the same unit of work, so
+   * the job's progress commits with the page's changes or neither does (a page is done once, even across a crash).
+   */
+  undoJobPage(
+    op: Operation,
+    tenantId: number,
+    operationIds: string[],
+    after: number,
+    pageSize: number,
+    record: (tx: Stores, page: UndoPage) => Promise<void>,
+  ): Promise<UndoPage> {
+    return this.operationTransaction(
+      op,
+      async (tx) => {
+        const page = await this.undoPageIn(tx, op.actor, tenantId, operationIds, after, pageSize)
+        await record(tx, page)
+        return page
+      },
+      RETRY_ON_NAME_RACE,
+    )
+  }
+
+  /** The units after `after` (audit id) the operations trashed: those still in the trash restored, the rest skipped. */
+  private async undoPageIn(
+    tx: Stores,
+    actor: Actor,
+    tenantId: number,
+    operationIds: string[],
+    after: number,
+    pageSize: number,
+  ): Promise<UndoPage> {
+    const units = await tx.operations.listOperationUnits(tenantId, operationIds, after, pageSize, false)
+    const skipped: UndoSkipped[] = []
+    const restorable: number[] = []
+    for (const unit of units) {
+      if (unit.action !== 'trash') continue
+      if (unit.stillTrashed) restorable.push(unit.itemId)
+      else
+        skipped.push({
+          id: unit.itemId,
+          name: unit.name,
+          kind: unit.kind,
+          state: unit.state,
+          reason: sinceReason(unit),
+        })
+    }
+    const results =
+      restorable.length > 0
+        ? await this.restoreIn(tx, actor, restorable, { onMissingParent: 'recreate' })
+        : []
+    return { results, skipped, next: units.length === pageSize ? units[units.length - 1]!.auditId : null }
   }
 
   /** Where each unit goes and under which name; records errors for units that cannot go anywhere. */

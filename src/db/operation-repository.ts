@@ -279,6 +279,15 @@ export class PgOperationStore implements OperationStore {
   getOperation(tenantId: number, id: string) {
     return getOperation(this.q, tenantId, id)
   }
+  async countTrashedUnits(tenantId: number, operationIds: string[]) {
+    const result = await this.q.query<{ n: number }>(
+      `select count(*)::int as n from audit a
+        where a.operation_id in (select unnest($2::uuid[])) and a.tenant_id = $1 and a.action = 'trash'
+          and (a.unit_root is null or a.unit_root = a.item_id)`,
+      [tenantId, operationIds],
+    )
+    return result.rows[0]!.n
+  }
   listOperationUnits(
     tenantId: number,
     operationIds: string[],

@@ -1,6 +1,7 @@
 import type { AdminStore } from '../core/ports/admin-store.js'
 import type { CleanupStore } from '../core/ports/cleanup-store.js'
 import type { ItemStore } from '../core/ports/item-store.js'
+import type { JobStore } from '../core/ports/job-store.js'
 import type { ObjectStore } from '../core/ports/object-store.js'
 import type { OperationStore } from '../core/ports/operation-store.js'
 import type { PurgeStore } from '../core/ports/purge-store.js'
@@ -11,6 +12,7 @@ import type { LoginFailureStore, UserStore } from '../core/ports/user-store.js'
 import { PgAdminStore } from './admin-repository.js'
 import { PgCleanupStore } from './cleanup-repository.js'
 import { PgItemStore } from './item-store.js'
+import { PgJobStore } from './job-repository.js'
 import { PgLoginFailureStore } from './login-failure-repository.js'
 import { PgObjectStore } from './object-repository.js'
 import { PgOperationStore } from './operation-repository.js'
@@ -28,6 +30,7 @@ export class PgStores implements Stores {
   #admin?: AdminStore
   #cleanup?: CleanupStore
   #items?: ItemStore
+  #jobs?: JobStore
   #listing?: TrashListingStore
   #loginFailures?: LoginFailureStore
   #objects?: ObjectStore
@@ -51,6 +54,10 @@ export class PgStores implements Stores {
   get items() {
     this.#items ??= new PgItemStore(this.q)
     return this.#items
+  }
+  get jobs() {
+    this.#jobs ??= new PgJobStore(this.q)
+    return this.#jobs
   }
   get listing() {
     this.#listing ??= new PgTrashListingStore(this.q)

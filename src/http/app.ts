@@ -8,8 +8,8 @@ import { asmxDoor } from '../protocols/asmx/index.js'
 import { enterpriseDoor } from '../protocols/enterprise/index.js'
 import { ipsDoor } from '../protocols/ips/index.js'
 import { restDoor } from '../protocols/rest/index.js'
-import { registerMetrics, type ServerMetrics } from './metrics.js'
 import { problemErrorHandler } from '../protocols/rest/problem.js'
+import { registerMetrics, type ServerMetrics } from './metrics.js'
 import { webPage } from './web-page.js'
 
 export const BODY_LIMIT = 8 * 1024 * 1024
@@ -74,6 +74,9 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   })
   const doorCtx = doorContext(ctx)
   app.decorate('ctx', doorCtx)
+  // a serving instance runs bulk jobs (its own, and any instance's left behind by a crash)
+  app.addHook('onReady', async () => ctx.jobs.start())
+  app.addHook('onClose', async () => ctx.jobs.stop())
   app.decorate('metrics', registerMetrics(app as unknown as FastifyInstance, ctx))
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)

@@ -142,6 +142,9 @@ export class MemoryOperationStore implements OperationStore {
   async listOperationUnits() {
     return []
   }
+  async countTrashedUnits() {
+    return 0
+  }
   /** keys by tenant/user/key; without time: nothing expires or goes stale in memory */
   readonly keys = new Map<string, { fingerprint: string; answer: KeptAnswer | null }>()
   async claimKey(tenantId: number, userId: number, key: string, fingerprint: string): Promise<KeyClaim> {

@@ -105,6 +105,8 @@ export interface OperationStore {
    * A page of the units some operations changed, in the order they changed them (audit id keyset);
    * `countMembers` (default true): with how many rows of each unit the operation changed.
    */
+  /** How many units some operations trashed (what undoing them goes through). */
+  countTrashedUnits(tenantId: number, operationIds: string[]): Promise<number>
   listOperationUnits(
     tenantId: number,
     operationIds: string[],

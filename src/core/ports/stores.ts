@@ -1,6 +1,7 @@
 import type { AdminStore } from './admin-store.js'
 import type { CleanupStore } from './cleanup-store.js'
 import type { ItemStore } from './item-store.js'
+import type { JobStore } from './job-store.js'
 import type { ObjectStore } from './object-store.js'
 import type { OperationStore } from './operation-store.js'
 import type { PurgeStore } from './purge-store.js'
@@ -13,6 +14,7 @@ export interface Stores {
   readonly admin: AdminStore
   readonly cleanup: CleanupStore
   readonly items: ItemStore
+  readonly jobs: JobStore
   /** listings and search; a whole listing streams outside any unit of work */
   readonly listing: TrashListingStore
   readonly loginFailures: LoginFailureStore

@@ -341,3 +341,44 @@ const undoFields = {
 export const undo = z.strictObject(undoFields)
 /** an undo by filter also says how many operations matched */
 export const undoMatching = z.strictObject({ ...undoFields, operations: count })
+
+// ---- bulk jobs
+
+export const job = z.strictObject({
+  id: z.string(),
+  kind: z.literal('undo'),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
+  /** the operation the job's work is recorded as (listed once the job has ended) */
+  operation: z.string(),
+  undoOf: z.string().nullable(),
+  /** units to go through, and gone through so far */
+  total: count,
+  done: count,
+  outcomes: z.strictObject({ ok: count, warning: count, error: count }),
+  skippedCount: count,
+  items: count,
+  cancelRequested: z.boolean(),
+  attempts: count,
+  error: z.string().nullable(),
+  createdAt: timestamp,
+  startedAt: timestamp.nullable(),
+  finishedAt: timestamp.nullable(),
+})
+/** 202: the work is a job; `Location` names it */
+export const jobAccepted = z.strictObject({ job })
+export const jobResults = z.strictObject({
+  job,
+  results: z.array(
+    z.union([
+      z.strictObject({ outcome: z.literal('restore'), ...itemResult.shape }),
+      z.strictObject({
+        outcome: z.literal('skipped'),
+        id,
+        name: z.string().nullable(),
+        state: z.string().nullable(),
+        reason: z.enum(['restored', 'emptied', 'purged', 'trashed_again']),
+      }),
+    ]),
+  ),
+  next: count.nullable(),
+})

@@ -238,6 +238,13 @@ export const undoFilterBody = z
   })
   .strict()
 export const operationParams = z.object({ id: z.string().max(64) }).strict()
+export const jobParams = z.object({ id: z.string().max(64) }).strict()
+export const jobResultsQuery = z
+  .object({
+    after: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict()
 export const operationUnitsQuery = z
   .object({
     after: z.coerce.number().int().min(0).default(0),

@@ -1,5 +1,6 @@
 import type { CleanupRun, DryRunUnit } from '../../core/cleanup-job.js'
 import { describeDueUnit } from '../../core/cleanup-job.js'
+import type { JobRow } from '../../core/job-service.js'
 import type { OperationRow } from '../../core/operation-service.js'
 import { summarize, type UndoOutcome } from '../../core/trash-service.js'
 import type { Actor, BatchResult, Door, Item, TrashEntry } from '../../core/types.js'
@@ -102,6 +103,27 @@ export function operationJson(op: OperationRow) {
     outcomes: { ok: op.okCount, warning: op.warningCount, error: op.errorCount },
     items: op.items,
     undoOf: op.undoOf,
+  }
+}
+
+export function jobJson(job: JobRow) {
+  return {
+    id: job.id,
+    kind: job.kind,
+    status: job.status,
+    operation: job.operationId,
+    undoOf: job.params.undoOf,
+    total: job.total,
+    done: job.done,
+    outcomes: { ok: job.okCount, warning: job.warningCount, error: job.errorCount },
+    skippedCount: job.skippedCount,
+    items: job.items,
+    cancelRequested: job.cancelRequested,
+    attempts: job.attempts,
+    error: job.error,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
   }
 }
 

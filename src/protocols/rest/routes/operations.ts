@@ -1,8 +1,23 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { z } from 'zod'
+import type { JobRow } from '../../../core/job-service.js'
 import * as r from '../responses.js'
 import { type Route, route } from '../route.js'
 import * as s from '../schemas.js'
-import { operationJson, undoJson } from '../serialize.js'
+import { jobJson, operationJson, undoJson } from '../serialize.js'
+
+/** `Prefer: respond-async` (RFC 7240) asks for a job whatever the size */
+const asksAsync = (request: FastifyRequest) =>
+  /(^|[,;\s])respond-async($|[,;\s])/i.test(String(request.headers.prefer ?? ''))
+
+/** 202 with the job's URL: the undo goes on in the background, on this instance or any other */
+function accepted(reply: FastifyReply, job: JobRow) {
+  return reply
+    .code(202)
+    .header('location', `/api/v1/jobs/${job.id}`)
+    .header('preference-applied', 'respond-async')
+    .send({ job: jobJson(job) })
+}
 
 /** `to` as a day means the end of that day */
 const endOf = (to: string) => new Date(to.length === 10 ? `${to}T23:59:59.999Z` : to)
@@ -88,9 +103,11 @@ export const operationRoutes: Route[] = [
     tag: 'trash',
     summary:
       'Undo every trash operation that matches a filter (actor, door, time window; a client that deleted item by item) as one operation',
+    otherResponses: { 202: r.jobAccepted },
     body: s.undoFilterBody,
-    handler: async (ctx, { actor, body }) => {
-      const outcome = await ctx.operations.undoMatching(actor, undoFilter(body))
+    handler: async (ctx, { actor, body, request, reply }) => {
+      const outcome = await ctx.operations.undoMatching(actor, undoFilter(body), { job: asksAsync(request) })
+      if (outcome.job) return accepted(reply, outcome.job)
       return { ...undoJson(null, outcome), operations: outcome.operations }
     },
   }),
@@ -117,8 +134,51 @@ export const operationRoutes: Route[] = [
     tag: 'trash',
     summary:
       'Undo a trash operation: every unit it trashed that is still in the trash is restored (restore rules: rights on every member, folders made again, taken names renamed), as one operation of its own',
+    otherResponses: { 202: r.jobAccepted },
     params: s.operationParams,
-    handler: async (ctx, { actor, params }) =>
-      undoJson(params.id, await ctx.operations.undo(actor, params.id)),
+    handler: async (ctx, { actor, params, request, reply }) => {
+      const outcome = await ctx.operations.undo(actor, params.id, { job: asksAsync(request) })
+      if (outcome.job) return accepted(reply, outcome.job)
+      return undoJson(params.id, outcome)
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/jobs/:id',
+    operationId: 'getJob',
+    response: r.job,
+    auth: 'user',
+    tag: 'trash',
+    summary:
+      'A bulk job (an undo of more units than JOB_THRESHOLD): its status and progress (done of total, outcomes)',
+    params: s.jobParams,
+    handler: async (ctx, { actor, params }) => jobJson(await ctx.jobs.get(actor, params.id)),
+  }),
+  route({
+    method: 'POST',
+    url: '/jobs/:id/cancel',
+    operationId: 'cancelJob',
+    response: r.job,
+    auth: 'user',
+    tag: 'trash',
+    summary:
+      'Stop a job: a queued one at once, a running one after its current page (what it did stays done, recorded as its operation)',
+    params: s.jobParams,
+    handler: async (ctx, { actor, params }) => jobJson(await ctx.jobs.cancel(actor, params.id)),
+  }),
+  route({
+    method: 'GET',
+    url: '/jobs/:id/results',
+    operationId: 'listJobResults',
+    response: r.jobResults,
+    auth: 'user',
+    tag: 'trash',
+    summary: "A page of a job's results, one per unit in the order it went through them (after= keyset)",
+    params: s.jobParams,
+    query: s.jobResultsQuery,
+    handler: async (ctx, { actor, params, query }) => {
+      const page = await ctx.jobs.results(actor, params.id, query.after, query.limit)
+      return { job: jobJson(page.job), results: page.results, next: page.next }
+    },
   }),
 ]
