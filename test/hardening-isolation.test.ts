@@ -310,6 +310,23 @@ describe('isolation: Enterprise', () => {
 
 describe('isolation: REST', () => {
   it("the victim's operations are not found, listed, previewed or undone for every attacker role, whatever the filter", async () => {
+    // a bulk job of the victim's (an undo of a delete whose file was restored since: it changes nothing)
+    const editor = victim.users.editor!.actor
+    const throwaway = (
+      await server.ctx.admin.createItem(victim.tenantId, {
+        kind: 'file',
+        name: 'throwaway.txt',
+        ownerId: editor.userId,
+      })
+    ).item.id
+    await server.ctx.trash.trash(editor, [throwaway])
+    const [deleted] = (await server.ctx.operations.list(editor, { action: 'trash' }, { limit: 1 })).operations
+    await server.ctx.trash.restore(editor, [throwaway])
+    const victimJob = (await server.ctx.operations.undo(editor, deleted!.id, { job: true })).job!
+    // the server's runner takes it at once: wait (bounded) until it has ended
+    for (let i = 0; i < 200 && (await server.ctx.jobs.get(editor, victimJob.id)).finishedAt === null; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    expect((await server.ctx.jobs.get(editor, victimJob.id)).status).toBe('succeeded')
     const victimOps = (
       await server.database.db.query('select id from operations where tenant_id = $1', [victim.tenantId])
     ).rows.map((row) => row.id as string)
@@ -323,6 +340,9 @@ describe('isolation: REST', () => {
             ['GET', `/api/v1/operations/${id}?after=0&limit=1000`],
             ['GET', `/api/v1/operations/${id}/undo/preview`],
             ['POST', `/api/v1/operations/${id}/undo`],
+            ['GET', `/api/v1/jobs/${victimJob.id}`],
+            ['GET', `/api/v1/jobs/${victimJob.id}/results`],
+            ['POST', `/api/v1/jobs/${victimJob.id}/cancel`],
           ] as const) {
             const response = await fetch(`${server.baseUrl}${url}`, {
               method,
@@ -332,8 +352,15 @@ describe('isolation: REST', () => {
             })
             const text = await response.text()
             expect([401, 403, 404], `${role} ${method} ${url}: ${text}`).toContain(response.status)
-            expect(text).not.toMatch(/secret\.txt|Old|inside\.txt/)
+            expect(text).not.toMatch(/secret\.txt|Old|inside\.txt|throwaway/)
           }
+          // asked as a job, the undo of the victim's operation is not found either
+          const asJob = await fetch(`${server.baseUrl}/api/v1/operations/${id}/undo`, {
+            method: 'POST',
+            headers: { authorization, 'content-type': 'application/json', prefer: 'respond-async' },
+            body: '{}',
+          })
+          expect([401, 403, 404], `${role} undo as a job: ${await asJob.text()}`).toContain(asJob.status)
         }
         for (const query of [
           '',
