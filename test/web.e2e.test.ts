@@ -107,7 +107,8 @@ describe('web Trash Can page in Chromium', needs(CHROMIUM_BROWSER), () => {
   const results = (page: Page) => page.locator('#results')
 
   beforeAll(async () => {
-    server = await startTestServer()
+    // an undo of more than 3 units runs as a job: the page follows its progress
+    server = await startTestServer({ JOB_THRESHOLD: '3', JOB_POLL_SECONDS: '0.2' })
     f = await createFixture(server.ctx, 'we')
     const other = await server.ctx.admin.createBrand(f.tenantId, 'Spring catalogue')
     for (const role of ['editor', 'purger', 'viewer'])
@@ -507,6 +508,27 @@ describe('web Trash Can page in Chromium', needs(CHROMIUM_BROWSER), () => {
     expect(await state('brief-c.txt')).toEqual({ state: 'active', name: 'brief-c.txt' })
     // the undo is an operation of its own, listed first
     await expect.poll(() => line.textContent()).toMatch(/^we-editor undid a delete and restored 3 items via/)
+    await page.close()
+  })
+
+  it('follows a big undo, run as a job on the server, to its end', async () => {
+    const names = ['memo-1.txt', 'memo-2.txt', 'memo-3.txt', 'memo-4.txt']
+    for (const name of names) ids[name] = await createItem({ kind: 'file', name, brandId: f.brandId })
+    await trashAs('editor', names)
+    const page = await openPage()
+    await signIn(page, 'editor')
+    const line = page.locator('#operations-list li').first()
+    await expect.poll(() => line.textContent()).toMatch(/^we-editor deleted 4 items/)
+    await line.getByRole('button', { name: /^Undo/ }).click()
+    await page.getByRole('dialog').getByRole('button', { name: 'Restore 4 items' }).click()
+    await expect.poll(() => results(page).textContent(), { timeout: 15_000 }).toContain('done: 4 restored')
+    expect(await results(page).locator('progress').getAttribute('max')).toBe('4')
+    for (const name of names) expect(await state(name)).toMatchObject({ state: 'active' })
+    const job = await db().query(
+      'select status, total from jobs where tenant_id = $1 order by created_at desc',
+      [f.tenantId],
+    )
+    expect(job.rows[0]).toEqual({ status: 'succeeded', total: 4 })
     await page.close()
   })
 

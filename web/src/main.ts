@@ -16,9 +16,11 @@ import { byId, h } from './dom.js'
 import { describeProblem, formatBytes, formatCount, formatDate, formatDateTime, items } from './format.js'
 import { LiveStream } from './live.js'
 import {
+  describeJob,
   describeOperation,
   describeUndoPreview,
   detailList,
+  type Job,
   type Operation,
   renderOperations,
   type UndoAnswer,
@@ -592,6 +594,24 @@ el.emptyBin.addEventListener('click', () =>
   }),
 )
 
+/** how often a job's progress is asked for, and for how long at most (then Refresh shows where it got) */
+const JOB_POLL_MS = 1000
+const JOB_POLL_ROUNDS = 3600
+
+/** A big undo runs as a job on the server: its progress is shown until it ends. */
+async function followJob(started: Job) {
+  const bar = h('progress', { max: Math.max(started.total, 1), value: started.done })
+  const line = h('p', {}, describeJob(started))
+  el.results.replaceChildren(h('h3', {}, 'Undo'), bar, line)
+  let job = started
+  for (let round = 0; round < JOB_POLL_ROUNDS && ['queued', 'running'].includes(job.status); round++) {
+    await new Promise((resolve) => setTimeout(resolve, JOB_POLL_MS))
+    job = await api.get<Job>(`/api/v1/jobs/${encodeURIComponent(job.id)}`)
+    bar.value = job.done
+    line.textContent = describeJob(job)
+  }
+}
+
 /** getRandomValues, unlike randomUUID, also works on a page served over plain HTTP from another host. */
 function newIdempotencyKey() {
   const bytes = crypto.getRandomValues(new Uint8Array(16))
@@ -614,7 +634,13 @@ function undoOperation(op: Operation) {
       detailList(details),
     )
     if (!ok) return
-    const outcome = await api.undo<UndoAnswer>(op.id, newIdempotencyKey())
+    const answer = await api.undo<UndoAnswer | { job: Job }>(op.id, newIdempotencyKey())
+    if ('job' in answer) {
+      await followJob(answer.job)
+      await Promise.all([load(), loadFacets(), loadOperations()])
+      return
+    }
+    const outcome = answer
     const done = describeUndoPreview(outcome).details
     const parts = [`${items(outcome.successCount)} restored`]
     if (outcome.errorCount) parts.push(`${formatCount(outcome.errorCount)} failed`)

@@ -29,6 +29,32 @@ export interface UndoAnswer {
   skipped: { id: number; name: string | null; reason: 'restored' | 'emptied' | 'purged' | 'trashed_again' }[]
 }
 
+/** A bulk job (an undo of many units) as GET /api/v1/jobs/:id answers it. */
+export interface Job {
+  id: string
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+  total: number
+  done: number
+  outcomes: { ok: number; warning: number; error: number }
+  skippedCount: number
+  error: string | null
+}
+
+/** "12,000 of 48,211 units", and how they went so far */
+export function describeJob(job: Job) {
+  const parts = [`${formatCount(job.outcomes.ok)} restored`]
+  if (job.outcomes.error) parts.push(`${formatCount(job.outcomes.error)} failed`)
+  if (job.skippedCount) parts.push(`${formatCount(job.skippedCount)} left alone`)
+  const state: Record<Job['status'], string> = {
+    queued: 'waiting to start',
+    running: `${formatCount(job.done)} of ${items(job.total, 'unit')} done`,
+    succeeded: 'done',
+    failed: `stopped: ${job.error ?? 'failed'}`,
+    cancelled: `cancelled after ${formatCount(job.done)} of ${items(job.total, 'unit')}`,
+  }
+  return `${state[job.status]}: ${parts.join(', ')}`
+}
+
 const DOORS: Record<string, string> = {
   rest: 'the REST API',
   web: 'this page',
