@@ -109,6 +109,7 @@ describe('core over in-memory ports: the operation log', () => {
     errorCount: 0,
     items: 1,
     undoOf: null,
+    session: null,
   })
 
   it("shows a user their own operations only; another user's does not exist for them; an admin sees all", async () => {

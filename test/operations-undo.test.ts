@@ -292,4 +292,51 @@ describe('undo by filter', () => {
     // a filter needs a start
     expect((await api('admin', 'POST', '/operations/undo', { actor: fx.users.editor!.id })).status).toBe(422)
   })
+
+  it("a ticket's operations are found and undone by that ticket, not the same user's other sessions", async () => {
+    const from = new Date().toISOString()
+    const folder = await make('folder', 'Sync', ids.library)
+    const bySync: number[] = []
+    const byHand: number[] = []
+    for (let n = 0; n < 3; n++) bySync.push(await make('file', `sync${n}.txt`, folder))
+    for (let n = 0; n < 2; n++) byHand.push(await make('file', `hand${n}.txt`, folder))
+    const ticketOf = async () =>
+      (
+        await asmx(server.baseUrl, 'GET', 'AuthenticateUser', {
+          UID: fx.users.editor!.login,
+          PWD: fx.users.editor!.password,
+        })
+      ).response.attrs.ticket!
+    const [syncTicket, handTicket] = [await ticketOf(), await ticketOf()]
+    const remove = async (ticket: string, name: string) => {
+      const answer = await asmx(server.baseUrl, 'GET', 'DeleteDocument', {
+        authenticationTicket: ticket,
+        Path: `\\Library\\Sync\\${name}`,
+      })
+      expect(answer.success, answer.text).toBe('true')
+    }
+    for (let n = 0; n < 3; n++) {
+      await remove(syncTicket, `sync${n}.txt`)
+      if (n < 2) await remove(handTicket, `hand${n}.txt`)
+    }
+
+    // the same user, the same door, the same minutes: only the ticket tells them apart
+    const listed = await api('editor', 'GET', `/operations?door=asmx&from=${from}&ticket=${syncTicket}`)
+    expect(listed.status, listed.text).toBe(200)
+    expect(listed.json.operations).toHaveLength(3)
+    const session = listed.json.operations[0].session as string
+    expect(session).toMatch(/^[0-9a-f]{12}$/)
+    expect(listed.text).not.toContain(syncTicket)
+    expect(listed.json.operations.every((op: { session: string }) => op.session === session)).toBe(true)
+    const bySession = await api('editor', 'GET', `/operations?door=asmx&from=${from}&session=${session}`)
+    expect(bySession.json.operations.map((op: { id: string }) => op.id)).toEqual(
+      listed.json.operations.map((op: { id: string }) => op.id),
+    )
+
+    const undone = await api('editor', 'POST', '/operations/undo', { ticket: syncTicket, from })
+    expect(undone.status, undone.text).toBe(200)
+    expect(undone.json).toMatchObject({ operations: 3, successCount: 3, skippedCount: 0 })
+    expect((await rows(bySync)).map((r) => r.state)).toEqual(['active', 'active', 'active'])
+    expect((await rows(byHand)).map((r) => r.state)).toEqual(['trashed', 'trashed'])
+  })
 })

@@ -1,3 +1,4 @@
+import { eventTicketOf } from './auth-service.js'
 import { CoreError, ErrorCodes } from './errors.js'
 import type { JobRow, JobService } from './job-service.js'
 import * as policy from './policy.js'
@@ -52,6 +53,9 @@ export type KeyOutcome =
   | { kind: 'other-request' }
   | { kind: 'in-progress' }
 
+/** What operations are looked for by: the stored filter, or the ticket a client's requests came with. */
+export type OperationQuery = OperationFilter & { ticket?: string }
+
 export interface UndoOptions {
   /** what it would do, nothing changed (always inline) */
   dryRun?: boolean
@@ -91,16 +95,19 @@ export class OperationService {
 
   async list(
     actor: Actor,
-    filter: Omit<OperationFilter, 'actorId'> & { actorId?: number },
+    filter: OperationQuery,
     page: { limit: number; cursor?: string },
   ): Promise<{ operations: OperationRow[]; next: string | null }> {
     const scope = policy.operationScope(actor)
+    const { ticket, ...stored } = filter
+    // a ticket is looked for by its tag, as operations keep it (never the ticket itself)
+    if (ticket !== undefined) stored.session = eventTicketOf(ticket)
     // a user asking for someone else's operations sees none
     if (scope.actorId !== undefined && filter.actorId !== undefined && filter.actorId !== scope.actorId)
       return { operations: [], next: null }
     const rows = await this.operations.listOperations(
       scope.tenantId,
-      { ...filter, actorId: scope.actorId ?? filter.actorId },
+      { ...stored, actorId: scope.actorId ?? filter.actorId },
       page.cursor ? parseCursor(page.cursor) : null,
       page.limit,
     )
@@ -164,7 +171,7 @@ export class OperationService {
    */
   async undoMatching(
     actor: Actor,
-    filter: Pick<OperationFilter, 'actorId' | 'actorLogin' | 'door' | 'from' | 'to'>,
+    filter: Pick<OperationQuery, 'actorId' | 'actorLogin' | 'door' | 'from' | 'to' | 'session' | 'ticket'>,
     options: UndoOptions = {},
   ): Promise<UndoOutcome & { operations: number; job?: JobRow }> {
     const ids: string[] = []
@@ -181,7 +188,12 @@ export class OperationService {
       cursor = page.next
     }
     const scope = policy.operationScope(actor)
-    const job = await this.asJob(actor, scope.tenantId, ids, null, options, { ...filter })
+    // the job keeps what the filter matched by, a ticket only as its tag
+    const { ticket, ...kept } = filter
+    const job = await this.asJob(actor, scope.tenantId, ids, null, options, {
+      ...kept,
+      ...(ticket === undefined ? {} : { session: eventTicketOf(ticket) }),
+    })
     if (job) return { ...job, operations: ids.length }
     const outcome = await this.trash.undoOperations(actor, scope.tenantId, ids, options)
     return { ...outcome, operations: ids.length }

@@ -162,6 +162,7 @@ export function recordOperation(
     errorCount: counts.error,
     items: counts.items,
     undoOf: op.undoOf ?? null,
+    session: op.actor.eventTicket ?? null,
   })
 }
 

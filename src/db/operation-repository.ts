@@ -11,7 +11,7 @@ import type {
 import type { Queryable } from './queryable.js'
 
 const COLUMNS = `tenant_id, id, actor_id, actor_login, door, action, client, remote_address, started_at, finished_at,
-  requested, ok_count, warning_count, error_count, items, undo_of`
+  requested, ok_count, warning_count, error_count, items, undo_of, session`
 
 const toOperation = (row: Record<string, unknown>): OperationRow => ({
   tenantId: row.tenant_id as number,
@@ -30,13 +30,14 @@ const toOperation = (row: Record<string, unknown>): OperationRow => ({
   errorCount: row.error_count as number,
   items: row.items as number,
   undoOf: row.undo_of as string | null,
+  session: row.session as string | null,
 })
 
 export async function insertOperation(q: Queryable, op: NewOperation): Promise<void> {
   await q.query(
     `insert into operations (tenant_id, id, actor_id, actor_login, door, action, client, remote_address,
-                             started_at, requested, ok_count, warning_count, error_count, items, undo_of)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+                             started_at, requested, ok_count, warning_count, error_count, items, undo_of, session)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
     [
       op.tenantId,
       op.id,
@@ -53,6 +54,7 @@ export async function insertOperation(q: Queryable, op: NewOperation): Promise<v
       op.errorCount,
       op.items,
       op.undoOf,
+      op.session,
     ],
   )
 }
@@ -110,6 +112,7 @@ export async function listOperations(
         and ($7::timestamptz is null or started_at <= $7)
         and ($8::int is null or items >= $8)
         and ($9::timestamptz is null or (started_at, id) < ($9, $10::uuid))
+        and ($12::text is null or session = $12)
       order by started_at desc, id desc
       limit $11`,
     [
@@ -124,6 +127,7 @@ export async function listOperations(
       after?.startedAt ?? null,
       after?.id ?? null,
       limit,
+      filter.session ?? null,
     ],
   )
   return result.rows.map(toOperation)

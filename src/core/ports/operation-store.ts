@@ -18,6 +18,8 @@ export interface OperationRow {
   errorCount: number
   items: number
   undoOf: string | null
+  /** the session the request came with, as events tag it (null: none, e.g. IPS, HTTP Basic, the cleanup job) */
+  session: string | null
 }
 
 export type NewOperation = Omit<OperationRow, 'finishedAt'>
@@ -31,6 +33,8 @@ export interface OperationFilter {
   from?: Date
   to?: Date
   minItems?: number
+  /** the session tag of the operations' requests */
+  session?: string
 }
 
 /** The keyset position of a page of operations, newest first. */

@@ -298,6 +298,8 @@ const operationFields = {
   outcomes: z.strictObject({ ok: count, warning: count, error: count }),
   items: count,
   undoOf: z.string().nullable(),
+  /** the session tag of the request (as events carry it), null without a session */
+  session: z.string().nullable(),
 }
 export const operationPage = z.strictObject({
   operations: z.array(z.strictObject(operationFields)),

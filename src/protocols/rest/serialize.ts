@@ -103,6 +103,7 @@ export function operationJson(op: OperationRow) {
     outcomes: { ok: op.okCount, warning: op.warningCount, error: op.errorCount },
     items: op.items,
     undoOf: op.undoOf,
+    session: op.session,
   }
 }
 

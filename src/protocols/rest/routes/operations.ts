@@ -27,6 +27,8 @@ function undoFilter(body: z.infer<typeof s.undoFilterBody>) {
     actorId: body.actor,
     actorLogin: body.actorLogin,
     door: body.door,
+    session: body.session,
+    ticket: body.ticket,
     from: new Date(body.from),
     to: body.to ? endOf(body.to) : undefined,
   }
@@ -57,6 +59,8 @@ export const operationRoutes: Route[] = [
             ? new Date(query.to.length === 10 ? `${query.to}T23:59:59.999Z` : query.to)
             : undefined,
           minItems: query.minItems,
+          session: query.session,
+          ticket: query.ticket,
         },
         { limit: query.limit, cursor: query.cursor },
       )
