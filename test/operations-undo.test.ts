@@ -293,6 +293,47 @@ describe('undo by filter', () => {
     expect((await api('admin', 'POST', '/operations/undo', { actor: fx.users.editor!.id })).status).toBe(422)
   })
 
+  it('an undo is undone only when asked to trash again: what it restored goes back to the trash', async () => {
+    const folder = await make('folder', 'Again', ids.library)
+    const files = [await make('file', 'x.txt', folder), await make('file', 'y.txt', folder)]
+    const inside = await make('folder', 'Inner', folder)
+    const deep = await make('file', 'z.txt', inside)
+    expect((await api('editor', 'POST', '/items/trash', { ids: [...files, inside] })).json.successCount).toBe(
+      3,
+    )
+    const deleted = (await latestOperation('editor')).id
+    const undo = await api('editor', 'POST', `/operations/${deleted}/undo`, {})
+    expect(undo.json.successCount, undo.text).toBe(3)
+    // since the undo: y.txt was trashed again by hand
+    expect((await api('editor', 'POST', '/items/trash', { ids: [files[1]] })).json.successCount).toBe(1)
+
+    const refused = await api('editor', 'POST', `/operations/${undo.json.operation}/undo`, {})
+    expect(refused.status, refused.text).toBe(422)
+    expect(refused.json.detail).toMatch(/trashAgain/)
+    expect((await rows([files[0]!, inside, deep])).map((r) => r.state)).toEqual([
+      'active',
+      'active',
+      'active',
+    ])
+
+    const again = await api('editor', 'POST', `/operations/${undo.json.operation}/undo`, { trashAgain: true })
+    expect(again.status, again.text).toBe(200)
+    expect(again.json).toMatchObject({ undoOf: undo.json.operation, successCount: 2, skippedCount: 1 })
+    expect(again.json.skipped).toEqual([
+      { id: files[1], name: 'y.txt', kind: 'file', state: 'trashed', reason: 'trashed_again' },
+    ])
+    expect((await rows([files[0]!, inside, deep])).map((r) => r.state)).toEqual([
+      'trashed',
+      'trashed',
+      'trashed',
+    ])
+    const op = await api('editor', 'GET', `/operations/${again.json.operation}`)
+    expect(op.json).toMatchObject({ action: 'trash', undoOf: undo.json.operation, items: 3 })
+    // and that trash is an ordinary trash operation: undoing it restores them
+    const back = await api('editor', 'POST', `/operations/${again.json.operation}/undo`, {})
+    expect(back.json.successCount, back.text).toBe(2)
+  })
+
   it("a ticket's operations are found and undone by that ticket, not the same user's other sessions", async () => {
     const from = new Date().toISOString()
     const folder = await make('folder', 'Sync', ids.library)

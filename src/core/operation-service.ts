@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { eventTicketOf } from './auth-service.js'
 import { CoreError, ErrorCodes } from './errors.js'
 import type { JobRow, JobService } from './job-service.js'
@@ -8,9 +9,10 @@ import type {
   OperationFilter,
   OperationRow,
   OperationStore,
+  OperationUnit,
 } from './ports/operation-store.js'
 import type { Persistence } from './ports/unit-of-work.js'
-import type { TrashService, UndoOutcome } from './trash-service.js'
+import type { TrashService, UndoOutcome, UndoSkipped } from './trash-service.js'
 import type { Actor } from './types.js'
 
 export type { OperationFilter, OperationRow, OperationUnit } from './ports/operation-store.js'
@@ -18,6 +20,8 @@ export type { OperationFilter, OperationRow, OperationUnit } from './ports/opera
 /** operations read per statement when a filter is matched, and how many one undo takes at most */
 const MATCH_PAGE = 500
 const MAX_MATCHED = 100_000
+/** units an undo of an undo trashes again in one request (the trash's own limit of ids per request) */
+const MAX_TRASH_AGAIN = 10_000
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -61,6 +65,8 @@ export interface UndoOptions {
   dryRun?: boolean
   /** run as a job whatever its size */
   job?: boolean
+  /** undoing an undo trashes its units again: only when this says so */
+  trashAgain?: boolean
 }
 
 export class OperationService {
@@ -139,6 +145,7 @@ export class OperationService {
    */
   async undo(actor: Actor, id: string, options: UndoOptions = {}): Promise<UndoOutcome & { job?: JobRow }> {
     const op = await this.get(actor, id)
+    if (op.action === 'undo') return this.trashAgain(actor, op, options)
     if (op.action !== 'trash')
       throw new CoreError(
         ErrorCodes.INVALID_INPUT,
@@ -147,6 +154,53 @@ export class OperationService {
     const job = await this.asJob(actor, op.tenantId, [op.id], op.id, options)
     if (job) return job
     return this.trash.undoOperations(actor, op.tenantId, [op.id], { ...options, undoOf: op.id })
+  }
+
+  /**
+   * Undo of an undo: what the undo restored and is still where it left it is trashed again, as a trash operation
+   * of its own (`undoOf` the undo) with the trash rules; only when asked explicitly (`trashAgain`), since it
+   * deletes. Units since trashed again or purged are reported and left alone.
+   */
+  private async trashAgain(actor: Actor, undo: OperationRow, options: UndoOptions): Promise<UndoOutcome> {
+    if (!options.trashAgain)
+      throw new CoreError(
+        ErrorCodes.INVALID_INPUT,
+        'This operation is an undo: undoing it trashes again what it restored; ask for that with trashAgain',
+      )
+    if (options.dryRun)
+      throw new CoreError(ErrorCodes.INVALID_INPUT, 'Undoing an undo has no preview; list its units instead')
+    const units: OperationUnit[] = []
+    for (let after = 0; ; ) {
+      const page = await this.operations.listOperationUnits(
+        undo.tenantId,
+        [undo.id],
+        after,
+        MATCH_PAGE,
+        false,
+      )
+      units.push(...page.filter((unit) => unit.action === 'restore'))
+      if (page.length < MATCH_PAGE) break
+      if (units.length > MAX_TRASH_AGAIN)
+        throw new CoreError(
+          ErrorCodes.INVALID_INPUT,
+          `The undo restored more than ${MAX_TRASH_AGAIN} units: trash them again in batches`,
+        )
+      after = page[page.length - 1]!.auditId
+    }
+    const again = units.filter((unit) => unit.state === 'active').map((unit) => unit.itemId)
+    const skipped: UndoSkipped[] = units
+      .filter((unit) => unit.state !== 'active')
+      .map((unit) => ({
+        id: unit.itemId,
+        name: unit.name,
+        kind: unit.kind,
+        state: unit.state,
+        reason: unit.state === null || unit.state === 'purging' ? 'purged' : 'trashed_again',
+      }))
+    if (again.length === 0) return { operationId: null, results: [], skipped }
+    const operationId = randomUUID()
+    const batch = await this.trash.trash(actor, again, { undoOf: undo.id, operationId })
+    return { operationId, results: batch.results, skipped }
   }
 
   /** An undo over more units than the threshold (or asked as one) is recorded as a job, answered at once. */

@@ -41,6 +41,10 @@ export interface RequestOptions {
    * processed (UNAVAILABLE). Without it the request is one transaction of at most MAX_BATCH_IDS ids.
    */
   perTransaction?: number
+  /** the operation this trash undoes (an undo's units trashed again, asked for explicitly) */
+  undoOf?: string
+  /** the id the request's operation is recorded under (a request of one transaction: no perTransaction) */
+  operationId?: string
 }
 
 /** ids a filter resolves to per listing page */
@@ -356,11 +360,12 @@ export class TrashService {
       permanent: false,
       areas: ['Workflow'],
     }
-    return this.request(request, options, (batch) => this.trashOnce(actor, batch))
+    return this.request(request, options, (batch) => this.trashOnce(actor, batch, options))
   }
 
-  private async trashOnce(actor: Actor, ids: number[]): Promise<ItemResult[]> {
-    const op = startOperation(actor, 'trash')
+  private async trashOnce(actor: Actor, ids: number[], options: RequestOptions): Promise<ItemResult[]> {
+    const op = startOperation(actor, 'trash', options.undoOf)
+    if (options.operationId && !options.perTransaction) op.id = options.operationId
     return this.operationTransaction(op, async (tx) => {
       const facts = await tx.trash.lockItemFacts(actor.tenantId, actor.userId, ids)
       const { results, allowed } = await decide(ids, facts, (item) => {

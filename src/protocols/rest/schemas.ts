@@ -224,7 +224,10 @@ export const operationsQuery = z
     to: isoDate.optional(),
     minItems: z.coerce.number().int().min(0).optional(),
     /** the session tag operations carry (`session` in their answers) */
-    session: z.string().regex(/^[0-9a-f]{12}$/).optional(),
+    session: z
+      .string()
+      .regex(/^[0-9a-f]{12}$/)
+      .optional(),
     /** a ticket (srv.asmx, Enterprise, a REST session token): the operations its requests made */
     ticket: z.string().min(1).max(512).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -236,7 +239,10 @@ export const undoFilterBody = z
     actor: id.optional(),
     actorLogin: z.string().min(1).max(255).optional(),
     door: z.enum(DOORS).optional(),
-    session: z.string().regex(/^[0-9a-f]{12}$/).optional(),
+    session: z
+      .string()
+      .regex(/^[0-9a-f]{12}$/)
+      .optional(),
     ticket: z.string().min(1).max(512).optional(),
     /** the time window the operations started in: a start is required, so that no filter undoes a whole history */
     from: isoDate,
@@ -244,6 +250,12 @@ export const undoFilterBody = z
   })
   .strict()
 export const operationParams = z.object({ id: z.string().max(64) }).strict()
+export const undoBody = z
+  .object({
+    /** undoing an undo trashes again what it restored: only when this is true */
+    trashAgain: z.boolean().optional(),
+  })
+  .strict()
 export const jobParams = z.object({ id: z.string().max(64) }).strict()
 export const jobResultsQuery = z
   .object({

@@ -137,11 +137,15 @@ export const operationRoutes: Route[] = [
     auth: 'user',
     tag: 'trash',
     summary:
-      'Undo a trash operation: every unit it trashed that is still in the trash is restored (restore rules: rights on every member, folders made again, taken names renamed), as one operation of its own',
+      'Undo a trash operation: every unit it trashed that is still in the trash is restored (restore rules: rights on every member, folders made again, taken names renamed), as one operation of its own; an undo is undone (its units trashed again) only with trashAgain: true',
     otherResponses: { 202: r.jobAccepted },
     params: s.operationParams,
-    handler: async (ctx, { actor, params, request, reply }) => {
-      const outcome = await ctx.operations.undo(actor, params.id, { job: asksAsync(request) })
+    body: s.undoBody.optional(),
+    handler: async (ctx, { actor, params, body, request, reply }) => {
+      const outcome = await ctx.operations.undo(actor, params.id, {
+        job: asksAsync(request),
+        trashAgain: body?.trashAgain === true,
+      })
       if (outcome.job) return accepted(reply, outcome.job)
       return undoJson(params.id, outcome)
     },
