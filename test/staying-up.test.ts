@@ -27,8 +27,11 @@ import { basicAuth, createFixture, type Fixture, startTestServer, type TestServe
  *     p99(/healthz under attack) <= p99(/healthz at baseline) + max(100 ms, p99(/healthz at baseline))
  *
  * Every restore must be answered and succeed, but its p99 is reported, not held: it is mostly database and CPU
- * time, which the attack's own requests share on 2 cores (under most attacks it was 2 to 4 times its baseline
- * p99, 150-550 ms, on a machine with a load average of about 10).
+ * time, which the attack's own requests share on 2 cores. Held to the rule above it passed in some runs and
+ * missed in others on a machine with a load average of 8-14 (restore baseline p99 alone 14-336 ms there); the
+ * slow readers missed it every time (415-800 ms against 118-184 ms) until a user's streamed listings read their
+ * pages one at a time between them (test/listings-per-user.test.ts holds that), and the 10,000-id batches miss it
+ * by far (303-1165 ms against 24-321 ms). An absolute 100 ms (the issue's aim) would measure the neighbours.
  *
  * A neighbour's burst can spoil one measurement: an attack is measured up to three times, each with its own
  * baseline, and fails when it misses the rule every time (a regression, such as a 10,000-item batch holding the
@@ -341,9 +344,9 @@ const ATTACKS: { name: string; held: () => Held; run: () => Promise<string> }[] 
   },
   {
     name: 'NUL characters, bad values and forged cursors',
-    // Open on the embedded database: while these run, some of another tenant's restores are answered 503 (the
-    // database not available) there; the failures are printed, not held. Held on PostgreSQL.
-    held: () => ({ healthz: true, answered: usingRealPostgres() }),
+    // (every value is refused at its door now; on the embedded database, whose one connection PostgreSQL's
+    // refusals of NUL disturbed, some of another tenant's restores were answered 503 meanwhile)
+    held: () => ALL,
     run: async () => {
       const editor = attacker.users.editor!
       const ticket = await asmxTicket(editor)
@@ -486,10 +489,13 @@ describe('staying up: another tenant is answered while each attack runs', () => 
         const figures = await underProbes(async () => {
           done = await attack.run()
         })
-        const context = `${attack.name} (${done}): ${summary(figures)}; baseline ${summary(baseline)}`
+        const held = attack.held()
+        const rule = (probe: number[]) => `<= ${Math.round(allowed(probe))} ms`
+        const context =
+          `${attack.name} (${done}): ${summary(figures)}; baseline ${summary(baseline)}; ` +
+          `rule: /healthz ${held.healthz ? rule(baseline.healthz) : 'not held'}, restore (not held) ${rule(baseline.restore)}`
         console.log(`staying-up ${context}`)
         // every attempt: every probe answered, the server still there
-        const held = attack.held()
         if (held.answered === false && figures.failures.length > 0) {
           console.log(
             `staying-up ${attack.name}: ${figures.failures.length} probes failed: ${figures.failures[0]}`,

@@ -33,3 +33,32 @@ export class UserSlots {
     return count
   }
 }
+
+/**
+ * One piece of work at a time per user, in the order asked: the database reads of a user's streamed listings
+ * (a page each) go one after another, so that one user's listings keep one connection busy at a time, not one
+ * each. Only the read waits its turn, never the client's reading of what was read.
+ */
+export class UserQueue {
+  private readonly tails = new Map<string, Promise<void>>()
+
+  run<T>(tenantId: number, userId: number | null, work: () => Promise<T>): Promise<T> {
+    const key = `${tenantId}:${userId}`
+    const previous = this.tails.get(key)
+    const result = previous ? previous.then(work) : work()
+    const tail = result.then(
+      () => {},
+      () => {},
+    )
+    this.tails.set(key, tail)
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key)
+    })
+    return result
+  }
+
+  /** Users with work queued or running. */
+  get users(): number {
+    return this.tails.size
+  }
+}

@@ -1,4 +1,5 @@
 import type { TrashVisibility } from '../core/policy.js'
+import type { Pace } from '../core/ports/trash-store.js'
 import type { ItemKind, ItemState, TrashFilter, TrashListingEntry } from '../core/types.js'
 import type { TextQueryable } from './queryable.js'
 import { trashWhere } from './trash-page.js'
@@ -97,12 +98,13 @@ export async function* streamTrashListing(
   visibility: TrashVisibility,
   filter: TrashFilter,
   batchSize = 1000,
+  pace: Pace = (read) => read(),
 ): AsyncGenerator<TrashListingEntry[]> {
   let pending: Promise<{ entries: TrashListingEntry[]; last: Key | null }> | null = null
   const fetchBatch = (after: Key | null) => {
     const { text, values } = listingSelect(visibility, filter, after, batchSize)
     // values arrive as PostgreSQL's text, decoded below column by column
-    const batch = db.queryText(text, values).then((rows) => {
+    const batch = pace(() => db.queryText(text, values)).then((rows) => {
       const lastRow = rows[rows.length - 1]
       const last = lastRow ? { deletedAt: lastRow[11] ?? null, id: Number(lastRow[0]) } : null
       return { entries: decode(rows), last }

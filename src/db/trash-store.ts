@@ -1,6 +1,7 @@
 import type { RootPath } from '../core/ports/item-store.js'
 import type {
   DeleteLogFilter,
+  Pace,
   RestoreTarget,
   TrashListingStore,
   TrashStore,
@@ -86,10 +87,10 @@ export class PgTrashListingStore implements TrashListingStore {
   ) {
     return encodeCursor(entry, sort, direction)
   }
-  streamTrash(visibility: TrashVisibility, filter: TrashFilter, batchSize?: number) {
+  streamTrash(visibility: TrashVisibility, filter: TrashFilter, batchSize?: number, pace?: Pace) {
     // each batch is its own statement on a pooled connection: a transaction's client cannot serve one
     if (!this.q.queryText) throw new Error('A whole listing streams on the pool, not in a unit of work')
-    return streamTrashListing(this.q as TextQueryable, visibility, filter, batchSize)
+    return streamTrashListing(this.q as TextQueryable, visibility, filter, batchSize, pace)
   }
   listDeleteLog(tenantId: number, filter: DeleteLogFilter, afterId: number, limit: number) {
     return listDeleteLog(this.q, tenantId, filter, afterId, limit)

@@ -12,6 +12,9 @@ import type {
 } from '../types.js'
 import type { RootPath } from './item-store.js'
 
+/** Runs a read when its turn comes (see UserQueue). */
+export type Pace = <T>(read: () => Promise<T>) => Promise<T>
+
 /**
  * The trash lifecycle (core/trash-service.ts). Every statement works on a whole batch, and every transition
  * writes its audit rows with it, so a transition and its audit row are kept or lost together.
@@ -108,11 +111,15 @@ export interface TrashListingStore {
     sort?: TrashPage['sort'],
     direction?: TrashPage['direction'],
   ): string
-  /** A whole listing in batches, each read on its own (nothing is held between batches). */
+  /**
+   * A whole listing in batches, each read on its own (nothing is held between batches); `pace`, when given,
+   * runs each batch's read (and decides when it starts).
+   */
   streamTrash(
     visibility: TrashVisibility,
     filter: TrashFilter,
     batchSize?: number,
+    pace?: Pace,
   ): AsyncGenerator<TrashListingEntry[]>
   /** A page of the tenant's trash history, a unit at a time, oldest first after an audit id. */
   listDeleteLog(
