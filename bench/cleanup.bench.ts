@@ -1,11 +1,10 @@
 import { mkdir, unlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import type { AppContext } from '../src/context.js'
 import { CleanupJob } from '../src/core/cleanup-job.js'
 import type { Actor } from '../src/core/types.js'
 import type { Database } from '../src/db/database.js'
 import type { FsBlobStore } from '../src/storage/fs-blob-store.js'
-import { benchTenant, peakRssGrowth, percentile, timed, type Workload } from './lib.js'
+import { type BenchContext, benchTenant, peakRssGrowth, percentile, timed, type Workload } from './lib.js'
 
 /**
  * W2-memory: one cleanup run over BENCH_W2_FILES (default 100,000) expired items with stored files in one tenant,
@@ -90,7 +89,7 @@ async function expectPurged(db: Database, tenantIds: number[], expected: number)
   }
 }
 
-function job(ctx: AppContext) {
+function job(ctx: BenchContext) {
   return new CleanupJob(ctx.db, ctx.blobs, {
     batchSize: ctx.config.CLEANUP_BATCH_SIZE,
     staleAfterSeconds: ctx.config.CLEANUP_STALE_AFTER,
@@ -101,7 +100,7 @@ function job(ctx: AppContext) {
  * The tenant's admin restoring (and trashing again) an item of its own, every 20 ms until stopped; answers the
  * restore latencies. Each restore is checked to have succeeded.
  */
-async function restoreAlong(ctx: AppContext, tenant: { tenantId: number; admin: Actor }) {
+async function restoreAlong(ctx: BenchContext, tenant: { tenantId: number; admin: Actor }) {
   const actor = tenant.admin
   const { item } = await ctx.admin.createItem(tenant.tenantId, {
     kind: 'file',

@@ -8,7 +8,7 @@ import pino from 'pino'
 import { loadConfig } from '../src/config.js'
 import { type AppContext, createContext } from '../src/context.js'
 import type { Actor } from '../src/core/types.js'
-import { connectPostgres } from '../src/db/database.js'
+import { connectPostgres, type Database } from '../src/db/database.js'
 import { buildApp } from '../src/http/app.js'
 
 export const BENCH_DATABASE_URL =
@@ -38,7 +38,7 @@ export interface Workload {
 }
 
 export interface BenchEnv {
-  ctx: AppContext
+  ctx: BenchContext
   /** a fresh database for this workload */
   url: string
   repetitions: number
@@ -103,7 +103,10 @@ export async function settleDatabase(seconds = 60): Promise<void> {
 }
 
 /** A fresh, migrated database with its own data directory and context; dropped afterwards. */
-export async function withBenchContext<T>(fn: (ctx: AppContext, url: string) => Promise<T>): Promise<T> {
+/** A context with the workload's own database handle, for its SQL set-up and checks. */
+export type BenchContext = AppContext & { readonly db: Database }
+
+export async function withBenchContext<T>(fn: (ctx: BenchContext, url: string) => Promise<T>): Promise<T> {
   const name = `trashd_bench_${randomBytes(5).toString('hex')}`
   const admin = new pg.Client({ connectionString: BENCH_DATABASE_URL })
   await admin.connect()
@@ -121,7 +124,8 @@ export async function withBenchContext<T>(fn: (ctx: AppContext, url: string) => 
     // no workload times password hashing: users are set up with cheap hashes
     PASSWORD_HASH_COST: '10',
   })
-  const ctx = await createContext(config, { db, logger: pino({ level: 'silent' }) })
+  const created = await createContext(config, { db, logger: pino({ level: 'silent' }) })
+  const ctx = Object.defineProperty(created, 'db', { value: db, enumerable: false }) as BenchContext
   try {
     return await fn(ctx, url.toString())
   } finally {

@@ -5,10 +5,10 @@ import { type AppContext, createContext } from './context.js'
 import { describeDueUnit } from './core/cleanup-job.js'
 import { CoreError, ErrorCodes } from './core/errors.js'
 import type { OperationRow } from './core/operation-service.js'
+import { describeSweep } from './core/sweep.js'
 import type { Actor } from './core/types.js'
-import { describeSweep, sweep } from './core/sweep.js'
 import { DatabaseUnavailableError } from './db/embedded-lock.js'
-import { MigrationError, migrate } from './db/migrate.js'
+import { MigrationError } from './db/migrate.js'
 import { demoInstructions, seedDemo } from './demo.js'
 import { startServer } from './server.js'
 
@@ -66,7 +66,7 @@ export function buildProgram(): Command {
     .action(async () => {
       const ctx = await createContext(loadConfig(), { migrate: false })
       try {
-        const applied = await migrate(ctx.db)
+        const applied = await ctx.database.migrate()
         process.stdout.write(
           applied.length ? `applied migrations ${applied.join(', ')}\n` : 'nothing to migrate\n',
         )
@@ -138,7 +138,7 @@ export function buildProgram(): Command {
     .action(async (options: { dryRun?: boolean; limit: number; minAge: number }) => {
       const ctx = await createContext(loadConfig())
       try {
-        const report = await sweep(ctx.db, ctx.blobs, {
+        const report = await ctx.sweep({
           dryRun: options.dryRun === true,
           limit: options.limit,
           minAgeSeconds: options.minAge,

@@ -13,20 +13,44 @@ import { OperationService } from './core/operation-service.js'
 import { PasswordHasher } from './core/passwords.js'
 import { loadPlugins, PluginHost, type ServerPlugin } from './core/plugins.js'
 import type { BlobStore, ClientQueues } from './core/ports.js'
+import { type SweepOptions, type SweepReport, sweep } from './core/sweep.js'
 import { TrashService } from './core/trash-service.js'
-import { connectPostgres, type Database, openEmbedded, waitForDatabase } from './db/database.js'
+import {
+  connectPostgres,
+  type Database,
+  openEmbedded,
+  type PoolStats,
+  waitForDatabase,
+} from './db/database.js'
 import { DatabaseEventBus } from './db/event-bus.js'
 import { allBrandIds } from './db/event-repository.js'
-import { migrate } from './db/migrate.js'
+import { readStoreFigures, type StoreFigures } from './db/metrics-repository.js'
+import { migrate, migrationsApplied } from './db/migrate.js'
 import { AmqpPublisher } from './messaging/amqp.js'
 import { NcastPublisher } from './messaging/ncast.js'
 import { FsBlobStore } from './storage/fs-blob-store.js'
+
+/**
+ * The database as the process and the operator's commands need it, never its statements: readiness, the pool and
+ * trash figures of /metrics, start-up's message, the migrate command.
+ */
+export interface DatabaseState {
+  readonly kind: 'postgres' | 'embedded'
+  /** every migration applied (readiness) */
+  migrationsApplied(): Promise<boolean>
+  /** the migrations it applied now */
+  migrate(): Promise<number[]>
+  /** connections open, idle, waiting and the limit, when there is a pool */
+  poolStats(): PoolStats | undefined
+  /** the trash by state, the purge backlog and the cleanup runs, in one statement under a timeout */
+  storeFigures(options: { perTenant: boolean; timeoutMs: number }): Promise<StoreFigures>
+}
 
 /** Everything a running server (or the CLI) shares: one database, one blob store, the core services. */
 export interface AppContext {
   config: Config
   logger: Logger
-  db: Database
+  database: DatabaseState
   blobs: BlobStore
   trash: TrashService
   /** the operation log: who trashed, restored, emptied or purged what, through which door */
@@ -49,21 +73,28 @@ export interface AppContext {
   adminToken: string
   /** the file the admin token is kept in (null: it came from ADMIN_TOKEN) */
   adminTokenFile: string | null
+  /** the orphan sweep (stored files without a row, rows without their file) */
+  sweep(options: SweepOptions): Promise<SweepReport>
   close(): Promise<void>
 }
+
+/** What only the process and its commands use: the doors never see it. */
+const PROCESS_ONLY = new Set<keyof AppContext>(['database', 'sweep'])
 
 /**
  * What a door is given: the services, never the database. Doors translate between a wire format and the core;
  * SQL stays behind the core's ports, the broker behind the client-queue port.
  */
-export type DoorContext = Omit<AppContext, 'db' | 'messageQueue'> & { messageQueue: ClientQueues | null }
+export type DoorContext = Omit<AppContext, 'database' | 'sweep' | 'messageQueue'> & {
+  messageQueue: ClientQueues | null
+}
 
 /** The context as the doors get it: the same services, the database left out. */
 export function doorContext(ctx: AppContext): DoorContext {
   // a view rather than a copy: a service the process swaps on its context later (plug-ins) reaches the doors too
   const view = {} as DoorContext
   for (const key of Object.keys(ctx) as (keyof AppContext)[]) {
-    if (key === 'db') continue
+    if (PROCESS_ONLY.has(key)) continue
     Object.defineProperty(view, key, { get: () => ctx[key], enumerable: true })
   }
   return view
@@ -222,7 +253,7 @@ export async function createContext(
     adminTokenFile,
     config,
     logger,
-    db: database,
+    database: databaseState(database),
     blobs,
     trash,
     operations: new OperationService(database, trash, jobs),
@@ -251,6 +282,7 @@ export async function createContext(
     events,
     messageQueue: publishers.find((p): p is AmqpPublisher => p instanceof AmqpPublisher) ?? null,
     plugins,
+    sweep: (options) => sweep(database, blobs, options),
     close: async () => {
       await jobs.stop()
       await events.close()
@@ -261,6 +293,16 @@ export async function createContext(
     },
   }
   return context
+}
+
+function databaseState(db: Database): DatabaseState {
+  return {
+    kind: db.kind,
+    migrationsApplied: () => migrationsApplied(db),
+    migrate: () => migrate(db),
+    poolStats: () => db.poolStats?.(),
+    storeFigures: (options) => readStoreFigures(db, options),
+  }
 }
 
 /** The live-update channels the configuration names, each fed with this instance's own events. */

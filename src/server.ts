@@ -84,7 +84,8 @@ export async function startServer(config: Config) {
   try {
     // `auto` seeds the demo only where its published passwords reach nobody else
     const seed =
-      config.SEED_DEMO === 'true' || (config.SEED_DEMO === 'auto' && ctx.db.kind === 'embedded' && !exposed)
+      config.SEED_DEMO === 'true' ||
+      (config.SEED_DEMO === 'auto' && ctx.database.kind === 'embedded' && !exposed)
     demo = seed ? await seedDemo(ctx) : null
     if (exposed) await refuseExposedDemo(ctx, config)
   } catch (error) {
@@ -119,7 +120,7 @@ export async function startServer(config: Config) {
   process.stdout.write(
     [
       '',
-      `trashd is listening on ${listening} (${exposed ? 'reachable from other machines' : 'this machine only; HOST serves others'}, ${ctx.db.kind === 'embedded' ? `embedded database in ${config.DATA_DIR}` : 'PostgreSQL'})`,
+      `trashd is listening on ${listening} (${exposed ? 'reachable from other machines' : 'this machine only; HOST serves others'}, ${ctx.database.kind === 'embedded' ? `embedded database in ${config.DATA_DIR}` : 'PostgreSQL'})`,
       `  REST        ${base}/api/v1   (OpenAPI: ${base}/api/v1/openapi.json)`,
       `  IPS (SOAP)  ${base}/scene7/services/IpsApiService   (WSDL: ${base}/scene7/webservice/IpsApi-2014-04-03.wsdl)`,
       `  srv.asmx    ${base}/srv.asmx   (GET/POST ${base}/srv.asmx/<Method>, SOAP 1.1/1.2, WSDL: ${base}/srv.asmx?WSDL)`,

@@ -3,7 +3,6 @@ import type { IncomingMessage } from 'node:http'
 import formbody from '@fastify/formbody'
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify'
 import { type AppContext, type DoorContext, doorContext } from '../context.js'
-import { migrationsApplied } from '../db/migrate.js'
 import { asmxDoor } from '../protocols/asmx/index.js'
 import { enterpriseDoor } from '../protocols/enterprise/index.js'
 import { ipsDoor } from '../protocols/ips/index.js'
@@ -107,7 +106,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_request, reply) => {
     try {
-      if (!(await migrationsApplied(ctx.db))) return reply.code(503).send({ status: 'migrations pending' })
+      if (!(await ctx.database.migrationsApplied()))
+        return reply.code(503).send({ status: 'migrations pending' })
     } catch {
       return reply.code(503).send({ status: 'database unreachable' })
     }

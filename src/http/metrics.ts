@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { AppContext } from '../context.js'
-import { readStoreFigures, type StoreFigures } from '../db/metrics-repository.js'
+import type { StoreFigures } from '../db/metrics-repository.js'
 import { notedOf } from '../protocols/kit/request-notes.js'
 import { problem, sendProblem } from '../protocols/rest/problem.js'
 
@@ -170,7 +170,7 @@ export class ServerMetrics {
       labelNames: ['state'],
       registers,
       collect() {
-        const stats = ctx.db.poolStats?.()
+        const stats = ctx.database.poolStats()
         if (!stats) return
         this.set({ state: 'open' }, stats.total)
         this.set({ state: 'idle' }, stats.idle)
@@ -182,7 +182,7 @@ export class ServerMetrics {
       help: 'The pool size limit (DB_POOL_SIZE; 1 on the embedded database)',
       registers,
       collect() {
-        const stats = ctx.db.poolStats?.()
+        const stats = ctx.database.poolStats()
         if (stats) this.set(stats.max)
       },
     })
@@ -210,7 +210,7 @@ export class ServerMetrics {
     const now = Date.now()
     if (!this.figures || now - this.figures.at >= this.storeFiguresTtlMs) {
       this.storeReads++
-      const value = readStoreFigures(this.ctx.db, {
+      const value = this.ctx.database.storeFigures({
         perTenant: this.ctx.config.METRICS_TENANT_LABEL,
         timeoutMs: STORE_QUERY_TIMEOUT_MS,
       })

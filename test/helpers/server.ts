@@ -7,14 +7,18 @@ import { loadConfig } from '../../src/config.js'
 import { type AppContext, createContext } from '../../src/context.js'
 import type { BlobStore } from '../../src/core/ports.js'
 import type { Actor, Door } from '../../src/core/types.js'
+import type { Database } from '../../src/db/database.js'
 import { buildApp } from '../../src/http/app.js'
 import { createTestDatabase, type TestDatabase } from './db.js'
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789'
 
+/** A context with the test's own database handle, for the tests' SQL (the server's context has none). */
+export type TestAppContext = AppContext & { readonly db: Database }
+
 export interface TestServer {
   app: FastifyInstance
-  ctx: AppContext
+  ctx: TestAppContext
   database: TestDatabase
   dataDir: string
   /** http://127.0.0.1:<port> of the listening server */
@@ -23,7 +27,7 @@ export interface TestServer {
 }
 
 export interface TestContext {
-  ctx: AppContext
+  ctx: TestAppContext
   database: TestDatabase
   dataDir: string
   /** ends the context's event bus, drops the database and removes the data directory */
@@ -58,12 +62,17 @@ export async function createTestContext(
     PASSWORD_HASH_COST: TEST_PASSWORD_HASH_COST,
     ...options.env,
   })
-  const ctx = await createContext(config, {
+  const created = await createContext(config, {
     db: database.db,
     blobs: options.blobs?.(dataDir),
     migrate: false,
     logger: options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
   })
+  // not enumerable: a context spread or viewed by the doors leaves it out, as it leaves out the database itself
+  const ctx = Object.defineProperty(created, 'db', {
+    value: database.db,
+    enumerable: false,
+  }) as TestAppContext
   return {
     ctx,
     database,
