@@ -442,10 +442,14 @@ export class TrashService {
 
   private restoreOnce(actor: Actor, ids: number[], options: RestoreOptions): Promise<ItemResult[]> {
     const op = startOperation(actor, 'restore')
+    let attempts = 0
     return this.operationTransaction(
       op,
       async (tx) => {
-        const ordered = await this.restoreIn(tx, actor, ids, options)
+        // the first attempt restores a lone unit without asking whether its name is free: the unique index on
+        // active names answers that, and a taken name ends the attempt (a conflict) and runs it again, asking
+        attempts++
+        const ordered = await this.restoreIn(tx, actor, ids, options, undefined, attempts === 1)
         await recordOperation(tx.operations, op, countsOf(ordered))
         return ordered
       },
@@ -491,6 +495,8 @@ export class TrashService {
     ids: number[],
     options: RestoreOptions,
     destinations?: Map<number, number | null>,
+    /** a lone unit's name is left to the unique index (see restore): an attempt that conflicts is run again */
+    nameByIndex = false,
   ): Promise<ItemResult[]> {
     const facts = await tx.trash.lockItemFacts(actor.tenantId, actor.userId, ids)
     const { results, allowed } = await decide(ids, facts, (item) => {
@@ -503,7 +509,16 @@ export class TrashService {
     await refuseForbiddenMembers(tx, actor, 'restore', allowed, results)
     const units = await absorbIntoRequestedRoots(allowed, results)
     const recreated = new Map<number, string[]>()
-    const targets = await this.planRestore(tx, actor, units, options, results, recreated, destinations)
+    const targets = await this.planRestore(
+      tx,
+      actor,
+      units,
+      options,
+      results,
+      recreated,
+      destinations,
+      nameByIndex,
+    )
     const restored = await tx.trash.restoreUnits(actor, targets)
     const unitsById = new Map(units.map((unit) => [unit.id, unit]))
     await eachInTurns(targets, (target) => {
@@ -631,6 +646,7 @@ export class TrashService {
     results: Map<number, ItemResult>,
     recreated?: Map<number, string[]>,
     destinations?: Map<number, number | null>,
+    nameByIndex = false,
   ): Promise<RestoreTarget[]> {
     if (units.length === 0) return []
     const destination = new Map<number, { parentId: number | null; move: boolean }>()
@@ -695,12 +711,17 @@ export class TrashService {
     })
     const targets: RestoreTarget[] = []
     const turns = new Turns()
+    // one unit going back: a taken name is a unique violation of the restoring statement, and the attempt is
+    // run again with nameByIndex off (a round trip saved, and no plan that depends on the statistics)
+    const lone = nameByIndex && byParent.size === 1 && [...byParent.values()][0]!.length === 1
     for (const [parentId, members] of byParent) {
-      const taken = await tx.trash.activeNamesUnder(
-        actor.tenantId,
-        parentId,
-        members.map((m) => m.name),
-      )
+      const taken = lone
+        ? new Set<string>()
+        : await tx.trash.activeNamesUnder(
+            actor.tenantId,
+            parentId,
+            members.map((m) => m.name),
+          )
       const similarByStem = new Map<string, Set<string>>()
       const nextNumber = new Map<string, number>()
       for (const unit of members) {

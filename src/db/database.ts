@@ -10,6 +10,7 @@ import type { Persistence, UnitOfWorkOptions } from '../core/ports/unit-of-work.
 import { DatabaseUnavailableError, lockDataDirectory } from './embedded-lock.js'
 import { preparedName } from './prepared-statements.js'
 import {
+  type CommitQueryable,
   isPgError,
   type Queryable,
   type TextQueryable,
@@ -261,8 +262,16 @@ class PoolDatabase implements Database {
       let unusable: Error | undefined
       try {
         await client.query(beginStatement(client, options))
-        const result = await fn(client)
-        await client.query('commit')
+        const held: string[] = []
+        const tx: CommitQueryable = {
+          query: (text, values) => client.query(text, values),
+          atCommit: (statement) => {
+            held.push(statement)
+          },
+        }
+        const result = await fn(tx)
+        // statements held back go with the commit, one round trip (simple protocol: their values are literals)
+        await client.query(held.length === 0 ? 'commit' : `${held.join(';\n')};\ncommit`)
         return result
       } catch (error) {
         // a connection that cannot even roll back is dropped rather than given to the next request

@@ -27,6 +27,7 @@ export async function lockItemFacts(q: Queryable, tenantId: number, userId: numb
 
 /** Reads facts without locking (views, listings of single items). */
 export async function readItemFacts(q: Queryable, tenantId: number, userId: number, ids: number[]) {
+  if (ids.length === 0) return new Map<number, ItemFacts>()
   const result = await q.query(
     `select ${ITEM_COLUMNS('i')}, a.can_view, a.can_delete, a.can_purge, a.can_read, b.legal_hold as brand_legal_hold
        from items i

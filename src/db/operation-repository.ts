@@ -1,3 +1,4 @@
+import pg from 'pg'
 import type {
   KeptAnswer,
   KeyClaim,
@@ -8,7 +9,7 @@ import type {
   OperationStore,
   OperationUnit,
 } from '../core/ports/operation-store.js'
-import type { Queryable } from './queryable.js'
+import { canSendAtCommit, type Queryable } from './queryable.js'
 
 const COLUMNS = `tenant_id, id, actor_id, actor_login, door, action, client, remote_address, started_at, finished_at,
   requested, ok_count, warning_count, error_count, items, undo_of, session`
@@ -33,30 +34,61 @@ const toOperation = (row: Record<string, unknown>): OperationRow => ({
   session: row.session as string | null,
 })
 
+const INSERT_OPERATION = `insert into operations (tenant_id, id, actor_id, actor_login, door, action, client,
+    remote_address, started_at, requested, ok_count, warning_count, error_count, items, undo_of, session)`
+
+/**
+ * An operation's row. It is its transaction's last write and nobody reads its answer, so within a transaction
+ * it goes with the COMMIT, one round trip fewer (its values then literals: see literalsOf).
+ */
 export async function insertOperation(q: Queryable, op: NewOperation): Promise<void> {
+  const values = [
+    op.tenantId,
+    op.id,
+    op.actorId,
+    op.actorLogin,
+    op.door,
+    op.action,
+    op.client,
+    op.remoteAddress,
+    op.startedAt,
+    op.requested,
+    op.okCount,
+    op.warningCount,
+    op.errorCount,
+    op.items,
+    op.undoOf,
+    op.session,
+  ]
+  if (canSendAtCommit(q)) {
+    const literals = literalsOf(values)
+    if (literals) {
+      q.atCommit(`${INSERT_OPERATION} values (${literals.join(', ')})`)
+      return
+    }
+  }
   await q.query(
-    `insert into operations (tenant_id, id, actor_id, actor_login, door, action, client, remote_address,
-                             started_at, requested, ok_count, warning_count, error_count, items, undo_of, session)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-    [
-      op.tenantId,
-      op.id,
-      op.actorId,
-      op.actorLogin,
-      op.door,
-      op.action,
-      op.client,
-      op.remoteAddress,
-      op.startedAt,
-      op.requested,
-      op.okCount,
-      op.warningCount,
-      op.errorCount,
-      op.items,
-      op.undoOf,
-      op.session,
-    ],
+    `${INSERT_OPERATION} values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+    values,
   )
+}
+
+/**
+ * Values as SQL literals for a statement sent without parameters; null when one has no safe literal (text with
+ * NUL, which a simple query cannot carry, or a number that is not a safe integer): the statement is then sent
+ * with parameters, as usual.
+ */
+function literalsOf(values: unknown[]): string[] | null {
+  const literals: string[] = []
+  for (const value of values) {
+    if (value === null || value === undefined) literals.push('null')
+    else if (typeof value === 'number' && Number.isSafeInteger(value)) literals.push(String(value))
+    else if (typeof value === 'string' && !value.includes('\0')) literals.push(pg.escapeLiteral(value))
+    else if (value instanceof Date && Number.isFinite(value.getTime()))
+      literals.push(`${pg.escapeLiteral(value.toISOString())}::timestamptz`)
+    else return null
+  }
+  return literals
 }
 
 /** A purge whose stored files could not all be removed: the units that failed move from ok to error. */

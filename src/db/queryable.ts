@@ -13,6 +13,19 @@ export interface TextQueryable {
   queryText(text: string, values?: unknown[]): Promise<(string | null)[][]>
 }
 
+/**
+ * A transaction's connection that can hold a statement back and send it in the same round trip as the COMMIT
+ * (`insert …; commit` as one simple query: a statement that fails there ends the transaction rolled back). For a
+ * transaction's last write, whose answer nobody reads; the statement is SQL text with its values as literals.
+ */
+export interface CommitQueryable extends Queryable {
+  atCommit(statement: string): void
+}
+
+export function canSendAtCommit(q: Queryable): q is CommitQueryable {
+  return typeof (q as Partial<CommitQueryable>).atCommit === 'function'
+}
+
 export interface TransactionOptions {
   /** SQLSTATE codes on which the whole transaction is run again (deadlock and serialization always are). */
   retryOn?: string[]
