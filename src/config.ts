@@ -97,6 +97,9 @@ const configSchema = z.object({
     .int()
     .min(60, 'must be at least 60 seconds')
     .default(30 * 60),
+  // seconds a verified password or checked ticket answers again without reading the user, the session or the
+  // sign-in throttle (a change made through another instance takes effect there within this time); 0: never
+  AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
   // a session ends this long after it was opened, however often it is used
   SESSION_MAX_AGE: z.coerce
     .number()

@@ -6,6 +6,7 @@ import { type Config, ConfigError } from './config.js'
 import { AdminService } from './core/admin-service.js'
 import { AuthService, DEFAULT_THROTTLE } from './core/auth-service.js'
 import { CleanupJob } from './core/cleanup-job.js'
+import { CredentialCache } from './core/credential-cache.js'
 import type { EventBus, EventPublisher } from './core/events.js'
 import { JobService } from './core/job-service.js'
 import { ObjectService } from './core/object-service.js'
@@ -227,6 +228,7 @@ export async function createContext(
     ? { token: options.adminToken, file: null }
     : await resolveAdminToken(config, logger)
   const hasher = new PasswordHasher(config.PASSWORD_HASH_COST)
+  const credentials = new CredentialCache(config.AUTH_CACHE_SECONDS)
   const plugins = new PluginHost(options.plugins ?? (await loadPlugins(config.PLUGINS)), logger)
   const events = new DatabaseEventBus(database, logger)
   // the services read the context's host when they run: a process may swap it later
@@ -270,8 +272,9 @@ export async function createContext(
         maxLockSeconds: config.LOGIN_LOCK_MAX,
       },
       logger: logger.child({ component: 'auth' }),
+      credentials,
     }),
-    admin: new AdminService(database, blobs, hasher, config.UPLOAD_MAX_BYTES, currentPlugins),
+    admin: new AdminService(database, blobs, hasher, config.UPLOAD_MAX_BYTES, currentPlugins, credentials),
     objects: new ObjectService(database, blobs, config.UPLOAD_MAX_BYTES),
     cleanup: new CleanupJob(
       database,

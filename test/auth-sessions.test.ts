@@ -20,7 +20,9 @@ let f: Fixture
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }
 
 beforeAll(async () => {
-  server = await startTestServer({ SESSION_MAX_AGE: '3600' })
+  // sessions are changed behind the server's back here, as another instance would: no credential cache, so that
+  // each change shows at once (test/auth-cache.test.ts has it with the cache)
+  server = await startTestServer({ SESSION_MAX_AGE: '3600', AUTH_CACHE_SECONDS: '0' })
   f = await createFixture(server.ctx, 'se')
 })
 

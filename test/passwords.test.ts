@@ -13,8 +13,9 @@ let tenantId: number
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }
 
 beforeAll(async () => {
-  // an empty value is the default: OWASP's cost, not the tests' cheap one
-  server = await startTestServer({ PASSWORD_HASH_COST: '' })
+  // an empty value is the default: OWASP's cost, not the tests' cheap one; no credential cache, so that a change
+  // made through another instance shows at once (test/auth-cache.test.ts has it with the cache)
+  server = await startTestServer({ PASSWORD_HASH_COST: '', AUTH_CACHE_SECONDS: '0' })
   tenantId = await server.ctx.admin.createTenant('Password Company')
 })
 

@@ -1,3 +1,4 @@
+import type { CredentialCache } from './credential-cache.js'
 import { CoreError, ErrorCodes } from './errors.js'
 import { noPlugins, type PluginsOf } from './operation-hooks.js'
 import { PasswordHasher, passwordProblem } from './passwords.js'
@@ -39,6 +40,8 @@ export class AdminService {
     private readonly uploadMaxBytes = DEFAULT_UPLOAD_MAX_BYTES,
     /** the server plug-ins, whose hooks run around an object's move (SetObjectProperties) */
     private readonly plugins: PluginsOf = noPlugins,
+    /** the sign-ins' credential cache: a changed user or ended session is forgotten at once */
+    private readonly credentials?: CredentialCache,
   ) {
     this.admin = persistence.stores.admin
     this.users = persistence.stores.users
@@ -96,6 +99,7 @@ export class AdminService {
       }
       await tx.users.deleteUserSessions(tenantId, userId)
     })
+    this.credentials?.forgetAll()
   }
 
   /** A disabled user cannot sign in; disabling ends every session of the user. */
@@ -106,6 +110,7 @@ export class AdminService {
       }
       if (disabled) await tx.users.deleteUserSessions(tenantId, userId)
     })
+    this.credentials?.forgetAll()
   }
 
   /** Ends every session of a user (at every door); answers how many there were. */
@@ -113,7 +118,9 @@ export class AdminService {
     if (!(await this.users.findUser(tenantId, userId))) {
       throw new CoreError(ErrorCodes.NOT_FOUND, 'User not found')
     }
-    return this.users.deleteUserSessions(tenantId, userId)
+    const ended = await this.users.deleteUserSessions(tenantId, userId)
+    this.credentials?.forgetAll()
+    return ended
   }
 
   /** A user of the tenant by id, or null. */

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { CredentialCache } from './credential-cache.js'
 import { PasswordHasher } from './passwords.js'
 import type { Persistence } from './ports/unit-of-work.js'
 import type { LoginFailureStore, UserRow, UserStore } from './ports/user-store.js'
@@ -103,6 +104,8 @@ export interface AuthOptions {
   hasher?: PasswordHasher
   throttle?: ThrottleRule
   logger?: SecurityLogger
+  /** credentials verified lately (AUTH_CACHE_SECONDS); none remembered without one */
+  credentials?: CredentialCache
 }
 
 interface Shared {
@@ -114,6 +117,7 @@ interface Shared {
   logger?: SecurityLogger
   /** (login, password) digests verified lately, with the stored hash they were checked against */
   verified: Map<string, { passwordHash: string; at: number }>
+  credentials: CredentialCache
 }
 
 /**
@@ -141,6 +145,7 @@ export class AuthService {
       throttle: options.throttle ?? DEFAULT_THROTTLE,
       logger: options.logger,
       verified: new Map(),
+      credentials: options.credentials ?? new CredentialCache(0),
     }
   }
 
@@ -191,8 +196,21 @@ export class AuthService {
    */
   async signIn(login: string, password: string, door: Door, options: SignInOptions = {}): Promise<SignIn> {
     if (!login || !password) return { ok: false, reason: 'invalid' }
-    const { users, failures, hasher, verified } = this.shared
+    const { users, failures, hasher, verified, credentials } = this.shared
     const keys = this.signInKeys(login)
+    // the same name, password and options signed in lately, with no failure counted here since against the
+    // login or the address: the same users, unread (see CredentialCache)
+    const remembered = `${options.email === true ? 'e' : 'l'}:${options.tenantId ?? ''}:${login}`
+    const cached = credentials.signIn(
+      remembered,
+      password,
+      keys.map((k) => k.key),
+    )
+    if (cached) {
+      const actors = cached.map((user) => this.requestActor(user, door))
+      return { ok: true, actor: actors[0]!, actors }
+    }
+    const reading = credentials.now()
     const [candidates, state] = await Promise.all([
       users.findUsersForSignIn(login, { email: options.email === true, tenantId: options.tenantId }),
       failures.readFailures(keys.map((k) => k.key)),
@@ -236,6 +254,7 @@ export class AuthService {
     }
     const loginKey = keys[0]!.key
     if (state.keysWithFailures.includes(loginKey)) await failures.clearFailures(loginKey)
+    credentials.rememberSignIn(remembered, password, enabled, reading)
     const actors = enabled.map((user) => this.requestActor(user, door))
     return { ok: true, actor: actors[0]!, actors }
   }
@@ -274,7 +293,8 @@ export class AuthService {
     keys: { key: string; threshold: number }[],
     event: { login?: string; door: Door; reason: string },
   ) {
-    const { failures, throttle, logger } = this.shared
+    const { failures, throttle, logger, credentials } = this.shared
+    credentials.failed(keys.map((k) => k.key))
     const counted = await failures.countFailure(
       keys.map((k) => k.key),
       throttle.forgetAfterSeconds,
@@ -331,16 +351,31 @@ export class AuthService {
    * unknown, expired or other door's ticket counts as a failure of the remote address; while the address is
    * locked no ticket is accepted from it.
    */
-  async checkTicket(ticket: string, door: Door, options: { slide?: boolean } = {}): Promise<TicketCheck> {
+  async checkTicket(
+    ticket: string,
+    door: Door,
+    options: { slide?: boolean; cached?: boolean } = {},
+  ): Promise<TicketCheck> {
     if (!ticket) return { ok: false, reason: 'invalid' }
-    const { users } = this.shared
+    const { users, credentials } = this.shared
     const lock = this.ticketLock()
+    const hash = ticketHash(ticket)
+    const remembered = `${door}:${hash}`
+    const slide = options.slide ?? true
+    // a session checked lately answers unread (its expiry then slides at the next read, see CredentialCache)
+    const cached = slide && options.cached ? credentials.ticket(remembered, lock?.key ?? null) : null
+    if (cached) {
+      const actor = { ...this.requestActor(cached.user, door), eventTicket: eventTicketOf(ticket) }
+      if (cached.client) actor.client = cached.client
+      return { ok: true, actor, expiresAt: cached.expiresAt }
+    }
+    const reading = credentials.now()
     const found = await users.touchSession(
-      ticketHash(ticket),
+      hash,
       door,
       this.shared.options.sessionTtlSeconds,
       lock?.key ?? null,
-      options.slide ?? true,
+      slide,
     )
     if (found.lockedForSeconds > 0) return { ok: false, reason: 'locked', retryAfter: found.lockedForSeconds }
     if (!found.session) {
@@ -350,12 +385,16 @@ export class AuthService {
     const actor = { ...this.requestActor(found.session.user, door), eventTicket: eventTicketOf(ticket) }
     // the client the session was opened by names itself better than this request's User-Agent (Enterprise)
     if (found.session.client) actor.client = found.session.client
+    if (slide) credentials.rememberTicket(remembered, found.session, reading)
     return { ok: true, actor, expiresAt: found.session.expiresAt }
   }
 
-  /** The actor of a live session opened at this door, or null (see checkTicket). */
-  async resolveSession(ticket: string, door: Door) {
-    const checked = await this.checkTicket(ticket, door)
+  /**
+   * The actor of a live session opened at this door, or null (see checkTicket); `cached`: a session checked
+   * lately may answer unread, its expiry as it was then (for requests that need the actor, not the expiry).
+   */
+  async resolveSession(ticket: string, door: Door, options: { cached?: boolean } = {}) {
+    const checked = await this.checkTicket(ticket, door, options)
     return checked.ok ? { actor: checked.actor, expiresAt: checked.expiresAt } : null
   }
 
@@ -374,7 +413,10 @@ export class AuthService {
     const { users, failures } = this.shared
     const lock = this.ticketLock()
     if (lock && (await failures.readFailures([lock.key])).lockedForSeconds > 0) return false
+    const remembered = `${door}:${ticketHash(ticket)}`
+    this.shared.credentials.forgetTicket(remembered)
     const closed = await users.deleteSession(ticketHash(ticket), door)
+    this.shared.credentials.forgetTicket(remembered)
     if (!closed && lock) await this.countFailure([lock], { door, reason: 'ticket' })
     return closed
   }
@@ -382,5 +424,6 @@ export class AuthService {
   /** Forget remembered verifications (a password was changed through this instance). */
   forgetVerifiedPasswords() {
     this.shared.verified.clear()
+    this.shared.credentials.forgetAll()
   }
 }

@@ -15,9 +15,12 @@ export function basicCredentials(authorization: string | undefined): Credentials
   return colon < 0 ? null : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
 }
 
-/** The actor of a live session ticket opened at this door (the expiry slides), or null. */
+/**
+ * The actor of a live session ticket opened at this door (the expiry slides), or null; a session checked lately
+ * may answer unread (AUTH_CACHE_SECONDS).
+ */
 export async function ticketActor(ctx: DoorContext, door: Door, ticket: string): Promise<Actor | null> {
-  return (await ctx.auth.resolveSession(ticket, door))?.actor ?? null
+  return (await ctx.auth.resolveSession(ticket, door, { cached: true }))?.actor ?? null
 }
 
 /** As ticketActor, with the door's own refusal when the ticket is not a live session of the door. */

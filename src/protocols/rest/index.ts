@@ -93,7 +93,7 @@ export async function restDoor(app: FastifyInstance, { ctx: appCtx }: { ctx: Doo
               const checked = credentials
                 ? await ctx.auth.signIn(credentials.login, credentials.password, 'rest')
                 : token
-                  ? await ctx.auth.checkTicket(token, 'rest')
+                  ? await ctx.auth.checkTicket(token, 'rest', { cached: true })
                   : null
               if (checked?.ok) actor = checked.actor
               else if (checked?.reason === 'locked') return tooManyFailures(reply, checked.retryAfter)
