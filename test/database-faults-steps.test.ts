@@ -1,4 +1,4 @@
-import net from 'node:net'
+import type net from 'node:net'
 import pg from 'pg'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -64,7 +64,8 @@ describe('a database connection dropped at every statement of every operation', 
 
   beforeAll(async () => {
     const logger = pino({ level: 'warn' }, { write: (line: string) => logged.push(JSON.parse(line)) })
-    server = await startTestServer({}, { logger })
+    // no credential cache: each run then sends the same statements, the credential reads among them
+    server = await startTestServer({ AUTH_CACHE_SECONDS: '0' }, { logger })
     if (kinds.postgres) {
       admin = new pg.Client({ connectionString: server.database.url })
       await admin.connect()

@@ -71,6 +71,9 @@ describe(
     /** The server's backends on this database matching `where` (on pg_stat_activity), polled up to 10 s if `wait`. */
     async function backends(where: string, wait = true): Promise<number[]> {
       for (let tries = 0; tries < (wait ? 100 : 1); tries++) {
+        // inside a transaction pg_stat_activity is read once and kept: a backend that starts waiting after the
+        // first look would never be seen
+        await admin.query('select pg_stat_clear_snapshot()')
         const found = await admin.query<{ pid: number }>(
           `select pid from pg_stat_activity
           where datname = current_database() and pid <> pg_backend_pid() and ${where}`,
