@@ -12,12 +12,13 @@ import { SqlParams } from './sql-params.js'
 
 /**
  * Moves each root and its active subtree to the trash as one unit. Returns the number of rows moved per root.
- * Only rows still active are touched, so a racing trash of the same items moves each row once.
+ * Only rows still active are touched, so a racing trash of the same items moves each row once. A root given
+ * without its path (null) has it worked out here, walking up its parents by key as pathsOf does.
  */
 export async function trashUnits(
   q: Queryable,
   actor: Actor,
-  roots: RootPath[],
+  roots: (Pick<RootPath, 'id'> & { path: string | null })[],
   detail: Record<string, unknown> | null = null,
 ): Promise<Map<number, number>> {
   if (roots.length === 0) return new Map()
@@ -25,8 +26,20 @@ export async function trashUnits(
   // 190,000 files in one folder a one-file delete hash-joined the tenant's whole table (90 ms). With no folder
   // among the roots the walk and its update find nothing to read, whatever their plan.
   const result = await q.query<{ root: number; n: number }>(
-    `with recursive root as (
-        select i.id, i.kind, r.root, r.path, r.ord
+    `with recursive up as (
+        select r.root as start, i.parent_id as next, i.name::text as path, 0 as depth
+          from unnest($6::bigint[], $7::text[]) as r(root, path)
+          join items i on i.tenant_id = $1 and i.id = r.root
+         where r.path is null
+        union all
+        select up.start, p.parent_id, p.name || '/' || up.path, up.depth + 1
+          from up join items p on p.tenant_id = $1 and p.id = up.next
+         where up.depth < 1000
+      ),
+      root as (
+        select i.id, i.kind, r.root,
+               coalesce(r.path, (select '/' || up.path from up where up.start = r.root and up.next is null)) as path,
+               r.ord
           from unnest($6::bigint[], $7::text[]) with ordinality as r(root, path, ord)
           join items i on i.tenant_id = $1 and i.id = r.root and i.state = 'active'
       ),

@@ -1,3 +1,4 @@
+import type { Right, TrashVisibility } from '../core/policy.js'
 import type { RootPath } from '../core/ports/item-store.js'
 import type {
   DeleteLogFilter,
@@ -6,14 +7,9 @@ import type {
   TrashListingStore,
   TrashStore,
 } from '../core/ports/trash-store.js'
-import type { Right, TrashVisibility } from '../core/policy.js'
 import type { Actor, ItemSearchFilter, TrashEntry, TrashFilter, TrashPage } from '../core/types.js'
 import { listDeleteLog } from './audit-repository.js'
 import { viewableBrandIds } from './event-repository.js'
-import { listItemsByIds, searchItems } from './item-search-repository.js'
-import type { Queryable, TextQueryable } from './queryable.js'
-import { forbiddenInActiveSubtrees, forbiddenInUnits } from './rights-sql.js'
-import { streamTrashListing } from './trash-listing.js'
 import {
   activeChild,
   activeNamesLike,
@@ -23,8 +19,12 @@ import {
   readItemFacts,
   resolvePath,
 } from './item-repository.js'
+import { listItemsByIds, searchItems } from './item-search-repository.js'
+import type { Queryable, TextQueryable } from './queryable.js'
+import { forbiddenInActiveSubtrees, forbiddenInUnits } from './rights-sql.js'
 import { encodeCursor } from './trash-cursor.js'
 import { emptyUnits, restoreUnits, trashUnits } from './trash-lifecycle.js'
+import { streamTrashListing } from './trash-listing.js'
 import { countTrash, listTrash, trashFacets } from './trash-page.js'
 
 /** The trash lifecycle's statements over the pool or one transaction. */
@@ -39,7 +39,11 @@ export class PgTrashStore implements TrashStore {
   activeSubtreesUnderHold(tenantId: number, ids: number[]) {
     return activeSubtreesUnderHold(this.q, tenantId, ids)
   }
-  trashUnits(actor: Actor, roots: RootPath[], detail?: Record<string, unknown> | null) {
+  trashUnits(
+    actor: Actor,
+    roots: (Pick<RootPath, 'id'> & { path: string | null })[],
+    detail?: Record<string, unknown> | null,
+  ) {
     return trashUnits(this.q, actor, roots, detail)
   }
   restoreUnits(actor: Actor, targets: RestoreTarget[]) {

@@ -34,10 +34,13 @@ export interface TrashStore {
   readItemFacts(tenantId: number, userId: number, ids: number[]): Promise<Map<number, ItemFacts>>
   /** Of these active items, those whose active subtree holds an item under legal hold (its own or its brand's). */
   activeSubtreesUnderHold(tenantId: number, ids: number[]): Promise<Set<number>>
-  /** active → trashed, each root with its active subtree as one unit; answers the rows moved per root. */
+  /**
+   * active → trashed, each root with its active subtree as one unit; answers the rows moved per root. A root
+   * without its path has it worked out by the same statement (a lone item: no round trip for pathsOf).
+   */
   trashUnits(
     actor: Actor,
-    roots: RootPath[],
+    roots: (Pick<RootPath, 'id'> & { path: string | null })[],
     detail?: Record<string, unknown> | null,
   ): Promise<Map<number, number>>
   /** trashed → active, each unit where its target says; answers the rows restored per unit. */
