@@ -113,7 +113,13 @@ async function restoreReads(ids: number[]): Promise<Map<string, number>> {
   const reads = new Map<string, number>()
   let explaining = false
   const stop = context.ctx.db.watchStatements!(async (statement) => {
-    if (explaining || !/^\s*(select|with|insert|update)\b/i.test(statement.text)) return
+    // (the operation's row goes with the COMMIT in one statement: explaining that would commit)
+    if (
+      explaining ||
+      !/^\s*(select|with|insert|update)\b/i.test(statement.text) ||
+      /\bcommit\s*$/i.test(statement.text)
+    )
+      return
     explaining = true
     try {
       const client = statement.client
