@@ -64,8 +64,9 @@ describe('a database connection dropped at every statement of every operation', 
 
   beforeAll(async () => {
     const logger = pino({ level: 'warn' }, { write: (line: string) => logged.push(JSON.parse(line)) })
-    // no credential cache: each run then sends the same statements, the credential reads among them
-    server = await startTestServer({ AUTH_CACHE_SECONDS: '0' }, { logger })
+    // no credential cache: each run then sends the same statements, the credential reads among them; the job
+    // runner's poll (every JOB_POLL_SECONDS) would fall among an operation's statements now and then
+    server = await startTestServer({ AUTH_CACHE_SECONDS: '0', JOB_POLL_SECONDS: '3600' }, { logger })
     if (kinds.postgres) {
       admin = new pg.Client({ connectionString: server.database.url })
       await admin.connect()
