@@ -124,7 +124,10 @@ export async function withBenchContext<T>(fn: (ctx: BenchContext, url: string) =
     // no workload times password hashing: users are set up with cheap hashes
     PASSWORD_HASH_COST: '10',
   })
-  const created = await createContext(config, { db, logger: pino({ level: 'silent' }) })
+  const created = await createContext(config, {
+    db,
+    logger: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' }),
+  })
   const ctx = Object.defineProperty(created, 'db', { value: db, enumerable: false }) as BenchContext
   try {
     return await fn(ctx, url.toString())

@@ -119,7 +119,7 @@ const configSchema = z.object({
   CLEANUP_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(2000),
   // seconds after which a purge that stopped making progress (its process died) is finished by the cleanup job
   CLEANUP_STALE_AFTER: z.coerce.number().int().min(1).default(900),
-  // an undo of more units than this runs as a bulk job (202, progress, cancel, resumed after a crash)
+  // an undo of more items than this runs as a bulk job (202, progress, cancel, resumed after a crash)
   JOB_THRESHOLD: z.coerce.number().int().min(0).default(10_000),
   // units a job does per transaction (its progress commits with each page)
   JOB_PAGE_SIZE: z.coerce.number().int().min(1).max(50_000).default(5000),

@@ -15,7 +15,7 @@ import type { Actor, Door, ItemResult } from './types.js'
 export type { JobRow, JobStatus } from './ports/job-store.js'
 
 export interface JobSettings {
-  /** an undo of more units than this runs as a job (202) instead of inline */
+  /** an undo of more items than this (units and their members) runs as a job (202) instead of inline */
   threshold: number
   /** units per page (one transaction each) */
   pageSize: number
@@ -66,9 +66,9 @@ export class JobService {
     private readonly logger?: JobLogger,
   ) {}
 
-  /** Whether an undo of `units` units runs as a job. */
-  runsAsJob(units: number, asked: boolean): boolean {
-    return asked || units > this.settings.threshold
+  /** Whether an undo of `items` items runs as a job. */
+  runsAsJob(items: number, asked: boolean): boolean {
+    return asked || items > this.settings.threshold
   }
 
   /** Records an undo job for the actor and wakes this instance's runner; the job acts with the actor's rights. */

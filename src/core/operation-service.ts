@@ -213,8 +213,8 @@ export class OperationService {
     filter?: Record<string, unknown>,
   ): Promise<(UndoOutcome & { job: JobRow }) | null> {
     if (!this.jobs || options.dryRun || operationIds.length === 0) return null
-    const units = await this.operations.countTrashedUnits(tenantId, operationIds)
-    if (!this.jobs.runsAsJob(units, options.job === true)) return null
+    const { units, items } = await this.operations.countTrashed(tenantId, operationIds)
+    if (!this.jobs.runsAsJob(items, options.job === true)) return null
     const job = await this.jobs.enqueueUndo(actor, tenantId, { operationIds, undoOf, filter }, units)
     return { operationId: job.operationId, results: [], skipped: [], job }
   }

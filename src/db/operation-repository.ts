@@ -315,14 +315,15 @@ export class PgOperationStore implements OperationStore {
   getOperation(tenantId: number, id: string) {
     return getOperation(this.q, tenantId, id)
   }
-  async countTrashedUnits(tenantId: number, operationIds: string[]) {
-    const result = await this.q.query<{ n: number }>(
-      `select count(*)::int as n from audit a
-        where a.operation_id in (select unnest($2::uuid[])) and a.tenant_id = $1 and a.action = 'trash'
-          and (a.unit_root is null or a.unit_root = a.item_id)`,
+  async countTrashed(tenantId: number, operationIds: string[]) {
+    const result = await this.q.query<{ units: number; items: number }>(
+      `select count(*) filter (where a.unit_root is null or a.unit_root = a.item_id)::int as units,
+              count(*)::int as items
+         from audit a
+        where a.operation_id in (select unnest($2::uuid[])) and a.tenant_id = $1 and a.action = 'trash'`,
       [tenantId, operationIds],
     )
-    return result.rows[0]!.n
+    return result.rows[0]!
   }
   listOperationUnits(
     tenantId: number,

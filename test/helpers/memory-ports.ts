@@ -142,8 +142,8 @@ export class MemoryOperationStore implements OperationStore {
   async listOperationUnits() {
     return []
   }
-  async countTrashedUnits() {
-    return 0
+  async countTrashed() {
+    return { units: 0, items: 0 }
   }
   /** keys by tenant/user/key; without time: nothing expires or goes stale in memory */
   readonly keys = new Map<string, { fingerprint: string; answer: KeptAnswer | null }>()

@@ -109,8 +109,8 @@ export interface OperationStore {
    * A page of the units some operations changed, in the order they changed them (audit id keyset);
    * `countMembers` (default true): with how many rows of each unit the operation changed.
    */
-  /** How many units some operations trashed (what undoing them goes through). */
-  countTrashedUnits(tenantId: number, operationIds: string[]): Promise<number>
+  /** How many units some operations trashed (what undoing them goes through), and how many rows in all. */
+  countTrashed(tenantId: number, operationIds: string[]): Promise<{ units: number; items: number }>
   listOperationUnits(
     tenantId: number,
     operationIds: string[],
