@@ -9,6 +9,8 @@ export default defineConfig({
     exclude: [...configDefaults.exclude, ...LOAD_TESTS],
     globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 60_000,
+    // a condition polled for (a page updating, a job ending) gets 5 s, not 1: the whole suite shares 2 cores
+    expect: { poll: { timeout: 5_000 } },
     hookTimeout: 120_000,
     pool: 'forks',
     reporters: ['default', './test/helpers/summary-reporter.ts'],
