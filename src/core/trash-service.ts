@@ -277,12 +277,21 @@ export class TrashService {
 
   /** One request: its ids resolved, the plug-ins' hooks around it, its transactions. */
   private async request(
-    request: ConnectorRequest,
+    actor: Actor,
+    requested: readonly number[],
     options: RequestOptions,
+    what: Pick<ConnectorRequest, 'operation' | 'permanent' | 'areas'>,
     once: (ids: number[]) => Promise<ItemResult[]>,
   ): Promise<BatchResult> {
+    const ids = await this.requestIds(actor, requested, options.select)
+    const request: ConnectorRequest = {
+      operation: what.operation,
+      actor,
+      ids,
+      permanent: what.permanent,
+      areas: what.areas,
+    }
     const size = options.perTransaction
-    const ids = request.ids
     if (size === undefined && ids.length > MAX_BATCH_IDS) {
       throw new CoreError(ErrorCodes.INVALID_INPUT, `At most ${MAX_BATCH_IDS} items per request`)
     }
@@ -363,15 +372,13 @@ export class TrashService {
     requested: readonly number[],
     options: RequestOptions = {},
   ): Promise<BatchResult> {
-    const ids = await this.requestIds(actor, requested, options.select)
-    const request: ConnectorRequest = {
-      operation: 'DeleteObjects',
+    return this.request(
       actor,
-      ids,
-      permanent: false,
-      areas: ['Workflow'],
-    }
-    return this.request(request, options, (batch) => this.trashOnce(actor, batch, options))
+      requested,
+      options,
+      { operation: 'DeleteObjects', permanent: false, areas: ['Workflow'] },
+      (batch) => this.trashOnce(actor, batch, options),
+    )
   }
 
   private async trashOnce(actor: Actor, ids: number[], options: RequestOptions): Promise<ItemResult[]> {
@@ -436,15 +443,13 @@ export class TrashService {
     requested: readonly number[],
     options: RestoreOptions & RequestOptions = {},
   ): Promise<BatchResult> {
-    const ids = await this.requestIds(actor, requested, options.select)
-    const request: ConnectorRequest = {
-      operation: 'RestoreObjects',
+    return this.request(
       actor,
-      ids,
-      permanent: false,
-      areas: ['Trash'],
-    }
-    return this.request(request, options, (batch) => this.restoreOnce(actor, batch, options))
+      requested,
+      options,
+      { operation: 'RestoreObjects', permanent: false, areas: ['Trash'] },
+      (batch) => this.restoreOnce(actor, batch, options),
+    )
   }
 
   private restoreOnce(actor: Actor, ids: number[], options: RestoreOptions): Promise<ItemResult[]> {
@@ -853,15 +858,13 @@ export class TrashService {
     requested: readonly number[],
     options: PurgeOptions & RequestOptions = {},
   ): Promise<BatchResult> {
-    const ids = await this.requestIds(actor, requested, options.select)
-    const request: ConnectorRequest = {
-      operation: 'DeleteObjects',
+    return this.request(
       actor,
-      ids,
-      permanent: true,
-      areas: [options.includeActive ? 'Workflow' : 'Trash'],
-    }
-    return this.request(request, options, (batch) => this.purgeOnce(actor, batch, options))
+      requested,
+      options,
+      { operation: 'DeleteObjects', permanent: true, areas: [options.includeActive ? 'Workflow' : 'Trash'] },
+      (batch) => this.purgeOnce(actor, batch, options),
+    )
   }
 
   private async purgeOnce(actor: Actor, ids: number[], options: PurgeOptions): Promise<ItemResult[]> {

@@ -107,29 +107,28 @@ export function operationPage(method: AsmxMethod): string {
   const m = method.name
   const soapParams = method.params.map((p) => `      <${p}>string</${p}>`).join('\n')
   const query = method.params.map((p) => `${p}=string`).join('&')
-  const soap11 = `POST /srv.asmx HTTP/1.1
-Content-Type: text/xml; charset=utf-8
-SOAPAction: "${TEMPURI}${m}"
+  // the two SOAP samples differ in their headers, the envelope's prefix and its namespace
+  const soapSample = (headers: string, prefix: string, ns: string) => `POST /srv.asmx HTTP/1.1
+${headers}
 
 <?xml version="1.0" encoding="utf-8"?>
-<soap:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">
-  <soap:Body>
+<${prefix}:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:${prefix}="${ns}">
+  <${prefix}:Body>
     <${m} xmlns="${TEMPURI}">
 ${soapParams}
     </${m}>
-  </soap:Body>
-</soap:Envelope>`
-  const soap12 = `POST /srv.asmx HTTP/1.1
-Content-Type: application/soap+xml; charset=utf-8
-
-<?xml version="1.0" encoding="utf-8"?>
-<soap12:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:soap12="http://www.w3.org/2003/05/soap-envelope">
-  <soap12:Body>
-    <${m} xmlns="${TEMPURI}">
-${soapParams}
-    </${m}>
-  </soap12:Body>
-</soap12:Envelope>`
+  </${prefix}:Body>
+</${prefix}:Envelope>`
+  const soap11 = soapSample(
+    `Content-Type: text/xml; charset=utf-8\nSOAPAction: "${TEMPURI}${m}"`,
+    'soap',
+    'http://schemas.xmlsoap.org/soap/envelope/',
+  )
+  const soap12 = soapSample(
+    'Content-Type: application/soap+xml; charset=utf-8',
+    'soap12',
+    'http://www.w3.org/2003/05/soap-envelope',
+  )
   const get = `GET /srv.asmx/${m}?${query} HTTP/1.1`
   const post = `POST /srv.asmx/${m} HTTP/1.1
 Content-Type: application/x-www-form-urlencoded
