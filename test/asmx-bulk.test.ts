@@ -7,7 +7,6 @@ import { parseXml } from '../src/protocols/soap/xml.js'
 import type { FsBlobStore } from '../src/storage/fs-blob-store.js'
 import { asmx, responseXml } from './helpers/asmx.js'
 import { openTransactions, usingRealPostgres } from './helpers/db.js'
-import { needs, POSTGRES } from './helpers/requirements.js'
 import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
 let server: TestServer

@@ -118,7 +118,7 @@ const ips = async (role: Role, operation: string, id: number) => {
   return text(bodyOf(reply.root), 'successCount') === '1'
 }
 
-const enterprise = async (role: Role, xml: string, operation: string, id: number) => {
+const enterprise = async (xml: string, operation: string, id: number) => {
   const reply = await postEnterprise(server, xml)
   return handledIds(reply.text, operation).includes(String(id))
 }
@@ -141,7 +141,6 @@ const operations: Record<
       ).success === 'true',
     enterprise: (role, unit) =>
       enterprise(
-        role,
         deleteObjects(enterpriseTickets[role]!, {
           ids: [unit.folder],
           permanent: false,
@@ -165,7 +164,6 @@ const operations: Record<
       ).success === 'true',
     enterprise: (role, unit) =>
       enterprise(
-        role,
         envelope(
           `<ns1:RestoreObjects><Ticket>${enterpriseTickets[role]}</Ticket>${ids([unit.folder])}</ns1:RestoreObjects>`,
         ),
@@ -185,7 +183,6 @@ const operations: Record<
     },
     enterprise: (role, unit) =>
       enterprise(
-        role,
         deleteObjects(enterpriseTickets[role]!, { ids: [unit.folder], permanent: true, areas: ['Trash'] }),
         'DeleteObjects',
         unit.folder,
