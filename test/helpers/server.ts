@@ -60,6 +60,9 @@ export async function createTestContext(
     LOG_LEVEL: 'silent',
     CLEANUP_SCHEDULE: 'off',
     PASSWORD_HASH_COST: TEST_PASSWORD_HASH_COST,
+    // the job runner looks for jobs when one is asked for here; an idle look every few seconds would land among
+    // the statements a test counts or watches (tests of other instances' jobs set it shorter)
+    JOB_POLL_SECONDS: '3600',
     ...options.env,
   })
   const created = await createContext(config, {
