@@ -4,6 +4,7 @@ import type { Item, ItemFacts } from '../core/types.js'
 import { ITEM_COLUMNS, type ItemRow, toItem, toItemFacts } from './item-rows.js'
 import * as policySql from './policy-sql.js'
 import type { Queryable } from './queryable.js'
+import { childrenByKey } from './sql-fragments.js'
 
 /** Items one at a time or by id: the facts a decision needs, paths, names under a folder, inserts. */
 
@@ -75,7 +76,8 @@ export async function activeSubtreesUnderHold(
         select i.id, i.id as root from unnest($2::bigint[]) as a(id)
           join items i on i.tenant_id = $1 and i.id = a.id and i.state = 'active'
         union all
-        select c.id, sub.root from sub join items c on c.tenant_id = $1 and c.parent_id = sub.id and c.state = 'active'
+        select c.id, sub.root from sub cross join lateral (${childrenByKey('$1', 'sub.id')}) c
+         where c.state = 'active'
       )
       select distinct sub.root from sub join items i on i.tenant_id = $1 and i.id = sub.id
         left join brands b on b.tenant_id = $1 and b.id = i.brand_id

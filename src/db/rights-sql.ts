@@ -1,9 +1,9 @@
 import type { Right } from '../core/policy.js'
 import type { Actor } from '../core/types.js'
-import type { Queryable } from './queryable.js'
-import { idsIn, UNIT_WALK } from './sql-fragments.js'
-import { SqlParams } from './sql-params.js'
 import * as policySql from './policy-sql.js'
+import type { Queryable } from './queryable.js'
+import { childrenByKey, idsIn, UNIT_WALK } from './sql-fragments.js'
+import { SqlParams } from './sql-params.js'
 
 /**
  * Of these active items, how many items of each one's active subtree (the item itself not counted) the actor
@@ -26,7 +26,8 @@ export async function forbiddenInActiveSubtrees(
           join items i on i.tenant_id = ${tenant} and i.id = a.id and i.state = 'active' and i.kind = 'folder'
         union all
         select sub.root, c.id from sub
-          join items c on c.tenant_id = ${tenant} and c.parent_id = sub.id and c.state = 'active'
+          cross join lateral (${childrenByKey(tenant, 'sub.id')}) c
+         where c.state = 'active'
       )
       select sub.root, count(*)::int as n from sub join items i on i.tenant_id = ${tenant} and i.id = sub.id
        where sub.id <> sub.root and not ${policySql.may(actor, right, 'i', user)}

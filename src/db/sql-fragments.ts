@@ -75,3 +75,13 @@ export const UNIT_WALK = (states: string, tenant: string, addressed: string) => 
     union all
     select id, trash_root, addressed, blob_key, legal_hold, brand_id from walk
   )`
+
+/**
+ * A folder's children (`id`, `name`, `state`) reached by the (tenant_id, parent_id) key whatever the statistics say:
+ * a lateral step kept apart by `offset 0`, naming only the key's columns (the state is checked outside). Joined
+ * as one step of an active subtree's walk, statistics taken before a folder was bulk-filled made the planner scan
+ * the table once per row of the walk: trashing a freshly imported folder of 30,000 files took 63 s (past the
+ * statement timeout) instead of about one.
+ */
+export const childrenByKey = (tenant: string, parent: string) =>
+  `select c.id, c.name, c.state from items c where c.tenant_id = ${tenant} and c.parent_id = ${parent} offset 0`

@@ -2,7 +2,7 @@ import type { RootPath } from '../core/ports/item-store.js'
 import type { RestoreTarget } from '../core/ports/trash-store.js'
 import type { Actor } from '../core/types.js'
 import type { Queryable } from './queryable.js'
-import { AUDIT_INSERT, AUDIT_ITEM_FACTS, idsIn, UNIT_WALK } from './sql-fragments.js'
+import { AUDIT_INSERT, AUDIT_ITEM_FACTS, childrenByKey, idsIn, UNIT_WALK } from './sql-fragments.js'
 import { SqlParams } from './sql-params.js'
 
 /**
@@ -47,7 +47,8 @@ export async function trashUnits(
         select id, root, path, ord from root where kind = 'folder'
         union all
         select c.id, walk.root, walk.path || '/' || c.name, walk.ord
-          from walk join items c on c.tenant_id = $1 and c.parent_id = walk.id and c.state = 'active'
+          from walk cross join lateral (${childrenByKey('$1', 'walk.id')}) c
+         where c.state = 'active'
       ),
       moved_alone as (
         ${TRASH_UPDATE('root')} and root.kind <> 'folder'
