@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { JobService } from '../src/core/job-service.js'
+import { usingRealPostgres } from './helpers/db.js'
 import {
   basicAuth,
   createFixture,
@@ -320,6 +321,27 @@ describe('the job runner', () => {
     const other = new JobService(context.database.db, context.ctx.trash, settings)
     expect(await other.drain()).toBe(0)
     await new Promise((resolve) => setTimeout(resolve, 1200))
+    if (usingRealPostgres()) {
+      // the first runner, past its lease, runs one more page: its row held meanwhile, nobody takes the job over
+      let claims = -1
+      const second = await context.ctx.trash.undoJobPage(
+        { id: claimed.operationId, action: 'undo', actor, startedAt: claimed.createdAt, undoOf: op },
+        claimed.tenantId,
+        claimed.params.operationIds,
+        firstPage.next!,
+        3,
+        async (tx, page) => {
+          claims = await other.drain()
+          await tx.jobs.advanceJob(claimed.tenantId, claimed.id, dead.owner, progress(page), 1)
+        },
+        async (tx) => {
+          expect(await tx.jobs.holdJob(claimed.tenantId, claimed.id, dead.owner)).toBe(true)
+        },
+      )
+      expect(claims).toBe(0)
+      expect(second.results).toHaveLength(3)
+      await new Promise((resolve) => setTimeout(resolve, 1200))
+    }
     expect(await other.drain()).toBe(1)
     const ended = await context.ctx.jobs.get(actor, job.id)
     expect(ended).toMatchObject({ status: 'succeeded', done: 8, okCount: 8, attempts: 2 })

@@ -243,6 +243,10 @@ export class JobService {
             // another runner took the job over (this one stalled past its lease): its page is not kept
             if (!advanced) throw new LeaseLost()
           },
+          async (tx) => {
+            // the job's row stays locked while the page runs: a runner looking for jobs skips it
+            if (!(await tx.jobs.holdJob(job.tenantId, job.id, this.owner))) throw new LeaseLost()
+          },
         )
         job = advanced!
       }

@@ -606,10 +606,12 @@ export class TrashService {
     after: number,
     pageSize: number,
     record: (tx: Stores, page: UndoPage) => Promise<void>,
+    hold: (tx: Stores) => Promise<void> = async () => {},
   ): Promise<UndoPage> {
     return this.operationTransaction(
       op,
       async (tx) => {
+        await hold(tx)
         const page = await this.undoPageIn(tx, op.actor, tenantId, operationIds, after, pageSize)
         await record(tx, page)
         return page

@@ -144,6 +144,14 @@ export class PgJobStore implements JobStore {
     return (result.rowCount ?? 0) > 0
   }
 
+  async holdJob(tenantId: number, id: string, owner: string): Promise<boolean> {
+    const result = await this.q.query(
+      `select 1 from jobs where tenant_id = $1 and id = $2 and lease_owner = $3 and status = 'running' for update`,
+      [tenantId, id, owner],
+    )
+    return (result.rowCount ?? 0) > 0
+  }
+
   async releaseJob(tenantId: number, id: string, owner: string): Promise<void> {
     await this.q.query(
       `update jobs set lease_until = null, lease_owner = null

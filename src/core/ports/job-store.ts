@@ -92,6 +92,11 @@ export interface JobStore {
     status: 'succeeded' | 'failed' | 'cancelled',
     error: string | null,
   ): Promise<boolean>
+  /**
+   * Locks the job's row for the rest of the transaction while `owner` holds it (false: it does not), so that no
+   * other runner takes the job over while a page runs, however long the page takes.
+   */
+  holdJob(tenantId: number, id: string, owner: string): Promise<boolean>
   /** Lets go of a job without ending it (a runner stopping): another runner may take it at once. */
   releaseJob(tenantId: number, id: string, owner: string): Promise<void>
   requestCancel(tenantId: number, id: string): Promise<JobRow | null>
