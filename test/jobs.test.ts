@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { JobService } from '../src/core/job-service.js'
+import { JobService, progressOf } from '../src/core/job-service.js'
 import { usingRealPostgres } from './helpers/db.js'
 import {
   basicAuth,
@@ -313,7 +313,7 @@ describe('the job runner', () => {
       claimed.position!,
       3,
       async (tx, page) => {
-        await tx.jobs.advanceJob(claimed.tenantId, claimed.id, dead.owner, progress(page), 1)
+        await tx.jobs.advanceJob(claimed.tenantId, claimed.id, dead.owner, progressOf(page), 1)
       },
     )
     expect(firstPage.results).toHaveLength(3)
@@ -332,7 +332,7 @@ describe('the job runner', () => {
         3,
         async (tx, page) => {
           claims = await other.drain()
-          await tx.jobs.advanceJob(claimed.tenantId, claimed.id, dead.owner, progress(page), 1)
+          await tx.jobs.advanceJob(claimed.tenantId, claimed.id, dead.owner, progressOf(page), 1)
         },
         async (tx) => {
           expect(await tx.jobs.holdJob(claimed.tenantId, claimed.id, dead.owner)).toBe(true)
@@ -363,16 +363,3 @@ describe('the job runner', () => {
     ).toBeNull()
   })
 })
-
-function progress(page: { results: { status: string }[]; skipped: unknown[]; next: number | null }) {
-  return {
-    position: page.next,
-    done: page.results.length + page.skipped.length,
-    ok: page.results.filter((result) => result.status === 'ok').length,
-    warning: 0,
-    error: 0,
-    skipped: page.skipped.length,
-    items: page.results.length,
-    results: page.results,
-  }
-}

@@ -3,6 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { needs, POSTGRES } from './helpers/requirements.js'
 import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
+/** A node of EXPLAIN (FORMAT JSON)'s plan, as far as these tests read it. */
+interface PlanNode {
+  'Node Type': string
+  'Relation Name'?: string
+  'Index Name'?: string
+  'Index Cond'?: string
+  Plans?: PlanNode[]
+}
+
 /**
  * Plans that do not depend on the table's statistics: a tenant's trash bulk-filled after the statistics were
  * taken (every item active then) must not turn a one-item restore into a scan of the tenant's trash. The
@@ -45,14 +54,6 @@ describe('stale statistics', needs(POSTGRES, 'plans of PostgreSQL with statistic
     await admin?.end()
     await server?.close()
   })
-
-  interface PlanNode {
-    'Node Type': string
-    'Relation Name'?: string
-    'Index Name'?: string
-    'Index Cond'?: string
-    Plans?: PlanNode[]
-  }
 
   /** Every node of a plan that reads the items table (the update's own target aside). */
   function itemsScans(node: PlanNode, found: PlanNode[] = []): PlanNode[] {
@@ -136,14 +137,6 @@ describe(
       await admin?.end()
       await server?.close()
     })
-
-    interface PlanNode {
-      'Node Type': string
-      'Relation Name'?: string
-      'Index Name'?: string
-      'Index Cond'?: string
-      Plans?: PlanNode[]
-    }
 
     /** The nodes that read items in the walk's steps (the recursive union's second branch). */
     function walkSteps(node: PlanNode, inWalk = false, found: PlanNode[] = []): PlanNode[] {

@@ -276,7 +276,8 @@ export class JobService {
 
 class LeaseLost extends Error {}
 
-function progressOf(page: UndoPage) {
+/** What a page did, as the job's row and results keep it. */
+export function progressOf(page: UndoPage) {
   let ok = 0
   let warning = 0
   let error = 0
