@@ -281,6 +281,8 @@ export async function createContext(
       blobs,
       { batchSize: config.CLEANUP_BATCH_SIZE, staleAfterSeconds: config.CLEANUP_STALE_AFTER },
       logger.child({ component: 'cleanup' }),
+      undefined,
+      currentPlugins,
     ),
     events,
     messageQueue: publishers.find((p): p is AmqpPublisher => p instanceof AmqpPublisher) ?? null,

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ErrorCodes } from '../src/core/errors.js'
 import { type ConnectorRequest, type ConnectorResponse, PluginHost } from '../src/core/plugins.js'
 import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
@@ -16,13 +18,13 @@ afterAll(async () => {
   await server?.close()
 })
 
-async function item(name: string) {
+async function item(name: string, fixture = f) {
   return (
-    await server.ctx.admin.createItem(f.tenantId, {
+    await server.ctx.admin.createItem(fixture.tenantId, {
       kind: 'file',
       name,
       type: 'Article',
-      brandId: f.brandId,
+      brandId: fixture.brandId,
       content: Buffer.from(name),
     })
   ).item.id
@@ -92,5 +94,178 @@ describe('operation hooks', () => {
     } finally {
       server.ctx.plugins = original
     }
+  })
+
+  /** Runs `body` with a plug-in that records every hook and vetoes requests naming `vetoed`. */
+  async function recording(vetoed: number[], body: (calls: Call[]) => Promise<void>) {
+    const calls: Call[] = []
+    const original = server.ctx.plugins
+    server.ctx.plugins = new PluginHost([
+      {
+        name: 'recorder',
+        before: (request) => {
+          calls.push({ hook: 'before', request })
+          return request.ids.some((id) => vetoed.includes(id)) ? { veto: 'not these' } : undefined
+        },
+        after: (request, response) => {
+          calls.push({ hook: 'after', request, response })
+        },
+      },
+    ])
+    try {
+      await body(calls)
+    } finally {
+      server.ctx.plugins = original
+    }
+  }
+  type Call = { hook: string; request: ConnectorRequest; response?: ConnectorResponse }
+  const shape = (calls: Call[]) =>
+    calls.map(({ hook, request }) => [
+      hook,
+      request.action,
+      request.operation,
+      request.permanent,
+      request.areas,
+      [...request.ids].sort((a, b) => a - b),
+      request.dryRun ?? false,
+    ])
+  const stateOf = async (id: number) =>
+    (await server.ctx.trash.get(f.users.admin!.actor, id))?.state ?? 'gone'
+  const vetoedWith = (promise: Promise<unknown>) =>
+    expect(promise).rejects.toMatchObject({ code: ErrorCodes.VETOED, message: 'not these' })
+
+  it('run around an empty (trashed to emptied) as a permanent delete from the Trash; a veto empties nothing', async () => {
+    const actor = f.users.purger!.actor
+    const [one, vetoed] = [await item('empty one'), await item('empty vetoed')]
+    await server.ctx.trash.trash(actor, [one, vetoed])
+    await recording([vetoed], async (calls) => {
+      await server.ctx.trash.empty(actor, [one])
+      await vetoedWith(server.ctx.trash.empty(actor, [vetoed]))
+      expect(shape(calls)).toEqual([
+        ['before', 'empty', 'DeleteObjects', true, ['Trash'], [one], false],
+        ['after', 'empty', 'DeleteObjects', true, ['Trash'], [one], false],
+        ['before', 'empty', 'DeleteObjects', true, ['Trash'], [vetoed], false],
+      ])
+      expect(calls[1]!.response!.objects?.map((o) => o.MetaData.BasicMetaData.ID)).toEqual([String(one)])
+    })
+    expect([await stateOf(one), await stateOf(vetoed)]).toEqual(['emptied', 'trashed'])
+  })
+
+  it("run around an empty of the actor's own bin with the bin's units; a veto purges nothing", async () => {
+    // the fixture's administrator deletes nothing else: its bin holds these two alone
+    const actor = f.users.admin!.actor
+    const [one, two] = [await item('own bin one'), await item('own bin two')]
+    await server.ctx.trash.trash(actor, [one, two])
+    await recording([two], async (calls) => {
+      await vetoedWith(server.ctx.trash.emptyOwnBin(actor))
+      expect([await stateOf(one), await stateOf(two)]).toEqual(['trashed', 'trashed'])
+      expect(shape(calls)).toEqual([
+        ['before', 'emptyOwnBin', 'DeleteObjects', true, ['Trash'], [one, two], false],
+      ])
+    })
+    await server.ctx.trash.restore(actor, [two])
+    await recording([], async (calls) => {
+      const outcome = await server.ctx.trash.emptyOwnBin(actor)
+      expect(outcome.failed).toEqual([])
+      expect(shape(calls)).toEqual([
+        ['before', 'emptyOwnBin', 'DeleteObjects', true, ['Trash'], [one], false],
+        ['after', 'emptyOwnBin', 'DeleteObjects', true, ['Trash'], [one], false],
+      ])
+      expect(calls[1]!.response!.objects?.map((o) => o.MetaData.WorkflowMetaData.Deletor)).toEqual([
+        actor.login,
+      ])
+    })
+    expect([await stateOf(one), await stateOf(two)]).toEqual(['gone', 'active'])
+  })
+
+  it('run around an undo with the units still in the trash; its preview runs the before-hooks alone, dryRun set', async () => {
+    const actor = f.users.purger!.actor
+    const [one, two, kept] = [await item('undo one'), await item('undo two'), await item('undo vetoed')]
+    const trashed = randomUUID()
+    await server.ctx.trash.trash(actor, [one, two], { operationId: trashed })
+    await server.ctx.trash.purge(actor, [two])
+    const refused = randomUUID()
+    await server.ctx.trash.trash(actor, [kept], { operationId: refused })
+    await recording([kept], async (calls) => {
+      expect((await server.ctx.operations.undo(actor, trashed, { dryRun: true })).results).toHaveLength(1)
+      expect(await stateOf(one)).toBe('trashed')
+      await server.ctx.operations.undo(actor, trashed)
+      await vetoedWith(server.ctx.operations.undo(actor, refused, { dryRun: true }))
+      await vetoedWith(server.ctx.operations.undo(actor, refused))
+      // an undo asked as a job is refused before it is recorded
+      await vetoedWith(server.ctx.operations.undo(actor, refused, { job: true }))
+      expect(shape(calls)).toEqual([
+        ['before', 'undo', 'RestoreObjects', false, ['Trash'], [one], true],
+        ['before', 'undo', 'RestoreObjects', false, ['Trash'], [one], false],
+        ['after', 'undo', 'RestoreObjects', false, ['Trash'], [one], false],
+        ['before', 'undo', 'RestoreObjects', false, ['Trash'], [kept], true],
+        ['before', 'undo', 'RestoreObjects', false, ['Trash'], [kept], false],
+        ['before', 'undo', 'RestoreObjects', false, ['Trash'], [kept], false],
+      ])
+    })
+    expect([await stateOf(one), await stateOf(kept)]).toEqual(['active', 'trashed'])
+  })
+
+  it('run after each page of an undo job once it committed', async () => {
+    const actor = f.users.purger!.actor
+    const one = await item('undo job one')
+    const trashed = randomUUID()
+    await server.ctx.trash.trash(actor, [one], { operationId: trashed })
+    await recording([], async (calls) => {
+      const { job } = await server.ctx.operations.undo(actor, trashed, { job: true })
+      expect(job).toBeDefined()
+      await expect
+        .poll(() => shape(calls))
+        .toEqual([
+          ['before', 'undo', 'RestoreObjects', false, ['Trash'], [one], false],
+          ['after', 'undo', 'RestoreObjects', false, ['Trash'], [one], false],
+        ])
+      expect(calls[1]!.request.actor.login).toBe(actor.login)
+    })
+    expect(await stateOf(one)).toBe('active')
+  })
+
+  it('run the before-hooks alone around a restore preview (dryRun set); a veto refuses the preview', async () => {
+    const actor = f.users.purger!.actor
+    const [one, vetoed] = [await item('preview one'), await item('preview vetoed')]
+    await server.ctx.trash.trash(actor, [one, vetoed])
+    await recording([vetoed], async (calls) => {
+      expect((await server.ctx.trash.previewRestore(actor, [one]))[0]!.status).toBe('ok')
+      await vetoedWith(server.ctx.trash.previewRestore(actor, [vetoed]))
+      expect(shape(calls)).toEqual([
+        ['before', 'restore', 'RestoreObjects', false, ['Trash'], [one], true],
+        ['before', 'restore', 'RestoreObjects', false, ['Trash'], [vetoed], true],
+      ])
+    })
+    expect([await stateOf(one), await stateOf(vetoed)]).toEqual(['trashed', 'trashed'])
+  })
+
+  it("run around each of the cleanup job's batches, door 'cleanup'; a veto keeps the batch for the next run", async () => {
+    // a tenant of its own: nothing else of it is due
+    const g = await createFixture(server.ctx, 'ohc')
+    const actor = g.users.purger!.actor
+    const one = await item('cleanup one', g)
+    await server.ctx.trash.trash(actor, [one])
+    await server.ctx.trash.empty(actor, [one])
+    await recording([one], async (calls) => {
+      const report = (await server.ctx.cleanup.run({ trigger: 'cli', tenantId: g.tenantId }))!
+      expect(report.errors).toEqual([
+        expect.objectContaining({ id: one, code: ErrorCodes.VETOED, message: 'not these' }),
+      ])
+      expect(await server.ctx.trash.get(g.users.admin!.actor, one)).toMatchObject({ state: 'emptied' })
+      expect(shape(calls)).toEqual([['before', 'cleanup', 'DeleteObjects', true, ['Trash'], [one], false]])
+      expect(calls[0]!.request.actor).toMatchObject({ tenantId: g.tenantId, door: 'cleanup' })
+    })
+    await recording([], async (calls) => {
+      const report = (await server.ctx.cleanup.run({ trigger: 'cli', tenantId: g.tenantId }))!
+      expect(report.errors).toEqual([])
+      expect(report.run.purged).toBeGreaterThanOrEqual(1)
+      expect(shape(calls)).toEqual([
+        ['before', 'cleanup', 'DeleteObjects', true, ['Trash'], [one], false],
+        ['after', 'cleanup', 'DeleteObjects', true, ['Trash'], [one], false],
+      ])
+      expect(calls[1]!.response!.objects?.map((o) => o.MetaData.BasicMetaData.Name)).toEqual(['cleanup one'])
+    })
+    expect(await server.ctx.trash.get(g.users.admin!.actor, one)).toBeNull()
   })
 })

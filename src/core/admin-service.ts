@@ -232,6 +232,7 @@ export class AdminService {
   ): Promise<void> {
     const request: ConnectorRequest = {
       operation: 'SetObjectProperties',
+      action: 'move',
       actor,
       ids: [id],
       permanent: false,

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import { CoreError, defaultMessage, type ErrorCode, ErrorCodes } from './errors.js'
+import { noPlugins, type PluginsOf, withHooks } from './operation-hooks.js'
+import type { ConnectorRequest, PluginHost } from './plugins.js'
 import type { BlobStore } from './ports/blob-store.js'
 import type {
   CleanupRun,
@@ -9,11 +11,13 @@ import type {
   DuePreview,
   RunCounters,
   RunTrigger,
+  TenantBatch,
 } from './ports/cleanup-store.js'
 import type { OperationStore } from './ports/operation-store.js'
 import type { AuditActor } from './ports/purge-store.js'
 import type { Persistence } from './ports/unit-of-work.js'
-import { type CompletedPurge, completePurge, type PurgeCheckpoint } from './purge-protocol.js'
+import { type CompletedPurge, completePurge, failuresByUnit, type PurgeCheckpoint } from './purge-protocol.js'
+import type { Actor, ItemResult } from './types.js'
 
 /**
  * The cleanup job: purges what retention says must go (emptied units, trashed units older than their effective
@@ -132,6 +136,8 @@ export class CleanupJob {
     private readonly settings: CleanupSettings,
     private readonly logger?: CleanupLogger,
     instance?: string,
+    /** the server plug-ins: with any loaded, their hooks run around each tenant's batch (see purgeDueHooked) */
+    private readonly plugins: PluginsOf = noPlugins,
   ) {
     this.instance = instance ?? defaultInstanceName()
     this.store = persistence.stores.cleanup
@@ -198,7 +204,9 @@ export class CleanupJob {
         for (const tenantId of await this.store.tenantsWithStalePurges(page, staleAfter)) {
           await this.recover(tenantId, pass, staleAfter)
         }
-        await this.purgeDue(page, pass)
+        const host = this.plugins()
+        if (host.plugins.length > 0) await this.purgeDueHooked(page, pass, host)
+        else await this.purgeDue(page, pass)
       }
       await this.operations.insertRunOperations(operation.id, operation.startedAt, operation.failed)
       const status = counters.failed > 0 ? 'partial' : 'succeeded'
@@ -367,6 +375,26 @@ export class CleanupJob {
         ),
       { operationId: pass.operation.id },
     )
+    const { unfinished, stored } = this.countBatch(batch, pass)
+    const previous = pass.pending
+    pass.pending = null
+    if (previous) {
+      await previous
+      // between batches: the earlier ones done, this one marked with its files still in place
+      await testCrashPoint('after-batch')
+    }
+    await pass.progress()
+    if (stored.length > 0) {
+      const completion = this.completeStored(stored, token, pass)
+      // awaited by the next batch or at the end of the pass; until then a failure must not go unhandled
+      completion.catch(() => {})
+      pass.pending = completion
+    }
+    return unfinished
+  }
+
+  /** Counts a marked batch's units; answers the tenants whose batch was full and those with stored files. */
+  private countBatch(batch: Map<number, TenantBatch>, { counters, report }: Pass) {
     const unfinished = new Map<number, DueCursor>()
     const stored: number[] = []
     for (const [tenantId, done] of batch) {
@@ -389,21 +417,75 @@ export class CleanupJob {
       if (done.markedRows > 0) stored.push(tenantId)
       if (done.due >= this.settings.batchSize) unfinished.set(tenantId, done.last)
     }
-    const previous = pass.pending
-    pass.pending = null
-    if (previous) {
-      await previous
-      // between batches: the earlier ones done, this one marked with its files still in place
-      await testCrashPoint('after-batch')
+    return { unfinished, stored }
+  }
+
+  /**
+   * purgeDue with plug-ins loaded: tenant by tenant, a batch of due units at a time, the hooks around each batch
+   * as one request (action 'cleanup', a permanent delete from the Trash by the tenant's cleanup actor). The due
+   * units are read first and only those are marked (one that fell due meanwhile waits for the next batch or
+   * run); a veto leaves the batch's units where they are until the next run, each reported as VETOED. Batches
+   * are not shared between tenants nor overlapped with the file removal of the one before: the after-hooks get
+   * each batch's outcome whole. Finishing a crashed purge (recover) runs no hooks: that purge was decided before.
+   */
+  private async purgeDueHooked(tenantIds: number[], pass: Pass, host: PluginHost) {
+    const { report } = pass
+    const size = this.settings.batchSize
+    for (const tenantId of tenantIds) {
+      for (let after: DueCursor | null = null; ; ) {
+        pass.signal?.throwIfAborted()
+        const due = await this.store.previewDueUnits(tenantId, after, size)
+        if (due.length === 0) break
+        const ids = due.map((unit) => unit.id)
+        const request: ConnectorRequest = {
+          operation: 'DeleteObjects',
+          action: 'cleanup',
+          actor: cleanupHookActor(tenantId),
+          ids,
+          permanent: true,
+          areas: ['Trash'],
+        }
+        const from = after
+        try {
+          await withHooks(host, this.persistence.stores.objects, request, async () => {
+            const token = randomUUID()
+            const batch = await this.persistence.unitOfWork(
+              (tx) =>
+                tx.cleanup.markDueForPurge(CLEANUP_ACTOR, [tenantId], from, size, token, pass.runId, ids),
+              { operationId: pass.operation.id },
+            )
+            const { stored } = this.countBatch(batch, pass)
+            const results = new Map<number, ItemResult>()
+            for (const unit of batch.get(tenantId)?.held ?? [])
+              results.set(unit.id, { id: unit.id, status: 'error', code: ErrorCodes.LEGAL_HOLD })
+            if (stored.length > 0) {
+              const completed = await completePurge(
+                this.persistence,
+                this.blobs,
+                cleanupActor(tenantId, pass.operation.id),
+                token,
+                testCrashPoint,
+              )
+              this.recordCompleted(tenantId, completed, pass)
+              for (const [id, failures] of failuresByUnit(new Set(ids), completed))
+                results.set(id, { id, status: 'error', code: ErrorCodes.STORAGE_FAILURE, failures })
+            }
+            return ids.map((id) => results.get(id) ?? { id, status: 'ok' })
+          })
+        } catch (error) {
+          if (!(error instanceof CoreError && error.code === ErrorCodes.VETOED)) throw error
+          this.logger?.warn(
+            { run: pass.runId, tenantId, units: ids.length, plugin: error.details?.plugin },
+            'cleanup batch refused by a plug-in; its units stay until the next run',
+          )
+          for (const id of ids) report({ tenantId, id, code: ErrorCodes.VETOED, message: error.message })
+        }
+        await pass.progress()
+        if (due.length < size) break
+        after = cursorAfter(due)
+      }
     }
-    await pass.progress()
-    if (stored.length > 0) {
-      const completion = this.completeStored(stored, token, pass)
-      // awaited by the next batch or at the end of the pass; until then a failure must not go unhandled
-      completion.catch(() => {})
-      pass.pending = completion
-    }
-    return unfinished
+    await testCrashPoint('after-batch')
   }
 
   /**
@@ -468,6 +550,11 @@ interface Pass {
 }
 
 const CLEANUP_ACTOR = { userId: null, login: null, door: 'cleanup' }
+
+/** The cleanup job as the plug-ins see it: no user (id 0, no login), the door 'cleanup', not limited by rights. */
+function cleanupHookActor(tenantId: number): Actor {
+  return { tenantId, userId: 0, login: '', displayName: null, admin: true, ipsRole: '', door: 'cleanup' }
+}
 
 /** The cleanup job has no user: audit rows name the door 'cleanup'. */
 function cleanupActor(tenantId: number, operationId: string): AuditActor {

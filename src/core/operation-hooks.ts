@@ -66,6 +66,23 @@ export async function withHooks(
     await host.onError(request, error)
     throw error
   }
+  await afterHooks(host, objects, request, results, { purged, at })
+  return results
+}
+
+/**
+ * The after-hooks of a request whose work committed (`results`, one per id handled), for the paths whose before-
+ * hook ran elsewhere (an undo job's pages). `before.purged`: the objects read before a permanent delete.
+ */
+export async function afterHooks(
+  host: PluginHost,
+  objects: ObjectStore,
+  request: ConnectorRequest,
+  results: ItemResult[],
+  before: { purged: ObjectRow[] | null; at: Date } = { purged: null, at: new Date() },
+): Promise<void> {
+  if (host.plugins.length === 0) return
+  const { purged, at } = before
   const ids = results.filter((r) => r.status !== 'error').map((r) => r.id)
   const rows = purged ?? (await readObjects(objects, request, ids))
   const byId = new Map(rows.map((row) => [row.id, row]))
@@ -82,7 +99,15 @@ export async function withHooks(
     ]
   })
   await host.after(request, { ids, results, objects: handled })
-  return results
+}
+
+/**
+ * The before-hooks alone, as a decision: a preview's (nothing is changed, so no after-hook follows), or a request
+ * recorded to run later (an undo job), refused before it is recorded. No plug-in: nothing runs.
+ */
+export async function beforeHooks(host: PluginHost, request: ConnectorRequest): Promise<void> {
+  if (host.plugins.length === 0) return
+  await host.before(request)
 }
 
 /**

@@ -215,6 +215,8 @@ export class OperationService {
     if (!this.jobs || options.dryRun || operationIds.length === 0) return null
     const { units, items } = await this.operations.countTrashed(tenantId, operationIds)
     if (!this.jobs.runsAsJob(items, options.job === true)) return null
+    // the plug-ins decide now, before the job is recorded: a veto refuses the request
+    await this.trash.beforeUndoJob(actor, tenantId, operationIds)
     const job = await this.jobs.enqueueUndo(actor, tenantId, { operationIds, undoOf, filter }, units)
     return { operationId: job.operationId, results: [], skipped: [], job }
   }

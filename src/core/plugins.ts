@@ -13,8 +13,32 @@ import type { Actor, ItemResult } from './types.js'
 export type ConnectorOperation = 'DeleteObjects' | 'RestoreObjects' | 'SetObjectProperties'
 export type Area = 'Workflow' | 'Trash'
 
+/**
+ * What the core is asked to do, whatever the door: `trash`, `restore`, `purge` (a permanent delete), `empty`
+ * (trashed to emptied: no longer restorable, purged by the next cleanup run), `emptyOwnBin` (the actor's own bin
+ * purged), `undo` (a trash operation's units restored), `cleanup` (the cleanup job's purge of a tenant's due
+ * units, a batch at a time), `move` (an administrator's move of objects to another issue or category).
+ */
+export type OperationAction =
+  | 'trash'
+  | 'restore'
+  | 'purge'
+  | 'empty'
+  | 'emptyOwnBin'
+  | 'undo'
+  | 'cleanup'
+  | 'move'
+
 export interface ConnectorRequest {
+  /** the Enterprise connector the request stands for (empty, cleanup: DeleteObjects permanent; undo: RestoreObjects) */
   operation: ConnectorOperation
+  /** what the core is asked to do */
+  action: OperationAction
+  /**
+   * A preview (a restore's or an undo's dry run): only the before-hooks run, as the decision the request would
+   * meet; a veto refuses the preview as it would refuse the request, and nothing is changed either way.
+   */
+  dryRun?: boolean
   actor: Actor
   /** the objects addressed */
   ids: number[]

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import { CoreError, defaultMessage, type ErrorCode, ErrorCodes } from './errors.js'
 import type { TrashEvent } from './events.js'
-import { inBatches, noPlugins, type PluginsOf, withHooks } from './operation-hooks.js'
+import {
+  afterHooks,
+  beforeHooks,
+  inBatches,
+  noPlugins,
+  type PluginsOf,
+  withHooks,
+} from './operation-hooks.js'
 import type { ConnectorRequest } from './plugins.js'
 import * as policy from './policy.js'
 import type { BlobStore } from './ports/blob-store.js'
@@ -280,17 +287,11 @@ export class TrashService {
     actor: Actor,
     requested: readonly number[],
     options: RequestOptions,
-    what: Pick<ConnectorRequest, 'operation' | 'permanent' | 'areas'>,
+    what: Pick<ConnectorRequest, 'operation' | 'action' | 'permanent' | 'areas'>,
     once: (ids: number[]) => Promise<ItemResult[]>,
   ): Promise<BatchResult> {
     const ids = await this.requestIds(actor, requested, options.select)
-    const request: ConnectorRequest = {
-      operation: what.operation,
-      actor,
-      ids,
-      permanent: what.permanent,
-      areas: what.areas,
-    }
+    const request: ConnectorRequest = { ...what, actor, ids }
     const size = options.perTransaction
     if (size === undefined && ids.length > MAX_BATCH_IDS) {
       throw new CoreError(ErrorCodes.INVALID_INPUT, `At most ${MAX_BATCH_IDS} items per request`)
@@ -376,7 +377,7 @@ export class TrashService {
       actor,
       requested,
       options,
-      { operation: 'DeleteObjects', permanent: false, areas: ['Workflow'] },
+      { operation: 'DeleteObjects', action: 'trash', permanent: false, areas: ['Workflow'] },
       (batch) => this.trashOnce(actor, batch, options),
     )
   }
@@ -447,7 +448,7 @@ export class TrashService {
       actor,
       requested,
       options,
-      { operation: 'RestoreObjects', permanent: false, areas: ['Trash'] },
+      { operation: 'RestoreObjects', action: 'restore', permanent: false, areas: ['Trash'] },
       (batch) => this.restoreOnce(actor, batch, options),
     )
   }
@@ -473,7 +474,8 @@ export class TrashService {
    * What restore(actor, ids, options) would do now, per id, changing nothing: the same restore run in a unit of
    * work that is rolled back (see rolledBack), so its outcomes, renames and folders made again are the
    * restore's own. Each unit restored also says where it would go: its folder's id and path (the id null for the
-   * top level, and for a folder the restore would make again, whose id is not known before it is made).
+   * top level, and for a folder the restore would make again, whose id is not known before it is made). The
+   * plug-ins' before-hooks decide as they would for the restore (dryRun set): a veto refuses the preview.
    */
   async previewRestore(
     actor: Actor,
@@ -481,6 +483,15 @@ export class TrashService {
     options: RestoreOptions = {},
   ): Promise<RestorePreview[]> {
     const ids = uniqueIds(requested)
+    await beforeHooks(this.plugins(), {
+      operation: 'RestoreObjects',
+      action: 'restore',
+      dryRun: true,
+      actor,
+      ids,
+      permanent: false,
+      areas: ['Trash'],
+    })
     const op = startOperation(actor, 'restore')
     return this.rolledBack(op, async (tx) => {
       const destinations = new Map<number, number | null>()
@@ -554,12 +565,69 @@ export class TrashService {
    * renamed), as one operation of its own ('undo'); units since restored, emptied, purged or trashed again are
    * reported and left alone. A page of units per transaction, each a few statements whatever its size.
    * `dryRun` answers the same without changing anything: it runs the same work in one transaction rolled back.
+   * The plug-ins' hooks run around it with the units still in the trash (a dry run: the before-hooks alone).
    */
   async undoOperations(
     actor: Actor,
     tenantId: number,
     operationIds: string[],
     options: { dryRun?: boolean; undoOf?: string } = {},
+  ): Promise<UndoOutcome> {
+    const host = this.plugins()
+    if (host.plugins.length === 0) return this.undoOnce(actor, tenantId, operationIds, options)
+    const request = await this.undoRequest(actor, tenantId, operationIds)
+    if (options.dryRun) {
+      await host.before({ ...request, dryRun: true })
+      return this.undoOnce(actor, tenantId, operationIds, options)
+    }
+    let outcome: UndoOutcome | undefined
+    await withHooks(host, this.stores.objects, request, async () => {
+      outcome = await this.undoOnce(actor, tenantId, operationIds, options)
+      return outcome.results
+    })
+    return outcome!
+  }
+
+  /**
+   * An undo as the plug-ins see it: a restore of the units the operations trashed that are still in the trash
+   * (read a page at a time; only when plug-ins are loaded).
+   */
+  private async undoRequest(
+    actor: Actor,
+    tenantId: number,
+    operationIds: string[],
+  ): Promise<ConnectorRequest> {
+    const ids: number[] = []
+    for (let after = 0; ; ) {
+      const units = await this.stores.operations.listOperationUnits(
+        tenantId,
+        operationIds,
+        after,
+        UNDO_PAGE,
+        false,
+      )
+      for (const unit of units) if (unit.action === 'trash' && unit.stillTrashed) ids.push(unit.itemId)
+      if (units.length < UNDO_PAGE) break
+      after = units[units.length - 1]!.auditId
+    }
+    return { operation: 'RestoreObjects', action: 'undo', actor, ids, permanent: false, areas: ['Trash'] }
+  }
+
+  /**
+   * The before-hooks of an undo recorded to run as a job: a veto refuses it before it is recorded. Its pages'
+   * after-hooks run as each page commits (undoJobPage).
+   */
+  async beforeUndoJob(actor: Actor, tenantId: number, operationIds: string[]): Promise<void> {
+    const host = this.plugins()
+    if (host.plugins.length === 0) return
+    await host.before(await this.undoRequest(actor, tenantId, operationIds))
+  }
+
+  private async undoOnce(
+    actor: Actor,
+    tenantId: number,
+    operationIds: string[],
+    options: { dryRun?: boolean; undoOf?: string },
   ): Promise<UndoOutcome> {
     const op = startOperation(actor, 'undo', options.undoOf)
     const outcome: UndoOutcome = { operationId: null, results: [], skipped: [] }
@@ -598,8 +666,9 @@ export class TrashService {
   /**
    * One page of an undo job, in a unit of work of the job's operation; `record` runs in the same unit of work, so
    * the job's progress commits with the page's changes or neither does (a page is done once, even across a crash).
+   * The plug-ins' after-hooks run for the page once it committed (the job's before-hooks ran when it was asked for).
    */
-  undoJobPage(
+  async undoJobPage(
     op: Operation,
     tenantId: number,
     operationIds: string[],
@@ -608,7 +677,7 @@ export class TrashService {
     record: (tx: Stores, page: UndoPage) => Promise<void>,
     hold: (tx: Stores) => Promise<void> = async () => {},
   ): Promise<UndoPage> {
-    return this.operationTransaction(
+    const page = await this.operationTransaction(
       op,
       async (tx) => {
         await hold(tx)
@@ -618,6 +687,20 @@ export class TrashService {
       },
       RETRY_ON_NAME_RACE,
     )
+    const host = this.plugins()
+    if (host.plugins.length > 0 && page.results.length > 0) {
+      const ids = page.results.map((result) => result.id)
+      const request: ConnectorRequest = {
+        operation: 'RestoreObjects',
+        action: 'undo',
+        actor: op.actor,
+        ids,
+        permanent: false,
+        areas: ['Trash'],
+      }
+      await afterHooks(host, this.stores.objects, request, page.results)
+    }
+    return page
   }
 
   /** The units after `after` (audit id) the operations trashed: those still in the trash restored, the rest skipped. */
@@ -826,8 +909,23 @@ export class TrashService {
   /** trashed → emptied: not restorable, hidden from listings, purged by the next cleanup run (IPS). */
   async empty(actor: Actor, requested: readonly number[]): Promise<BatchResult> {
     const ids = uniqueIds(requested)
+    const request: ConnectorRequest = {
+      operation: 'DeleteObjects',
+      action: 'empty',
+      actor,
+      ids,
+      permanent: true,
+      areas: ['Trash'],
+    }
+    const results = await withHooks(this.plugins(), this.stores.objects, request, () =>
+      this.emptyOnce(actor, ids),
+    )
+    return summarize(results)
+  }
+
+  private emptyOnce(actor: Actor, ids: number[]): Promise<ItemResult[]> {
     const op = startOperation(actor, 'empty')
-    const results = await this.operationTransaction(op, async (tx) => {
+    return this.operationTransaction(op, async (tx) => {
       const facts = await tx.trash.lockItemFacts(actor.tenantId, actor.userId, ids)
       const { results, allowed } = await decide(ids, facts, (item) => {
         if (item.state === 'emptied') return warn(item.id, ErrorCodes.ALREADY_EMPTIED, item)
@@ -847,7 +945,6 @@ export class TrashService {
       await recordOperation(tx.operations, op, countsOf(ordered))
       return ordered
     })
-    return summarize(results)
   }
 
   /**
@@ -864,7 +961,12 @@ export class TrashService {
       actor,
       requested,
       options,
-      { operation: 'DeleteObjects', permanent: true, areas: [options.includeActive ? 'Workflow' : 'Trash'] },
+      {
+        operation: 'DeleteObjects',
+        action: 'purge',
+        permanent: true,
+        areas: [options.includeActive ? 'Workflow' : 'Trash'],
+      },
       (batch) => this.purgeOnce(actor, batch, options),
     )
   }
@@ -965,10 +1067,36 @@ export class TrashService {
   /**
    * infoRouter EmptyRecycleBin: purges every unit the actor deleted, a batch of roots per transaction, through
    * the shared purge protocol. The batch is chosen and marked in one statement (no per-item round trip): a bin
-   * of 100,000 items costs about what deleting its rows does.
+   * of 100,000 items costs about what deleting its rows does. With plug-ins loaded, their hooks run around it
+   * with the bin's units (their roots) as read first, and only those units are purged: one the actor trashes
+   * meanwhile stays in the bin, as the before-hooks never saw it.
    */
   async emptyOwnBin(actor: Actor): Promise<{ purged: number; failed: ItemResult[] }> {
+    const host = this.plugins()
+    if (host.plugins.length === 0) return this.emptyOwnBinOnce(actor, policy.ownBinScope(actor))
     const scope = policy.ownBinScope(actor)
+    const ids = await this.stores.purge.ownBinRoots(actor, scope)
+    const request: ConnectorRequest = {
+      operation: 'DeleteObjects',
+      action: 'emptyOwnBin',
+      actor,
+      ids,
+      permanent: true,
+      areas: ['Trash'],
+    }
+    let outcome: { purged: number; failed: ItemResult[] } | undefined
+    await withHooks(host, this.stores.objects, request, async () => {
+      outcome = await this.emptyOwnBinOnce(actor, { ...scope, only: ids })
+      const failed = new Map(outcome.failed.map((result) => [result.id, result]))
+      return ids.map((id) => failed.get(id) ?? { id, status: 'ok' })
+    })
+    return outcome!
+  }
+
+  private async emptyOwnBinOnce(
+    actor: Actor,
+    scope: ReturnType<typeof policy.ownBinScope> & { only?: number[] },
+  ): Promise<{ purged: number; failed: ItemResult[] }> {
     const op = startOperation(actor, 'empty_bin')
     let purged = 0
     let units = 0

@@ -101,6 +101,7 @@ export async function markDueForPurge(
   limit: number,
   token: string,
   runId: number,
+  only?: number[],
 ): Promise<Map<number, TenantBatch>> {
   const params = new SqlParams()
   const tenants = params.add(tenantIds)
@@ -108,6 +109,7 @@ export async function markDueForPurge(
   const perTenant = params.add(limit)
   const mark = markParams(params, token, actor)
   const run = params.add(runId)
+  const onlyThese = only ? ` and d.id = any(${params.add(only)}::bigint[])` : ''
   const result = await q.query<{
     tenant_id: number
     id: number | null
@@ -122,7 +124,7 @@ export async function markDueForPurge(
           cross join lateral (
             ${DUE_SELECT('t.id', 't.retention_days', cursor)} limit ${perTenant} for update of i skip locked
           ) as d
-         where t.id = any(${tenants}::bigint[])
+         where t.id = any(${tenants}::bigint[])${onlyThese}
       ),
       heads as (
         select tenant_id, id, trash_root, state, kind, blob_key, legal_hold, brand_id,
@@ -426,8 +428,9 @@ export class PgCleanupStore implements CleanupStore {
     limit: number,
     token: string,
     runId: number,
+    only?: number[],
   ) {
-    return markDueForPurge(this.q, actor, tenantIds, after, limit, token, runId)
+    return markDueForPurge(this.q, actor, tenantIds, after, limit, token, runId, only)
   }
   previewDueUnits(tenantId: number, after: DueCursor | null, limit: number) {
     return previewDueUnits(this.q, tenantId, after, limit)

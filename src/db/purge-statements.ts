@@ -1,5 +1,12 @@
 import type { Actor, ItemKind } from '../core/types.js'
-import type { AuditActor, MarkedBlob, MarkResult, OwnBinBatch, PurgeUnit } from '../core/ports/purge-store.js'
+import type {
+  AuditActor,
+  MarkedBlob,
+  MarkResult,
+  OwnBinBatch,
+  OwnBinScope,
+  PurgeUnit,
+} from '../core/ports/purge-store.js'
 import type { Queryable } from './queryable.js'
 import { AUDIT_INSERT, AUDIT_ITEM_FACTS } from './sql-fragments.js'
 import { SqlParams } from './sql-params.js'
@@ -204,7 +211,7 @@ export const MARK_STATEMENT = (
 export async function markOwnBinForPurge(
   q: Queryable,
   actor: Actor,
-  scope: { deletedBy: number },
+  scope: OwnBinScope,
   afterId: number,
   limit: number,
   token: string,
@@ -217,6 +224,7 @@ export async function markOwnBinForPurge(
   const after = params.add(afterId)
   const limitParam = params.add(limit)
   const mark = markParams(params, token, actor)
+  const only = scope.only ? ` and r.id = any(${params.add(scope.only)}::bigint[])` : ''
   const result = await q.query<{
     what: 'seen' | 'deleted' | 'marked' | 'held'
     id: number | null
@@ -230,7 +238,7 @@ export async function markOwnBinForPurge(
                ${actionParam}::text as action, null::jsonb as detail
           from items r
          where r.tenant_id = ${tenant} and r.deleted_by = ${deletedBy} and r.state in ('trashed', 'emptied')
-           and r.id = r.trash_root and r.id > ${after} and ${OWN_BIN_PURGEABLE(actor, mark.userId)}
+           and r.id = r.trash_root and r.id > ${after}${only} and ${OWN_BIN_PURGEABLE(actor, mark.userId)}
          order by r.id limit ${limitParam}
       )`,
       mark,
@@ -275,6 +283,21 @@ const OWN_BIN_PURGEABLE = (actor: Actor, user: string) =>
       `case when r.kind = 'file' then ${policySql.may(actor, 'purge', 'r', user)}
             else not exists (select 1 from items m where m.tenant_id = r.tenant_id and m.trash_root = r.id
                    and m.state in ('trashed', 'emptied') and not ${policySql.may(actor, 'purge', 'm', user)}) end`
+
+/** The roots of an actor's own bin's units, in id order (what EmptyRecycleBin addresses). */
+export async function ownBinRoots(q: Queryable, actor: Actor, scope: OwnBinScope): Promise<number[]> {
+  const params = new SqlParams()
+  const tenant = params.add(actor.tenantId)
+  const deletedBy = params.add(scope.deletedBy)
+  const result = await q.query<{ id: number }>(
+    `select r.id from items r
+      where r.tenant_id = ${tenant} and r.deleted_by = ${deletedBy} and r.state in ('trashed', 'emptied')
+        and r.id = r.trash_root
+      order by r.id`,
+    params.values,
+  )
+  return result.rows.map((row) => row.id)
+}
 
 /** The units of an actor's own bin that EmptyRecycleBin leaves: each holds something the actor may not purge. */
 export async function ownBinUnpurgeable(

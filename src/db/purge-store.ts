@@ -1,4 +1,4 @@
-import type { AuditActor, PurgeStore, PurgeUnit } from '../core/ports/purge-store.js'
+import type { AuditActor, OwnBinScope, PurgeStore, PurgeUnit } from '../core/ports/purge-store.js'
 import type { Actor } from '../core/types.js'
 import type { Queryable } from './queryable.js'
 import {
@@ -6,6 +6,7 @@ import {
   markedBlobs,
   markForPurge,
   markOwnBinForPurge,
+  ownBinRoots,
   ownBinUnpurgeable,
   revertPurge,
   touchPurge,
@@ -19,13 +20,16 @@ export class PgPurgeStore implements PurgeStore {
   }
   markOwnBinForPurge(
     actor: Actor,
-    scope: { deletedBy: number },
+    scope: OwnBinScope,
     afterId: number,
     limit: number,
     token: string,
     action: string,
   ) {
     return markOwnBinForPurge(this.q, actor, scope, afterId, limit, token, action)
+  }
+  ownBinRoots(actor: Actor, scope: OwnBinScope) {
+    return ownBinRoots(this.q, actor, scope)
   }
   ownBinUnpurgeable(actor: Actor, scope: { deletedBy: number }) {
     return ownBinUnpurgeable(this.q, actor, scope)

@@ -88,6 +88,7 @@ export interface CleanupStore {
    * Purge step 1 for the next batch of due units of one or more tenants: up to `limit` due units per tenant along
    * each tenant's pass (the cursor applies when a single tenant is given), skipping units others hold, marked with
    * `token` or deleted at once (units without stored files), each with the audit action the job records.
+   * `only`: of the units the batch takes, these alone (those the plug-ins were shown).
    */
   markDueForPurge(
     actor: Omit<AuditActor, 'tenantId'>,
@@ -96,6 +97,7 @@ export interface CleanupStore {
     limit: number,
     token: string,
     runId: number,
+    only?: number[],
   ): Promise<Map<number, TenantBatch>>
   /** Dry-run: the next page of due units with what purging them would remove; reads only, locks nothing. */
   previewDueUnits(tenantId: number, after: DueCursor | null, limit: number): Promise<DuePreview[]>

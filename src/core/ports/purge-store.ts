@@ -48,6 +48,12 @@ export interface MarkedBlob {
   blobKey: string
 }
 
+/** Whose bin: the units `deletedBy` deleted; `only`: of those, these roots alone (what a plug-in was shown). */
+export interface OwnBinScope {
+  deletedBy: number
+  only?: number[]
+}
+
 export interface PurgeStore {
   /**
    * Step 1 for the addressed units (trashed or emptied), one statement: units under legal hold are left alone,
@@ -57,12 +63,14 @@ export interface PurgeStore {
   /** Step 1 for the next batch of the units the actor deleted (own bin), after `afterId`. */
   markOwnBinForPurge(
     actor: Actor,
-    scope: { deletedBy: number },
+    scope: OwnBinScope,
     afterId: number,
     limit: number,
     token: string,
     action: string,
   ): Promise<OwnBinBatch>
+  /** The units of the own bin (their roots, in id order), those the actor may not purge too. */
+  ownBinRoots(actor: Actor, scope: OwnBinScope): Promise<number[]>
   /** The units of the own bin the actor may not purge (reported, left in the bin). */
   ownBinUnpurgeable(
     actor: Actor,
