@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os'
 import { activeFiles, trashedFiles } from './datasets.js'
 import {
   benchUser,
@@ -145,12 +146,17 @@ export const workload: Workload = {
             [tenantId, theirs.folder, rawOwner.userId, rawOwner.login],
           ),
         )
-        nextProbe += (await limitProbe.stop()).used
+        const limitProbed = await limitProbe.stop()
+        nextProbe += limitProbed.used
         if (raw.value.rowCount !== ITEMS + 1) throw new Error(`raw restored ${raw.value.rowCount}`)
         limit.push(raw.ms)
         log(
           `run ${run + 1}: ours ${undone.value.ms.toFixed(0)} ms (RSS +${undone.mb.toFixed(0)} MB), limit ${raw.ms.toFixed(0)} ms; ` +
-            `restore probe p50 ${probed.p50.toFixed(1)} ms p99 ${probed.p99.toFixed(1)} ms over ${probed.count}`,
+            `restore probe p50 ${probed.p50.toFixed(1)} ms p99 ${probed.p99.toFixed(1)} ms over ${probed.count}; ` +
+            `during the limit p50 ${limitProbed.p50.toFixed(1)} ms p99 ${limitProbed.p99.toFixed(1)} ms over ${limitProbed.count}; ` +
+            `load average ${loadavg()
+              .map((v) => v.toFixed(1))
+              .join(' ')}`,
         )
       }
       return {

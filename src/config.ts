@@ -127,6 +127,9 @@ const configSchema = z.object({
   JOB_LEASE_SECONDS: z.coerce.number().int().min(1).default(60),
   // seconds between an idle instance's looks for jobs (new ones are started at once on the instance asked)
   JOB_POLL_SECONDS: z.coerce.number().min(0.05).default(5),
+  // rows one statement restores at most: a folder unit with more (a mass delete's folder of a million files) is
+  // restored a keyset range of this many rows per statement, all in the unit's transaction
+  UNIT_ROWS_PER_STATEMENT: z.coerce.number().int().min(1).default(10_000),
   // seconds a streamed reply (srv.asmx listings) may wait for its reader before the connection is closed
   STREAM_STALL_TIMEOUT: z.coerce.number().int().min(1).default(60),
   // where clients reach the server (scheme, host, optional path prefix), for the absolute URLs it writes

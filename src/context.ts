@@ -236,6 +236,7 @@ export async function createContext(
   const currentPlugins = () => context?.plugins ?? plugins
   const trash = new TrashService(database, blobs, {
     listingsPerUser: config.LISTINGS_PER_USER,
+    unitRowsPerStatement: config.UNIT_ROWS_PER_STATEMENT,
     plugins: currentPlugins,
   })
   const publishers = await startPublishers(config, database, events, logger)

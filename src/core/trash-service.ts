@@ -246,12 +246,16 @@ export class TrashService {
   constructor(
     private readonly persistence: Persistence,
     private readonly blobs: BlobStore,
-    options: { listingsPerUser?: number; plugins?: PluginsOf } = {},
+    options: { listingsPerUser?: number; plugins?: PluginsOf; unitRowsPerStatement?: number } = {},
   ) {
     this.stores = persistence.stores
     this.listingSlots = new UserSlots(options.listingsPerUser ?? 4)
     this.plugins = options.plugins ?? noPlugins
+    this.rowsPerStatement = options.unitRowsPerStatement ?? 10_000
   }
+
+  /** rows a restoring statement changes at most: a larger unit is restored a keyset range at a time */
+  private readonly rowsPerStatement: number
 
   /** the server plug-ins whose hooks run around every door's trash, restore and purge requests */
   private readonly plugins: PluginsOf
@@ -529,7 +533,11 @@ export class TrashService {
       const denied = policy.canRestore(actor, item)
       return denied ? fail(item.id, denied, item) : null
     })
-    await refuseForbiddenMembers(tx, actor, 'restore', allowed, results)
+    const sizes = await this.unitSizes(tx, actor.tenantId, allowed)
+    await refuseForbiddenMembers(tx, actor, 'restore', allowed, results, undefined, {
+      sizes,
+      rows: this.rowsPerStatement,
+    })
     const units = await absorbIntoRequestedRoots(allowed, results)
     const recreated = new Map<number, string[]>()
     const targets = await this.planRestore(
@@ -542,7 +550,7 @@ export class TrashService {
       destinations,
       nameByIndex,
     )
-    const restored = await tx.trash.restoreUnits(actor, targets)
+    const restored = await this.restoreTargets(tx, actor, targets, sizes)
     const unitsById = new Map(units.map((unit) => [unit.id, unit]))
     await eachInTurns(targets, (target) => {
       const item = unitsById.get(target.id)!
@@ -557,6 +565,62 @@ export class TrashService {
       results.set(item.id, result)
     })
     return mapInTurns(ids, (id) => results.get(id)!)
+  }
+
+  /**
+   * The rows of each trashed folder unit among these items (up to one more than a statement restores: enough to
+   * tell a unit too large for one statement); files and members of a unit are not asked about (one row each, or
+   * restored with their ancestors' walk).
+   */
+  private async unitSizes(tx: Stores, tenantId: number, items: ItemFacts[]): Promise<Map<number, number>> {
+    const roots = items
+      .filter((item) => item.kind === 'folder' && item.trashRoot === item.id && item.state === 'trashed')
+      .map((item) => item.id)
+    return roots.length === 0 ? new Map() : tx.trash.unitSizes(tenantId, roots, this.rowsPerStatement + 1)
+  }
+
+  /**
+   * Restores the planned units, no statement changing more than rowsPerStatement rows: units that fit are
+   * restored together, as many as fit in one statement; a larger unit alone, a keyset range of its rows per
+   * statement. Every statement runs in the caller's transaction, so a unit is restored whole or not at all,
+   * however many statements it takes. Answers the rows restored per unit.
+   */
+  private async restoreTargets(
+    tx: Stores,
+    actor: Actor,
+    targets: RestoreTarget[],
+    sizes: Map<number, number>,
+  ): Promise<Map<number, number>> {
+    const rows = this.rowsPerStatement
+    const restored = new Map<number, number>()
+    let batch: RestoreTarget[] = []
+    let batchRows = 0
+    const flush = async () => {
+      if (batch.length === 0) return
+      for (const [id, n] of await tx.trash.restoreUnits(actor, batch)) restored.set(id, n)
+      batch = []
+      batchRows = 0
+    }
+    for (const target of targets) {
+      const size = sizes.get(target.id) ?? 1
+      if (size <= rows) {
+        if (batchRows + size > rows) await flush()
+        batch.push(target)
+        batchRows += size
+        continue
+      }
+      let n = 0
+      // each range moves the cursor past `rows` rows of the unit: as many statements as the unit has ranges
+      for (let after = 0; ; ) {
+        const range = await tx.trash.restoreUnitRange(actor, target, after, rows)
+        n += range.restored
+        if (range.read < rows || range.last === null) break
+        after = range.last
+      }
+      restored.set(target.id, n)
+    }
+    await flush()
+    return restored
   }
 
   /**
@@ -1300,18 +1364,29 @@ async function refuseForbiddenMembers(
   candidates: ItemFacts[],
   results: Map<number, ItemResult>,
   also?: ItemFacts[],
+  /** units' sizes (unitSizes): a unit larger than `rows` is checked a keyset range of `rows` at a time */
+  large?: { sizes: Map<number, number>; rows: number },
 ): Promise<void> {
   // only a folder's unit has other members
-  const ids = candidates.filter((item) => item.kind === 'folder').map((item) => item.id)
+  const folders = candidates.filter((item) => item.kind === 'folder').map((item) => item.id)
+  const isLarge = (id: number) =>
+    large !== undefined && !actor.admin && (large.sizes.get(id) ?? 0) > large.rows
+  const ids = folders.filter((id) => !isLarge(id))
+  const states: ('trashed' | 'emptied')[] = right === 'purge' ? ['trashed', 'emptied'] : ['trashed']
   const forbidden =
     right === 'trash' || right === 'purgeActive'
       ? await tx.trash.forbiddenInActiveSubtrees(actor, right, ids)
-      : await tx.trash.forbiddenInUnits(
-          actor,
-          right,
-          ids,
-          right === 'purge' ? ['trashed', 'emptied'] : ['trashed'],
-        )
+      : new Map(await tx.trash.forbiddenInUnits(actor, right, ids, states))
+  for (const id of folders.filter(isLarge)) {
+    let count = 0
+    for (let after = 0; ; ) {
+      const range = await tx.trash.forbiddenInUnitRange(actor, right, id, after, large!.rows, states)
+      count += range.forbidden
+      if (range.read < large!.rows || range.last === null) break
+      after = range.last
+    }
+    if (count > 0) forbidden.set(id, count)
+  }
   if (forbidden.size === 0) return
   for (const item of candidates) {
     const count = forbidden.get(item.id)

@@ -2,7 +2,7 @@ import type { Right } from '../core/policy.js'
 import type { Actor } from '../core/types.js'
 import * as policySql from './policy-sql.js'
 import type { Queryable } from './queryable.js'
-import { childrenByKey, idsIn, UNIT_WALK } from './sql-fragments.js'
+import { childrenByKey, idsIn, stateNotIn, UNIT_WALK, unitRange } from './sql-fragments.js'
 import { SqlParams } from './sql-params.js'
 
 /**
@@ -61,4 +61,38 @@ export async function forbiddenInUnits(
     params.values,
   )
   return new Map(result.rows.map((row) => [row.addressed, row.n]))
+}
+
+/**
+ * forbiddenInUnits over one keyset range of a large unit (unitRange: the members of the unit rooted at `rootId`
+ * after `afterId`, at most `limit`): how many of them (in `states`, the root not counted) the actor may not
+ * exercise `right` on, how many rows the range held (fewer than `limit`: the last range) and its last id.
+ */
+export async function forbiddenInUnitRange(
+  q: Queryable,
+  actor: Actor,
+  right: Right,
+  rootId: number,
+  afterId: number,
+  limit: number,
+  states: readonly ('trashed' | 'emptied')[],
+): Promise<{ read: number; forbidden: number; last: number | null }> {
+  const params = new SqlParams()
+  const tenant = params.add(actor.tenantId)
+  const root = params.add(rootId)
+  const range = unitRange(tenant, root, params.add(afterId), params.add(limit))
+  const user = params.add(actor.userId)
+  const result = await q.query<{ read: number; forbidden: number; last: string | null }>(
+    `with range as materialized (${range})
+      select count(*)::int as read, max(r.id) as last,
+             count(*) filter (
+               where i.id <> ${root}::bigint and i.state ${stateNotIn(states.map((state) => `'${state}'`).join(', '))}
+                 and not ${policySql.may(actor, right, 'i', user)}
+             )::int as forbidden
+        from range r
+        cross join lateral (select i.* from items i where i.tenant_id = ${tenant} and i.id = r.id offset 0) i`,
+    params.values,
+  )
+  const row = result.rows[0]!
+  return { read: row.read, forbidden: row.forbidden, last: row.last === null ? null : Number(row.last) }
 }

@@ -17,7 +17,7 @@ export const AUDIT_ITEM_FACTS =
 const ITEM_STATES = ['active', 'trashed', 'emptied', 'purging']
 
 /** `state not in (...)` naming every state but the given ones (a list like `'trashed', 'emptied'`). */
-const stateNotIn = (states: string) => {
+export const stateNotIn = (states: string) => {
   const others = ITEM_STATES.filter((state) => !states.includes(`'${state}'`))
   return `not in (${others.map((state) => `'${state}'`).join(', ')})`
 }
@@ -85,3 +85,13 @@ export const UNIT_WALK = (states: string, tenant: string, addressed: string) => 
  */
 export const childrenByKey = (tenant: string, parent: string) =>
   `select c.id, c.name, c.state from items c where c.tenant_id = ${tenant} and c.parent_id = ${parent} offset 0`
+
+/**
+ * A keyset range of a unit's rows (`id` only): the members of the unit rooted at `root` after the id `after`, in id
+ * order, at most `limit` of them, read from the (tenant_id, trash_root, id) index alone. How a unit too large for
+ * one statement is gone through a range at a time (each range a statement of bounded size).
+ */
+export const unitRange = (tenant: string, root: string, after: string, limit: string) =>
+  `select m.id from items m
+    where m.tenant_id = ${tenant} and m.trash_root = ${root}::bigint and m.id > ${after}::bigint
+    order by m.id limit ${limit}`

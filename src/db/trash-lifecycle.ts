@@ -2,7 +2,14 @@ import type { RootPath } from '../core/ports/item-store.js'
 import type { RestoreTarget } from '../core/ports/trash-store.js'
 import type { Actor } from '../core/types.js'
 import type { Queryable } from './queryable.js'
-import { AUDIT_INSERT, AUDIT_ITEM_FACTS, childrenByKey, idsIn, UNIT_WALK } from './sql-fragments.js'
+import {
+  AUDIT_INSERT,
+  AUDIT_ITEM_FACTS,
+  childrenByKey,
+  idsIn,
+  UNIT_WALK,
+  unitRange,
+} from './sql-fragments.js'
 import { SqlParams } from './sql-params.js'
 
 /**
@@ -132,6 +139,76 @@ export async function restoreUnits(
     params.values,
   )
   return new Map(result.rows.map((row) => [row.addressed, row.n]))
+}
+
+/**
+ * How many rows each of these unit roots' units holds, counted up to `cap` (from the index alone, never more than
+ * `cap` entries per unit): which units are too large to be restored by one statement.
+ */
+export async function unitSizes(
+  q: Queryable,
+  tenantId: number,
+  rootIds: number[],
+  cap: number,
+): Promise<Map<number, number>> {
+  if (rootIds.length === 0) return new Map()
+  const result = await q.query<{ id: number; n: number }>(
+    `select r.id, (select count(*)::int from (${unitRange('$1', 'r.id', '0', '$3')}) s) as n
+       from unnest($2::bigint[]) as r(id)`,
+    [tenantId, rootIds, cap],
+  )
+  return new Map(result.rows.map((row) => [Number(row.id), row.n]))
+}
+
+/**
+ * Restores one keyset range of a large unit (unitRange: its members after `afterId`, at most `limit`): the rows
+ * still trashed become active, the root (in whichever range it falls) moved and renamed as its target says, each
+ * with its audit row. Answers how many rows the range held (`read`: fewer than `limit` means it was the last),
+ * how many it restored, and the last id it held (where the next range starts). The ranges of a unit run in one
+ * transaction, so the unit becomes visible whole or not at all.
+ */
+export async function restoreUnitRange(
+  q: Queryable,
+  actor: Actor,
+  target: RestoreTarget,
+  afterId: number,
+  limit: number,
+): Promise<{ read: number; restored: number; last: number | null }> {
+  const params = new SqlParams()
+  const tenant = params.add(actor.tenantId)
+  const root = params.add(target.id)
+  const range = unitRange(tenant, root, params.add(afterId), params.add(limit))
+  const audit = auditParams(params, actor, 'restore')
+  const move = params.add(target.parentId !== undefined)
+  const parentId = params.add(target.parentId ?? null)
+  const newName = params.add(target.newName ?? null)
+  const result = await q.query<{ read: number; restored: number; last: string | null }>(
+    `with range as materialized (${range}),
+      moved as (
+        update items x set state = 'active', trash_root = null,
+               parent_id = case when x.id = ${root}::bigint and ${move}::boolean then ${parentId}::bigint
+                                else x.parent_id end,
+               name = case when x.id = ${root}::bigint then coalesce(${newName}::text, x.name) else x.name end,
+               modified_at = now(), modified_by = ${audit.userId}, purge_error = null, purge_attempts = 0
+          from range
+         where x.tenant_id = ${tenant} and x.id = range.id and x.trash_root = ${root}::bigint
+           and x.state not in ('active', 'emptied', 'purging')
+        returning x.*
+      ),
+      audited as (
+        ${AUDIT_INSERT}
+        select x.tenant_id, ${audit.userId}, ${audit.login}, ${audit.door}, ${audit.action}, x.id, x.kind, x.type,
+               x.name, x.original_path, ${root}::bigint,
+               case when x.id = ${root}::bigint then jsonb_build_object('parentId', x.parent_id, 'name', x.name) end,
+               ${AUDIT_ITEM_FACTS}
+          from moved x
+      )
+      select (select count(*)::int from range) as read, (select count(*)::int from moved) as restored,
+             (select max(id) from range) as last`,
+    params.values,
+  )
+  const row = result.rows[0]!
+  return { read: row.read, restored: row.restored, last: row.last === null ? null : Number(row.last) }
 }
 
 /** Empties units from the trash (IPS): they leave every listing and wait for the cleanup job. */

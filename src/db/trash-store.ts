@@ -21,9 +21,9 @@ import {
 } from './item-repository.js'
 import { listItemsByIds, searchItems } from './item-search-repository.js'
 import type { Queryable, TextQueryable } from './queryable.js'
-import { forbiddenInActiveSubtrees, forbiddenInUnits } from './rights-sql.js'
+import { forbiddenInActiveSubtrees, forbiddenInUnitRange, forbiddenInUnits } from './rights-sql.js'
 import { encodeCursor } from './trash-cursor.js'
-import { emptyUnits, restoreUnits, trashUnits } from './trash-lifecycle.js'
+import { emptyUnits, restoreUnitRange, restoreUnits, trashUnits, unitSizes } from './trash-lifecycle.js'
 import { streamTrashListing } from './trash-listing.js'
 import { countTrash, listTrash, trashFacets } from './trash-page.js'
 
@@ -49,6 +49,12 @@ export class PgTrashStore implements TrashStore {
   restoreUnits(actor: Actor, targets: RestoreTarget[]) {
     return restoreUnits(this.q, actor, targets)
   }
+  unitSizes(tenantId: number, rootIds: number[], cap: number) {
+    return unitSizes(this.q, tenantId, rootIds, cap)
+  }
+  restoreUnitRange(actor: Actor, target: RestoreTarget, afterId: number, limit: number) {
+    return restoreUnitRange(this.q, actor, target, afterId, limit)
+  }
   emptyUnits(actor: Actor, ids: number[]) {
     return emptyUnits(this.q, actor, ids)
   }
@@ -69,6 +75,16 @@ export class PgTrashStore implements TrashStore {
   }
   forbiddenInUnits(actor: Actor, right: Right, ids: number[], states: readonly ('trashed' | 'emptied')[]) {
     return forbiddenInUnits(this.q, actor, right, ids, states)
+  }
+  forbiddenInUnitRange(
+    actor: Actor,
+    right: Right,
+    rootId: number,
+    afterId: number,
+    limit: number,
+    states: readonly ('trashed' | 'emptied')[],
+  ) {
+    return forbiddenInUnitRange(this.q, actor, right, rootId, afterId, limit, states)
   }
 }
 

@@ -45,6 +45,21 @@ export interface TrashStore {
   ): Promise<Map<number, number>>
   /** trashed → active, each unit where its target says; answers the rows restored per unit. */
   restoreUnits(actor: Actor, targets: RestoreTarget[]): Promise<Map<number, number>>
+  /**
+   * How many rows each unit root's unit holds, counted up to `cap` at most (which units are too large for one
+   * statement).
+   */
+  unitSizes(tenantId: number, rootIds: number[], cap: number): Promise<Map<number, number>>
+  /**
+   * restoreUnits for one keyset range of a large unit (its rows after `afterId` in id order, at most `limit`);
+   * `read` < `limit`: it was the last range; `last`: where the next one starts.
+   */
+  restoreUnitRange(
+    actor: Actor,
+    target: RestoreTarget,
+    afterId: number,
+    limit: number,
+  ): Promise<{ read: number; restored: number; last: number | null }>
   /** trashed → emptied; answers the rows emptied per unit. */
   emptyUnits(actor: Actor, ids: number[]): Promise<Map<number, number>>
   /** Active items with one of these names under a parent (null: top level). */
@@ -70,6 +85,15 @@ export interface TrashStore {
     ids: number[],
     states: readonly ('trashed' | 'emptied')[],
   ): Promise<Map<number, number>>
+  /** forbiddenInUnits over one keyset range of a large unit (as restoreUnitRange goes through it). */
+  forbiddenInUnitRange(
+    actor: Actor,
+    right: Right,
+    rootId: number,
+    afterId: number,
+    limit: number,
+    states: readonly ('trashed' | 'emptied')[],
+  ): Promise<{ read: number; forbidden: number; last: number | null }>
 }
 
 export interface TrashFacets {
