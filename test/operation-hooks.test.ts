@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { ErrorCodes } from '../src/core/errors.js'
-import { type ConnectorRequest, type ConnectorResponse, PluginHost } from '../src/core/plugins.js'
+import {
+  type ConnectorObject,
+  type ConnectorOperation,
+  type ConnectorRequest,
+  type ConnectorResponse,
+  type HandledObject,
+  type OperationName,
+  type OperationRequest,
+  type OperationResponse,
+  PluginHost,
+  type ServerPlugin,
+} from '../src/core/plugins.js'
 import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
 // The plug-ins' hooks are the core's: they run around a trash, restore or purge request of any door.
@@ -267,5 +278,36 @@ describe('operation hooks', () => {
       expect(calls[1]!.response!.objects?.map((o) => o.MetaData.BasicMetaData.Name)).toEqual(['cleanup one'])
     })
     expect(await server.ctx.trash.get(g.users.admin!.actor, one)).toBeNull()
+  })
+
+  it('take door-neutral type names; the Enterprise-named ones of earlier releases are the same types', async () => {
+    expectTypeOf<ConnectorRequest>().toEqualTypeOf<OperationRequest>()
+    expectTypeOf<ConnectorResponse>().toEqualTypeOf<OperationResponse>()
+    expectTypeOf<ConnectorObject>().toEqualTypeOf<HandledObject>()
+    expectTypeOf<ConnectorOperation>().toEqualTypeOf<OperationName>()
+    const requests: OperationRequest[] = []
+    const handled: HandledObject[] = []
+    const neutral: ServerPlugin = {
+      name: 'neutral',
+      before: (request: OperationRequest) => {
+        requests.push(request)
+        return undefined
+      },
+      after: (_request: OperationRequest, response: OperationResponse) => {
+        handled.push(...(response.objects ?? []))
+      },
+    }
+    const original = server.ctx.plugins
+    server.ctx.plugins = new PluginHost([neutral])
+    try {
+      const one = await item('neutral names')
+      expect((await rest('/api/v1/items/trash', { ids: [one] })).status).toBe(200)
+      expect(requests.map((request) => [request.action, request.operation, request.ids])).toEqual([
+        ['trash', 'DeleteObjects', [one]],
+      ])
+      expect(handled.map((object) => object.MetaData.BasicMetaData.ID)).toEqual([String(one)])
+    } finally {
+      server.ctx.plugins = original
+    }
   })
 })

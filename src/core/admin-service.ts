@@ -2,7 +2,7 @@ import type { CredentialCache } from './credential-cache.js'
 import { CoreError, ErrorCodes } from './errors.js'
 import { noPlugins, type PluginsOf } from './operation-hooks.js'
 import { PasswordHasher, passwordProblem } from './passwords.js'
-import type { Area, ConnectorRequest } from './plugins.js'
+import type { Area, OperationRequest } from './plugins.js'
 import * as policy from './policy.js'
 import type { AdminStore, AuditFilter, BrandAccessRow, BrandChildTable } from './ports/admin-store.js'
 import { type BlobStore, type Content, DEFAULT_UPLOAD_MAX_BYTES, storeContent } from './ports/blob-store.js'
@@ -230,7 +230,7 @@ export class AdminService {
     area: Area,
     to: { issueId?: number | null; categoryId?: number | null },
   ): Promise<void> {
-    const request: ConnectorRequest = {
+    const request: OperationRequest = {
       operation: 'SetObjectProperties',
       action: 'move',
       actor,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import { CoreError, defaultMessage, type ErrorCode, ErrorCodes } from './errors.js'
 import { noPlugins, type PluginsOf, withHooks } from './operation-hooks.js'
-import type { ConnectorRequest, PluginHost } from './plugins.js'
+import type { OperationRequest, PluginHost } from './plugins.js'
 import type { BlobStore } from './ports/blob-store.js'
 import type {
   CleanupRun,
@@ -437,7 +437,7 @@ export class CleanupJob {
         const due = await this.store.previewDueUnits(tenantId, after, size)
         if (due.length === 0) break
         const ids = due.map((unit) => unit.id)
-        const request: ConnectorRequest = {
+        const request: OperationRequest = {
           operation: 'DeleteObjects',
           action: 'cleanup',
           actor: cleanupHookActor(tenantId),

@@ -1,6 +1,6 @@
 import { CoreError, ErrorCodes } from './errors.js'
 import { enterpriseDateTime, FIRST_VERSION } from './events.js'
-import { type ConnectorObject, type ConnectorRequest, PluginHost } from './plugins.js'
+import { type HandledObject, type OperationRequest, PluginHost } from './plugins.js'
 import type { ObjectRow, ObjectStore } from './ports/object-store.js'
 import type { ItemResult } from './types.js'
 
@@ -12,7 +12,7 @@ const NONE = new PluginHost()
 export const noPlugins: PluginsOf = () => NONE
 
 /** An object as a connector sees it (Enterprise's MetaData names), Deleted and Deletor as given. */
-function connectorObject(object: ObjectRow, deleted: Date | null, deletor: string | null): ConnectorObject {
+function handledObject(object: ObjectRow, deleted: Date | null, deletor: string | null): HandledObject {
   const idName = (id: number | null, name: string | null) =>
     id === null ? null : { Id: String(id), Name: name ?? '' }
   return {
@@ -35,7 +35,7 @@ function connectorObject(object: ObjectRow, deleted: Date | null, deletor: strin
   }
 }
 
-async function readObjects(objects: ObjectStore, request: ConnectorRequest, ids: number[]) {
+async function readObjects(objects: ObjectStore, request: OperationRequest, ids: number[]) {
   const rows = await objects.readObjects(request.actor.tenantId, request.actor.userId, ids)
   return ids.flatMap((id) => {
     const row = rows.get(id)
@@ -51,7 +51,7 @@ async function readObjects(objects: ObjectStore, request: ConnectorRequest, ids:
 export async function withHooks(
   host: PluginHost,
   objects: ObjectStore,
-  request: ConnectorRequest,
+  request: OperationRequest,
   run: () => Promise<ItemResult[]>,
 ): Promise<ItemResult[]> {
   // no plug-in: no hook and no read (the single-item paths of every door)
@@ -77,7 +77,7 @@ export async function withHooks(
 export async function afterHooks(
   host: PluginHost,
   objects: ObjectStore,
-  request: ConnectorRequest,
+  request: OperationRequest,
   results: ItemResult[],
   before: { purged: ObjectRow[] | null; at: Date } = { purged: null, at: new Date() },
 ): Promise<void> {
@@ -91,7 +91,7 @@ export async function afterHooks(
     if (!row) return []
     const trashedBefore = row.deletedAt !== null && (purged === null || row.state !== 'active')
     return [
-      connectorObject(
+      handledObject(
         row,
         trashedBefore ? row.deletedAt : at,
         trashedBefore ? row.deletorLogin : request.actor.login,
@@ -105,7 +105,7 @@ export async function afterHooks(
  * The before-hooks alone, as a decision: a preview's (nothing is changed, so no after-hook follows), or a request
  * recorded to run later (an undo job), refused before it is recorded. No plug-in: nothing runs.
  */
-export async function beforeHooks(host: PluginHost, request: ConnectorRequest): Promise<void> {
+export async function beforeHooks(host: PluginHost, request: OperationRequest): Promise<void> {
   if (host.plugins.length === 0) return
   await host.before(request)
 }

@@ -5,12 +5,14 @@ import { CoreError, ErrorCodes } from './errors.js'
 import type { Actor, ItemResult } from './types.js'
 
 /**
- * Server plug-in connectors, after WoodWing Enterprise's WflDeleteObjects / WflRestoreObjects connectors: called
- * once per request, with the request flattened to ids (whatever the client sent, Params and "everything" are
- * resolved to the ids they stand for before a connector sees them).
+ * Server plug-ins, after WoodWing Enterprise's WflDeleteObjects / WflRestoreObjects connectors: their hooks are
+ * called once per request of any door, with the request flattened to ids (whatever the client sent, Params and
+ * "everything" are resolved to the ids they stand for before a hook sees them). The types are named for what they
+ * are, not after a door; the Enterprise-named ones of earlier releases remain as deprecated aliases at the end.
  */
 
-export type ConnectorOperation = 'DeleteObjects' | 'RestoreObjects' | 'SetObjectProperties'
+/** The Enterprise connector a request stands for (its values are Enterprise's, kept for plug-ins that test them). */
+export type OperationName = 'DeleteObjects' | 'RestoreObjects' | 'SetObjectProperties'
 export type Area = 'Workflow' | 'Trash'
 
 /**
@@ -29,9 +31,9 @@ export type OperationAction =
   | 'cleanup'
   | 'move'
 
-export interface ConnectorRequest {
+export interface OperationRequest {
   /** the Enterprise connector the request stands for (empty, cleanup: DeleteObjects permanent; undo: RestoreObjects) */
-  operation: ConnectorOperation
+  operation: OperationName
   /** what the core is asked to do */
   action: OperationAction
   /**
@@ -51,7 +53,7 @@ export interface ConnectorRequest {
   areas: Area[]
 }
 
-export interface ConnectorResponse {
+export interface OperationResponse {
   /** the ids the operation handled */
   ids: number[]
   /** one result per addressed id */
@@ -61,11 +63,11 @@ export interface ConnectorResponse {
    * delete, a permanent delete or a restore, `MetaData.WorkflowMetaData` has `Deleted` and `Deletor` set (seed
    * 004). Absent for SetObjectProperties.
    */
-  objects?: ConnectorObject[]
+  objects?: HandledObject[]
 }
 
-/** An object as a connector sees it: the MetaData parts Enterprise fills, with its property names. */
-export interface ConnectorObject {
+/** A handled object as the after-hooks see it: the MetaData parts Enterprise fills, with its property names. */
+export interface HandledObject {
   MetaData: {
     BasicMetaData: {
       ID: string
@@ -94,11 +96,11 @@ export interface Veto {
 export interface ServerPlugin {
   name: string
   /** Runs before anything is changed; a veto refuses the request and nothing happens. */
-  before?(request: ConnectorRequest): Veto | undefined | Promise<Veto | undefined>
+  before?(request: OperationRequest): Veto | undefined | Promise<Veto | undefined>
   /** Runs after the operation committed. */
-  after?(request: ConnectorRequest, response: ConnectorResponse): void | Promise<void>
+  after?(request: OperationRequest, response: OperationResponse): void | Promise<void>
   /** Runs when the operation failed as a whole. */
-  onError?(request: ConnectorRequest, error: unknown): void | Promise<void>
+  onError?(request: OperationRequest, error: unknown): void | Promise<void>
 }
 
 /** Runs the loaded plug-ins' hooks in load order. */
@@ -109,7 +111,7 @@ export class PluginHost {
   ) {}
 
   /** Throws CoreError VETOED (message: the plug-in's reason) when a before-hook refuses. */
-  async before(request: ConnectorRequest): Promise<void> {
+  async before(request: OperationRequest): Promise<void> {
     for (const plugin of this.plugins) {
       if (!plugin.before) continue
       let outcome: Veto | undefined
@@ -126,7 +128,7 @@ export class PluginHost {
   }
 
   /** After-hooks cannot undo a committed operation: their failures are logged, not reported. */
-  async after(request: ConnectorRequest, response: ConnectorResponse): Promise<void> {
+  async after(request: OperationRequest, response: OperationResponse): Promise<void> {
     for (const plugin of this.plugins) {
       try {
         await plugin.after?.(request, response)
@@ -136,7 +138,7 @@ export class PluginHost {
     }
   }
 
-  async onError(request: ConnectorRequest, failure: unknown): Promise<void> {
+  async onError(request: OperationRequest, failure: unknown): Promise<void> {
     for (const plugin of this.plugins) {
       try {
         await plugin.onError?.(request, failure)
@@ -180,3 +182,12 @@ export async function loadPlugins(list: string, cwd = process.cwd()): Promise<Se
   }
   return plugins
 }
+
+/** @deprecated the Enterprise-named alias of OperationRequest, kept for existing plug-ins */
+export type ConnectorRequest = OperationRequest
+/** @deprecated the Enterprise-named alias of OperationResponse, kept for existing plug-ins */
+export type ConnectorResponse = OperationResponse
+/** @deprecated the Enterprise-named alias of HandledObject, kept for existing plug-ins */
+export type ConnectorObject = HandledObject
+/** @deprecated the Enterprise-named alias of OperationName, kept for existing plug-ins */
+export type ConnectorOperation = OperationName

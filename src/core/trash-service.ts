@@ -9,7 +9,7 @@ import {
   type PluginsOf,
   withHooks,
 } from './operation-hooks.js'
-import type { ConnectorRequest } from './plugins.js'
+import type { OperationRequest } from './plugins.js'
 import * as policy from './policy.js'
 import type { BlobStore } from './ports/blob-store.js'
 import type { RootPath } from './ports/item-store.js'
@@ -291,11 +291,11 @@ export class TrashService {
     actor: Actor,
     requested: readonly number[],
     options: RequestOptions,
-    what: Pick<ConnectorRequest, 'operation' | 'action' | 'permanent' | 'areas'>,
+    what: Pick<OperationRequest, 'operation' | 'action' | 'permanent' | 'areas'>,
     once: (ids: number[]) => Promise<ItemResult[]>,
   ): Promise<BatchResult> {
     const ids = await this.requestIds(actor, requested, options.select)
-    const request: ConnectorRequest = { ...what, actor, ids }
+    const request: OperationRequest = { ...what, actor, ids }
     const size = options.perTransaction
     if (size === undefined && ids.length > MAX_BATCH_IDS) {
       throw new CoreError(ErrorCodes.INVALID_INPUT, `At most ${MAX_BATCH_IDS} items per request`)
@@ -660,7 +660,7 @@ export class TrashService {
     actor: Actor,
     tenantId: number,
     operationIds: string[],
-  ): Promise<ConnectorRequest> {
+  ): Promise<OperationRequest> {
     const ids: number[] = []
     for (let after = 0; ; ) {
       const units = await this.stores.operations.listOperationUnits(
@@ -754,7 +754,7 @@ export class TrashService {
     const host = this.plugins()
     if (host.plugins.length > 0 && page.results.length > 0) {
       const ids = page.results.map((result) => result.id)
-      const request: ConnectorRequest = {
+      const request: OperationRequest = {
         operation: 'RestoreObjects',
         action: 'undo',
         actor: op.actor,
@@ -973,7 +973,7 @@ export class TrashService {
   /** trashed → emptied: not restorable, hidden from listings, purged by the next cleanup run (IPS). */
   async empty(actor: Actor, requested: readonly number[]): Promise<BatchResult> {
     const ids = uniqueIds(requested)
-    const request: ConnectorRequest = {
+    const request: OperationRequest = {
       operation: 'DeleteObjects',
       action: 'empty',
       actor,
@@ -1140,7 +1140,7 @@ export class TrashService {
     if (host.plugins.length === 0) return this.emptyOwnBinOnce(actor, policy.ownBinScope(actor))
     const scope = policy.ownBinScope(actor)
     const ids = await this.stores.purge.ownBinRoots(actor, scope)
-    const request: ConnectorRequest = {
+    const request: OperationRequest = {
       operation: 'DeleteObjects',
       action: 'emptyOwnBin',
       actor,
