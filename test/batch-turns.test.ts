@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { Turns } from '../src/core/turns.js'
+import { PIECE, Turns } from '../src/core/turns.js'
 import { createFixture, createTestContext, type Fixture, type TestContext } from './helpers/server.js'
 
 /**
@@ -53,6 +53,43 @@ describe('batch work gives the event loop turns', () => {
       }
     } finally {
       turn.mockRestore()
+    }
+  }, 240_000)
+
+  it('a 10,000-item trash, restore and empty lock and change their rows in statements of at most 1,000, in one transaction', async () => {
+    const editor = f.users.editor!.actor
+    const ids = await files(10_000, 'pieces')
+    for (const [name, run] of [
+      ['trash', () => context.ctx.trash.trash(editor, ids)],
+      ['restore', () => context.ctx.trash.restore(editor, ids)],
+      ['trash again', () => context.ctx.trash.trash(editor, ids)],
+      ['empty', () => context.ctx.trash.empty(f.users.admin!.actor, ids)],
+    ] as const) {
+      // the largest array parameter of each statement, and the connections the batch's statements went on
+      const largest: number[] = []
+      const clients = new Set<unknown>()
+      const stop = context.ctx.db.watchStatements!((statement) => {
+        // the statements that lock or change rows (a read answering few rows, such as the names a restore
+        // finds taken, is one statement whatever the batch)
+        if (!/\bfor update\b|\bupdate items\b/i.test(statement.text)) return
+        const arrays = statement.values.filter(Array.isArray).map((value) => value.length)
+        if (arrays.length === 0) return
+        largest.push(Math.max(...arrays))
+        clients.add(statement.client)
+      })
+      try {
+        expect((await run()).successCount, name).toBe(10_000)
+      } finally {
+        stop()
+      }
+      console.log(
+        `batch-turns ${name} of 10,000: ${largest.length} statements with ids, the largest ${Math.max(...largest)}`,
+      )
+      expect(Math.max(...largest), name).toBeLessThanOrEqual(PIECE)
+      // a piece per 1,000, never a statement per item
+      expect(largest.length, name).toBeLessThan(100)
+      // one transaction: every statement on one connection
+      expect(clients.size, name).toBe(1)
     }
   }, 240_000)
 })

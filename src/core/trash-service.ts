@@ -18,7 +18,7 @@ import type { Stores } from './ports/stores.js'
 import type { DeleteLogFilter, DeleteLogRow, Pace, RestoreTarget } from './ports/trash-store.js'
 import type { Persistence, UnitOfWorkOptions } from './ports/unit-of-work.js'
 import { completePurge, failuresByUnit } from './purge-protocol.js'
-import { eachInTurns, mapInTurns, Turns } from './turns.js'
+import { eachInTurns, mapInPieces, mapInTurns, PIECE, Turns } from './turns.js'
 import {
   type Actor,
   type BatchResult,
@@ -390,7 +390,7 @@ export class TrashService {
     const op = startOperation(actor, 'trash', options.undoOf)
     if (options.operationId && !options.perTransaction) op.id = options.operationId
     return this.operationTransaction(op, async (tx) => {
-      const facts = await tx.trash.lockItemFacts(actor.tenantId, actor.userId, ids)
+      const facts = await lockFacts(tx, actor, ids)
       const { results, allowed } = await decide(ids, facts, (item) => {
         if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
         if (item.state !== 'active') return warn(item.id, ErrorCodes.ALREADY_TRASHED, item)
@@ -421,9 +421,9 @@ export class TrashService {
       results.set(item.id, ok(item, moved.get(item.id) ?? 0))
       return new Set([item.id])
     }
-    const paths = await tx.items.pathsOf(
-      actor.tenantId,
+    const paths = await mapInPieces(
       allowed.map((item) => item.id),
+      (piece) => tx.items.pathsOf(actor.tenantId, piece),
     )
     const allowedIds = new Set(allowed.map((item) => item.id))
     const roots: RootPath[] = []
@@ -434,7 +434,7 @@ export class TrashService {
       if (path.ancestorIds.some((ancestor) => allowedIds.has(ancestor))) results.set(item.id, ok(item, 0))
       else roots.push(path)
     })
-    const moved = await tx.trash.trashUnits(actor, roots, auditDetail)
+    const moved = await mapInPieces(roots, (piece) => tx.trash.trashUnits(actor, piece, auditDetail))
     await eachInTurns(roots, (root) => {
       const item = byId.get(root.id)!
       results.set(item.id, ok(item, moved.get(root.id) ?? 0))
@@ -525,7 +525,7 @@ export class TrashService {
     /** a lone unit's name is left to the unique index (see restore): an attempt that conflicts is run again */
     nameByIndex = false,
   ): Promise<ItemResult[]> {
-    const facts = await tx.trash.lockItemFacts(actor.tenantId, actor.userId, ids)
+    const facts = await lockFacts(tx, actor, ids)
     const { results, allowed } = await decide(ids, facts, (item) => {
       if (item.state === 'active') return warn(item.id, ErrorCodes.NOT_IN_TRASH, item)
       if (item.state === 'emptied') return fail(item.id, ErrorCodes.NOT_RESTORABLE, item)
@@ -604,7 +604,8 @@ export class TrashService {
     for (const target of targets) {
       const size = sizes.get(target.id) ?? 1
       if (size <= rows) {
-        if (batchRows + size > rows) await flush()
+        // at most PIECE units a statement, however few rows they have (see inPieces)
+        if (batchRows + size > rows || batch.length >= PIECE) await flush()
         batch.push(target)
         batchRows += size
         continue
@@ -830,7 +831,9 @@ export class TrashService {
       )
     } else {
       const parentIds = [...new Set(units.map((u) => u.parentId).filter((id): id is number => id !== null))]
-      const parents = await tx.trash.readItemFacts(actor.tenantId, actor.userId, parentIds)
+      const parents = await mapInPieces(parentIds, (piece) =>
+        tx.trash.readItemFacts(actor.tenantId, actor.userId, piece),
+      )
       // folders found or made along the way, by path: units of one gone folder look it up once, not one each
       const folders: FolderPaths = new Map()
       const turns = new Turns()
@@ -876,6 +879,8 @@ export class TrashService {
     // run again with nameByIndex off (a round trip saved, and no plan that depends on the statistics)
     const lone = nameByIndex && byParent.size === 1 && [...byParent.values()][0]!.length === 1
     for (const [parentId, members] of byParent) {
+      // one statement whatever the number of names: it reads the folder's active names once (in pieces it read
+      // them once per piece) and answers only those taken
       const taken = lone
         ? new Set<string>()
         : await tx.trash.activeNamesUnder(
@@ -990,7 +995,7 @@ export class TrashService {
   private emptyOnce(actor: Actor, ids: number[]): Promise<ItemResult[]> {
     const op = startOperation(actor, 'empty')
     return this.operationTransaction(op, async (tx) => {
-      const facts = await tx.trash.lockItemFacts(actor.tenantId, actor.userId, ids)
+      const facts = await lockFacts(tx, actor, ids)
       const { results, allowed } = await decide(ids, facts, (item) => {
         if (item.state === 'emptied') return warn(item.id, ErrorCodes.ALREADY_EMPTIED, item)
         if (item.state === 'active') return fail(item.id, ErrorCodes.NOT_IN_TRASH, item)
@@ -1000,9 +1005,9 @@ export class TrashService {
       })
       await refuseForbiddenMembers(tx, actor, 'empty', allowed, results)
       const units = await absorbIntoRequestedRoots(allowed, results)
-      const emptied = await tx.trash.emptyUnits(
-        actor,
+      const emptied = await mapInPieces(
         units.map((u) => u.id),
+        (piece) => tx.trash.emptyUnits(actor, piece),
       )
       await eachInTurns(units, (unit) => results.set(unit.id, ok(unit, emptied.get(unit.id) ?? 0)))
       const ordered = await mapInTurns(ids, (id) => results.get(id)!)
@@ -1039,7 +1044,7 @@ export class TrashService {
     const token = randomUUID()
     const op = startOperation(actor, options.action ?? 'purge')
     const { results, units } = await this.operationTransaction(op, async (tx) => {
-      const facts = await tx.trash.lockItemFacts(actor.tenantId, actor.userId, ids)
+      const facts = await lockFacts(tx, actor, ids)
       const active: ItemFacts[] = []
       const { results, allowed } = await decide(ids, facts, (item) => {
         if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
@@ -1302,6 +1307,15 @@ export class TrashService {
 
 const visibilityFor = (actor: Actor, filter: TrashFilter) =>
   policy.trashVisibility(actor, filter.purgeable ? 'purge' : 'view')
+
+/**
+ * Locks and reads the items' facts, a piece of ids at a time (inPieces) in ascending id order across the pieces,
+ * so that racing batches queue behind each other's locks instead of deadlocking.
+ */
+function lockFacts(tx: Stores, actor: Actor, ids: number[]): Promise<Map<number, ItemFacts>> {
+  const ordered = ids.length > PIECE ? [...ids].sort((a, b) => a - b) : ids
+  return mapInPieces(ordered, (piece) => tx.trash.lockItemFacts(actor.tenantId, actor.userId, piece))
+}
 
 /**
  * Applies a per-item check: missing ids are NOT_FOUND (another tenant's ids included: they do not exist for
