@@ -13,7 +13,7 @@ import type { OperationRequest } from './plugins.js'
 import * as policy from './policy.js'
 import type { BlobStore } from './ports/blob-store.js'
 import type { RootPath } from './ports/item-store.js'
-import type { OperationStore, OperationUnit } from './ports/operation-store.js'
+import type { NewOperation, OperationStore, OperationUnit } from './ports/operation-store.js'
 import type { Stores } from './ports/stores.js'
 import type { DeleteLogFilter, DeleteLogRow, Pace, RestoreTarget } from './ports/trash-store.js'
 import type { Persistence, UnitOfWorkOptions } from './ports/unit-of-work.js'
@@ -155,9 +155,24 @@ export function startOperation(actor: Actor, action: string, undoOf?: string): O
 export function recordOperation(
   operations: OperationStore,
   op: Operation,
-  counts: { requested: number; ok: number; warning: number; error: number; items: number },
+  counts: OperationCounts,
 ): Promise<void> {
-  return operations.insertOperation({
+  return operations.insertOperation(operationRow(op, counts))
+}
+
+interface OperationCounts {
+  requested: number
+  ok: number
+  warning: number
+  error: number
+  items: number
+}
+
+/** One item asked for and done (a lone-item statement counts the rows it changed itself). */
+const LONE_DONE: OperationCounts = { requested: 1, ok: 1, warning: 0, error: 0, items: 1 }
+
+function operationRow(op: Operation, counts: OperationCounts): NewOperation {
+  return {
     tenantId: op.actor.tenantId,
     id: op.id,
     actorId: op.actor.userId,
@@ -174,7 +189,7 @@ export function recordOperation(
     items: counts.items,
     undoOf: op.undoOf ?? null,
     session: op.actor.eventTicket ?? null,
-  })
+  }
 }
 
 const countsOf = (results: ItemResult[]) => {
@@ -389,6 +404,11 @@ export class TrashService {
   private async trashOnce(actor: Actor, ids: number[], options: RequestOptions): Promise<ItemResult[]> {
     const op = startOperation(actor, 'trash', options.undoOf)
     if (options.operationId && !options.perTransaction) op.id = options.operationId
+    if (ids.length === 1) {
+      // the common case in one round trip (see TrashStore.trashLoneItem); anything else takes the general path
+      const lone = await this.stores.trash.trashLoneItem(actor, ids[0]!, operationRow(op, LONE_DONE))
+      if (lone) return [ok(lone, lone.affected)]
+    }
     return this.operationTransaction(op, async (tx) => {
       const facts = await lockFacts(tx, actor, ids)
       const { results, allowed } = await decide(ids, facts, (item) => {
@@ -457,8 +477,13 @@ export class TrashService {
     )
   }
 
-  private restoreOnce(actor: Actor, ids: number[], options: RestoreOptions): Promise<ItemResult[]> {
+  private async restoreOnce(actor: Actor, ids: number[], options: RestoreOptions): Promise<ItemResult[]> {
     const op = startOperation(actor, 'restore')
+    if (ids.length === 1 && options.targetFolderId === undefined) {
+      // the common case in one round trip (see TrashStore.restoreLoneUnit); anything else takes the general path
+      const lone = await this.stores.trash.restoreLoneUnit(actor, ids[0]!, operationRow(op, LONE_DONE))
+      if (lone) return [ok(lone, lone.affected)]
+    }
     let attempts = 0
     return this.operationTransaction(
       op,

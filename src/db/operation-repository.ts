@@ -34,7 +34,7 @@ const toOperation = (row: Record<string, unknown>): OperationRow => ({
   session: row.session as string | null,
 })
 
-const INSERT_OPERATION = `insert into operations (tenant_id, id, actor_id, actor_login, door, action, client,
+export const INSERT_OPERATION = `insert into operations (tenant_id, id, actor_id, actor_login, door, action, client,
     remote_address, started_at, requested, ok_count, warning_count, error_count, items, undo_of, session)`
 
 /**

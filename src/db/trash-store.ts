@@ -1,5 +1,6 @@
 import type { Right, TrashVisibility } from '../core/policy.js'
 import type { RootPath } from '../core/ports/item-store.js'
+import type { NewOperation } from '../core/ports/operation-store.js'
 import type {
   DeleteLogFilter,
   Pace,
@@ -20,6 +21,7 @@ import {
   resolvePath,
 } from './item-repository.js'
 import { listItemsByIds, searchItems } from './item-search-repository.js'
+import { restoreLoneUnit, trashLoneItem } from './lone-item.js'
 import type { Queryable, TextQueryable } from './queryable.js'
 import { forbiddenInActiveSubtrees, forbiddenInUnitRange, forbiddenInUnits } from './rights-sql.js'
 import { encodeCursor } from './trash-cursor.js'
@@ -45,6 +47,12 @@ export class PgTrashStore implements TrashStore {
     detail?: Record<string, unknown> | null,
   ) {
     return trashUnits(this.q, actor, roots, detail)
+  }
+  trashLoneItem(actor: Actor, id: number, op: NewOperation) {
+    return trashLoneItem(this.q, actor, id, op)
+  }
+  restoreLoneUnit(actor: Actor, id: number, op: NewOperation) {
+    return restoreLoneUnit(this.q, actor, id, op)
   }
   restoreUnits(actor: Actor, targets: RestoreTarget[]) {
     return restoreUnits(this.q, actor, targets)

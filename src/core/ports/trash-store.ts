@@ -11,6 +11,7 @@ import type {
   TrashPage,
 } from '../types.js'
 import type { RootPath } from './item-store.js'
+import type { NewOperation } from './operation-store.js'
 
 /** Runs a read when its turn comes (see UserQueue). */
 export type Pace = <T>(read: () => Promise<T>) => Promise<T>
@@ -27,7 +28,26 @@ export interface RestoreTarget {
   newName?: string
 }
 
+/** A single-item request done in one statement: the item as it was, and the rows it changed. */
+export interface LoneOutcome {
+  id: number
+  name: string
+  kind: 'file' | 'folder'
+  affected: number
+}
+
 export interface TrashStore {
+  /**
+   * The common single-item trash in one statement outside any unit of work: an active item that is not a folder,
+   * which the actor may trash, moved with its audit row and `op`'s row. Null: nothing changed, the general path
+   * decides (and says why).
+   */
+  trashLoneItem(actor: Actor, id: number, op: NewOperation): Promise<LoneOutcome | null>
+  /**
+   * The common single-item restore likewise: a unit of one item the actor may restore, going back into its
+   * folder (still active) under its name (still free). Null: nothing changed, the general path decides.
+   */
+  restoreLoneUnit(actor: Actor, id: number, op: NewOperation): Promise<LoneOutcome | null>
   /** Loads items for a decision and locks them until the unit of work ends (racing batches queue). */
   lockItemFacts(tenantId: number, userId: number, ids: number[]): Promise<Map<number, ItemFacts>>
   /** Reads facts without locking. */

@@ -1,0 +1,165 @@
+import type { NewOperation } from '../core/ports/operation-store.js'
+import type { LoneOutcome } from '../core/ports/trash-store.js'
+import type { Actor } from '../core/types.js'
+import { INSERT_OPERATION } from './operation-repository.js'
+import * as policySql from './policy-sql.js'
+import { isPgError, type Queryable, type TransactionOptions, UNIQUE_VIOLATION } from './queryable.js'
+import { AUDIT_INSERT, AUDIT_ITEM_FACTS } from './sql-fragments.js'
+import { SqlParams } from './sql-params.js'
+
+/**
+ * The common single-item requests as one statement each, outside any transaction: the decision (policy.may's SQL
+ * twin on the row being changed), the change, its audit row and the operation's row commit together in one round
+ * trip. A one-item request otherwise sends four (begin, lock and read the facts, change, operation row with the
+ * commit). Anything else (a folder, a unit with members, a refusal, a gone folder, a taken name, a race) changes
+ * nothing and answers null: the caller then runs the general path, which decides and explains.
+ *
+ * The audit rows name their operation and session in their own columns here: with no transaction there are no
+ * transaction settings for the columns' defaults to read.
+ */
+
+const AUDIT_INSERT_WITH_OPERATION = AUDIT_INSERT.replace(/\)$/, ', operation_id, event_ticket)')
+
+/** The operation row's values as parameters; its item count is the rows the statement changed. */
+function operationParams(params: SqlParams, op: NewOperation) {
+  return {
+    id: params.add(op.id),
+    client: params.add(op.client),
+    remoteAddress: params.add(op.remoteAddress),
+    startedAt: params.add(op.startedAt),
+    undoOf: params.add(op.undoOf),
+    session: params.add(op.session),
+    counts: [op.requested, op.okCount, op.warningCount, op.errorCount].map((n) => `${params.add(n)}::int`),
+  }
+}
+
+function recordedAs(params: SqlParams, op: NewOperation, changed: string, tenant: string, user: string) {
+  const o = operationParams(params, op)
+  const login = params.add(op.actorLogin)
+  const door = params.add(op.door)
+  const action = params.add(op.action)
+  return {
+    login,
+    door,
+    action,
+    operationId: o.id,
+    session: o.session,
+    statement: `${INSERT_OPERATION}
+      select ${tenant}::bigint, ${o.id}::uuid, ${user}::bigint, ${login}::text, ${door}::text, ${action}::text,
+             ${o.client}::text, ${o.remoteAddress}::text, ${o.startedAt}::timestamptz, ${o.counts.join(', ')},
+             (select count(*) from ${changed}), ${o.undoOf}::uuid, ${o.session}::text
+       where exists (select 1 from ${changed})`,
+  }
+}
+
+/** The pool as lone statements use it: what it is, and its transactions. */
+interface Pool extends Queryable {
+  readonly kind?: 'postgres' | 'embedded'
+  transaction?<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>
+}
+
+type LoneRow = { id: number; name: string; kind: 'file' | 'folder'; n: number }
+
+/**
+ * The embedded database's server (pglite-socket) ends its connection when a statement fails outside a
+ * transaction, and the next request, whatever it is, then fails as the database being unavailable: there a
+ * lone statement runs in a transaction of its own (in-process round trips), so that a conflict is rolled back.
+ */
+function send(q: Pool, text: string, values: unknown[]) {
+  if (q.kind === 'embedded' && q.transaction)
+    return q.transaction((tx) => tx.query<LoneRow>(text, values), { maxAttempts: 1 })
+  return q.query<LoneRow>(text, values)
+}
+
+async function loneStatement(q: Queryable, text: string, values: unknown[]): Promise<LoneOutcome | null> {
+  try {
+    const result = await send(q, text, values)
+    const row = result.rows[0]
+    return row ? { id: Number(row.id), name: row.name, kind: row.kind, affected: row.n } : null
+  } catch (error) {
+    // a taken name: the general path asks which names are in use and renames
+    if (isPgError(error, UNIQUE_VIOLATION)) return null
+    throw error
+  }
+}
+
+/**
+ * active → trashed for one item that is not a folder, when the actor may trash it: its path worked out by walking
+ * up its folders by key, as trashUnits does for a lone root.
+ */
+export function trashLoneItem(q: Queryable, actor: Actor, id: number, op: NewOperation) {
+  const params = new SqlParams()
+  const tenant = params.add(actor.tenantId)
+  const user = params.add(actor.userId)
+  const item = params.add(id)
+  const recorded = recordedAs(params, op, 'moved', tenant, user)
+  return loneStatement(
+    q,
+    `with recursive up as (
+        select i.parent_id as next, i.name::text as path, 0 as depth
+          from items i where i.tenant_id = ${tenant} and i.id = ${item}
+        union all
+        select p.parent_id, p.name || '/' || up.path, up.depth + 1
+          from up join items p on p.tenant_id = ${tenant} and p.id = up.next
+         where up.depth < 1000
+      ),
+      moved as (
+        update items x set state = 'trashed', deleted_at = date_trunc('milliseconds', now()), deleted_by = ${user},
+               deleted_via = ${recorded.door}, trash_root = x.id, original_parent_id = x.parent_id,
+               original_path = (select '/' || up.path from up where up.next is null), emptied_at = null,
+               purge_error = null
+         where x.tenant_id = ${tenant} and x.id = ${item} and x.state = 'active' and x.kind <> 'folder'
+           and ${policySql.may(actor, 'trash', 'x', user)}
+        returning x.*
+      ),
+      audited as (
+        ${AUDIT_INSERT_WITH_OPERATION}
+        select x.tenant_id, ${user}, ${recorded.login}, ${recorded.door}, ${recorded.action}, x.id, x.kind, x.type,
+               x.name, x.original_path, x.trash_root, null, ${AUDIT_ITEM_FACTS}, ${recorded.operationId}::uuid,
+               ${recorded.session}::text
+          from moved x
+      ),
+      recorded as (${recorded.statement})
+      select id, name, kind, 1 as n from moved`,
+    params.values,
+  )
+}
+
+/**
+ * trashed → active for a unit of one item (no members), when the actor may restore it and it goes back where it
+ * was: into its folder, still active, or to the top level it was trashed from. Whether its name is free is left
+ * to the unique index on active names, which answers it by key whatever the statistics say (a search for the
+ * name chose another index and read every active item of the tenant when statistics were taken while they were
+ * all trashed); a conflict answers null.
+ */
+export function restoreLoneUnit(q: Queryable, actor: Actor, id: number, op: NewOperation) {
+  const params = new SqlParams()
+  const tenant = params.add(actor.tenantId)
+  const user = params.add(actor.userId)
+  const item = params.add(id)
+  const recorded = recordedAs(params, op, 'moved', tenant, user)
+  return loneStatement(
+    q,
+    `with moved as (
+        update items x set state = 'active', trash_root = null, modified_at = now(), modified_by = ${user},
+               purge_error = null, purge_attempts = 0
+         where x.tenant_id = ${tenant} and x.id = ${item} and x.state = 'trashed' and x.trash_root = x.id
+           and ${policySql.may(actor, 'restore', 'x', user)}
+           and not exists (select 1 from items m where m.tenant_id = ${tenant} and m.trash_root = ${item} and m.id <> ${item})
+           and (case when x.parent_id is null then x.original_parent_id is null
+                     else exists (select 1 from items p
+                                   where p.tenant_id = ${tenant} and p.id = x.parent_id and p.state = 'active') end)
+        returning x.*
+      ),
+      audited as (
+        ${AUDIT_INSERT_WITH_OPERATION}
+        select x.tenant_id, ${user}, ${recorded.login}, ${recorded.door}, ${recorded.action}, x.id, x.kind, x.type,
+               x.name, x.original_path, x.id, jsonb_build_object('parentId', x.parent_id, 'name', x.name),
+               ${AUDIT_ITEM_FACTS}, ${recorded.operationId}::uuid, ${recorded.session}::text
+          from moved x
+      ),
+      recorded as (${recorded.statement})
+      select id, name, kind, 1 as n from moved`,
+    params.values,
+  )
+}
