@@ -151,6 +151,10 @@ const configSchema = z.object({
   // streamed listings (srv.asmx recycle bin listings and delete log) one user may have running at a time on one
   // instance
   LISTINGS_PER_USER: z.coerce.number().int().min(1).default(4),
+  // requests naming more than 1,000 items one instance works on at a time; more wait their turn up to
+  // BIG_BATCH_WAIT seconds, then are refused as busy
+  BIG_BATCHES: z.coerce.number().int().min(1).default(2),
+  BIG_BATCH_WAIT: z.coerce.number().min(0.1).default(30),
   // GET /metrics (Prometheus): with a token, only requests bearing it; without one, only on a loopback HOST, from
   // this machine and not through a proxy; see the README for the exact rule
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),

@@ -236,6 +236,7 @@ export async function createContext(
   const currentPlugins = () => context?.plugins ?? plugins
   const trash = new TrashService(database, blobs, {
     listingsPerUser: config.LISTINGS_PER_USER,
+    bigBatches: { atOnce: config.BIG_BATCHES, waitSeconds: config.BIG_BATCH_WAIT },
     unitRowsPerStatement: config.UNIT_ROWS_PER_STATEMENT,
     plugins: currentPlugins,
   })

@@ -33,7 +33,7 @@ import {
   type TrashListingEntry,
   type TrashPage,
 } from './types.js'
-import { UserQueue, UserSlots } from './user-slots.js'
+import { UserQueue, UserSlots, WorkGate } from './user-slots.js'
 
 const OWN_BIN_BATCH = 10000
 /** restores race on the active-name unique index; the whole batch is re-planned then */
@@ -257,16 +257,43 @@ export class TrashService {
   readonly listingSlots: UserSlots
   /** the reads of a user's streamed listings, one at a time */
   private readonly listingReads = new UserQueue()
+  /** requests of more than PIECE items running at a time (BIG_BATCHES), the others waiting their turn */
+  readonly bigBatches: WorkGate
 
   constructor(
     private readonly persistence: Persistence,
     private readonly blobs: BlobStore,
-    options: { listingsPerUser?: number; plugins?: PluginsOf; unitRowsPerStatement?: number } = {},
+    options: {
+      listingsPerUser?: number
+      plugins?: PluginsOf
+      unitRowsPerStatement?: number
+      /** big batches at a time, and the seconds one waits for its turn before it is refused as busy */
+      bigBatches?: { atOnce: number; waitSeconds: number }
+    } = {},
   ) {
     this.stores = persistence.stores
     this.listingSlots = new UserSlots(options.listingsPerUser ?? 4)
     this.plugins = options.plugins ?? noPlugins
     this.rowsPerStatement = options.unitRowsPerStatement ?? 10_000
+    const big = options.bigBatches ?? { atOnce: 2, waitSeconds: 30 }
+    this.bigBatches = new WorkGate(
+      big.atOnce,
+      big.waitSeconds * 1000,
+      () =>
+        new CoreError(
+          ErrorCodes.BUSY,
+          `At most ${big.atOnce} requests of more than ${PIECE} items run at a time; try again later`,
+        ),
+    )
+  }
+
+  /**
+   * A request of more than PIECE items runs when one of the BIG_BATCHES places is free (its turn waited for in
+   * order, at most BIG_BATCH_WAIT): big batches share the database with every other request, and so many of them
+   * at once would take every pooled connection and the database's CPU from other users' single-item requests.
+   */
+  private sized<T>(count: number, work: () => Promise<T>): Promise<T> {
+    return count > PIECE ? this.bigBatches.run(work) : work()
   }
 
   /** rows a restoring statement changes at most: a larger unit is restored a keyset range at a time */
@@ -316,7 +343,9 @@ export class TrashService {
       throw new CoreError(ErrorCodes.INVALID_INPUT, `At most ${MAX_BATCH_IDS} items per request`)
     }
     const run = size === undefined ? () => once(ids) : () => inBatches(ids, size, once)
-    return summarize(await withHooks(this.plugins(), this.stores.objects, request, run))
+    return summarize(
+      await this.sized(ids.length, () => withHooks(this.plugins(), this.stores.objects, request, run)),
+    )
   }
 
   /**
@@ -1011,8 +1040,8 @@ export class TrashService {
       permanent: true,
       areas: ['Trash'],
     }
-    const results = await withHooks(this.plugins(), this.stores.objects, request, () =>
-      this.emptyOnce(actor, ids),
+    const results = await this.sized(ids.length, () =>
+      withHooks(this.plugins(), this.stores.objects, request, () => this.emptyOnce(actor, ids)),
     )
     return summarize(results)
   }

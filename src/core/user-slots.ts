@@ -62,3 +62,54 @@ export class UserQueue {
     return this.tails.size
   }
 }
+
+/**
+ * At most `limit` pieces of heavy work at a time in this process, the others waiting their turn in the order they
+ * came for at most `waitMs` each; one that waited that long is refused (`busy` makes its error). Whatever the
+ * work does, its place is given back when it ends.
+ */
+export class WorkGate {
+  private running = 0
+  private readonly waiting: (() => void)[] = []
+
+  constructor(
+    readonly limit: number,
+    readonly waitMs: number,
+    private readonly busy: () => Error,
+  ) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    await this.enter()
+    try {
+      return await work()
+    } finally {
+      this.running--
+      this.waiting.shift()?.()
+    }
+  }
+
+  private enter(): Promise<void> {
+    if (this.running < this.limit && this.waiting.length === 0) {
+      this.running++
+      return Promise.resolve()
+    }
+    return new Promise((resolve, reject) => {
+      const grant = () => {
+        clearTimeout(timer)
+        this.running++
+        resolve()
+      }
+      const timer = setTimeout(() => {
+        const at = this.waiting.indexOf(grant)
+        if (at >= 0) this.waiting.splice(at, 1)
+        reject(this.busy())
+      }, this.waitMs)
+      this.waiting.push(grant)
+    })
+  }
+
+  /** Work running now, and waiting. */
+  get load(): { running: number; waiting: number } {
+    return { running: this.running, waiting: this.waiting.length }
+  }
+}
