@@ -202,3 +202,16 @@ describe('a single item in one statement', () => {
     expect((await auditOf(kept)).map((row) => row.action)).toEqual(['trash'])
   })
 })
+
+describe('a failed statement outside a transaction', () => {
+  it('leaves the next statement served at once (a conflict, a value out of range)', async () => {
+    for (let round = 0; round < 3; round++) {
+      await expect(
+        db().query('insert into tenants (id, name) select id, name from tenants where id = $1', [f.tenantId]),
+      ).rejects.toMatchObject({ code: '23505' })
+      expect((await db().query('select 1 as x')).rows).toEqual([{ x: 1 }])
+      await expect(db().query('select 1 / $1::int', [0])).rejects.toMatchObject({ code: 'INVALID_INPUT' })
+      expect((await db().query('select 2 as x')).rows).toEqual([{ x: 2 }])
+    }
+  })
+})

@@ -195,6 +195,7 @@ class PoolDatabase implements Database {
   }
 
   async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]) {
+    if (this.kind === 'embedded') return this.onKeptClient((client) => client.query<R>(text, values))
     try {
       return await this.pool.query<R>(text, values)
     } catch (error) {
@@ -203,16 +204,35 @@ class PoolDatabase implements Database {
   }
 
   async queryText(text: string, values?: unknown[]) {
+    const statement = { text, values, rowMode: 'array' as const, types: RAW_TEXT }
+    if (this.kind === 'embedded') {
+      return (await this.onKeptClient((client) => client.query<(string | null)[]>(statement))).rows
+    }
     try {
-      const result = await this.pool.query<(string | null)[]>({
-        text,
-        values,
-        rowMode: 'array',
-        types: RAW_TEXT,
-      })
+      const result = await this.pool.query<(string | null)[]>(statement)
       return result.rows
     } catch (error) {
       throw asDoorError(error)
+    }
+  }
+
+  /**
+   * A statement on the embedded database's one connection, kept when the statement fails. The pool's own query
+   * ends a client whose statement failed, and the embedded server (one connection at a time) then refused the
+   * next request's new connection while the old one was closing: a failed statement (a value out of range, a
+   * unique violation) made the next request, whatever it was, fail as the database being unavailable. A client
+   * whose connection is lost or cut still leaves the pool.
+   */
+  private async onKeptClient<T>(run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.connect()
+    let broken: Error | undefined
+    try {
+      return await run(client)
+    } catch (error) {
+      if (isUnavailable(error)) broken = error as Error
+      throw asDoorError(error)
+    } finally {
+      client.release(broken)
     }
   }
 

@@ -3,7 +3,7 @@ import type { LoneOutcome } from '../core/ports/trash-store.js'
 import type { Actor } from '../core/types.js'
 import { INSERT_OPERATION } from './operation-repository.js'
 import * as policySql from './policy-sql.js'
-import { isPgError, type Queryable, type TransactionOptions, UNIQUE_VIOLATION } from './queryable.js'
+import { isPgError, type Queryable, UNIQUE_VIOLATION } from './queryable.js'
 import { AUDIT_INSERT, AUDIT_ITEM_FACTS } from './sql-fragments.js'
 import { SqlParams } from './sql-params.js'
 
@@ -52,28 +52,11 @@ function recordedAs(params: SqlParams, op: NewOperation, changed: string, tenant
   }
 }
 
-/** The pool as lone statements use it: what it is, and its transactions. */
-interface Pool extends Queryable {
-  readonly kind?: 'postgres' | 'embedded'
-  transaction?<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>
-}
-
 type LoneRow = { id: number; name: string; kind: 'file' | 'folder'; n: number }
-
-/**
- * The embedded database's server (pglite-socket) ends its connection when a statement fails outside a
- * transaction, and the next request, whatever it is, then fails as the database being unavailable: there a
- * lone statement runs in a transaction of its own (in-process round trips), so that a conflict is rolled back.
- */
-function send(q: Pool, text: string, values: unknown[]) {
-  if (q.kind === 'embedded' && q.transaction)
-    return q.transaction((tx) => tx.query<LoneRow>(text, values), { maxAttempts: 1 })
-  return q.query<LoneRow>(text, values)
-}
 
 async function loneStatement(q: Queryable, text: string, values: unknown[]): Promise<LoneOutcome | null> {
   try {
-    const result = await send(q, text, values)
+    const result = await q.query<LoneRow>(text, values)
     const row = result.rows[0]
     return row ? { id: Number(row.id), name: row.name, kind: row.kind, affected: row.n } : null
   } catch (error) {
