@@ -144,7 +144,7 @@ export function soapParts(version: SoapVersion, method: string): [string, string
   const result = `${method}Result`
   return [
     `${head}${w.open(response, { xmlns: { '': TEMPURI } })}>${w.open(result)}>`,
-    `</${result}></${response}>${tail}`,
+    `${w.close(result)}${w.close(response)}${tail}`,
   ]
 }
 

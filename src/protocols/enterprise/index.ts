@@ -13,7 +13,7 @@ import { contextFor } from '../kit/request-context.js'
 import { noteOperation } from '../kit/request-notes.js'
 import { unstorablePath } from '../kit/text.js'
 import { SoapError, unwrapEnvelope } from '../soap/envelope.js'
-import { escapeXml } from '../soap/writer.js'
+import { strict } from '../soap/writer.js'
 import { decodeBody, parseXml, XmlError } from '../soap/xml.js'
 import { OPERATIONS } from './services.js'
 import { EnterpriseFault, element, faultEnvelope, S } from './wire.js'
@@ -139,12 +139,9 @@ export async function enterpriseDoor(app: FastifyInstance, { ctx }: { ctx: DoorC
     app.get(url, async (request, reply) => {
       const query = request.query as Record<string, unknown>
       if ('wsdl' in query || 'WSDL' in query) {
-        const location = escapeXml(endpointOf(request, ctx))
-        return reply
-          .type(XML_TYPE)
-          .send(
-            wsdl.replace(/(<soap:address location=")[^"]*(")/, () => `<soap:address location="${location}"`),
-          )
+        // the service's address is the one a client reached: the start tag written anew with it
+        const address = strict.open('soap:address', { attrs: [['location', endpointOf(request, ctx)]] })
+        return reply.type(XML_TYPE).send(wsdl.replace(/<soap:address location="[^"]*"/, () => address))
       }
       if (query.handshake === 'v1') {
         return reply.type(XML_TYPE).send(HANDSHAKE)

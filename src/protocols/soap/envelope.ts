@@ -1,3 +1,4 @@
+import { strict as w } from './writer.js'
 import { type XmlElement, XmlError } from './xml.js'
 
 export const SOAP11_NS = 'http://schemas.xmlsoap.org/soap/envelope/'
@@ -74,14 +75,13 @@ export function buildEnvelope(options: EnvelopeOptions): string {
 /** The envelope around a body, split in two, for answers whose body is streamed between them. */
 export function envelopeParts(options: Omit<EnvelopeOptions, 'body'>): [string, string] {
   const ns = options.version === '1.1' ? SOAP11_NS : SOAP12_NS
-  const extra = Object.entries(options.namespaces ?? {})
-    .map(([prefix, uri]) => ` xmlns:${prefix}="${uri}"`)
-    .join('')
   const p = options.prefix
-  const header = options.header ? `<${p}:Header>${options.header}</${p}:Header>` : ''
+  const [envelope, body] = [`${p}:Envelope`, `${p}:Body`]
+  const start = w.open(envelope, { xmlns: { [p]: ns, ...options.namespaces } })
+  const header = options.header ? w.element(`${p}:Header`, options.header) : ''
   return [
-    `${options.declaration ?? DEFAULT_XML_DECLARATION}<${p}:Envelope xmlns:${p}="${ns}"${extra}>${header}<${p}:Body>`,
-    `</${p}:Body></${p}:Envelope>`,
+    `${options.declaration ?? DEFAULT_XML_DECLARATION}${start}>${header}${w.open(body)}>`,
+    `${w.close(body)}${w.close(envelope)}`,
   ]
 }
 

@@ -82,6 +82,8 @@ export interface ElementOptions {
   xmlns?: Record<string, string>
   /** overrides the style's closing of an empty element */
   empty?: XmlStyle['empty']
+  /** an empty element written with an end tag all the same (`<a></a>`) */
+  endTag?: boolean
 }
 
 /** The writing functions of one style. */
@@ -95,13 +97,20 @@ export interface XmlWriter {
   nil(name: string): Markup
   /** A simple element, nil when the value is null or undefined. */
   textOrNil(name: string, value: XmlValue | null | undefined): Markup
-  /** The start tag of an element whose content is written in chunks (see `streamElement`). */
+  /** The start tag of an element whose content is written in chunks (see `streamElement`), without its `>`. */
   open(name: string, options?: ElementOptions): Markup
+  /** The end tag of an element opened with `open`. */
+  close(name: string): Markup
 }
 
 function startTag(name: string, options: ElementOptions | undefined): string {
   if (!options) return `<${name}`
   return `<${name}${options.attrs ? attributes(options.attrs) : ''}${options.xmlns ? namespaces(options.xmlns) : ''}`
+}
+
+/** `</name>` */
+export function endTag(name: string): Markup {
+  return `</${name}>`
 }
 
 export function writer(style: XmlStyle): XmlWriter {
@@ -116,11 +125,14 @@ export function writer(style: XmlStyle): XmlWriter {
     element(name, children, options) {
       const inner = children === undefined ? '' : typeof children === 'string' ? children : children.join('')
       const start = startTag(name, options)
-      return inner === '' ? `${start}${options?.empty ?? style.empty}` : `${start}>${inner}</${name}>`
+      return inner === '' && !options?.endTag
+        ? `${start}${options?.empty ?? style.empty}`
+        : `${start}>${inner}${endTag(name)}`
     },
     nil: (name) => `<${name} xsi:nil="true"${style.empty}`,
     textOrNil: (name, value) => (value === null || value === undefined ? w.nil(name) : w.text(name, value)),
     open: (name, options) => startTag(name, options),
+    close: endTag,
   }
   return w
 }
@@ -151,5 +163,5 @@ export async function* streamElement(
   if (rest) {
     for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value
   }
-  yield `</${name}>${tail}`
+  yield `${endTag(name)}${tail}`
 }
