@@ -1,8 +1,18 @@
-import { escapeXml } from '../soap/writer.js'
+import {
+  dotnet as w,
+  type ElementOptions,
+  escapeXml,
+  type Markup,
+  type XmlAttributes,
+  XSD_NS,
+  XSI_NS,
+} from '../soap/writer.js'
 import type { AsmxMethod } from './methods.js'
 import { TEMPURI } from './render.js'
 
 export const SERVICE_NAME = 'srv'
+const WSDL_NS = 'http://schemas.xmlsoap.org/wsdl/'
+const XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
 
 /**
  * The WSDL ASP.NET generates for an XmlNode-returning service: document/literal wrapped types (every
@@ -11,59 +21,175 @@ export const SERVICE_NAME = 'srv'
  */
 export function buildWsdl(methods: AsmxMethod[], location: string): string {
   const s = SERVICE_NAME
-  const types = methods
-    .map(
-      (m) =>
-        `<s:element name="${m.name}"><s:complexType><s:sequence>${m.params
-          .map((p) => `<s:element minOccurs="0" maxOccurs="1" name="${p}" type="s:string" />`)
-          .join('')}</s:sequence></s:complexType></s:element>` +
-        `<s:element name="${m.name}Response"><s:complexType><s:sequence><s:element minOccurs="0" maxOccurs="1" name="${m.name}Result"><s:complexType mixed="true"><s:sequence><s:any /></s:sequence></s:complexType></s:element></s:sequence></s:complexType></s:element>`,
+  const optional: XmlAttributes = [
+    ['minOccurs', '0'],
+    ['maxOccurs', '1'],
+  ]
+  const named = (name: string, more: XmlAttributes = []): ElementOptions => ({
+    attrs: [['name', name], ...more],
+  })
+  const wrapper = (name: string, fields: Markup[], mixed = false) =>
+    w.element(
+      's:element',
+      w.element(
+        's:complexType',
+        w.element('s:sequence', fields, { endTag: true }),
+        mixed ? { attrs: [['mixed', 'true']] } : undefined,
+      ),
+      named(name),
     )
-    .join('')
-  const messages = methods
-    .map((m) => {
-      const httpParts = m.params.map((p) => `<wsdl:part name="${p}" type="s:string" />`).join('')
-      return [
-        `<wsdl:message name="${m.name}SoapIn"><wsdl:part name="parameters" element="tns:${m.name}" /></wsdl:message>`,
-        `<wsdl:message name="${m.name}SoapOut"><wsdl:part name="parameters" element="tns:${m.name}Response" /></wsdl:message>`,
-        `<wsdl:message name="${m.name}HttpGetIn">${httpParts}</wsdl:message>`,
-        `<wsdl:message name="${m.name}HttpGetOut"><wsdl:part name="Body" /></wsdl:message>`,
-        `<wsdl:message name="${m.name}HttpPostIn">${httpParts}</wsdl:message>`,
-        `<wsdl:message name="${m.name}HttpPostOut"><wsdl:part name="Body" /></wsdl:message>`,
-      ].join('')
-    })
-    .join('')
+  const types = methods.map(
+    (m) =>
+      wrapper(
+        m.name,
+        m.params.map((p) =>
+          w.element('s:element', '', { attrs: [...optional, ['name', p], ['type', 's:string']] }),
+        ),
+      ) +
+      w.element(
+        's:element',
+        w.element(
+          's:complexType',
+          w.element(
+            's:sequence',
+            w.element(
+              's:element',
+              w.element('s:complexType', w.element('s:sequence', w.element('s:any')), {
+                attrs: [['mixed', 'true']],
+              }),
+              { attrs: [...optional, ['name', `${m.name}Result`]] },
+            ),
+          ),
+        ),
+        named(`${m.name}Response`),
+      ),
+  )
+  const message = (name: string, parts: Markup[]) =>
+    w.element('wsdl:message', parts, { ...named(name), endTag: true })
+  const part = (name: string, more: XmlAttributes = []) => w.element('wsdl:part', '', named(name, more))
+  const messages = methods.map((m) => {
+    const httpParts = m.params.map((p) => part(p, [['type', 's:string']]))
+    return [
+      message(`${m.name}SoapIn`, [part('parameters', [['element', `tns:${m.name}`]])]),
+      message(`${m.name}SoapOut`, [part('parameters', [['element', `tns:${m.name}Response`]])]),
+      message(`${m.name}HttpGetIn`, httpParts),
+      message(`${m.name}HttpGetOut`, [part('Body')]),
+      message(`${m.name}HttpPostIn`, httpParts),
+      message(`${m.name}HttpPostOut`, [part('Body')]),
+    ].join('')
+  })
   const portType = (suffix: string, inOut: [string, string]) =>
-    `<wsdl:portType name="${s}${suffix}">${methods
-      .map(
-        (m) =>
-          `<wsdl:operation name="${m.name}"><wsdl:documentation xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/">${escapeXml(m.summary)}</wsdl:documentation><wsdl:input message="tns:${m.name}${inOut[0]}" /><wsdl:output message="tns:${m.name}${inOut[1]}" /></wsdl:operation>`,
-      )
-      .join('')}</wsdl:portType>`
+    w.element(
+      'wsdl:portType',
+      methods.map((m) =>
+        w.element(
+          'wsdl:operation',
+          [
+            w.element('wsdl:documentation', w.style.escape(m.summary), {
+              xmlns: { wsdl: WSDL_NS },
+              endTag: true,
+            }),
+            w.element('wsdl:input', '', { attrs: [['message', `tns:${m.name}${inOut[0]}`]] }),
+            w.element('wsdl:output', '', { attrs: [['message', `tns:${m.name}${inOut[1]}`]] }),
+          ],
+          named(m.name),
+        ),
+      ),
+      { ...named(`${s}${suffix}`), endTag: true },
+    )
   const soapBinding = (name: string, prefix: 'soap' | 'soap12') =>
-    `<wsdl:binding name="${name}" type="tns:${s}Soap"><${prefix}:binding transport="http://schemas.xmlsoap.org/soap/http" />${methods
-      .map(
-        (m) =>
-          `<wsdl:operation name="${m.name}"><${prefix}:operation soapAction="${TEMPURI}${m.name}" style="document" /><wsdl:input><${prefix}:body use="literal" /></wsdl:input><wsdl:output><${prefix}:body use="literal" /></wsdl:output></wsdl:operation>`,
-      )
-      .join('')}</wsdl:binding>`
-  const httpBinding = (verb: 'GET' | 'POST') =>
-    `<wsdl:binding name="${s}Http${verb === 'GET' ? 'Get' : 'Post'}" type="tns:${s}Http${verb === 'GET' ? 'Get' : 'Post'}"><http:binding verb="${verb}" />${methods
-      .map(
-        (m) =>
-          `<wsdl:operation name="${m.name}"><http:operation location="/${m.name}" /><wsdl:input>${
-            verb === 'GET'
-              ? '<http:urlEncoded />'
-              : '<mime:content type="application/x-www-form-urlencoded" />'
-          }</wsdl:input><wsdl:output><mime:content part="Body" type="text/xml" /></wsdl:output></wsdl:operation>`,
-      )
-      .join('')}</wsdl:binding>`
-  const address = escapeXml(location)
+    w.element(
+      'wsdl:binding',
+      [
+        w.element(`${prefix}:binding`, '', {
+          attrs: [['transport', 'http://schemas.xmlsoap.org/soap/http']],
+        }),
+        ...methods.map((m) =>
+          w.element(
+            'wsdl:operation',
+            [
+              w.element(`${prefix}:operation`, '', {
+                attrs: [
+                  ['soapAction', `${TEMPURI}${m.name}`],
+                  ['style', 'document'],
+                ],
+              }),
+              w.element('wsdl:input', w.element(`${prefix}:body`, '', { attrs: [['use', 'literal']] })),
+              w.element('wsdl:output', w.element(`${prefix}:body`, '', { attrs: [['use', 'literal']] })),
+            ],
+            named(m.name),
+          ),
+        ),
+      ],
+      named(name, [['type', `tns:${s}Soap`]]),
+    )
+  const httpBinding = (verb: 'GET' | 'POST') => {
+    const name = `${s}Http${verb === 'GET' ? 'Get' : 'Post'}`
+    const input =
+      verb === 'GET'
+        ? w.element('http:urlEncoded')
+        : w.element('mime:content', '', { attrs: [['type', 'application/x-www-form-urlencoded']] })
+    return w.element(
+      'wsdl:binding',
+      [
+        w.element('http:binding', '', { attrs: [['verb', verb]] }),
+        ...methods.map((m) =>
+          w.element(
+            'wsdl:operation',
+            [
+              w.element('http:operation', '', { attrs: [['location', `/${m.name}`]] }),
+              w.element('wsdl:input', input),
+              w.element(
+                'wsdl:output',
+                w.element('mime:content', '', {
+                  attrs: [
+                    ['part', 'Body'],
+                    ['type', 'text/xml'],
+                  ],
+                }),
+              ),
+            ],
+            named(m.name),
+          ),
+        ),
+      ],
+      named(name, [['type', `tns:${name}`]]),
+    )
+  }
+  const port = (name: string, address: string) =>
+    w.element('wsdl:port', w.element(address, '', { attrs: [['location', location]] }), {
+      attrs: [
+        ['name', `${s}${name}`],
+        ['binding', `tns:${s}${name}`],
+      ],
+    })
   return [
-    '<?xml version="1.0" encoding="utf-8"?>',
-    '<wsdl:definitions xmlns:tm="http://microsoft.com/wsdl/mime/textMatching/" xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/" xmlns:mime="http://schemas.xmlsoap.org/wsdl/mime/" xmlns:tns="http://tempuri.org/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/" xmlns:s="http://www.w3.org/2001/XMLSchema" xmlns:soap12="http://schemas.xmlsoap.org/wsdl/soap12/" xmlns:http="http://schemas.xmlsoap.org/wsdl/http/" targetNamespace="http://tempuri.org/" xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/">',
-    `<wsdl:types><s:schema elementFormDefault="qualified" targetNamespace="${TEMPURI}">${types}</s:schema></wsdl:types>`,
-    messages,
+    XML_DECLARATION,
+    `${w.open('wsdl:definitions', {
+      attrs: [
+        ['xmlns:tm', 'http://microsoft.com/wsdl/mime/textMatching/'],
+        ['xmlns:soapenc', 'http://schemas.xmlsoap.org/soap/encoding/'],
+        ['xmlns:mime', 'http://schemas.xmlsoap.org/wsdl/mime/'],
+        ['xmlns:tns', TEMPURI],
+        ['xmlns:soap', 'http://schemas.xmlsoap.org/wsdl/soap/'],
+        ['xmlns:s', XSD_NS],
+        ['xmlns:soap12', 'http://schemas.xmlsoap.org/wsdl/soap12/'],
+        ['xmlns:http', 'http://schemas.xmlsoap.org/wsdl/http/'],
+        ['targetNamespace', TEMPURI],
+        ['xmlns:wsdl', WSDL_NS],
+      ],
+    })}>`,
+    w.element(
+      'wsdl:types',
+      w.element('s:schema', types, {
+        attrs: [
+          ['elementFormDefault', 'qualified'],
+          ['targetNamespace', TEMPURI],
+        ],
+        endTag: true,
+      }),
+    ),
+    messages.join(''),
     portType('Soap', ['SoapIn', 'SoapOut']),
     portType('HttpGet', ['HttpGetIn', 'HttpGetOut']),
     portType('HttpPost', ['HttpPostIn', 'HttpPostOut']),
@@ -71,20 +197,49 @@ export function buildWsdl(methods: AsmxMethod[], location: string): string {
     soapBinding(`${s}Soap12`, 'soap12'),
     httpBinding('GET'),
     httpBinding('POST'),
-    `<wsdl:service name="${s}">`,
-    `<wsdl:port name="${s}Soap" binding="tns:${s}Soap"><soap:address location="${address}" /></wsdl:port>`,
-    `<wsdl:port name="${s}Soap12" binding="tns:${s}Soap12"><soap12:address location="${address}" /></wsdl:port>`,
-    `<wsdl:port name="${s}HttpGet" binding="tns:${s}HttpGet"><http:address location="${address}" /></wsdl:port>`,
-    `<wsdl:port name="${s}HttpPost" binding="tns:${s}HttpPost"><http:address location="${address}" /></wsdl:port>`,
-    '</wsdl:service>',
-    '</wsdl:definitions>',
+    `${w.open('wsdl:service', named(s))}>`,
+    port('Soap', 'soap:address'),
+    port('Soap12', 'soap12:address'),
+    port('HttpGet', 'http:address'),
+    port('HttpPost', 'http:address'),
+    w.close('wsdl:service'),
+    w.close('wsdl:definitions'),
   ].join('\n')
 }
 
 /** The discovery document (`?disco`). */
 export function buildDisco(location: string): string {
-  const address = escapeXml(location)
-  return `<?xml version="1.0" encoding="utf-8"?>\n<discovery xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://schemas.xmlsoap.org/disco/"><contractRef ref="${address}?wsdl" docRef="${address}" xmlns="http://schemas.xmlsoap.org/disco/scl/" /><soap address="${address}" xmlns:q1="http://tempuri.org/" binding="q1:${SERVICE_NAME}Soap" xmlns="http://schemas.xmlsoap.org/disco/soap/" /><soap address="${address}" xmlns:q2="http://tempuri.org/" binding="q2:${SERVICE_NAME}Soap12" xmlns="http://schemas.xmlsoap.org/disco/soap/" /></discovery>`
+  const soap = (q: string, binding: string) =>
+    w.element('soap', '', {
+      attrs: [
+        ['address', location],
+        [`xmlns:${q}`, TEMPURI],
+        ['binding', `${q}:${SERVICE_NAME}${binding}`],
+        ['xmlns', 'http://schemas.xmlsoap.org/disco/soap/'],
+      ],
+    })
+  const discovery = w.element(
+    'discovery',
+    [
+      w.element('contractRef', '', {
+        attrs: [
+          ['ref', `${location}?wsdl`],
+          ['docRef', location],
+          ['xmlns', 'http://schemas.xmlsoap.org/disco/scl/'],
+        ],
+      }),
+      soap('q1', 'Soap'),
+      soap('q2', 'Soap12'),
+    ],
+    {
+      attrs: [
+        ['xmlns:xsd', XSD_NS],
+        ['xmlns:xsi', XSI_NS],
+        ['xmlns', 'http://schemas.xmlsoap.org/disco/'],
+      ],
+    },
+  )
+  return `${XML_DECLARATION}\n${discovery}`
 }
 
 const page = (title: string, body: string) =>
