@@ -361,7 +361,6 @@ export class CleanupJob {
     after: DueCursor | null,
     pass: Pass,
   ): Promise<Map<number, DueCursor>> {
-    const { counters, report } = pass
     const token = randomUUID()
     const batch = await this.persistence.unitOfWork(
       (tx) =>
@@ -459,14 +458,7 @@ export class CleanupJob {
             for (const unit of batch.get(tenantId)?.held ?? [])
               results.set(unit.id, { id: unit.id, status: 'error', code: ErrorCodes.LEGAL_HOLD })
             if (stored.length > 0) {
-              const completed = await completePurge(
-                this.persistence,
-                this.blobs,
-                cleanupActor(tenantId, pass.operation.id),
-                token,
-                testCrashPoint,
-              )
-              this.recordCompleted(tenantId, completed, pass)
+              const completed = await this.completeTenant(tenantId, token, pass)
               for (const [id, failures] of failuresByUnit(new Set(ids), completed))
                 results.set(id, { id, status: 'error', code: ErrorCodes.STORAGE_FAILURE, failures })
             }
@@ -500,7 +492,7 @@ export class CleanupJob {
     await Promise.all(Array.from({ length: Math.min(TENANTS_COMPLETED_AT_ONCE, tenantIds.length) }, worker))
   }
 
-  private async completeTenant(tenantId: number, token: string, pass: Pass) {
+  private async completeTenant(tenantId: number, token: string, pass: Pass): Promise<CompletedPurge> {
     const completed = await completePurge(
       this.persistence,
       this.blobs,
@@ -509,6 +501,7 @@ export class CleanupJob {
       testCrashPoint,
     )
     this.recordCompleted(tenantId, completed, pass)
+    return completed
   }
 
   /** Counts what the rest of a purge removed, and reports the files it could not remove. */
