@@ -323,10 +323,16 @@ describe('isolation: REST', () => {
     const [deleted] = (await server.ctx.operations.list(editor, { action: 'trash' }, { limit: 1 })).operations
     await server.ctx.trash.restore(editor, [throwaway])
     const victimJob = (await server.ctx.operations.undo(editor, deleted!.id, { job: true })).job!
-    // the server's runner takes it at once: wait (bounded) until it has ended
-    for (let i = 0; i < 200 && (await server.ctx.jobs.get(editor, victimJob.id)).finishedAt === null; i++)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    expect((await server.ctx.jobs.get(editor, victimJob.id)).status).toBe('succeeded')
+    // and one job of each other kind (a restore, empty and purge of the file, active again: nothing changes)
+    const victimJobs = [victimJob]
+    for (const kind of ['restore', 'empty', 'purge'] as const)
+      victimJobs.push((await server.ctx.jobs.enqueueIfLarge(editor, kind, [throwaway], {}, true))!)
+    // the server's runner takes them at once: wait (bounded) until they have ended
+    for (const job of victimJobs) {
+      for (let i = 0; i < 200 && (await server.ctx.jobs.get(editor, job.id)).finishedAt === null; i++)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      expect((await server.ctx.jobs.get(editor, job.id)).status).toBe('succeeded')
+    }
     const victimOps = (
       await server.database.db.query('select id from operations where tenant_id = $1', [victim.tenantId])
     ).rows.map((row) => row.id as string)
@@ -340,9 +346,14 @@ describe('isolation: REST', () => {
             ['GET', `/api/v1/operations/${id}?after=0&limit=1000`],
             ['GET', `/api/v1/operations/${id}/undo/preview`],
             ['POST', `/api/v1/operations/${id}/undo`],
-            ['GET', `/api/v1/jobs/${victimJob.id}`],
-            ['GET', `/api/v1/jobs/${victimJob.id}/results`],
-            ['POST', `/api/v1/jobs/${victimJob.id}/cancel`],
+            ...victimJobs.flatMap(
+              (job) =>
+                [
+                  ['GET', `/api/v1/jobs/${job.id}`],
+                  ['GET', `/api/v1/jobs/${job.id}/results`],
+                  ['POST', `/api/v1/jobs/${job.id}/cancel`],
+                ] as const,
+            ),
           ] as const) {
             const response = await fetch(`${server.baseUrl}${url}`, {
               method,
@@ -458,6 +469,50 @@ describe('isolation: REST', () => {
           body: '{}',
         })
         expect(await bin.text()).not.toMatch(/secret\.txt|inside\.txt/)
+      }
+    })
+  })
+})
+
+describe('isolation: REST bulk jobs', () => {
+  it("the victim's ids asked as restore, empty and purge jobs are not found for every attacker role, and change nothing", async () => {
+    await unchanged(async () => {
+      for (const role of ROLES) {
+        const authorization = basicAuth(attacker.users[role]!)
+        const ids = victimIds()
+        for (const url of ['/api/v1/trash/restore', '/api/v1/trash/empty', '/api/v1/trash/purge']) {
+          const response = await fetch(`${server.baseUrl}${url}`, {
+            method: 'POST',
+            headers: { authorization, 'content-type': 'application/json', prefer: 'respond-async' },
+            body: JSON.stringify({ ids }),
+          })
+          const text = await response.text()
+          expect(text).not.toMatch(/secret\.txt|plan\.txt|inside\.txt/)
+          if (response.status !== 202) {
+            expect([401, 403], `${role} ${url}: ${text}`).toContain(response.status)
+            continue
+          }
+          const id = JSON.parse(text).job.id as string
+          // the job runs on the server at once: wait (bounded) until it has ended
+          let job = { status: 'queued' }
+          for (let i = 0; i < 200 && ['queued', 'running'].includes(job.status); i++) {
+            await new Promise((resolve) => setTimeout(resolve, 50))
+            job = await (
+              await fetch(`${server.baseUrl}/api/v1/jobs/${id}`, { headers: { authorization } })
+            ).json()
+          }
+          expect(job, `${role} ${url}`).toMatchObject({
+            status: 'succeeded',
+            outcomes: { ok: 0, warning: 0 },
+          })
+          const results = await fetch(`${server.baseUrl}/api/v1/jobs/${id}/results?limit=1000`, {
+            headers: { authorization },
+          })
+          const page = await results.text()
+          expect(page).not.toMatch(/secret\.txt|plan\.txt|inside\.txt/)
+          const codes = (JSON.parse(page).results as { code: string }[]).map((result) => result.code)
+          expect(codes, `${role} ${url}`).toEqual(ids.map(() => 'NOT_FOUND'))
+        }
       }
     })
   })

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { JobService, progressOf } from '../src/core/job-service.js'
+import type { UndoJobParams } from '../src/core/ports/job-store.js'
 import { usingRealPostgres } from './helpers/db.js'
 import {
   basicAuth,
@@ -195,6 +196,38 @@ describe('undo as a bulk job over REST', () => {
     expect((await states(asked.ids)).map((row) => row.state)).toEqual(['active', 'active'])
   })
 
+  it("records the job's operation with the session the request came with, as any request's", async () => {
+    const { ids, op } = await trashOperation(['t1.txt', 't2.txt'])
+    const signedIn = await api('editor', 'POST', '/sessions', {
+      login: fx.users.editor!.login,
+      password: fx.users.editor!.password,
+    })
+    expect(signedIn.status, signedIn.text).toBe(201)
+    const bearer = { authorization: `Bearer ${signedIn.json.token}` }
+    const answer = await api(
+      'editor',
+      'POST',
+      `/operations/${op}/undo`,
+      {},
+      { prefer: 'respond-async', ...bearer },
+    )
+    expect(answer.status, answer.text).toBe(202)
+    const done = await finished('editor', answer.json.job.id)
+    expect(done.status).toBe('succeeded')
+    expect((await states(ids)).map((row) => row.state)).toEqual(['active', 'active'])
+    // found by the session's ticket, like the session's other operations; its audit rows carry the same tag
+    const found = await api('editor', 'GET', `/operations?ticket=${encodeURIComponent(signedIn.json.token)}`)
+    expect(found.status, found.text).toBe(200)
+    expect(found.json.operations.map((row: { id: string }) => row.id)).toEqual([done.operation])
+    const session = found.json.operations[0].session as string
+    expect(session).toMatch(/^[0-9a-f]{12}$/)
+    const audit = await server.database.db.query<{ event_ticket: string | null }>(
+      'select event_ticket from audit where tenant_id = $1 and operation_id = $2',
+      [fx.tenantId, done.operation],
+    )
+    expect(audit.rows.map((row) => row.event_ticket)).toEqual([session, session])
+  })
+
   it('undoes by filter as a job', async () => {
     const from = new Date().toISOString()
     const first = await trashOperation(Array.from({ length: 4 }, (_, i) => `f${i}.txt`))
@@ -309,7 +342,7 @@ describe('the job runner', () => {
     const firstPage = await context.ctx.trash.undoJobPage(
       { id: claimed.operationId, action: 'undo', actor, startedAt: claimed.createdAt, undoOf: op },
       claimed.tenantId,
-      claimed.params.operationIds,
+      (claimed.params as UndoJobParams).operationIds,
       claimed.position!,
       3,
       async (tx, page) => {
@@ -327,7 +360,7 @@ describe('the job runner', () => {
       const second = await context.ctx.trash.undoJobPage(
         { id: claimed.operationId, action: 'undo', actor, startedAt: claimed.createdAt, undoOf: op },
         claimed.tenantId,
-        claimed.params.operationIds,
+        (claimed.params as UndoJobParams).operationIds,
         firstPage.next!,
         3,
         async (tx, page) => {

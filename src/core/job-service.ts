@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto'
 import { actorOf } from './auth-service.js'
 import { CoreError, ErrorCodes } from './errors.js'
-import type { JobRow, UndoJobParams } from './ports/job-store.js'
+import {
+  type IdsJobKind,
+  type IdsJobParams,
+  isUndoJob,
+  type JobKind,
+  type JobParams,
+  type JobRow,
+  type UndoJobParams,
+} from './ports/job-store.js'
+import type { Stores } from './ports/stores.js'
 import type { Persistence } from './ports/unit-of-work.js'
 import {
   type Operation,
@@ -9,6 +18,7 @@ import {
   type TrashService,
   type UndoPage,
   type UndoSkipped,
+  uniqueIds,
 } from './trash-service.js'
 import type { Actor, Door, ItemResult } from './types.js'
 
@@ -31,9 +41,9 @@ export interface JobLogger {
   error(details: object, message: string): void
 }
 
-/** One unit's line in a job's results. */
+/** One unit's (or id's) line in a job's results: what was done to it, or why it was left alone. */
 export type JobResult =
-  | (ItemResult & { outcome: 'restore' })
+  | (ItemResult & { outcome: 'restore' | 'empty' | 'purge' })
   | ({ outcome: 'skipped' } & Omit<UndoSkipped, 'kind'>)
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -72,15 +82,48 @@ export class JobService {
   }
 
   /** Records an undo job for the actor and wakes this instance's runner; the job acts with the actor's rights. */
-  async enqueueUndo(actor: Actor, tenantId: number, params: UndoJobParams, total: number): Promise<JobRow> {
+  enqueueUndo(actor: Actor, tenantId: number, params: UndoJobParams, total: number): Promise<JobRow> {
+    return this.enqueue(actor, tenantId, 'undo', params, total)
+  }
+
+  /**
+   * A restore, empty or purge of these ids as a job, when it is one: asked for (`asked`), or over more ids than
+   * the threshold, or over units holding more rows than it between them (a folder of a million files is one id).
+   * Null: it runs inline as before. The plug-ins' before-hooks decide before the job is recorded.
+   */
+  async enqueueIfLarge(
+    actor: Actor,
+    kind: IdsJobKind,
+    requested: readonly number[],
+    options: Omit<IdsJobParams, 'ids'>,
+    asked: boolean,
+  ): Promise<JobRow | null> {
+    const ids = uniqueIds(requested)
+    if (ids.length === 0) return null
+    if (!asked && ids.length <= this.settings.threshold) {
+      const rows = await this.trash.unitRows(actor, ids, this.settings.threshold + 1)
+      if (rows <= this.settings.threshold) return null
+    }
+    await this.trash.beforeIdsJob(actor, kind, ids)
+    return this.enqueue(actor, actor.tenantId, kind, { ids, ...options }, ids.length)
+  }
+
+  private async enqueue(
+    actor: Actor,
+    tenantId: number,
+    kind: JobKind,
+    params: JobParams,
+    total: number,
+  ): Promise<JobRow> {
     const job = await this.persistence.stores.jobs.insertJob({
       tenantId,
       id: randomUUID(),
-      kind: 'undo',
+      kind,
       actorId: actor.userId,
       door: actor.door,
       client: actor.client?.slice(0, 200) ?? null,
       remoteAddress: actor.remoteAddress ?? null,
+      session: actor.eventTicket ?? null,
       params,
       operationId: randomUUID(),
       total,
@@ -205,14 +248,18 @@ export class JobService {
       ...actorOf(user, claimed.door as Door),
       client: claimed.client ?? undefined,
       remoteAddress: claimed.remoteAddress ?? undefined,
+      // the session of the request that asked: its operation and audit rows carry the session's tag
+      eventTicket: claimed.session ?? undefined,
     }
+    const params = claimed.params
     const op: Operation = {
       id: claimed.operationId,
-      action: 'undo',
+      action: claimed.kind,
       actor,
       startedAt: claimed.createdAt,
-      undoOf: claimed.params.undoOf ?? undefined,
+      undoOf: isUndoJob(params) ? (params.undoOf ?? undefined) : undefined,
     }
+    const outcome = claimed.kind === 'undo' ? 'restore' : claimed.kind
     this.logger?.info({ ...log, position: claimed.position }, 'job started')
     let job: JobRow = claimed
     try {
@@ -226,28 +273,56 @@ export class JobService {
           return
         }
         let advanced: JobRow | null = null
-        await this.trash.undoJobPage(
-          op,
-          job.tenantId,
-          job.params.operationIds,
-          job.position,
-          this.settings.pageSize,
-          async (tx, page) => {
-            advanced = await tx.jobs.advanceJob(
+        const record = async (tx: Stores, page: UndoPage) => {
+          advanced = await tx.jobs.advanceJob(
+            job.tenantId,
+            job.id,
+            this.owner,
+            progressOf(page, outcome),
+            this.settings.leaseSeconds,
+          )
+          // another runner took the job over (this one stalled past its lease): its page is not kept
+          if (!advanced) throw new LeaseLost()
+        }
+        const hold = async (tx: Stores) => {
+          // the job's row stays locked while the page runs: a runner looking for jobs skips it
+          if (!(await tx.jobs.holdJob(job.tenantId, job.id, this.owner))) throw new LeaseLost()
+        }
+        if (isUndoJob(params)) {
+          await this.trash.undoJobPage(
+            op,
+            job.tenantId,
+            params.operationIds,
+            job.position,
+            this.settings.pageSize,
+            record,
+            hold,
+          )
+        } else {
+          const done = await this.trash.idsJobPage(
+            op,
+            job.kind as IdsJobKind,
+            params,
+            job.position,
+            this.settings.pageSize,
+            record,
+            hold,
+          )
+          if (done.amended.length > 0) {
+            // a purge's files that could not be removed after its page committed: those results become errors
+            const before = (advanced as JobRow | null)!.results - done.page.results.length
+            await jobs.amendResults(
               job.tenantId,
               job.id,
-              this.owner,
-              progressOf(page),
-              this.settings.leaseSeconds,
+              done.amended.map(({ index, result }) => ({
+                seq: before + index + 1,
+                result: { outcome, ...result },
+              })),
+              done.amended.length,
             )
-            // another runner took the job over (this one stalled past its lease): its page is not kept
-            if (!advanced) throw new LeaseLost()
-          },
-          async (tx) => {
-            // the job's row stays locked while the page runs: a runner looking for jobs skips it
-            if (!(await tx.jobs.holdJob(job.tenantId, job.id, this.owner))) throw new LeaseLost()
-          },
-        )
+            advanced = await jobs.getJob(job.tenantId, job.id)
+          }
+        }
         job = advanced!
       }
       await this.persistence.unitOfWork(async (tx) => {
@@ -277,7 +352,7 @@ export class JobService {
 class LeaseLost extends Error {}
 
 /** What a page did, as the job's row and results keep it. */
-export function progressOf(page: UndoPage) {
+export function progressOf(page: UndoPage, outcome: 'restore' | 'empty' | 'purge' = 'restore') {
   let ok = 0
   let warning = 0
   let error = 0
@@ -288,7 +363,7 @@ export function progressOf(page: UndoPage) {
     else if (result.status === 'warning') warning++
     else error++
     items += result.affected ?? 0
-    results.push({ outcome: 'restore', ...result })
+    results.push({ outcome, ...result })
   }
   for (const unit of page.skipped)
     results.push({ outcome: 'skipped', id: unit.id, name: unit.name, state: unit.state, reason: unit.reason })

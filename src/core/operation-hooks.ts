@@ -35,7 +35,7 @@ function handledObject(object: ObjectRow, deleted: Date | null, deletor: string 
   }
 }
 
-async function readObjects(objects: ObjectStore, request: OperationRequest, ids: number[]) {
+export async function readObjects(objects: ObjectStore, request: OperationRequest, ids: number[]) {
   const rows = await objects.readObjects(request.actor.tenantId, request.actor.userId, ids)
   return ids.flatMap((id) => {
     const row = rows.get(id)

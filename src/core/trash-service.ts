@@ -7,6 +7,7 @@ import {
   inBatches,
   noPlugins,
   type PluginsOf,
+  readObjects,
   withHooks,
 } from './operation-hooks.js'
 import type { OperationRequest } from './plugins.js'
@@ -15,6 +16,7 @@ import type { BlobStore } from './ports/blob-store.js'
 import type { RootPath } from './ports/item-store.js'
 import type { NewOperation, OperationStore, OperationUnit } from './ports/operation-store.js'
 import type { Stores } from './ports/stores.js'
+import type { IdsJobKind, IdsJobParams } from './ports/job-store.js'
 import type { DeleteLogFilter, DeleteLogRow, Pace, RestoreTarget } from './ports/trash-store.js'
 import type { Persistence, UnitOfWorkOptions } from './ports/unit-of-work.js'
 import { completePurge, failuresByUnit } from './purge-protocol.js'
@@ -822,6 +824,96 @@ export class TrashService {
     return page
   }
 
+  /** How many rows the units of these ids hold between them, up to `cap`: whether a request over them is a job. */
+  unitRows(actor: Actor, ids: number[], cap: number): Promise<number> {
+    return this.stores.trash.countUnitRows(actor.tenantId, ids, cap)
+  }
+
+  /** A restore, empty or purge job's request, as the plug-ins' hooks see it (as the same request made inline). */
+  private idsJobRequest(actor: Actor, kind: IdsJobKind, ids: number[]): OperationRequest {
+    if (kind === 'restore')
+      return {
+        operation: 'RestoreObjects',
+        action: 'restore',
+        actor,
+        ids,
+        permanent: false,
+        areas: ['Trash'],
+      }
+    return { operation: 'DeleteObjects', action: kind, actor, ids, permanent: true, areas: ['Trash'] }
+  }
+
+  /** The plug-ins' before-hooks of a restore, empty or purge asked as a job: a veto refuses it before it is recorded. */
+  async beforeIdsJob(actor: Actor, kind: IdsJobKind, ids: number[]): Promise<void> {
+    await beforeHooks(this.plugins(), this.idsJobRequest(actor, kind, ids))
+  }
+
+  /**
+   * One page of a restore, empty or purge job (the ids from `position`, `pageSize` of them), in a unit of work of
+   * the job's operation with the checks of the same request made inline (the actor's rights as they are now);
+   * `record` runs in the same unit of work, so the job's progress commits with the page's changes. A purge's
+   * stored files are removed after that commit (the purge protocol); `amended` names the page's results that
+   * changed then (units whose files could not all be removed: STORAGE_FAILURE), by their index in the page.
+   */
+  async idsJobPage(
+    op: Operation,
+    kind: IdsJobKind,
+    params: IdsJobParams,
+    position: number,
+    pageSize: number,
+    record: (tx: Stores, page: UndoPage) => Promise<void>,
+    hold: (tx: Stores) => Promise<void> = async () => {},
+  ): Promise<{ page: UndoPage; amended: { index: number; result: ItemResult }[] }> {
+    const actor = op.actor
+    const ids = params.ids.slice(position, position + pageSize)
+    const next = position + pageSize < params.ids.length ? position + pageSize : null
+    const host = this.plugins()
+    const request = this.idsJobRequest(actor, kind, ids)
+    const purged =
+      host.plugins.length > 0 && request.permanent
+        ? await readObjects(this.stores.objects, request, ids)
+        : null
+    const at = new Date()
+    const token = randomUUID()
+    let marked: { results: Map<number, ItemResult>; units: ItemFacts[] } | null = null
+    const page = await this.operationTransaction(
+      op,
+      async (tx): Promise<UndoPage> => {
+        await hold(tx)
+        let results: ItemResult[]
+        if (kind === 'restore')
+          results = await this.restoreIn(tx, actor, ids, {
+            targetFolderId: params.targetFolderId,
+            onMissingParent: params.onMissingParent,
+          })
+        else if (kind === 'empty') results = await this.emptyIn(tx, actor, ids)
+        else {
+          const done = await this.purgeMarkIn(tx, actor, ids, {}, token)
+          marked = done
+          results = await mapInTurns(ids, (id) => done.results.get(id)!)
+        }
+        const page = { results, skipped: [], next }
+        await record(tx, page)
+        return page
+      },
+      RETRY_ON_NAME_RACE,
+    )
+    const amended: { index: number; result: ItemResult }[] = []
+    const purging = marked as { results: Map<number, ItemResult>; units: ItemFacts[] } | null
+    if (purging && (await this.purgeFinish(op, token, purging.units, purging.results)) > 0) {
+      page.results.forEach((result, index) => {
+        const now = purging.results.get(result.id)!
+        if (now !== result) {
+          amended.push({ index, result: now })
+          page.results[index] = now
+        }
+      })
+    }
+    if (host.plugins.length > 0 && page.results.length > 0)
+      await afterHooks(host, this.stores.objects, request, page.results, { purged, at })
+    return { page, amended }
+  }
+
   /** The units after `after` (audit id) the operations trashed: those still in the trash restored, the rest skipped. */
   private async undoPageIn(
     tx: Stores,
@@ -1049,25 +1141,30 @@ export class TrashService {
   private emptyOnce(actor: Actor, ids: number[]): Promise<ItemResult[]> {
     const op = startOperation(actor, 'empty')
     return this.operationTransaction(op, async (tx) => {
-      const facts = await lockFacts(tx, actor, ids)
-      const { results, allowed } = await decide(ids, facts, (item) => {
-        if (item.state === 'emptied') return warn(item.id, ErrorCodes.ALREADY_EMPTIED, item)
-        if (item.state === 'active') return fail(item.id, ErrorCodes.NOT_IN_TRASH, item)
-        if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
-        const denied = policy.canEmpty(actor, item)
-        return denied ? fail(item.id, denied, item) : null
-      })
-      await refuseForbiddenMembers(tx, actor, 'empty', allowed, results)
-      const units = await absorbIntoRequestedRoots(allowed, results)
-      const emptied = await mapInPieces(
-        units.map((u) => u.id),
-        (piece) => tx.trash.emptyUnits(actor, piece),
-      )
-      await eachInTurns(units, (unit) => results.set(unit.id, ok(unit, emptied.get(unit.id) ?? 0)))
-      const ordered = await mapInTurns(ids, (id) => results.get(id)!)
+      const ordered = await this.emptyIn(tx, actor, ids)
       await recordOperation(tx.operations, op, countsOf(ordered))
       return ordered
     })
+  }
+
+  /** An empty's checks and changes in the caller's transaction: one result per id, in order. */
+  private async emptyIn(tx: Stores, actor: Actor, ids: number[]): Promise<ItemResult[]> {
+    const facts = await lockFacts(tx, actor, ids)
+    const { results, allowed } = await decide(ids, facts, (item) => {
+      if (item.state === 'emptied') return warn(item.id, ErrorCodes.ALREADY_EMPTIED, item)
+      if (item.state === 'active') return fail(item.id, ErrorCodes.NOT_IN_TRASH, item)
+      if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
+      const denied = policy.canEmpty(actor, item)
+      return denied ? fail(item.id, denied, item) : null
+    })
+    await refuseForbiddenMembers(tx, actor, 'empty', allowed, results)
+    const units = await absorbIntoRequestedRoots(allowed, results)
+    const emptied = await mapInPieces(
+      units.map((u) => u.id),
+      (piece) => tx.trash.emptyUnits(actor, piece),
+    )
+    await eachInTurns(units, (unit) => results.set(unit.id, ok(unit, emptied.get(unit.id) ?? 0)))
+    return mapInTurns(ids, (id) => results.get(id)!)
   }
 
   /**
@@ -1098,93 +1195,125 @@ export class TrashService {
     const token = randomUUID()
     const op = startOperation(actor, options.action ?? 'purge')
     const { results, units } = await this.operationTransaction(op, async (tx) => {
-      const facts = await lockFacts(tx, actor, ids)
-      const active: ItemFacts[] = []
-      const { results, allowed } = await decide(ids, facts, (item) => {
-        if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
-        if (item.state === 'active') {
-          if (!options.includeActive) return fail(item.id, ErrorCodes.NOT_IN_TRASH, item)
-          const denied = policy.canPurgeActive(actor, item)
-          if (denied) return fail(item.id, denied, item)
-          active.push(item)
-          return null
-        }
-        const denied = policy.canPurge(actor, item)
-        return denied ? fail(item.id, denied, item) : null
-      })
-      await refuseForbiddenMembers(tx, actor, 'purgeActive', active, results, allowed)
-      await refuseForbiddenMembers(
-        tx,
-        actor,
-        'purge',
-        allowed.filter((item) => item.state !== 'active'),
-        results,
-        allowed,
+      const marked = await this.purgeMarkIn(tx, actor, ids, options, token)
+      await recordOperation(
+        tx.operations,
+        op,
+        countsOf(await mapInTurns(ids, (id) => marked.results.get(id)!)),
       )
-      // a legal hold anywhere below an active item stops its permanent delete before anything is trashed
-      const activeHeld = await tx.trash.activeSubtreesUnderHold(
-        actor.tenantId,
-        active.map((item) => item.id),
-      )
-      if (activeHeld.size > 0) {
-        for (const item of active.filter((candidate) => activeHeld.has(candidate.id))) {
-          results.set(item.id, fail(item.id, ErrorCodes.LEGAL_HOLD, item))
-        }
-        keepOnly(allowed, (item) => !activeHeld.has(item.id))
-        keepOnly(active, (item) => !activeHeld.has(item.id))
-      }
-      const wentAlong = new Set<number>()
-      if (active.length > 0) {
-        // audited as part of the permanent delete, so listeners see one permanent delete, not a trash first
-        const roots = await this.trashAllowed(tx, actor, active, results, { permanent: true })
-        for (const item of active) {
-          if (roots.has(item.id)) {
-            item.state = 'trashed'
-            item.trashRoot = item.id
-          } else wentAlong.add(item.id) // purged with its requested ancestor's unit
-        }
-      }
-      const units = await absorbIntoRequestedRoots(
-        allowed.filter((item) => !wentAlong.has(item.id)),
-        results,
-      )
-      const action = options.action ?? 'purge'
-      const marked = await tx.purge.markForPurge(
-        actor,
-        units.map((u) => ({ id: u.id, action })),
-        token,
-      )
-      const held = new Set(marked.held)
-      await eachInTurns(units, (unit) => {
-        if (held.has(unit.id)) results.set(unit.id, fail(unit.id, ErrorCodes.LEGAL_HOLD, unit))
-        else {
-          const affected = (marked.deleted.get(unit.id) ?? 0) + (marked.marked.get(unit.id) ?? 0)
-          results.set(unit.id, ok(unit, affected))
-        }
-      })
-      await recordOperation(tx.operations, op, countsOf(await mapInTurns(ids, (id) => results.get(id)!)))
-      // only units with stored files wait for the rest of the protocol
-      return { results, units: units.filter((unit) => marked.marked.has(unit.id)) }
+      return marked
     })
-
-    if (units.length > 0) {
-      const completed = await completePurge(
-        this.persistence,
-        this.blobs,
-        { ...actor, operationId: op.id },
-        token,
-      )
-      const unitsById = new Map(units.map((unit) => [unit.id, unit]))
-      const failed = failuresByUnit(new Set(unitsById.keys()), completed)
-      for (const [unitId, unitFailures] of failed) {
-        const unit = unitsById.get(unitId)!
-        const result = fail(unit.id, ErrorCodes.STORAGE_FAILURE, unit)
-        result.failures = unitFailures
-        results.set(unit.id, result)
-      }
-      if (failed.size > 0) await this.stores.operations.recordLateFailures(actor.tenantId, op.id, failed.size)
-    }
+    const failed = await this.purgeFinish(op, token, units, results)
+    if (failed > 0) await this.stores.operations.recordLateFailures(actor.tenantId, op.id, failed)
     return mapInTurns(ids, (id) => results.get(id)!)
+  }
+
+  /**
+   * A purge's checks and marking in the caller's transaction (the first step of the purge protocol): answers the
+   * result per id and the units whose stored files purgeFinish removes once the transaction has committed.
+   */
+  private async purgeMarkIn(
+    tx: Stores,
+    actor: Actor,
+    ids: number[],
+    options: PurgeOptions,
+    token: string,
+  ): Promise<{ results: Map<number, ItemResult>; units: ItemFacts[] }> {
+    const facts = await lockFacts(tx, actor, ids)
+    const active: ItemFacts[] = []
+    const { results, allowed } = await decide(ids, facts, (item) => {
+      if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
+      if (item.state === 'active') {
+        if (!options.includeActive) return fail(item.id, ErrorCodes.NOT_IN_TRASH, item)
+        const denied = policy.canPurgeActive(actor, item)
+        if (denied) return fail(item.id, denied, item)
+        active.push(item)
+        return null
+      }
+      const denied = policy.canPurge(actor, item)
+      return denied ? fail(item.id, denied, item) : null
+    })
+    await refuseForbiddenMembers(tx, actor, 'purgeActive', active, results, allowed)
+    await refuseForbiddenMembers(
+      tx,
+      actor,
+      'purge',
+      allowed.filter((item) => item.state !== 'active'),
+      results,
+      allowed,
+    )
+    // a legal hold anywhere below an active item stops its permanent delete before anything is trashed
+    const activeHeld = await tx.trash.activeSubtreesUnderHold(
+      actor.tenantId,
+      active.map((item) => item.id),
+    )
+    if (activeHeld.size > 0) {
+      for (const item of active.filter((candidate) => activeHeld.has(candidate.id))) {
+        results.set(item.id, fail(item.id, ErrorCodes.LEGAL_HOLD, item))
+      }
+      keepOnly(allowed, (item) => !activeHeld.has(item.id))
+      keepOnly(active, (item) => !activeHeld.has(item.id))
+    }
+    const wentAlong = new Set<number>()
+    if (active.length > 0) {
+      // audited as part of the permanent delete, so listeners see one permanent delete, not a trash first
+      const roots = await this.trashAllowed(tx, actor, active, results, { permanent: true })
+      for (const item of active) {
+        if (roots.has(item.id)) {
+          item.state = 'trashed'
+          item.trashRoot = item.id
+        } else wentAlong.add(item.id) // purged with its requested ancestor's unit
+      }
+    }
+    const units = await absorbIntoRequestedRoots(
+      allowed.filter((item) => !wentAlong.has(item.id)),
+      results,
+    )
+    const action = options.action ?? 'purge'
+    const marked = await tx.purge.markForPurge(
+      actor,
+      units.map((u) => ({ id: u.id, action })),
+      token,
+    )
+    const held = new Set(marked.held)
+    await eachInTurns(units, (unit) => {
+      if (held.has(unit.id)) results.set(unit.id, fail(unit.id, ErrorCodes.LEGAL_HOLD, unit))
+      else {
+        const affected = (marked.deleted.get(unit.id) ?? 0) + (marked.marked.get(unit.id) ?? 0)
+        results.set(unit.id, ok(unit, affected))
+      }
+    })
+    // only units with stored files wait for the rest of the protocol
+    return { results, units: units.filter((unit) => marked.marked.has(unit.id)) }
+  }
+
+  /**
+   * The rest of the purge protocol once the marking committed: the stored files removed, then the rows; a unit
+   * whose files could not all be removed stays in the trash and its result becomes STORAGE_FAILURE. Answers how
+   * many units failed so.
+   */
+  private async purgeFinish(
+    op: Operation,
+    token: string,
+    units: ItemFacts[],
+    results: Map<number, ItemResult>,
+  ): Promise<number> {
+    if (units.length === 0) return 0
+    const completed = await completePurge(
+      this.persistence,
+      this.blobs,
+      { ...op.actor, operationId: op.id },
+      token,
+    )
+    const unitsById = new Map(units.map((unit) => [unit.id, unit]))
+    const failed = failuresByUnit(new Set(unitsById.keys()), completed)
+    for (const [unitId, unitFailures] of failed) {
+      const unit = unitsById.get(unitId)!
+      const result = fail(unit.id, ErrorCodes.STORAGE_FAILURE, unit)
+      result.failures = unitFailures
+      results.set(unit.id, result)
+    }
+    return failed.size
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { JobProgress, JobRow, JobStore, NewJob } from '../core/ports/job-store.js'
 import type { Queryable } from './queryable.js'
 
-const COLUMNS = `tenant_id, id, kind, actor_id, door, client, remote_address, params, operation_id, status, total,
+const COLUMNS = `tenant_id, id, kind, actor_id, door, client, remote_address, session, params, operation_id, status, total,
   done, ok_count, warning_count, error_count, skipped_count, items, position, results, cancel_requested, attempts,
   error, created_at, started_at, finished_at`
 
@@ -13,6 +13,7 @@ const toJob = (row: Record<string, unknown>): JobRow => ({
   door: row.door as string,
   client: row.client as string | null,
   remoteAddress: row.remote_address as string | null,
+  session: row.session as string | null,
   params: row.params as JobRow['params'],
   operationId: row.operation_id as string,
   status: row.status as JobRow['status'],
@@ -39,8 +40,9 @@ export class PgJobStore implements JobStore {
 
   async insertJob(job: NewJob): Promise<JobRow> {
     const result = await this.q.query(
-      `insert into jobs (tenant_id, id, kind, actor_id, door, client, remote_address, params, operation_id, total)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+      `insert into jobs (tenant_id, id, kind, actor_id, door, client, remote_address, params, operation_id, total,
+                         session)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        returning ${COLUMNS}`,
       [
         job.tenantId,
@@ -53,6 +55,7 @@ export class PgJobStore implements JobStore {
         JSON.stringify(job.params),
         job.operationId,
         job.total,
+        job.session,
       ],
     )
     return toJob(result.rows[0]!)
@@ -168,6 +171,25 @@ export class PgJobStore implements JobStore {
       [tenantId, id],
     )
     return result.rows[0] ? toJob(result.rows[0]) : null
+  }
+
+  async amendResults(
+    tenantId: number,
+    id: string,
+    amended: { seq: number; result: unknown }[],
+    failed: number,
+  ) {
+    if (amended.length === 0) return
+    await this.q.query(
+      `with fixed as (
+         update job_results r set result = a.result
+           from unnest($3::int[], $4::jsonb[]) as a(seq, result)
+          where r.tenant_id = $1 and r.job_id = $2 and r.seq = a.seq
+       )
+       update jobs set ok_count = greatest(ok_count - $5, 0), error_count = error_count + $5
+        where tenant_id = $1 and id = $2`,
+      [tenantId, id, amended.map((row) => row.seq), amended.map((row) => JSON.stringify(row.result)), failed],
+    )
   }
 
   async listJobResults(tenantId: number, id: string, afterSeq: number, limit: number) {

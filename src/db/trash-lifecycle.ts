@@ -161,6 +161,28 @@ export async function unitSizes(
 }
 
 /**
+ * How many rows the units of these ids hold between them (a unit root's members, itself included), counted up to
+ * `cap` at most, from the index alone: whether a request over them is large enough to run as a job.
+ */
+export async function countUnitRows(
+  q: Queryable,
+  tenantId: number,
+  ids: number[],
+  cap: number,
+): Promise<number> {
+  if (ids.length === 0) return 0
+  const result = await q.query<{ n: number }>(
+    `select count(*)::int as n from (
+        select 1 from unnest($2::bigint[]) as r(id)
+        cross join lateral (${unitRange('$1', 'r.id', '0', '$3')}) m
+        limit $3
+      ) s`,
+    [tenantId, ids, cap],
+  )
+  return result.rows[0]!.n
+}
+
+/**
  * Restores one keyset range of a large unit (unitRange: its members after `afterId`, at most `limit`): the rows
  * still trashed become active, the root (in whichever range it falls) moved and renamed as its target says, each
  * with its audit row. Answers how many rows the range held (`read`: fewer than `limit` means it was the last),

@@ -25,7 +25,14 @@ import { restoreLoneUnit, trashLoneItem } from './lone-item.js'
 import type { Queryable, TextQueryable } from './queryable.js'
 import { forbiddenInActiveSubtrees, forbiddenInUnitRange, forbiddenInUnits } from './rights-sql.js'
 import { encodeCursor } from './trash-cursor.js'
-import { emptyUnits, restoreUnitRange, restoreUnits, trashUnits, unitSizes } from './trash-lifecycle.js'
+import {
+  countUnitRows,
+  emptyUnits,
+  restoreUnitRange,
+  restoreUnits,
+  trashUnits,
+  unitSizes,
+} from './trash-lifecycle.js'
 import { streamTrashListing } from './trash-listing.js'
 import { countTrash, listTrash, trashFacets } from './trash-page.js'
 
@@ -56,6 +63,9 @@ export class PgTrashStore implements TrashStore {
   }
   restoreUnits(actor: Actor, targets: RestoreTarget[]) {
     return restoreUnits(this.q, actor, targets)
+  }
+  countUnitRows(tenantId: number, ids: number[], cap: number) {
+    return countUnitRows(this.q, tenantId, ids, cap)
   }
   unitSizes(tenantId: number, rootIds: number[], cap: number) {
     return unitSizes(this.q, tenantId, rootIds, cap)

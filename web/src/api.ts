@@ -1,4 +1,5 @@
 /** The REST door as the page uses it: a bearer session token, JSON in and out, problems as ApiError. */
+import type { Job } from './operations.js'
 
 export interface Me {
   id: number
@@ -169,12 +170,16 @@ export class Api {
     return this.call<Facets>('GET', `/api/v1/trash/filters?scope=${scope}`)
   }
 
+  /** a restore or purge of many items (a folder of more than JOB_THRESHOLD) answers with a job */
   restore(ids: number[]) {
-    return this.call<BatchResult>('POST', '/api/v1/trash/restore', { ids, onMissingParent: 'recreate' })
+    return this.call<BatchResult | { job: Job }>('POST', '/api/v1/trash/restore', {
+      ids,
+      onMissingParent: 'recreate',
+    })
   }
 
   purge(ids: number[]) {
-    return this.call<BatchResult>('POST', '/api/v1/trash/purge', { ids })
+    return this.call<BatchResult | { job: Job }>('POST', '/api/v1/trash/purge', { ids })
   }
 
   emptyBin() {

@@ -526,7 +526,8 @@ el.restore.addEventListener('click', () =>
     const leftOut = chosen.filter((entry) => !entry.mayRestore)
     if (allowed.length === 0) return
     const batch = await api.restore(allowed.map((entry) => entry.id))
-    reportBatch('Restore', 'restored', batch, leftOut)
+    if ('job' in batch) await followJob(batch.job, 'Restore')
+    else reportBatch('Restore', 'restored', batch, leftOut)
     await Promise.all([load(), loadFacets(), loadOperations()])
   }),
 )
@@ -553,7 +554,8 @@ el.purge.addEventListener('click', () =>
     )
     if (!ok) return
     const batch = await api.purge(allowed.map((entry) => entry.id))
-    reportBatch('Delete permanently', 'deleted', batch, leftOut)
+    if ('job' in batch) await followJob(batch.job, 'Delete permanently')
+    else reportBatch('Delete permanently', 'deleted', batch, leftOut)
     await Promise.all([load(), loadFacets(), loadOperations()])
   }),
 )
@@ -598,11 +600,11 @@ el.emptyBin.addEventListener('click', () =>
 const JOB_POLL_MS = 1000
 const JOB_POLL_ROUNDS = 3600
 
-/** A big undo runs as a job on the server: its progress is shown until it ends. */
-async function followJob(started: Job) {
+/** A big undo, restore or permanent delete runs as a job on the server: its progress is shown until it ends. */
+async function followJob(started: Job, title = 'Undo') {
   const bar = h('progress', { max: Math.max(started.total, 1), value: started.done })
   const line = h('p', {}, describeJob(started))
-  el.results.replaceChildren(h('h3', {}, 'Undo'), bar, line)
+  el.results.replaceChildren(h('h3', {}, title), bar, line)
   let job = started
   for (let round = 0; round < JOB_POLL_ROUNDS && ['queued', 'running'].includes(job.status); round++) {
     await new Promise((resolve) => setTimeout(resolve, JOB_POLL_MS))

@@ -29,9 +29,10 @@ export interface UndoAnswer {
   skipped: { id: number; name: string | null; reason: 'restored' | 'emptied' | 'purged' | 'trashed_again' }[]
 }
 
-/** A bulk job (an undo of many units) as GET /api/v1/jobs/:id answers it. */
+/** A bulk job (an undo, or a restore or permanent delete of many items) as GET /api/v1/jobs/:id answers it. */
 export interface Job {
   id: string
+  kind: 'undo' | 'restore' | 'empty' | 'purge'
   status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
   total: number
   done: number
@@ -42,7 +43,8 @@ export interface Job {
 
 /** "12,000 of 48,211 units", and how they went so far */
 export function describeJob(job: Job) {
-  const parts = [`${formatCount(job.outcomes.ok)} restored`]
+  const verb = { undo: 'restored', restore: 'restored', empty: 'emptied', purge: 'deleted' }[job.kind]
+  const parts = [`${formatCount(job.outcomes.ok)} ${verb}`]
   if (job.outcomes.error) parts.push(`${formatCount(job.outcomes.error)} failed`)
   if (job.skippedCount) parts.push(`${formatCount(job.skippedCount)} left alone`)
   const state: Record<Job['status'], string> = {

@@ -2,6 +2,9 @@
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
 
+/** What a job does: an undo, or a restore, empty or purge of the ids a request named. */
+export type JobKind = 'undo' | 'restore' | 'empty' | 'purge'
+
 /** What an undo job undoes: the operations, the one it undoes by id (undo of one), or the filter that matched. */
 export interface UndoJobParams {
   operationIds: string[]
@@ -9,15 +12,31 @@ export interface UndoJobParams {
   filter?: Record<string, unknown>
 }
 
+/** What a restore, empty or purge job does: the request's ids (each once, in its order) and its options. */
+export interface IdsJobParams {
+  ids: number[]
+  targetFolderId?: number | null
+  onMissingParent?: 'recreate' | 'error'
+}
+
+export type JobParams = UndoJobParams | IdsJobParams
+
+/** The kinds of job that go through a request's ids. */
+export type IdsJobKind = Exclude<JobKind, 'undo'>
+
+export const isUndoJob = (params: JobParams): params is UndoJobParams => 'operationIds' in params
+
 export interface JobRow {
   tenantId: number
   id: string
-  kind: 'undo'
+  kind: JobKind
   actorId: number
   door: string
   client: string | null
   remoteAddress: string | null
-  params: UndoJobParams
+  /** the tag of the session the request came with (its operation's `session`); null without one */
+  session: string | null
+  params: JobParams
   operationId: string
   status: JobStatus
   total: number
@@ -27,7 +46,8 @@ export interface JobRow {
   errorCount: number
   skippedCount: number
   items: number
-  /** the audit id the next page starts after; null once every page is done */
+  /** where the next page starts (an undo: the audit id it starts after; ids: the index of its first id); null
+   * once every page is done */
   position: number | null
   results: number
   cancelRequested: boolean
@@ -47,6 +67,7 @@ export type NewJob = Pick<
   | 'door'
   | 'client'
   | 'remoteAddress'
+  | 'session'
   | 'params'
   | 'operationId'
   | 'total'
@@ -100,6 +121,16 @@ export interface JobStore {
   /** Lets go of a job without ending it (a runner stopping): another runner may take it at once. */
   releaseJob(tenantId: number, id: string, owner: string): Promise<void>
   requestCancel(tenantId: number, id: string): Promise<JobRow | null>
+  /**
+   * Corrects results of a page already committed (a purge's stored files that could not be removed after its
+   * rows were marked): each `seq`'s result replaced, `failed` results moved from ok to error.
+   */
+  amendResults(
+    tenantId: number,
+    id: string,
+    amended: { seq: number; result: unknown }[],
+    failed: number,
+  ): Promise<void>
   /** A page of a job's results after `afterSeq` (0: from the first). */
   listJobResults(
     tenantId: number,

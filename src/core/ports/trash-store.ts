@@ -65,6 +65,8 @@ export interface TrashStore {
   ): Promise<Map<number, number>>
   /** trashed → active, each unit where its target says; answers the rows restored per unit. */
   restoreUnits(actor: Actor, targets: RestoreTarget[]): Promise<Map<number, number>>
+  /** How many rows the units of these ids hold between them, counted up to `cap` at most. */
+  countUnitRows(tenantId: number, ids: number[], cap: number): Promise<number>
   /**
    * How many rows each unit root's unit holds, counted up to `cap` at most (which units are too large for one
    * statement).

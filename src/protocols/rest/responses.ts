@@ -348,7 +348,8 @@ export const undoMatching = z.strictObject({ ...undoFields, operations: count })
 
 export const job = z.strictObject({
   id: z.string(),
-  kind: z.literal('undo'),
+  /** an undo, or a restore, empty or purge of a request's ids */
+  kind: z.enum(['undo', 'restore', 'empty', 'purge']),
   status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
   /** the operation the job's work is recorded as (listed once the job has ended) */
   operation: z.string(),
@@ -372,7 +373,7 @@ export const jobResults = z.strictObject({
   job,
   results: z.array(
     z.union([
-      z.strictObject({ outcome: z.literal('restore'), ...itemResult.shape }),
+      z.strictObject({ outcome: z.enum(['restore', 'empty', 'purge']), ...itemResult.shape }),
       z.strictObject({
         outcome: z.literal('skipped'),
         id,

@@ -113,7 +113,7 @@ export function jobJson(job: JobRow) {
     kind: job.kind,
     status: job.status,
     operation: job.operationId,
-    undoOf: job.params.undoOf,
+    undoOf: 'undoOf' in job.params ? job.params.undoOf : null,
     total: job.total,
     done: job.done,
     outcomes: { ok: job.okCount, warning: job.warningCount, error: job.errorCount },

@@ -1,23 +1,9 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { z } from 'zod'
-import type { JobRow } from '../../../core/job-service.js'
+import { accepted, asksAsync } from '../async.js'
 import * as r from '../responses.js'
 import { type Route, route } from '../route.js'
 import * as s from '../schemas.js'
 import { jobJson, operationJson, undoJson } from '../serialize.js'
-
-/** `Prefer: respond-async` (RFC 7240) asks for a job whatever the size */
-const asksAsync = (request: FastifyRequest) =>
-  /(^|[,;\s])respond-async($|[,;\s])/i.test(String(request.headers.prefer ?? ''))
-
-/** 202 with the job's URL: the undo goes on in the background, on this instance or any other */
-function accepted(reply: FastifyReply, job: JobRow) {
-  return reply
-    .code(202)
-    .header('location', `/api/v1/jobs/${job.id}`)
-    .header('preference-applied', 'respond-async')
-    .send({ job: jobJson(job) })
-}
 
 /** `to` as a day means the end of that day */
 const endOf = (to: string) => new Date(to.length === 10 ? `${to}T23:59:59.999Z` : to)
@@ -158,7 +144,7 @@ export const operationRoutes: Route[] = [
     auth: 'user',
     tag: 'trash',
     summary:
-      'A bulk job (an undo of more units than JOB_THRESHOLD): its status and progress (done of total, outcomes)',
+      'A bulk job (an undo, restore, empty or purge over more than JOB_THRESHOLD items, or asked with Prefer: respond-async): its status and progress (done of total, outcomes)',
     params: s.jobParams,
     handler: async (ctx, { actor, params }) => jobJson(await ctx.jobs.get(actor, params.id)),
   }),

@@ -6,6 +6,7 @@ import { CoreError } from '../../../core/errors.js'
 import * as policy from '../../../core/policy.js'
 import { summarize } from '../../../core/trash-service.js'
 import type { BatchResult, TrashFilter } from '../../../core/types.js'
+import { accepted, asksAsync } from '../async.js'
 import { problem, STATUS_OF, sendProblem } from '../problem.js'
 import * as r from '../responses.js'
 import { type Route, route } from '../route.js'
@@ -168,15 +169,16 @@ export const trashRoutes: Route[] = [
     response: r.batch,
     auth: 'user',
     tag: 'trash',
-    summary: 'Restore items (original folder, a target folder, or recreate the missing path)',
+    summary:
+      'Restore items (original folder, a target folder, or recreate the missing path); over more than JOB_THRESHOLD items, or with Prefer: respond-async, as a job (202)',
+    otherResponses: { 202: r.jobAccepted },
     body: s.restoreBody,
-    handler: async (ctx, { actor, body }) =>
-      batchJson(
-        await ctx.trash.restore(actor, body.ids, {
-          targetFolderId: body.targetFolderId,
-          onMissingParent: body.onMissingParent,
-        }),
-      ),
+    handler: async (ctx, { actor, body, request, reply }) => {
+      const options = { targetFolderId: body.targetFolderId, onMissingParent: body.onMissingParent }
+      const job = await ctx.jobs.enqueueIfLarge(actor, 'restore', body.ids, options, asksAsync(request))
+      if (job) return accepted(reply, job)
+      return batchJson(await ctx.trash.restore(actor, body.ids, options))
+    },
   }),
   route({
     method: 'POST',
@@ -225,9 +227,15 @@ export const trashRoutes: Route[] = [
     response: r.batch,
     auth: 'user',
     tag: 'trash',
-    summary: 'Delete items permanently (rows and stored files)',
+    summary:
+      'Delete items permanently (rows and stored files); over more than JOB_THRESHOLD items, or with Prefer: respond-async, as a job (202)',
+    otherResponses: { 202: r.jobAccepted },
     body: s.idsBody,
-    handler: async (ctx, { actor, body }) => batchJson(await ctx.trash.purge(actor, body.ids)),
+    handler: async (ctx, { actor, body, request, reply }) => {
+      const job = await ctx.jobs.enqueueIfLarge(actor, 'purge', body.ids, {}, asksAsync(request))
+      if (job) return accepted(reply, job)
+      return batchJson(await ctx.trash.purge(actor, body.ids))
+    },
   }),
   route({
     method: 'DELETE',
@@ -250,9 +258,15 @@ export const trashRoutes: Route[] = [
     response: r.batch,
     auth: 'user',
     tag: 'trash',
-    summary: 'Empty items from the trash: no longer restorable, removed by the next cleanup run',
+    summary:
+      'Empty items from the trash: no longer restorable, removed by the next cleanup run; over more than JOB_THRESHOLD items, or with Prefer: respond-async, as a job (202)',
+    otherResponses: { 202: r.jobAccepted },
     body: s.idsBody,
-    handler: async (ctx, { actor, body }) => batchJson(await ctx.trash.empty(actor, body.ids)),
+    handler: async (ctx, { actor, body, request, reply }) => {
+      const job = await ctx.jobs.enqueueIfLarge(actor, 'empty', body.ids, {}, asksAsync(request))
+      if (job) return accepted(reply, job)
+      return batchJson(await ctx.trash.empty(actor, body.ids))
+    },
   }),
   route({
     method: 'POST',
