@@ -526,7 +526,7 @@ el.restore.addEventListener('click', () =>
     const leftOut = chosen.filter((entry) => !entry.mayRestore)
     if (allowed.length === 0) return
     const batch = await api.restore(allowed.map((entry) => entry.id))
-    if ('job' in batch) await followJob(batch.job, 'Restore')
+    if ('job' in batch) await followJob(batch.job, 'Restore', { verb: 'restored', leftOut })
     else reportBatch('Restore', 'restored', batch, leftOut)
     await Promise.all([load(), loadFacets(), loadOperations()])
   }),
@@ -554,7 +554,7 @@ el.purge.addEventListener('click', () =>
     )
     if (!ok) return
     const batch = await api.purge(allowed.map((entry) => entry.id))
-    if ('job' in batch) await followJob(batch.job, 'Delete permanently')
+    if ('job' in batch) await followJob(batch.job, 'Delete permanently', { verb: 'deleted', leftOut })
     else reportBatch('Delete permanently', 'deleted', batch, leftOut)
     await Promise.all([load(), loadFacets(), loadOperations()])
   }),
@@ -600,8 +600,14 @@ el.emptyBin.addEventListener('click', () =>
 const JOB_POLL_MS = 1000
 const JOB_POLL_ROUNDS = 3600
 
-/** A big undo, restore or permanent delete runs as a job on the server: its progress is shown until it ends. */
-async function followJob(started: Job, title = 'Undo') {
+/** the items a finished restore or permanent delete job lists by name (its results' first page) */
+const JOB_REPORT_ITEMS = 1000
+
+/**
+ * A big undo, restore or permanent delete runs as a job on the server: its progress is shown until it ends. A
+ * restore or permanent delete (`report`) then lists its items as the same request answered at once would.
+ */
+async function followJob(started: Job, title = 'Undo', report?: { verb: string; leftOut: TrashEntry[] }) {
   const bar = h('progress', { max: Math.max(started.total, 1), value: started.done })
   const line = h('p', {}, describeJob(started))
   el.results.replaceChildren(h('h3', {}, title), bar, line)
@@ -612,6 +618,21 @@ async function followJob(started: Job, title = 'Undo') {
     bar.value = job.done
     line.textContent = describeJob(job)
   }
+  if (!report || job.status !== 'succeeded') return
+  const page = await api.get<{ results: (ItemResult & { outcome: string })[] }>(
+    `/api/v1/jobs/${encodeURIComponent(job.id)}/results?limit=${JOB_REPORT_ITEMS}`,
+  )
+  reportBatch(
+    title,
+    report.verb,
+    {
+      results: page.results.filter((result) => result.outcome !== 'skipped'),
+      successCount: job.outcomes.ok,
+      warningCount: job.outcomes.warning,
+      errorCount: job.outcomes.error,
+    },
+    report.leftOut,
+  )
 }
 
 /** getRandomValues, unlike randomUUID, also works on a page served over plain HTTP from another host. */
