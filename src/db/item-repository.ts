@@ -87,7 +87,11 @@ export async function activeSubtreesUnderHold(
   return new Set(result.rows.map((row) => row.root))
 }
 
-/** Active items with one of these names under a parent (null: top level). */
+/**
+ * Active items with one of these names under a parent (null: top level). Each name is one look-up in the
+ * active-name key: as `name = any(…)`, statistics taken while the folder's items were trashed made the planner
+ * read every active child of the folder and filter the names (40,000 rows, 28 ms for two names).
+ */
 export async function activeNamesUnder(
   q: Queryable,
   tenantId: number,
@@ -95,9 +99,13 @@ export async function activeNamesUnder(
   names: string[],
 ): Promise<Set<string>> {
   const result = await q.query<{ name: string }>(
-    `select name from items
-      where tenant_id = $1 and coalesce(parent_id, 0) = coalesce($2::bigint, 0) and state = 'active'
-        and name = any($3::text[])`,
+    `select wanted.name from unnest($3::text[]) as wanted(name)
+      cross join lateral (
+        select from items
+         where tenant_id = $1 and coalesce(parent_id, 0) = coalesce($2::bigint, 0) and name = wanted.name
+           and state = 'active'
+         limit 1
+      ) as taken`,
     [tenantId, parentId, names],
   )
   return new Set(result.rows.map((row) => row.name))

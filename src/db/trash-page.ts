@@ -1,12 +1,12 @@
 import { CoreError, ErrorCodes } from '../core/errors.js'
 import type { TrashVisibility } from '../core/policy.js'
-import type { TrashEntry, TrashFilter, TrashPage } from '../core/types.js'
 import type { TrashFacets } from '../core/ports/trash-store.js'
-import type { Queryable } from './queryable.js'
+import type { TrashEntry, TrashFilter, TrashPage } from '../core/types.js'
 import { ITEM_COLUMNS, toTrashEntry } from './item-rows.js'
+import * as policySql from './policy-sql.js'
+import type { Queryable } from './queryable.js'
 import { SqlParams } from './sql-params.js'
 import { type Direction, decodeCursor, nullableIn, SORT_CASTS } from './trash-cursor.js'
-import * as policySql from './policy-sql.js'
 
 /** A page of the trash an actor may see, its facets and its count, and the WHERE every trash listing shares. */
 
@@ -82,6 +82,8 @@ export async function listTrash(
   const direction: Direction = page.direction === 'asc' ? 'asc' : 'desc'
   const column = SORT_COLUMNS[sort]
   const nullable = nullableIn(sort, filter)
+  // always true (the column is not null): it lets the active items' order use items_active_modified_at_idx
+  if (sort === 'modifiedAt') where.push('i.modified_at is not null')
   if (page.cursor !== undefined) {
     const cursor = decodeCursor(page.cursor)
     if (!cursor || cursor.sort !== sort || cursor.direction !== direction)
