@@ -3,7 +3,7 @@ import { ErrorCodes } from '../../core/errors.js'
 import * as policy from '../../core/policy.js'
 import type { Actor, ItemKind, ItemResult, RestoreOptions, TrashFilter } from '../../core/types.js'
 import { requireTicketActor } from '../kit/credentials.js'
-import type { ErrorMap } from '../kit/errors.js'
+import { itemErrorMap } from '../kit/errors.js'
 import { asmxHandler } from '../kit/handles.js'
 import { parseId } from '../kit/ids.js'
 import { DOTNET, streamElement, dotnet as w } from '../soap/writer.js'
@@ -113,29 +113,22 @@ const goneMessage = (kind: ItemKind) => (kind === 'folder' ? Errors.folderGone :
 const coreMessage = (result: ItemResult) => result.message ?? 'Failed'
 
 /** The infoRouter wording of each core outcome of a single-item operation. */
-const ITEM_ERRORS: ErrorMap<(result: ItemResult, kind: ItemKind) => string> = {
-  ACCESS_DENIED: () => Errors.accessDenied,
-  TOP_LEVEL_FOLDER: () => Errors.topLevelFolder,
-  NOT_FOUND: (_result, kind) => goneMessage(kind),
-  NOT_IN_TRASH: (_result, kind) => goneMessage(kind),
-  NOT_RESTORABLE: (_result, kind) => goneMessage(kind),
-  ALREADY_EMPTIED: (_result, kind) => goneMessage(kind),
-  ORIGINAL_LOCATION_GONE: () => Errors.originalLocationGone,
-  TARGET_NOT_FOUND: () => Errors.targetNotFound,
-  ALREADY_TRASHED: coreMessage,
-  ADMIN_ONLY: coreMessage,
-  STORAGE_FAILURE: coreMessage,
-  LEGAL_HOLD: coreMessage,
-  INVALID_INPUT: coreMessage,
-  NAME_TAKEN: coreMessage,
-  IN_USE: coreMessage,
-  AUTHENTICATION_FAILED: coreMessage,
-  SESSION_EXPIRED: coreMessage,
-  VETOED: coreMessage,
-  TOO_LARGE: coreMessage,
-  UNAVAILABLE: coreMessage,
-  BUSY: coreMessage,
-}
+const ITEM_ERRORS = itemErrorMap<(result: ItemResult, kind: ItemKind) => string>(
+  {
+    ACCESS_DENIED: () => Errors.accessDenied,
+    TOP_LEVEL_FOLDER: () => Errors.topLevelFolder,
+    NOT_FOUND: (_result, kind) => goneMessage(kind),
+    NOT_IN_TRASH: (_result, kind) => goneMessage(kind),
+    NOT_RESTORABLE: (_result, kind) => goneMessage(kind),
+    ALREADY_EMPTIED: (_result, kind) => goneMessage(kind),
+    ORIGINAL_LOCATION_GONE: () => Errors.originalLocationGone,
+    TARGET_NOT_FOUND: () => Errors.targetNotFound,
+    ALREADY_TRASHED: coreMessage,
+    STORAGE_FAILURE: coreMessage,
+    LEGAL_HOLD: coreMessage,
+  },
+  coreMessage,
+)
 
 /** Maps a core result of a single-item operation to the infoRouter wording. */
 function errorOf(result: ItemResult, kind: ItemKind): string {

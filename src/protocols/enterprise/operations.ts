@@ -4,7 +4,7 @@ import { ErrorCodes } from '../../core/errors.js'
 import type { Area } from '../../core/plugins.js'
 import type { Actor, BrandRights, ItemResult, TrashFilter } from '../../core/types.js'
 import { requireTicketActor } from '../kit/credentials.js'
-import type { ErrorMap } from '../kit/errors.js'
+import { itemErrorMap } from '../kit/errors.js'
 import { enterpriseId } from '../kit/handles.js'
 import { firstOfEach } from '../kit/ids.js'
 import type { XmlElement } from '../soap/xml.js'
@@ -270,39 +270,32 @@ const failed: ReportOf = (result, permanent) => ({
   level: 'Error',
 })
 
-const REPORTS: ErrorMap<ReportOf> = {
-  ACCESS_DENIED: denied,
-  TOP_LEVEL_FOLDER: denied,
-  NOT_FOUND: notFoundReport,
-  NOT_RESTORABLE: notFoundReport,
-  NOT_IN_TRASH: notFoundReport,
-  LEGAL_HOLD: (result) => ({
-    message: S.PERFORM.message,
-    details: result.message ?? '',
-    errorCode: S.PERFORM.code,
-    level: 'Error',
-  }),
-  STORAGE_FAILURE: (result) => ({
-    message: `${S.DELETE.message} ${result.name ?? result.id}`,
-    details: (result.failures ?? []).map((failure) => `${failure.name}: ${failure.message}`).join('\n'),
-    errorCode: S.DELETE.code,
-    level: 'Error',
-  }),
-  ALREADY_TRASHED: failed,
-  ALREADY_EMPTIED: failed,
-  ADMIN_ONLY: failed,
-  ORIGINAL_LOCATION_GONE: failed,
-  TARGET_NOT_FOUND: failed,
-  INVALID_INPUT: failed,
-  NAME_TAKEN: failed,
-  IN_USE: failed,
-  AUTHENTICATION_FAILED: failed,
-  SESSION_EXPIRED: failed,
-  VETOED: failed,
-  TOO_LARGE: failed,
-  UNAVAILABLE: failed,
-  BUSY: failed,
-}
+const REPORTS = itemErrorMap<ReportOf>(
+  {
+    ACCESS_DENIED: denied,
+    TOP_LEVEL_FOLDER: denied,
+    NOT_FOUND: notFoundReport,
+    NOT_RESTORABLE: notFoundReport,
+    NOT_IN_TRASH: notFoundReport,
+    LEGAL_HOLD: (result) => ({
+      message: S.PERFORM.message,
+      details: result.message ?? '',
+      errorCode: S.PERFORM.code,
+      level: 'Error',
+    }),
+    STORAGE_FAILURE: (result) => ({
+      message: `${S.DELETE.message} ${result.name ?? result.id}`,
+      details: (result.failures ?? []).map((failure) => `${failure.name}: ${failure.message}`).join('\n'),
+      errorCode: S.DELETE.code,
+      level: 'Error',
+    }),
+    ALREADY_TRASHED: failed,
+    ALREADY_EMPTIED: failed,
+    ORIGINAL_LOCATION_GONE: failed,
+    TARGET_NOT_FOUND: failed,
+  },
+  failed,
+)
 
 function reportEntry(result: ItemResult, permanent: boolean): ReportEntry {
   return ((result.code && REPORTS[result.code]) || failed)(result, permanent)

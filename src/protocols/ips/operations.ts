@@ -3,7 +3,7 @@ import type { ErrorCode } from '../../core/errors.js'
 import * as policy from '../../core/policy.js'
 import type { Actor, BatchResult, ItemListing, ItemResult, ItemSearchFilter } from '../../core/types.js'
 import { faultElementOf, faults, IpsFault, IpsFaultCodes } from './faults.js'
-import type { ErrorMap } from '../kit/errors.js'
+import { itemErrorMap } from '../kit/errors.js'
 import { ipsAsset, ipsCompany, ipsUser } from '../kit/handles.js'
 import { firstOfEach } from '../kit/ids.js'
 import { companyRootName, ipsFolderPath, parseFolder } from './handles.js'
@@ -82,38 +82,34 @@ const denied: ItemFault = (handle, op) => [
   `User does not have permission to access asset '${handle}' with operation '${op}'`,
 ]
 
-const ITEM_FAULTS: ErrorMap<ItemFault> = {
-  NOT_FOUND: (handle) => [IpsFaultCodes.INVALID_PARAMETER, `Asset '${handle}' does not exist`],
-  ACCESS_DENIED: denied,
-  TOP_LEVEL_FOLDER: denied,
-  ALREADY_TRASHED: (handle) => [IpsFaultCodes.INVALID_PARAMETER, `Asset '${handle}' is already in the trash`],
-  NOT_IN_TRASH: (handle) => [IpsFaultCodes.INVALID_PARAMETER, `Asset '${handle}' is not in the trash`],
-  ALREADY_EMPTIED: (handle) => [
-    IpsFaultCodes.INVALID_PARAMETER,
-    `Asset '${handle}' has already been emptied from the trash`,
-  ],
-  NOT_RESTORABLE: (handle) => [
-    IpsFaultCodes.INVALID_PARAMETER,
-    `Asset '${handle}' has been emptied from the trash and can no longer be restored`,
-  ],
-  LEGAL_HOLD: (handle) => [IpsFaultCodes.EXCEPTION, `Asset '${handle}' is under legal hold`],
-  ORIGINAL_LOCATION_GONE: (handle) => [
-    IpsFaultCodes.EXCEPTION,
-    `The folder of asset '${handle}' cannot be recreated`,
-  ],
-  ADMIN_ONLY: failed,
-  TARGET_NOT_FOUND: failed,
-  STORAGE_FAILURE: failed,
-  INVALID_INPUT: failed,
-  NAME_TAKEN: failed,
-  IN_USE: failed,
-  AUTHENTICATION_FAILED: failed,
-  SESSION_EXPIRED: failed,
-  VETOED: failed,
-  TOO_LARGE: failed,
-  UNAVAILABLE: failed,
-  BUSY: failed,
-}
+const ITEM_FAULTS = itemErrorMap<ItemFault>(
+  {
+    NOT_FOUND: (handle) => [IpsFaultCodes.INVALID_PARAMETER, `Asset '${handle}' does not exist`],
+    ACCESS_DENIED: denied,
+    TOP_LEVEL_FOLDER: denied,
+    ALREADY_TRASHED: (handle) => [
+      IpsFaultCodes.INVALID_PARAMETER,
+      `Asset '${handle}' is already in the trash`,
+    ],
+    NOT_IN_TRASH: (handle) => [IpsFaultCodes.INVALID_PARAMETER, `Asset '${handle}' is not in the trash`],
+    ALREADY_EMPTIED: (handle) => [
+      IpsFaultCodes.INVALID_PARAMETER,
+      `Asset '${handle}' has already been emptied from the trash`,
+    ],
+    NOT_RESTORABLE: (handle) => [
+      IpsFaultCodes.INVALID_PARAMETER,
+      `Asset '${handle}' has been emptied from the trash and can no longer be restored`,
+    ],
+    LEGAL_HOLD: (handle) => [IpsFaultCodes.EXCEPTION, `Asset '${handle}' is under legal hold`],
+    ORIGINAL_LOCATION_GONE: (handle) => [
+      IpsFaultCodes.EXCEPTION,
+      `The folder of asset '${handle}' cannot be recreated`,
+    ],
+    TARGET_NOT_FOUND: failed,
+    STORAGE_FAILURE: failed,
+  },
+  failed,
+)
 
 function itemFault(code: ErrorCode | undefined, handle: string, op: IpsOperationName): [number, string] {
   return ((code && ITEM_FAULTS[code]) || failed)(handle, op)
