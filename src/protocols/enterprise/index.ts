@@ -16,7 +16,7 @@ import { SoapError, unwrapEnvelope } from '../soap/envelope.js'
 import { strict } from '../soap/writer.js'
 import { decodeBody, parseXml, XmlError } from '../soap/xml.js'
 import { OPERATIONS } from './services.js'
-import { EnterpriseFault, element, faultEnvelope, S } from './wire.js'
+import { EnterpriseFault, faultEnvelope, S } from './wire.js'
 
 export const WSDL_FILE = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -40,21 +40,21 @@ export function straightenAttributeQuotes(xml: string): string {
 /** What the server speaks (Enterprise 8+): SOAP over HTTP, the workflow interface. */
 const HANDSHAKE =
   '<?xml version="1.0" encoding="UTF-8"?>' +
-  element(
+  strict.element(
     'EnterpriseHandshake',
     [
-      element(
+      strict.element(
         'Techniques',
-        element('Technique', [], {
+        strict.element('Technique', [], {
           attrs: [
             ['protocol', 'SOAP'],
             ['transfer', 'HTTP'],
           ],
         }),
       ),
-      element(
+      strict.element(
         'Interfaces',
-        element('Interface', [], {
+        strict.element('Interface', [], {
           attrs: [
             ['name', 'Workflow'],
             ['type', 'core'],

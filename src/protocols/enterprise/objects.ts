@@ -13,23 +13,19 @@ import type { Area } from '../../core/plugins.js'
 import * as policy from '../../core/policy.js'
 import { enterpriseId } from '../kit/handles.js'
 import { parseId } from '../kit/ids.js'
+import type { ReplyObject } from '../soap/schema.js'
 import { isNil, type XmlElement } from '../soap/xml.js'
-import { type OperationInput, publicationInfoXml, readAreas, requireActor } from './operations.js'
+import { type OperationInput, publicationInfo, readAreas, requireActor } from './operations.js'
 import {
   argumentFault,
-  array,
   arrayItems,
   EnterpriseFault,
-  el,
-  element,
   field,
-  nil,
   optionalText,
   parseBoolean,
-  response,
+  renderResponse,
   S,
   stringArray,
-  textOrNil,
 } from './wire.js'
 
 /**
@@ -84,6 +80,7 @@ export function fileUrl(
   return `${base}?${query.toString()}`
 }
 
+/** An Attachment whose file is fetched from fileindex.php; null when the rendition is none or not stored. */
 function attachment(
   endpoint: string,
   object: ObjectRow,
@@ -91,81 +88,68 @@ function attachment(
   rendition: Rendition,
   area: Area,
   pinned: boolean,
-  name = 'Attachment',
-): string | null {
+): ReplyObject | null {
   if (rendition === 'none' || renditionBlob(version, rendition) === null) return null
-  const url = fileUrl(endpoint, object.id, rendition, area, pinned ? versionNumber(version) : null)
-  return element(name, [
-    el('Rendition', rendition),
-    el('Type', renditionType(version, rendition)),
-    nil('Content'),
-    element('FilePath'),
-    el('FileUrl', url),
-    nil('EditionId'),
-  ])
+  return {
+    Rendition: rendition,
+    Type: renditionType(version, rendition),
+    Content: null,
+    FilePath: '',
+    FileUrl: fileUrl(endpoint, object.id, rendition, area, pinned ? versionNumber(version) : null),
+    EditionId: null,
+  }
 }
 
-const idName = (name: string, id: number | null, label: string | null) =>
-  id === null ? nil(name) : element(name, [el('Id', id), el('Name', label ?? '')])
+const idName = (id: number | null, label: string | null) =>
+  id === null ? null : { Id: id, Name: label ?? '' }
 
 /** MetaData as Enterprise sends it: Basic, Rights, Source, Content, Workflow (with Deletor/Deleted), Extra. */
-export function metaData(object: ObjectRow, current: VersionRow | undefined): string {
-  const basic = element('BasicMetaData', [
-    el('ID', object.id),
-    el('DocumentID', ''),
-    el('Name', object.name),
-    el('Type', object.type),
-    idName('Publication', object.brandId, object.brandName),
-    idName('Category', object.categoryId, object.categoryName),
-    el('ContentSource', ''),
-  ])
-  const rights = element('RightsMetaData', [
-    el('CopyrightMarked', 'false'),
-    el('Copyright', ''),
-    el('CopyrightURL', ''),
-  ])
-  const content = element('ContentMetaData', [
-    nil('Description'),
-    el('Format', object.contentType ?? ''),
-    el('FileSize', object.size),
-  ])
+export function metaData(object: ObjectRow, current: VersionRow | undefined): ReplyObject {
   // seed 004: Deleted and Deletor describe the last delete and stay untouched on restore
   const deleted = object.deletedAt !== null
-  const workflow = element('WorkflowMetaData', [
-    nil('Deadline'),
-    el('Modifier', object.modifierLogin ?? ''),
-    el('Modified', enterpriseDateTime(object.modifiedAt)),
-    el('Creator', object.creatorLogin ?? ''),
-    el('Created', enterpriseDateTime(object.createdAt)),
-    el('Comment', current?.comment ?? ''),
-    nil('State'),
-    el('RouteTo', ''),
-    el('LockedBy', ''),
-    el('Version', current ? versionNumber(current) : '0.1'),
-    textOrNil('Deletor', deleted ? (object.deletorLogin ?? '') : null),
-    textOrNil('Deleted', deleted ? enterpriseDateTime(object.deletedAt) : null),
-  ])
-  return element('MetaData', [
-    basic,
-    rights,
-    nil('SourceMetaData'),
-    content,
-    workflow,
-    element('ExtraMetaData'),
-  ])
+  return {
+    BasicMetaData: {
+      ID: object.id,
+      DocumentID: '',
+      Name: object.name,
+      Type: object.type,
+      Publication: idName(object.brandId, object.brandName),
+      Category: idName(object.categoryId, object.categoryName),
+      ContentSource: '',
+    },
+    RightsMetaData: { CopyrightMarked: 'false', Copyright: '', CopyrightURL: '' },
+    SourceMetaData: null,
+    ContentMetaData: { Description: null, Format: object.contentType ?? '', FileSize: object.size },
+    WorkflowMetaData: {
+      Deadline: null,
+      Modifier: object.modifierLogin ?? '',
+      Modified: enterpriseDateTime(object.modifiedAt),
+      Creator: object.creatorLogin ?? '',
+      Created: enterpriseDateTime(object.createdAt),
+      Comment: current?.comment ?? '',
+      State: null,
+      RouteTo: '',
+      LockedBy: '',
+      Version: current ? versionNumber(current) : '0.1',
+      Deletor: deleted ? (object.deletorLogin ?? '') : null,
+      Deleted: deleted ? enterpriseDateTime(object.deletedAt) : null,
+    },
+    ExtraMetaData: '',
+  }
 }
 
 /** The issue an object is assigned to, as Targets (Enterprise's print channel targets). */
-function targets(object: ObjectRow): string {
-  if (object.issueId === null) return element('Targets')
-  const target = element('Target', [
-    nil('PubChannel'),
-    idName('Issue', object.issueId, object.issueName),
-    nil('Editions'),
-    nil('PublishedDate'),
-    nil('PublishedVersion'),
-  ])
-  return element('Targets', target)
+function targets(object: ObjectRow): ReplyObject[] {
+  if (object.issueId === null) return []
+  return [
+    {
+      PubChannel: null,
+      Issue: idName(object.issueId, object.issueName),
+      Editions: null,
+      PublishedDate: null,
+      PublishedVersion: null,
+    },
+  ]
 }
 
 // ---- GetObjects
@@ -204,17 +188,17 @@ export async function getObjects(input: OperationInput): Promise<string> {
     const upToDate = current !== undefined && have.get(id) === versionNumber(current)
     const file =
       current && !upToDate ? attachment(input.endpoint, object, current, rendition, area, false) : null
-    return element('Object', [
-      metaData(object, current),
-      nil('Relations'),
-      nil('Pages'),
-      array('Files', file ? [file] : []),
-      nil('Messages'),
-      nil('Elements'),
-      targets(object),
-    ])
+    return {
+      MetaData: metaData(object, current),
+      Relations: null,
+      Pages: null,
+      Files: file ? [file] : [],
+      Messages: null,
+      Elements: null,
+      Targets: targets(object),
+    }
   })
-  return response('GetObjects', array('Objects', objects))
+  return renderResponse('GetObjects', { Objects: objects })
 }
 
 // ---- ListVersions / GetVersion
@@ -225,18 +209,17 @@ function versionInfo(
   version: VersionRow,
   rendition: Rendition,
   area: Area,
-): string {
-  const file = attachment(endpoint, object, version, rendition, area, true, 'File')
-  return element('VersionInfo', [
-    el('Version', versionNumber(version)),
-    el('User', version.creatorLogin ?? ''),
-    el('Comment', version.comment),
-    el('Slugline', ''),
-    el('Created', enterpriseDateTime(version.createdAt)),
-    el('Object', object.name),
-    nil('State'),
-    file ?? nil('File'),
-  ])
+): ReplyObject {
+  return {
+    Version: versionNumber(version),
+    User: version.creatorLogin ?? '',
+    Comment: version.comment,
+    Slugline: '',
+    Created: enterpriseDateTime(version.createdAt),
+    Object: object.name,
+    State: null,
+    File: attachment(endpoint, object, version, rendition, area, true),
+  }
 }
 
 export async function listVersions(input: OperationInput): Promise<string> {
@@ -247,13 +230,9 @@ export async function listVersions(input: OperationInput): Promise<string> {
   const id = objectId(written)
   const rendition = readRendition(body)
   const { object, versions } = await ctx.objects.readOne(actor, id, area).catch((e) => refusal(e, id))
-  return response(
-    'ListVersions',
-    array(
-      'Versions',
-      versions.map((version) => versionInfo(input.endpoint, object, version, rendition, area)),
-    ),
-  )
+  return renderResponse('ListVersions', {
+    Versions: versions.map((version) => versionInfo(input.endpoint, object, version, rendition, area)),
+  })
 }
 
 export async function getVersion(input: OperationInput): Promise<string> {
@@ -269,7 +248,9 @@ export async function getVersion(input: OperationInput): Promise<string> {
   const normalized = /^\d+$/.test(wanted) ? `${wanted}.0` : wanted
   const version = versions.find((v) => versionNumber(v) === normalized)
   if (!version) throw new EnterpriseFault('Client', S.NOT_FOUND.message, `${id} ${wanted}`)
-  return response('GetVersion', versionInfo(input.endpoint, object, version, rendition, area))
+  return renderResponse('GetVersion', {
+    VersionInfo: versionInfo(input.endpoint, object, version, rendition, area),
+  })
 }
 
 // ---- GetDialog2
@@ -375,61 +356,40 @@ async function dialogParts(input: OperationInput, operation: string): Promise<Di
   }
 }
 
-function dialogXml(parts: DialogParts, values: string[]): string {
-  const widgets = parts.properties.map((p) =>
-    element('DialogWidget', [
-      element('PropertyInfo', [
-        el('Name', p.name),
-        el('DisplayName', p.displayName),
-        nil('Category'),
-        el('Type', p.type),
-        nil('DefaultValue'),
-        nil('ValueList'),
-        nil('MinValue'),
-        nil('MaxValue'),
-        nil('MaxLength'),
-      ]),
-      element('PropertyUsage', [
-        el('Name', p.name),
-        el('Editable', 'false'),
-        el('Mandatory', 'false'),
-        el('Restricted', 'false'),
-        el('RefreshOnChange', 'false'),
-      ]),
-    ]),
-  )
-  const tab = element('DialogTab', [
-    el('Title', 'General'),
-    array('Widgets', widgets),
-    el('DefaultFocus', 'Name'),
-  ])
-  return element('Dialog', [
-    el('Title', parts.title),
-    array('Tabs', [tab]),
-    array('MetaData', values),
-    nil('ButtonBar'),
-  ])
+/** The dialog: one General tab with a read-only widget per property (nil: what a widget leaves undefined). */
+function dialog(parts: DialogParts, values: ReplyObject[]): ReplyObject {
+  const widgets = parts.properties.map((p) => ({
+    PropertyInfo: { Name: p.name, DisplayName: p.displayName, Type: p.type },
+    PropertyUsage: {
+      Name: p.name,
+      Editable: 'false',
+      Mandatory: 'false',
+      Restricted: 'false',
+      RefreshOnChange: 'false',
+    },
+  }))
+  return {
+    Title: parts.title,
+    Tabs: [{ Title: 'General', Widgets: widgets, DefaultFocus: 'Name' }],
+    MetaData: values,
+    ButtonBar: null,
+  }
 }
 
-const metaDataValue = (parts: DialogParts, p: DialogProperty, withPropertyValues: boolean) =>
-  element('MetaDataValue', [
-    el('Property', p.name),
-    element('Values', el('String', p.value(parts.object, parts.current))),
-    withPropertyValues ? nil('PropertyValues') : '',
-  ])
+const metaDataValue = (parts: DialogParts, p: DialogProperty, withPropertyValues: boolean) => ({
+  Property: p.name,
+  Values: [p.value(parts.object, parts.current)],
+  PropertyValues: withPropertyValues ? null : undefined,
+})
 
 export async function getDialog2(input: OperationInput): Promise<string> {
   const parts = await dialogParts(input, 'GetDialog2')
   const values = parts.properties.map((p) => metaDataValue(parts, p, true))
-  return response(
-    'GetDialog2',
-    dialogXml(parts, values) +
-      nil('PubChannels') +
-      array('MetaData', values) +
-      targets(parts.object) +
-      nil('RelatedTargets') +
-      nil('Dossiers'),
-  )
+  return renderResponse('GetDialog2', {
+    Dialog: dialog(parts, values),
+    MetaData: values,
+    Targets: targets(parts.object),
+  })
 }
 
 /**
@@ -444,33 +404,26 @@ export async function getDialog(input: OperationInput): Promise<string> {
     return value !== null && value !== '' && parseBoolean(value, name)
   }
   const object = parts.object
-  let publications = nil('Publications')
-  let publicationInfo = nil('PublicationInfo')
+  let publications: ReplyObject[] | null = null
+  let ownPublication: ReplyObject | null = null
   if (flag('RequestPublication')) {
     const actor = await requireActor(input)
     const brands = await ctx.admin.brandsOf(actor)
-    publications = array(
-      'Publications',
-      brands.map((brand) => element('Publication', [el('Id', brand.id), el('Name', brand.name)])),
-    )
+    publications = brands.map((brand) => ({ Id: brand.id, Name: brand.name }))
     const own = brands.find((brand) => Number(brand.id) === object.brandId)
-    if (own) publicationInfo = publicationInfoXml(own)
+    if (own) ownPublication = publicationInfo(own)
   }
   const values = parts.properties.filter((p) => p.name !== 'ID').map((p) => metaDataValue(parts, p, false))
-  return response(
-    'GetDialog',
-    (flag('RequestDialog') ? dialogXml(parts, values) : nil('Dialog')) +
-      publications +
-      publicationInfo +
-      (flag('RequestMetaData') ? metaData(object, parts.current) : nil('MetaData')) +
-      (flag('RequestStates')
-        ? element('GetStatesResponse', [element('States'), element('RouteToUsers'), element('RouteToGroups')])
-        : nil('GetStatesResponse')) +
-      (flag('RequestTargets')
-        ? targets(object) + element('RelatedTargets')
-        : `${nil('Targets')}${nil('RelatedTargets')}`) +
-      nil('Dossiers'),
-  )
+  const withTargets = flag('RequestTargets')
+  return renderResponse('GetDialog', {
+    Dialog: flag('RequestDialog') ? dialog(parts, values) : null,
+    Publications: publications,
+    PublicationInfo: ownPublication,
+    MetaData: flag('RequestMetaData') ? metaData(object, parts.current) : null,
+    GetStatesResponse: flag('RequestStates') ? { States: '', RouteToUsers: '', RouteToGroups: '' } : null,
+    Targets: withTargets ? targets(object) : null,
+    RelatedTargets: withTargets ? '' : null,
+  })
 }
 
 // ---- SetObjectProperties (admin clean-up moves)
@@ -540,7 +493,10 @@ export async function setObjectProperties(input: OperationInput): Promise<string
     throw error
   }
   const { object: moved, versions } = await ctx.objects.readOne(actor, id, area)
-  return response('SetObjectProperties', `${metaData(moved, versions[versions.length - 1])}${targets(moved)}`)
+  return renderResponse('SetObjectProperties', {
+    MetaData: metaData(moved, versions[versions.length - 1]),
+    Targets: targets(moved),
+  })
 }
 
 // ---- NamedQuery

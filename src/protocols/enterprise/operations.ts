@@ -7,28 +7,23 @@ import { requireTicketActor } from '../kit/credentials.js'
 import { itemErrorMap } from '../kit/errors.js'
 import { enterpriseId } from '../kit/handles.js'
 import { firstOfEach } from '../kit/ids.js'
+import type { ReplyObject } from '../soap/schema.js'
 import type { XmlElement } from '../soap/xml.js'
 import { areaFilter, COLUMNS, columnsFor, sortFor } from './query.js'
 import {
   argumentFault,
-  array,
   EnterpriseFault,
-  el,
-  element,
   errorReport,
   ITEMS_RENAMED,
-  nil,
   optionalText,
   optionalUnsigned,
   parseBoolean,
   queryOrders,
   queryParams,
   type ReportEntry,
-  response,
+  renderResponse,
   S,
   stringArray,
-  stringItems,
-  textOrNil,
 } from './wire.js'
 
 /** What an operation gets: the Body's first element, the context, and where the request came in. */
@@ -81,34 +76,22 @@ function profileName(rights: BrandRights): string {
 }
 
 /** A profile lists the file-access features it does not grant, with Value No (as Enterprise 10 does). */
-function featureProfile(rights: BrandRights): string {
-  const denied = FEATURES.filter(([key]) => !rights[key]).map(([, name]) =>
-    element('AppFeature', [el('Name', name), el('Value', 'No')]),
-  )
-  return element('FeatureProfile', [el('Name', profileName(rights)), array('Features', denied)])
+function featureProfile(rights: BrandRights): ReplyObject {
+  const denied = FEATURES.filter(([key]) => !rights[key]).map(([, name]) => ({ Name: name, Value: 'No' }))
+  return { Name: profileName(rights), Features: denied }
 }
 
-/** A brand as LogOn and GetDialog describe it: issues, the user's access profile, categories. */
-export function publicationInfoXml(
+/** A brand as LogOn and GetDialog describe it: issues, the user's access profile (Issue, Section, State nil), categories. */
+export function publicationInfo(
   brand: Awaited<ReturnType<DoorContext['admin']['brandsOf']>>[number],
-): string {
-  const issues = brand.issues.map((i) => element('IssueInfo', [el('Id', i.id), el('Name', i.name)]))
-  const categories = brand.categories.map((c) =>
-    element('CategoryInfo', [el('Id', c.id), el('Name', c.name)]),
-  )
-  const access = element('FeatureAccess', [
-    el('Profile', profileName(brand.rights)),
-    nil('Issue'),
-    nil('Section'),
-    nil('State'),
-  ])
-  return element('PublicationInfo', [
-    el('Id', brand.id),
-    el('Name', brand.name),
-    array('Issues', issues),
-    array('FeatureAccessList', [access]),
-    array('Categories', categories),
-  ])
+): ReplyObject {
+  return {
+    Id: brand.id,
+    Name: brand.name,
+    Issues: brand.issues.map((i) => ({ Id: i.id, Name: i.name })),
+    FeatureAccessList: [{ Profile: profileName(brand.rights) }],
+    Categories: brand.categories.map((c) => ({ Id: c.id, Name: c.name })),
+  }
 }
 
 /**
@@ -116,9 +99,8 @@ export function publicationInfoXml(
  * port (EventPort) and either Broadcasting or the MulticastGroup to join. The port is the multicast group's, else
  * the first n-cast target's.
  */
-function serverFeatures(config: DoorContext['config']): string[] {
-  const feature = (key: string, value: string | number | null) =>
-    element('Feature', [el('Key', key), value === null ? nil('Value') : el('Value', value)])
+function serverFeatures(config: DoorContext['config']): ReplyObject[] {
+  const feature = (key: string, value: string | number | null) => ({ Key: key, Value: value })
   const multicast = config.NCAST_MULTICAST
   if (multicast) return [feature('MulticastGroup', multicast.host), feature('EventPort', multicast.port)]
   const first = config.NCAST_TARGETS?.[0]
@@ -161,48 +143,33 @@ export async function logOn(input: OperationInput): Promise<string> {
   const wants = (part: string) => requested === null || requested.includes(part)
   const brands = wants('Publications') || wants('FeatureProfiles') ? await ctx.admin.brandsOf(actor) : []
 
-  const publications = brands.map(publicationInfoXml)
-  const profiles = new Map<string, string>()
+  const profiles = new Map<string, ReplyObject>()
   for (const brand of brands) profiles.set(profileName(brand.rights), featureProfile(brand.rights))
 
-  const serverInfo = element('ServerInfo', [
-    el('Name', 'trashd'),
-    el('URL', input.endpoint),
-    el('Developer', 'trashd'),
-    el('Implementation', 'trashd'),
-    el('Technology', 'Node.js'),
-    el('Version', SERVER_VERSION),
-    array('FeatureSet', serverFeatures(ctx.config)),
-    nil('CryptKey'),
-  ])
-  const currentUser = element('CurrentUser', [
-    el('UserID', actor.login),
-    el('FullName', actor.displayName ?? actor.login),
-    el('TrackChangesColor', '#FF0000'),
-  ])
-
-  return response(
-    'LogOn',
-    el('Ticket', ticket) +
-      (wants('Publications') ? array('Publications', publications) : nil('Publications')) +
-      nil('NamedQueries') +
-      nil('FeatureSet') +
-      nil('LimitationSet') +
-      (wants('ServerInfo') ? serverInfo : nil('ServerInfo')) +
-      nil('Settings') +
-      nil('Users') +
-      nil('UserGroups') +
-      nil('Membership') +
-      nil('ObjectTypeProperties') +
-      nil('ActionProperties') +
-      nil('Terms') +
-      (wants('FeatureProfiles') ? array('FeatureProfiles', [...profiles.values()]) : nil('FeatureProfiles')) +
-      (wants('CurrentUser') ? currentUser : '') +
-      // only a 10.0+ client that names it gets it (as Enterprise), and not on a re-logon (it is connected already)
-      (requested?.includes('MessageQueueConnections') && password !== ''
-        ? await messageQueueXml(ctx, actor, ticket)
-        : ''),
-  )
+  // every other nillable member of the response is nil
+  return renderResponse('LogOn', {
+    Ticket: ticket,
+    Publications: wants('Publications') ? brands.map(publicationInfo) : null,
+    ServerInfo: wants('ServerInfo')
+      ? {
+          Name: 'trashd',
+          URL: input.endpoint,
+          Developer: 'trashd',
+          Implementation: 'trashd',
+          Technology: 'Node.js',
+          Version: SERVER_VERSION,
+          FeatureSet: serverFeatures(ctx.config),
+        }
+      : null,
+    FeatureProfiles: wants('FeatureProfiles') ? [...profiles.values()] : null,
+    CurrentUser: wants('CurrentUser')
+      ? { UserID: actor.login, FullName: actor.displayName ?? actor.login, TrackChangesColor: '#FF0000' }
+      : undefined,
+    // only a 10.0+ client that names it gets it (as Enterprise), and not on a re-logon (it is connected already)
+    ...(requested?.includes('MessageQueueConnections') && password !== ''
+      ? await messageQueue(ctx, actor, ticket)
+      : {}),
+  })
 }
 
 /**
@@ -210,30 +177,30 @@ export async function logOn(input: OperationInput): Promise<string> {
  * it consumes, made for this session and bound to the exchanges of the brands the user may view. Nothing when no
  * broker is configured or it cannot be reached (Enterprise then leaves both out too).
  */
-async function messageQueueXml(ctx: DoorContext, actor: Actor, ticket: string): Promise<string> {
+async function messageQueue(ctx: DoorContext, actor: Actor, ticket: string): Promise<ReplyObject> {
   const broker = ctx.messageQueue
-  if (!broker) return ''
+  if (!broker) return {}
   const brandIds = (await ctx.admin.brandsOf(actor)).filter((b) => b.rights.view).map((b) => b.id)
   const queue = broker.clientQueueName(actor.userId, eventTicketOf(ticket))
-  if (!(await broker.prepareClientQueue(queue, brandIds, ctx.config.SESSION_TTL))) return ''
+  if (!(await broker.prepareClientQueue(queue, brandIds, ctx.config.SESSION_TTL))) return {}
   const connection = broker.clientConnection
-  const announced = element('MessageQueueConnection', [
-    el('Instance', 'RabbitMQ'),
-    el('Protocol', 'AMQP'),
-    el('Url', connection.url),
-    el('Public', 'true'),
-    el('User', connection.user),
-    nil('Password'),
-    el('VirtualHost', connection.virtualHost),
-  ])
-  return element('MessageQueueConnections', announced) + el('MessageQueue', queue)
+  const announced = {
+    Instance: 'RabbitMQ',
+    Protocol: 'AMQP',
+    Url: connection.url,
+    Public: 'true',
+    User: connection.user,
+    Password: null,
+    VirtualHost: connection.virtualHost,
+  }
+  return { MessageQueueConnections: [announced], MessageQueue: queue }
 }
 
 /** LogOff does not check the ticket (as Enterprise); it ends the session when there is one. */
 export async function logOff(input: OperationInput): Promise<string> {
   const ticket = optionalText(input.body, 'Ticket')
   if (ticket) await input.ctx.auth.closeSession(ticket, 'enterprise')
-  return response('LogOff', '')
+  return renderResponse('LogOff')
 }
 
 // ---- per-object outcomes
@@ -371,10 +338,11 @@ function outcomesOf(
   return outcomes
 }
 
-function v8Reply(operation: string, outcomes: Outcome[]): string {
-  const ids = outcomes.filter((o) => o.handled).map((o) => o.id)
-  const reports = outcomes.filter((o) => o.report).map((o) => errorReport(o.id, [o.report!]))
-  return response(operation, array('IDs', stringItems(ids)) + array('Reports', reports))
+function v8Reply(operation: 'DeleteObjects' | 'RestoreObjects', outcomes: Outcome[]): string {
+  return renderResponse(operation, {
+    IDs: outcomes.filter((o) => o.handled).map((o) => o.id),
+    Reports: outcomes.filter((o) => o.report).map((o) => errorReport(o.id, [o.report!])),
+  })
 }
 
 /** v7 clients know SOAP faults only: every failure in one fault, messages and ids one per line (seed 004). */
@@ -387,7 +355,7 @@ function v7Reply(outcomes: Outcome[]): string {
       failed.map((o) => o.detailLine ?? o.id).join('\n'),
     )
   }
-  return response('DeleteObjects', element('IDs') + nil('Reports'))
+  return renderResponse('DeleteObjects', { IDs: [], Reports: null })
 }
 
 // ---- DeleteObjects / RestoreObjects
@@ -469,34 +437,16 @@ export async function queryObjects(input: OperationInput): Promise<string> {
     ctx.trash.list(actor, filter, { limit, offset: firstEntry - 1, sort, direction }),
     ctx.trash.count(actor, filter),
   ])
-  const header = columns.map((name) => {
-    const column = COLUMNS[name]!
-    return element('Property', [
-      el('Name', name),
-      el('DisplayName', column.displayName),
-      el('Type', column.type),
-    ])
-  })
-  const rows = entries.map((entry) =>
-    element(
-      'Row',
-      columns.map((name) => el('String', COLUMNS[name]!.value(entry))),
-    ),
-  )
   const counted = total > 0
-  return response(
-    'QueryObjects',
-    array('Columns', header) +
-      array('Rows', rows) +
-      nil('ChildColumns') +
-      nil('ChildRows') +
-      nil('ComponentColumns') +
-      nil('ComponentRows') +
-      textOrNil('FirstEntry', counted ? firstEntry : null) +
-      textOrNil('ListedEntries', counted ? entries.length : null) +
-      textOrNil('TotalEntries', counted ? total : null) +
-      nil('UpdateID') +
-      nil('Facets') +
-      nil('SearchFeatures'),
-  )
+  return renderResponse('QueryObjects', {
+    Columns: columns.map((name) => ({
+      Name: name,
+      DisplayName: COLUMNS[name]!.displayName,
+      Type: COLUMNS[name]!.type,
+    })),
+    Rows: entries.map((entry) => columns.map((name) => COLUMNS[name]!.value(entry))),
+    FirstEntry: counted ? firstEntry : null,
+    ListedEntries: counted ? entries.length : null,
+    TotalEntries: counted ? total : null,
+  })
 }

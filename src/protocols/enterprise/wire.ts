@@ -1,8 +1,16 @@
 import { MAX_BATCH_IDS } from '../../core/types.js'
 import { buildEnvelope } from '../soap/envelope.js'
 import { soapFault } from '../soap/fault.js'
-import { type Markup, strict, TEXT, XSI_NS } from '../soap/writer.js'
+import { type ReplyObject, renderElements } from '../soap/schema.js'
+import { strict, TEXT, XSI_NS } from '../soap/writer.js'
 import { child, isNil, type XmlElement } from '../soap/xml.js'
+import {
+  ENTERPRISE_SCHEMA,
+  type EnterpriseOperation,
+  type EnterpriseVersion,
+  RESPONSES,
+  SERVED_VERSION,
+} from './schema.js'
 
 /** WoodWing Enterprise workflow interface wire: urn:SmartConnection, document/literal, unqualified children. */
 export const SC_NS = 'urn:SmartConnection'
@@ -131,20 +139,7 @@ export function queryOrders(parent: XmlElement, name: string): QueryOrder[] | nu
     })
 }
 
-// ---- writing replies (element values escaped in full, `<a/>`: PHP's SoapServer)
-
-/** `<name>escaped</name>`, `<name/>` for an empty string. */
-export const el = strict.text
-/** `<name>…children…</name>`, `<name/>` without children. */
-export const element = strict.element
-/** `<name xsi:nil="true"/>` */
-export const nil = strict.nil
-/** A string element that is nil when null. */
-export const textOrNil = strict.textOrNil
-/** An array written with its items named after their type; `<name/>` when empty. */
-export const array = (name: string, items: readonly Markup[]): Markup => strict.element(name, items)
-
-export const stringItems = (values: (string | number)[]) => values.map((value) => el('String', String(value)))
+// ---- writing replies
 
 const ENVELOPE = { version: '1.1', prefix: 'SOAP-ENV', namespaces: { ns1: SC_NS, xsi: XSI_NS } } as const
 
@@ -152,8 +147,16 @@ export function envelope(body: string): string {
   return buildEnvelope({ ...ENVELOPE, body })
 }
 
-/** A response wrapper: `<ns1:XxxResponse>…</ns1:XxxResponse>` with unqualified children. */
-export function response(operation: string, children: Markup): string {
+/**
+ * A response: `<ns1:XxxResponse>` with unqualified children, the reply object rendered by the Enterprise schema
+ * (element values escaped in full, `<a/>`: PHP's SoapServer).
+ */
+export function renderResponse(
+  operation: EnterpriseOperation,
+  reply: ReplyObject = {},
+  version: EnterpriseVersion = SERVED_VERSION,
+): string {
+  const children = renderElements(ENTERPRISE_SCHEMA, RESPONSES[operation].elements, reply, version)
   return envelope(strict.element(`ns1:${operation}Response`, children))
 }
 
@@ -173,16 +176,15 @@ export interface ReportEntry {
 }
 
 /** One ErrorReport for an object, as seed 004 shows it. */
-export function errorReport(id: string, entries: ReportEntry[]): string {
-  const belongsTo = element('BelongsTo', [el('Type', 'Object'), el('ID', id), nil('Name'), nil('Role')])
-  const rendered = entries.map((entry) =>
-    element('ErrorReportEntry', [
-      element('Entities'),
-      el('Message', entry.message),
-      el('Details', entry.details),
-      el('ErrorCode', entry.errorCode),
-      el('MessageLevel', entry.level),
-    ]),
-  )
-  return element('ErrorReport', [belongsTo, array('Entries', rendered)])
+export function errorReport(id: string, entries: ReportEntry[]): ReplyObject {
+  return {
+    BelongsTo: { Type: 'Object', ID: id },
+    Entries: entries.map((entry) => ({
+      Entities: [],
+      Message: entry.message,
+      Details: entry.details,
+      ErrorCode: entry.errorCode,
+      MessageLevel: entry.level,
+    })),
+  }
 }
