@@ -403,10 +403,21 @@ describe('DeleteDocument and DeleteFolder', () => {
     const { lib, docs, files } = await library(a)
     const ticket = await ticketOf(a, 'editor')
     const doc = files[transport]
-    const answer = await asmx(base, transport, 'DeleteDocument', {
-      authenticationTicket: ticket,
-      Path: `\\${lib.name}\\Docs\\${doc.name}`,
+    // finding the document and trashing it is one statement (the ticket's check aside)
+    const statements: string[] = []
+    const stop = server.ctx.db.watchStatements!((statement) => {
+      if (/\bitems\b/.test(statement.text)) statements.push(statement.text)
     })
+    let answer: Awaited<ReturnType<typeof asmx>>
+    try {
+      answer = await asmx(base, transport, 'DeleteDocument', {
+        authenticationTicket: ticket,
+        Path: `\\${lib.name}\\Docs\\${doc.name}`,
+      })
+    } finally {
+      stop()
+    }
+    expect(statements, statements.join('\n---\n')).toHaveLength(1)
     expect(responseXml(answer)).toBe(
       `<response success="true" error=""${transport.startsWith('SOAP') ? ' xmlns=""' : ''} />`,
     )

@@ -203,6 +203,74 @@ describe('a single item in one statement', () => {
   })
 })
 
+describe('a single item addressed by its path, in one statement', () => {
+  it("trashes a file found by its path of names (srv.asmx's DeleteDocument) in one round trip, the walk to it included", async () => {
+    const top = await item('Path top', { kind: 'folder' })
+    const sub = await item('Path sub', { kind: 'folder', parentId: top })
+    const file = await item('by-path.pdf', { parentId: sub })
+
+    const trashed = await statementsOf(() =>
+      context.ctx.trash.trashAtPath(editor(), ['Path top', 'Path sub', 'by-path.pdf'], 'file'),
+    )
+    expect(trashed.value).toEqual({ id: file, status: 'ok', name: 'by-path.pdf', kind: 'file', affected: 1 })
+    expect(trashed.statements).toHaveLength(1)
+    const row = await db().query(
+      `select state, trash_root::int, deleted_by::int, original_parent_id::int, original_path
+         from items where tenant_id = $1 and id = $2`,
+      [f.tenantId, file],
+    )
+    expect(row.rows[0]).toEqual({
+      state: 'trashed',
+      trash_root: file,
+      deleted_by: f.users.editor!.id,
+      original_parent_id: sub,
+      original_path: '/Path top/Path sub/by-path.pdf',
+    })
+    const audit = await auditOf(file)
+    expect(audit).toHaveLength(1)
+    expect(audit[0]).toMatchObject({
+      action: 'trash',
+      item_path: '/Path top/Path sub/by-path.pdf',
+      unit_root: file,
+    })
+    expect(await operationRow(audit[0]!.operation_id)).toMatchObject({
+      action: 'trash',
+      requested: 1,
+      ok_count: 1,
+      items: 1,
+    })
+  })
+
+  it('answers what the general path answers when the one statement does not decide', async () => {
+    const top = await item('Path top 2', { kind: 'folder' })
+    const folder = await item('Path folder', { kind: 'folder', parentId: top })
+    await item('in-folder.pdf', { parentId: folder })
+    const kept = await item('viewer-may-not.pdf', { parentId: top })
+
+    // nothing there, or not a file: none
+    expect(await context.ctx.trash.trashAtPath(editor(), ['Path top 2', 'missing.pdf'], 'file')).toBeNull()
+    expect(await context.ctx.trash.trashAtPath(editor(), ['Path top 2', 'Path folder'], 'file')).toBeNull()
+    expect(
+      await context.ctx.trash.trashAtPath(editor(), ['Path top 2', 'viewer-may-not.pdf'], 'folder'),
+    ).toBeNull()
+    // a refusal is explained, and changes nothing
+    const denied = await context.ctx.trash.trashAtPath(
+      f.users.viewer!.actor,
+      ['Path top 2', 'viewer-may-not.pdf'],
+      'file',
+    )
+    expect(denied).toMatchObject({ id: kept, status: 'error', code: 'ACCESS_DENIED' })
+    expect((await db().query('select state from items where id = $1', [kept])).rows[0]).toEqual({
+      state: 'active',
+    })
+    // a folder takes its subtree along
+    const tree = await context.ctx.trash.trashAtPath(editor(), ['Path top 2', 'Path folder'], 'folder')
+    expect(tree).toMatchObject({ id: folder, status: 'ok', affected: 2 })
+    // gone since: none
+    expect(await context.ctx.trash.trashAtPath(editor(), ['Path top 2', 'Path folder'], 'folder')).toBeNull()
+  })
+})
+
 describe('a failed statement outside a transaction', () => {
   it('leaves the next statement served at once (a conflict, a value out of range)', async () => {
     for (let round = 0; round < 3; round++) {

@@ -1,5 +1,5 @@
 import type { NewOperation } from '../core/ports/operation-store.js'
-import type { LoneOutcome } from '../core/ports/trash-store.js'
+import type { LoneOutcome, LoneTarget } from '../core/ports/trash-store.js'
 import type { Actor } from '../core/types.js'
 import { INSERT_OPERATION } from './operation-repository.js'
 import * as policySql from './policy-sql.js'
@@ -67,18 +67,41 @@ async function loneStatement(q: Queryable, text: string, values: unknown[]): Pro
 }
 
 /**
- * active → trashed for one item that is not a folder, when the actor may trash it: its path worked out by walking
- * up its folders by key, as trashUnits does for a lone root.
+ * The id of the active item at a path of names, walked down from the top level by the active-name key (as
+ * resolvePath does), as a CTE named `at` and the expression that reads it.
  */
-export function trashLoneItem(q: Queryable, actor: Actor, id: number, op: NewOperation) {
+function pathWalk(params: SqlParams, tenant: string, path: string[]) {
+  const names = params.add(path)
+  return {
+    cte: `at as (
+        select i.id, 1 as depth from items i
+         where i.tenant_id = ${tenant} and coalesce(i.parent_id, 0) = 0 and i.name = (${names}::text[])[1]
+           and i.state = 'active'
+        union all
+        select c.id, at.depth + 1 from at
+          join items c on c.tenant_id = ${tenant} and coalesce(c.parent_id, 0) = at.id
+                      and c.name = (${names}::text[])[at.depth + 1] and c.state = 'active'
+         where at.depth < cardinality(${names}::text[])
+      ),`,
+    id: `(select at.id from at where at.depth = cardinality(${names}::text[]))`,
+  }
+}
+
+/**
+ * active → trashed for one item that is not a folder, when the actor may trash it: its path worked out by walking
+ * up its folders by key, as trashUnits does for a lone root. Addressed by path, the walk down to it is part of
+ * the same statement (a DeleteDocument otherwise sent one statement to find the item and one to trash it).
+ */
+export function trashLoneItem(q: Queryable, actor: Actor, target: LoneTarget, op: NewOperation) {
   const params = new SqlParams()
   const tenant = params.add(actor.tenantId)
   const user = params.add(actor.userId)
-  const item = params.add(id)
+  const walk = 'path' in target ? pathWalk(params, tenant, target.path) : null
+  const item = 'id' in target ? `${params.add(target.id)}::bigint` : walk!.id
   const recorded = recordedAs(params, op, 'moved', tenant, user)
   return loneStatement(
     q,
-    `with recursive up as (
+    `with recursive ${walk?.cte ?? ''} up as (
         select i.parent_id as next, i.name::text as path, 0 as depth
           from items i where i.tenant_id = ${tenant} and i.id = ${item}
         union all

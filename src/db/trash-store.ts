@@ -3,6 +3,7 @@ import type { RootPath } from '../core/ports/item-store.js'
 import type { NewOperation } from '../core/ports/operation-store.js'
 import type {
   DeleteLogFilter,
+  LoneTarget,
   Pace,
   RestoreTarget,
   TrashListingStore,
@@ -55,8 +56,8 @@ export class PgTrashStore implements TrashStore {
   ) {
     return trashUnits(this.q, actor, roots, detail)
   }
-  trashLoneItem(actor: Actor, id: number, op: NewOperation) {
-    return trashLoneItem(this.q, actor, id, op)
+  trashLoneItem(actor: Actor, target: LoneTarget, op: NewOperation) {
+    return trashLoneItem(this.q, actor, target, op)
   }
   restoreLoneUnit(actor: Actor, id: number, op: NewOperation) {
     return restoreLoneUnit(this.q, actor, id, op)

@@ -36,13 +36,16 @@ export interface LoneOutcome {
   affected: number
 }
 
+/** The item a lone trash addresses: by id, or by its path of names from the top level (srv.asmx's Path). */
+export type LoneTarget = { id: number } | { path: string[] }
+
 export interface TrashStore {
   /**
    * The common single-item trash in one statement outside any unit of work: an active item that is not a folder,
    * which the actor may trash, moved with its audit row and `op`'s row. Null: nothing changed, the general path
    * decides (and says why).
    */
-  trashLoneItem(actor: Actor, id: number, op: NewOperation): Promise<LoneOutcome | null>
+  trashLoneItem(actor: Actor, target: LoneTarget, op: NewOperation): Promise<LoneOutcome | null>
   /**
    * The common single-item restore likewise: a unit of one item the actor may restore, going back into its
    * folder (still active) under its name (still free). Null: nothing changed, the general path decides.

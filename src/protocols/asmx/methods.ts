@@ -227,9 +227,16 @@ async function deleteByPath(ctx: DoorContext, args: Args, kind: ItemKind): Promi
   const segments = pathSegments(args.Path ?? '')
   if (segments.length === 0) return failed(Errors.requiredPath)
   const notFound = kind === 'folder' ? Errors.folderNotFound : Errors.documentNotFound
-  const item = await itemAtPath(ctx, actor, segments)
-  if (!item || item.kind !== kind) return failed(notFound)
-  const result = (await ctx.trash.trash(actor, [item.id])).results[0]!
+  const short = segments.length === 1 ? asmxHandler.parsePath(segments[0]!) : null
+  let result: ItemResult | null
+  if (short) {
+    const item = await itemAtPath(ctx, actor, segments)
+    if (!item || item.kind !== kind) return failed(notFound)
+    result = (await ctx.trash.trash(actor, [item.id])).results[0]!
+  } else {
+    result = await ctx.trash.trashAtPath(actor, segments, kind)
+    if (!result) return failed(notFound)
+  }
   if (result.status === 'ok') return ok()
   // a warning here means a racing call trashed it first: for this caller it is gone
   const gone = result.status === 'warning' || result.code === ErrorCodes.NOT_FOUND
