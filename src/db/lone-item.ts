@@ -39,11 +39,12 @@ function recordedAs(params: SqlParams, op: NewOperation, changed: string, tenant
   const door = params.add(op.door)
   const action = params.add(op.action)
   return {
-    login,
     door,
-    action,
-    operationId: o.id,
-    session: o.session,
+    /** the audit row of each changed row `x`, with its unit root and detail as SQL */
+    audit: (unitRoot: string, detail: string) => `${AUDIT_INSERT_WITH_OPERATION}
+        select x.tenant_id, ${user}, ${login}, ${door}, ${action}, x.id, x.kind, x.type, x.name, x.original_path,
+               ${unitRoot}, ${detail}, ${AUDIT_ITEM_FACTS}, ${o.id}::uuid, ${o.session}::text
+          from ${changed} x`,
     statement: `${INSERT_OPERATION}
       select ${tenant}::bigint, ${o.id}::uuid, ${user}::bigint, ${login}::text, ${door}::text, ${action}::text,
              ${o.client}::text, ${o.remoteAddress}::text, ${o.startedAt}::timestamptz, ${o.counts.join(', ')},
@@ -118,13 +119,7 @@ export function trashLoneItem(q: Queryable, actor: Actor, target: LoneTarget, op
            and ${policySql.may(actor, 'trash', 'x', user)}
         returning x.*
       ),
-      audited as (
-        ${AUDIT_INSERT_WITH_OPERATION}
-        select x.tenant_id, ${user}, ${recorded.login}, ${recorded.door}, ${recorded.action}, x.id, x.kind, x.type,
-               x.name, x.original_path, x.trash_root, null, ${AUDIT_ITEM_FACTS}, ${recorded.operationId}::uuid,
-               ${recorded.session}::text
-          from moved x
-      ),
+      audited as (${recorded.audit('x.trash_root', 'null')}),
       recorded as (${recorded.statement})
       select id, name, kind, 1 as n from moved`,
     params.values,
@@ -157,13 +152,7 @@ export function restoreLoneUnit(q: Queryable, actor: Actor, id: number, op: NewO
                                    where p.tenant_id = ${tenant} and p.id = x.parent_id and p.state = 'active') end)
         returning x.*
       ),
-      audited as (
-        ${AUDIT_INSERT_WITH_OPERATION}
-        select x.tenant_id, ${user}, ${recorded.login}, ${recorded.door}, ${recorded.action}, x.id, x.kind, x.type,
-               x.name, x.original_path, x.id, jsonb_build_object('parentId', x.parent_id, 'name', x.name),
-               ${AUDIT_ITEM_FACTS}, ${recorded.operationId}::uuid, ${recorded.session}::text
-          from moved x
-      ),
+      audited as (${recorded.audit('x.id', "jsonb_build_object('parentId', x.parent_id, 'name', x.name)")}),
       recorded as (${recorded.statement})
       select id, name, kind, 1 as n from moved`,
     params.values,
