@@ -10,6 +10,7 @@ import { type AppContext, createContext } from '../src/context.js'
 import type { Actor } from '../src/core/types.js'
 import { connectPostgres, type Database } from '../src/db/database.js'
 import { buildApp } from '../src/http/app.js'
+import type { ProbeOptions, ProbeResult } from './probe-driver.js'
 
 export const BENCH_DATABASE_URL =
   process.env.BENCH_DATABASE_URL ??
@@ -266,6 +267,77 @@ export function restoreProbe(
         count: latencies.length,
         failures,
         used,
+      }
+    },
+  }
+}
+
+/** A restore probe's figures, with its slow restores (over `slowMs`) and when each started. */
+export interface ProcessProbeResult {
+  p50: number
+  p99: number
+  max: number
+  count: number
+  failures: number
+  /** the first failed answer */
+  sample?: string
+  used: number
+  /** restores slower than `slowMs`: when each started (ms since the epoch) and how long it took */
+  slow: { at: number; ms: number }[]
+}
+
+/**
+ * restoreProbe from a child process (bench/probe-driver.ts): the probe's requests and their timing do not share
+ * the event loop of the process that runs the server (and, there, a job's runner), so a slow answer is the
+ * server's, not the probe's own wait for its turn.
+ */
+export function restoreProbeProcess(
+  baseUrl: string,
+  user: { login: string; password: string },
+  tenantId: number,
+  ids: number[],
+  { maxSeconds = 600, slowMs = 100 } = {},
+): Omit<LatencyProbe, 'stop'> & { stop(): Promise<ProcessProbeResult> } {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, 'probe-driver.ts')],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  )
+  const options: ProbeOptions = { baseUrl, user, tenantId, ids, maxSeconds, warmUp: WARM_UP, pauseMs: 10 }
+  child.stdin.write(`${JSON.stringify(options)}\n`)
+  const kill = setTimeout(() => child.kill('SIGKILL'), (maxSeconds + 120) * 1000)
+  let output = ''
+  let signalReady: () => void = () => {}
+  const ready = new Promise<void>((resolve) => {
+    signalReady = resolve
+  })
+  child.stdout.on('data', (chunk) => {
+    output += chunk
+    if (output.startsWith('ready\n')) signalReady()
+  })
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve))
+  void closed.then(() => signalReady())
+  return {
+    ready,
+    async stop() {
+      child.stdin.end('stop\n')
+      const code = await closed
+      clearTimeout(kill)
+      const text = output.replace(/^ready\n/, '')
+      if (code !== 0) throw new Error(`restore probe exited with ${code}: ${text.slice(0, 500)}`)
+      const probed = JSON.parse(text) as ProbeResult
+      const slow = probed.latencies.flatMap((ms, i) =>
+        ms > slowMs ? [{ at: probed.startedAt[i]!, ms }] : [],
+      )
+      return {
+        p50: percentile(probed.latencies, 50),
+        p99: percentile(probed.latencies, 99),
+        max: Math.max(...probed.latencies),
+        count: probed.latencies.length,
+        failures: probed.failures,
+        sample: probed.sample,
+        used: probed.used,
+        slow,
       }
     },
   }

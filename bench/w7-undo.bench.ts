@@ -1,4 +1,5 @@
 import { loadavg } from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { TrashService } from '../src/core/trash-service.js'
 import { connectPostgres } from '../src/db/database.js'
 import { activeFiles, trashedFiles } from './datasets.js'
@@ -6,7 +7,8 @@ import {
   benchUser,
   peakRssGrowth,
   percentile,
-  restoreProbe,
+  restoreProbeProcess,
+  settleDatabase,
   startBenchServer,
   timed,
   type Workload,
@@ -83,10 +85,25 @@ export const workload: Workload = {
           )
         ).rows[0]!.n
 
+      /** a phase's wall-clock window, to match it with what the database did then */
+      const window = (from: number, to: number) =>
+        `${new Date(from).toISOString().slice(11, 23)}-${new Date(to).toISOString().slice(11, 23)} UTC`
+      /** the other user's restores over 100 ms, by their start in seconds into the phase */
+      const slowOnes = (slow: { at: number; ms: number }[], from: number) =>
+        slow.length === 0
+          ? 'no restore over 100 ms'
+          : `${slow.length} restores over 100 ms: ${slow
+              .slice(0, 40)
+              .map((s) => `+${((s.at - from) / 1000).toFixed(1)}s ${s.ms.toFixed(0)} ms`)
+              .join(', ')}${slow.length > 40 ? ', …' : ''}`
+      log(`database ${new URL(url).pathname.slice(1)}`)
       const ours: number[] = []
       const limit: number[] = []
       const rss: number[] = []
       const probes = { p50: [] as number[], p99: [] as number[], count: 0, failures: 0 }
+      const limitProbes = { p50: [] as number[], p99: [] as number[], count: 0, failures: 0 }
+      /** the longest the server's event loop was blocked during each side (ms) */
+      const blocks = { ours: [] as number[], limit: [] as number[] }
       for (let run = 0; run < repetitions; run++) {
         const owner = await benchUser(ctx, tenantId, `w7-ours-${run}`, false)
         const mine = await trashedFolder(owner, `ours${run}`)
@@ -95,8 +112,14 @@ export const workload: Workload = {
         await ctx.db.query('analyze items')
         await ctx.db.query('analyze audit')
 
-        const probe = restoreProbe(server.baseUrl, prober, tenantId, probeBatch())
+        // each side starts with the set-up's (or the other side's) writes checkpointed, so that neither is timed,
+        // nor has its probe slowed, by the other's background writes
+        await settleDatabase()
+        const probe = restoreProbeProcess(server.baseUrl, prober, tenantId, probeBatch())
         await probe.ready
+        const oursLoop = monitorEventLoopDelay({ resolution: 10 })
+        oursLoop.enable()
+        const oursFrom = Date.now()
         const authorization = `Basic ${Buffer.from(`${owner.login}:${owner.password}`).toString('base64')}`
         const undone = await peakRssGrowth(() =>
           timed(async () => {
@@ -120,6 +143,8 @@ export const workload: Workload = {
             return { status: 504, body: 'the job did not end within an hour' }
           }),
         )
+        const oursTo = Date.now()
+        oursLoop.disable()
         const probed = await probe.stop()
         nextProbe += probed.used
         if (undone.value.value.status !== 200) throw new Error(undone.value.value.body.slice(0, 300))
@@ -133,8 +158,12 @@ export const workload: Workload = {
         probes.failures += probed.failures
 
         // the other user restores while the limit runs too, so that both sides share the machine with that load
-        const limitProbe = restoreProbe(server.baseUrl, prober, tenantId, probeBatch())
+        await settleDatabase()
+        const limitProbe = restoreProbeProcess(server.baseUrl, prober, tenantId, probeBatch())
         await limitProbe.ready
+        const limitLoop = monitorEventLoopDelay({ resolution: 10 })
+        limitLoop.enable()
+        const limitFrom = Date.now()
         const raw = await timed(() =>
           setupDb.query(
             `with moved as (
@@ -152,18 +181,29 @@ export const workload: Workload = {
             [tenantId, theirs.folder, rawOwner.userId, rawOwner.login],
           ),
         )
+        const limitTo = Date.now()
+        limitLoop.disable()
         const limitProbed = await limitProbe.stop()
         nextProbe += limitProbed.used
         if (raw.value.rowCount !== ITEMS + 1) throw new Error(`raw restored ${raw.value.rowCount}`)
         limit.push(raw.ms)
+        limitProbes.p50.push(limitProbed.p50)
+        limitProbes.p99.push(limitProbed.p99)
+        limitProbes.count += limitProbed.count
+        limitProbes.failures += limitProbed.failures
+        blocks.ours.push(oursLoop.max / 1e6)
+        blocks.limit.push(limitLoop.max / 1e6)
         log(
           `run ${run + 1}: ours ${undone.value.ms.toFixed(0)} ms (RSS +${undone.mb.toFixed(0)} MB), limit ${raw.ms.toFixed(0)} ms; ` +
             `restore probe p50 ${probed.p50.toFixed(1)} ms p99 ${probed.p99.toFixed(1)} ms over ${probed.count}; ` +
             `during the limit p50 ${limitProbed.p50.toFixed(1)} ms p99 ${limitProbed.p99.toFixed(1)} ms over ${limitProbed.count}; ` +
+            `longest event-loop block ${(oursLoop.max / 1e6).toFixed(0)} ms (during the limit ${(limitLoop.max / 1e6).toFixed(0)} ms); ` +
             `load average ${loadavg()
               .map((v) => v.toFixed(1))
               .join(' ')}`,
         )
+        log(`   ours ${window(oursFrom, oursTo)}: ${slowOnes(probed.slow, oursFrom)}`)
+        log(`   limit ${window(limitFrom, limitTo)}: ${slowOnes(limitProbed.slow, limitFrom)}`)
       }
       return {
         ours,
@@ -174,6 +214,13 @@ export const workload: Workload = {
           'concurrent single restore p99 ms (target ≤ 100)': Math.max(...probes.p99),
           'concurrent restores': probes.count,
           'concurrent restore failures': probes.failures,
+          'during the limit: single restore p50 ms': percentile(limitProbes.p50, 50),
+          'during the limit: single restore p99 ms': Math.max(...limitProbes.p99),
+          'during the limit: restore failures': limitProbes.failures,
+          'longest event-loop block ms': Math.max(...blocks.ours),
+          'load average at the end': loadavg()
+            .map((v) => v.toFixed(1))
+            .join(' '),
         },
       }
     } finally {
