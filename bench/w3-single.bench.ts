@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { createServer } from 'node:http'
 import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
@@ -240,6 +241,58 @@ async function runPgbench(
   }
 }
 
+/**
+ * The floor: the least a Node.js HTTP server does for the same requests. node:http and a pg pool of the same size
+ * as ours, reading the id out of each request and running the limit's hand-written SQL (the pgbench script with
+ * its variables as parameters), then answering 200 with a few bytes: no framework, no XML parser, no sign-in, no
+ * policy. It says how much of the gap to the limit is HTTP in Node on this machine and how much is ours.
+ */
+async function startFloorServer(
+  url: string,
+  kind: Kind,
+  template: Omit<LoadOptions, 'ids' | 'connections' | 'seconds'>,
+  variables: { tenant_id: number; user_id: number; login: string; door: string },
+): Promise<{ url: string; close(): Promise<void> }> {
+  const script = await readFile(path.join(import.meta.dirname, `w3-limit-${kind}.sql`), 'utf8')
+  const order = ['id', 'tenant_id', 'user_id', 'login', 'door'] as const
+  const text = script
+    .split('\n')
+    .filter((line) => !line.startsWith('--') && !line.startsWith('\\'))
+    .join('\n')
+    .replace(
+      /:(id|tenant_id|user_id|login|door)\b/g,
+      (_, name: (typeof order)[number]) => `$${order.indexOf(name) + 1}`,
+    )
+  const fixed = [variables.tenant_id, variables.user_id, variables.login, variables.door]
+  // the id follows the same characters in every request: those before {ID} in the template
+  const source = template.path ?? template.body ?? ''
+  const before = source.slice(Math.max(0, source.indexOf('{ID}') - 12), source.indexOf('{ID}'))
+  const idPattern = new RegExp(`${before.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d+)`)
+  // as the limit runs: none of our triggers
+  const pool = new pg.Pool({ connectionString: url, max: 20, options: '-c session_replication_role=replica' })
+  pool.on('error', () => {})
+  const server = createServer((request, reply) => {
+    const chunks: Buffer[] = []
+    request.on('data', (chunk: Buffer) => chunks.push(chunk))
+    request.on('end', () => {
+      const id = idPattern.exec(template.path ? request.url! : Buffer.concat(chunks).toString())?.[1]
+      pool.query({ name: 'w3-floor', text, values: [id, ...fixed] }).then(
+        () => reply.writeHead(200, { 'content-type': 'text/plain' }).end('ok'),
+        (error: Error) => reply.writeHead(500).end(error.message),
+      )
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      await new Promise((resolve) => server.close(resolve))
+      await pool.end()
+    },
+  }
+}
+
 const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1))
 
 function workloadOf(door: DoorCase): Workload {
@@ -369,6 +422,34 @@ function workloadOf(door: DoorCase): Workload {
         global.gc?.()
         const rssGrowth = (Math.max(rssPeak, process.memoryUsage().rss) - rssStart) / 1024 / 1024
         const limitMany = await limitRun(CONNECTIONS, SECONDS)
+        const floorServer = await startFloorServer(url, door.kind, template, {
+          tenant_id: tenantId,
+          user_id: user.userId,
+          login: LOGIN,
+          door: door.door,
+        })
+        // the floor takes its items from the limit's pool, which the limit's next run then starts after
+        const floorRun = async (connections: number, seconds: number): Promise<LoadResult> => {
+          const target = new URL(template.url)
+          const floorUrl = `${floorServer.url}${target.pathname}${target.search}`
+          const ids = { first: limitNext, last: limit.last }
+          const result = await runLoad({ ...template, url: floorUrl, ids, connections, seconds })
+          const done = await changed(ids.first, ids.last)
+          if (result.non2xx + result.errors > 0 || done.n < result.total)
+            throw new Error(
+              `floor: ${result.non2xx + result.errors} failed, ${done.n} of ${result.total} items changed`,
+            )
+          limitNext = result.lastId! + 1
+          return result
+        }
+        let floorMany: LoadResult
+        let floorOne: LoadResult
+        try {
+          floorMany = await floorRun(CONNECTIONS, SECONDS)
+          floorOne = await floorRun(1, SECONDS_ONE)
+        } finally {
+          await floorServer.close()
+        }
         const one = await oursRun(1, SECONDS_ONE)
         const limitOne = await limitRun(1, SECONDS_ONE)
         log(
@@ -376,6 +457,8 @@ function workloadOf(door: DoorCase): Workload {
             `${one.rps.toFixed(0)} req/s at 1 (p50 ${ms(one.p50)} ms, p99 ${ms(one.p99)} ms); ` +
             `limit ${limitMany.tps.toFixed(0)} tps at ${CONNECTIONS} (p50 ${ms(limitMany.p50)} ms, p99 ${ms(limitMany.p99)} ms), ` +
             `${limitOne.tps.toFixed(0)} tps at 1 (p50 ${ms(limitOne.p50)} ms, p99 ${ms(limitOne.p99)} ms); ` +
+            `floor ${floorMany.rps.toFixed(0)} req/s at ${CONNECTIONS} (p50 ${ms(floorMany.p50)} ms, p99 ${ms(floorMany.p99)} ms), ` +
+            `${floorOne.rps.toFixed(0)} req/s at 1 (p50 ${ms(floorOne.p50)} ms); ` +
             `${statements} statements per request; RSS growth ${rssGrowth.toFixed(1)} MB; load average ${load.map((v) => v.toFixed(1)).join(' ')}`,
         )
         return {
@@ -388,6 +471,9 @@ function workloadOf(door: DoorCase): Workload {
             'p50 / p99 at 1 ms': `${ms(one.p50)} / ${ms(one.p99)}, limit ${ms(limitOne.p50)} / ${ms(limitOne.p99)}`,
             'p50 at 1 ÷ limit': (one.p50 / limitOne.p50).toFixed(2),
             'req/s at 1': `${one.rps.toFixed(0)}, limit ${limitOne.tps.toFixed(0)}`,
+            [`floor req/s at ${CONNECTIONS}, p50 at 1 ms`]: `${floorMany.rps.toFixed(0)}, ${ms(floorOne.p50)}`,
+            [`ours ÷ floor at ${CONNECTIONS}`]: (many.rps / floorMany.rps).toFixed(2),
+            [`floor ÷ limit at ${CONNECTIONS}`]: (floorMany.rps / limitMany.tps).toFixed(2),
             'statements per request': String(statements),
             'RSS growth MB': rssGrowth.toFixed(1),
             'load average at start': load.map((v) => v.toFixed(1)).join(' '),
