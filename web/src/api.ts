@@ -1,5 +1,4 @@
 /** The REST door as the page uses it: a bearer session token, JSON in and out, problems as ApiError. */
-import type { Job } from './operations.js'
 
 export interface Me {
   id: number
@@ -38,6 +37,18 @@ export interface Facets {
   brands: { id: number; name: string }[]
   deleters: { id: number; login: string; name: string | null }[]
   types: string[]
+}
+
+/** A bulk job (an undo, or a restore or permanent delete of many items) as GET /api/v1/jobs/:id answers it. */
+export interface Job {
+  id: string
+  kind: 'undo' | 'restore' | 'empty' | 'purge'
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+  total: number
+  done: number
+  outcomes: { ok: number; warning: number; error: number }
+  skippedCount: number
+  error: string | null
 }
 
 export interface ItemResult {

@@ -1,4 +1,4 @@
-import type { Api, ItemResult } from './api.js'
+import type { Api, ItemResult, Job } from './api.js'
 import { h } from './dom.js'
 import { describeProblem, formatCount, formatDateTime, items } from './format.js'
 
@@ -27,18 +27,6 @@ export interface UndoAnswer {
   results: (ItemResult & { recreatedFolders?: string[] })[]
   skippedCount: number
   skipped: { id: number; name: string | null; reason: 'restored' | 'emptied' | 'purged' | 'trashed_again' }[]
-}
-
-/** A bulk job (an undo, or a restore or permanent delete of many items) as GET /api/v1/jobs/:id answers it. */
-export interface Job {
-  id: string
-  kind: 'undo' | 'restore' | 'empty' | 'purge'
-  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
-  total: number
-  done: number
-  outcomes: { ok: number; warning: number; error: number }
-  skippedCount: number
-  error: string | null
 }
 
 /** "12,000 of 48,211 units", and how they went so far */
