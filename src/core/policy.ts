@@ -199,15 +199,18 @@ export function isUnderLegalHold(item: Pick<ItemFacts, 'legalHold' | 'brandLegal
   return item.legalHold || item.brandLegalHold
 }
 
+/** What deciding a purge needs of an item: its rights' facts and its legal holds. */
+export type PurgeFacts = RightFacts & Pick<ItemFacts, 'legalHold' | 'brandLegalHold'>
+
 /** Purge an item now. A legal hold stops every purge, administrators' too. */
-export function canPurge(actor: Actor, item: ItemFacts): Decision {
+export function canPurge(actor: Actor, item: PurgeFacts): Decision {
   if (!sameTenant(actor, item)) return ErrorCodes.NOT_FOUND
   if (isUnderLegalHold(item)) return ErrorCodes.LEGAL_HOLD
   return decideRight(actor, item, 'purge')
 }
 
 /** Purge an active item straight away (its subtree: see TrashService), after a legal-hold check. */
-export function canPurgeActive(actor: Actor, item: ItemFacts): Decision {
+export function canPurgeActive(actor: Actor, item: PurgeFacts): Decision {
   if (!sameTenant(actor, item)) return ErrorCodes.NOT_FOUND
   if (isUnderLegalHold(item)) return ErrorCodes.LEGAL_HOLD
   return decideRight(actor, item, 'purgeActive')

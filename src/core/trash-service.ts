@@ -23,6 +23,7 @@ import { completePurge, failuresByUnit } from './purge-protocol.js'
 import { eachInTurns, mapInPieces, mapInTurns, PIECE, Turns } from './turns.js'
 import {
   type Actor,
+  type BatchFacts,
   type BatchResult,
   type ItemFacts,
   type ItemListing,
@@ -460,7 +461,7 @@ export class TrashService {
   private async trashAllowed(
     tx: Stores,
     actor: Actor,
-    allowed: ItemFacts[],
+    allowed: BatchFacts[],
     results: Map<number, ItemResult>,
     auditDetail: Record<string, unknown> | null = null,
   ): Promise<Set<number>> {
@@ -628,7 +629,7 @@ export class TrashService {
    * tell a unit too large for one statement); files and members of a unit are not asked about (one row each, or
    * restored with their ancestors' walk).
    */
-  private async unitSizes(tx: Stores, tenantId: number, items: ItemFacts[]): Promise<Map<number, number>> {
+  private async unitSizes(tx: Stores, tenantId: number, items: BatchFacts[]): Promise<Map<number, number>> {
     const roots = items
       .filter((item) => item.kind === 'folder' && item.trashRoot === item.id && item.state === 'trashed')
       .map((item) => item.id)
@@ -875,7 +876,7 @@ export class TrashService {
         : null
     const at = new Date()
     const token = randomUUID()
-    let marked: { results: Map<number, ItemResult>; units: ItemFacts[] } | null = null
+    let marked: { results: Map<number, ItemResult>; units: BatchFacts[] } | null = null
     const page = await this.operationTransaction(
       op,
       async (tx): Promise<UndoPage> => {
@@ -899,7 +900,7 @@ export class TrashService {
       RETRY_ON_NAME_RACE,
     )
     const amended: { index: number; result: ItemResult }[] = []
-    const purging = marked as { results: Map<number, ItemResult>; units: ItemFacts[] } | null
+    const purging = marked as { results: Map<number, ItemResult>; units: BatchFacts[] } | null
     if (purging && (await this.purgeFinish(op, token, purging.units, purging.results)) > 0) {
       page.results.forEach((result, index) => {
         const now = purging.results.get(result.id)!
@@ -949,7 +950,7 @@ export class TrashService {
   private async planRestore(
     tx: Stores,
     actor: Actor,
-    units: ItemFacts[],
+    units: BatchFacts[],
     options: RestoreOptions,
     results: Map<number, ItemResult>,
     recreated?: Map<number, string[]>,
@@ -1011,7 +1012,7 @@ export class TrashService {
     }
 
     // Name conflicts: one query per destination folder, names chosen so the batch does not collide with itself.
-    const byParent = new Map<number | null, ItemFacts[]>()
+    const byParent = new Map<number | null, BatchFacts[]>()
     await eachInTurns(units, (unit) => {
       const dest = destination.get(unit.id)
       if (!dest) return
@@ -1218,9 +1219,9 @@ export class TrashService {
     ids: number[],
     options: PurgeOptions,
     token: string,
-  ): Promise<{ results: Map<number, ItemResult>; units: ItemFacts[] }> {
+  ): Promise<{ results: Map<number, ItemResult>; units: BatchFacts[] }> {
     const facts = await lockFacts(tx, actor, ids)
-    const active: ItemFacts[] = []
+    const active: BatchFacts[] = []
     const { results, allowed } = await decide(ids, facts, (item) => {
       if (item.state === 'purging') return fail(item.id, ErrorCodes.NOT_FOUND)
       if (item.state === 'active') {
@@ -1295,7 +1296,7 @@ export class TrashService {
   private async purgeFinish(
     op: Operation,
     token: string,
-    units: ItemFacts[],
+    units: BatchFacts[],
     results: Map<number, ItemResult>,
   ): Promise<number> {
     if (units.length === 0) return 0
@@ -1516,7 +1517,7 @@ const visibilityFor = (actor: Actor, filter: TrashFilter) =>
  * Locks and reads the items' facts, a piece of ids at a time (inPieces) in ascending id order across the pieces,
  * so that racing batches queue behind each other's locks instead of deadlocking.
  */
-function lockFacts(tx: Stores, actor: Actor, ids: number[]): Promise<Map<number, ItemFacts>> {
+function lockFacts(tx: Stores, actor: Actor, ids: number[]): Promise<Map<number, BatchFacts>> {
   const ordered = ids.length > PIECE ? [...ids].sort((a, b) => a - b) : ids
   return mapInPieces(ordered, (piece) => tx.trash.lockItemFacts(actor.tenantId, actor.userId, piece))
 }
@@ -1527,11 +1528,11 @@ function lockFacts(tx: Stores, actor: Actor, ids: number[]): Promise<Map<number,
  */
 async function decide(
   ids: number[],
-  facts: Map<number, ItemFacts>,
-  check: (item: ItemFacts) => ItemResult | null,
-): Promise<{ results: Map<number, ItemResult>; allowed: ItemFacts[] }> {
+  facts: Map<number, BatchFacts>,
+  check: (item: BatchFacts) => ItemResult | null,
+): Promise<{ results: Map<number, ItemResult>; allowed: BatchFacts[] }> {
   const results = new Map<number, ItemResult>()
-  const allowed: ItemFacts[] = []
+  const allowed: BatchFacts[] = []
   await eachInTurns(ids, (id) => {
     const item = facts.get(id)
     if (!item) {
@@ -1547,11 +1548,11 @@ async function decide(
 
 /** A member of a unit whose root is also requested goes along with the root (reported ok). */
 async function absorbIntoRequestedRoots(
-  allowed: ItemFacts[],
+  allowed: BatchFacts[],
   results: Map<number, ItemResult>,
-): Promise<ItemFacts[]> {
+): Promise<BatchFacts[]> {
   const requested = new Set(allowed.map((item) => item.id))
-  const units: ItemFacts[] = []
+  const units: BatchFacts[] = []
   await eachInTurns(allowed, (item) => {
     if (item.trashRoot !== null && item.trashRoot !== item.id && requested.has(item.trashRoot)) {
       results.set(item.id, ok(item, 0))
@@ -1579,9 +1580,9 @@ async function refuseForbiddenMembers(
   tx: Stores,
   actor: Actor,
   right: policy.Right,
-  candidates: ItemFacts[],
+  candidates: BatchFacts[],
   results: Map<number, ItemResult>,
-  also?: ItemFacts[],
+  also?: BatchFacts[],
   /** units' sizes (unitSizes): a unit larger than `rows` is checked a keyset range of `rows` at a time */
   large?: { sizes: Map<number, number>; rows: number },
 ): Promise<void> {

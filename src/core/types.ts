@@ -66,6 +66,30 @@ export interface ItemFacts extends Item {
   brandLegalHold: boolean
 }
 
+/**
+ * What a batch's checks, plan and results read of each item (TrashStore.lockItemFacts reads these alone): a
+ * 10,000-item batch holds them until it ends, and the rest of a row (its dates above all) cost as much again to
+ * decode and keep.
+ */
+export type BatchFacts = Pick<
+  ItemFacts,
+  | 'tenantId'
+  | 'id'
+  | 'kind'
+  | 'name'
+  | 'parentId'
+  | 'state'
+  | 'ownerId'
+  | 'deletedBy'
+  | 'brandId'
+  | 'rights'
+  | 'legalHold'
+  | 'brandLegalHold'
+  | 'trashRoot'
+  | 'originalParentId'
+  | 'originalPath'
+>
+
 /** A trash listing row: the item, the actor's rights on it, and names the doors display. */
 export interface TrashEntry extends ItemFacts {
   deletedByLogin: string | null

@@ -17,6 +17,7 @@ import {
   type TransactionOptions,
   UNIQUE_VIOLATION,
 } from './queryable.js'
+import { withArrayLiterals } from './sql-params.js'
 import { PgStores } from './stores.js'
 
 export { isPgError, type Queryable, type TextQueryable, type TransactionOptions } from './queryable.js'
@@ -164,12 +165,11 @@ class PoolDatabase implements Database {
     const query = (...args: unknown[]) => prototype.query.apply(client, args)
     const send = (...args: unknown[]) => {
       const [text, values] = args
-      // (not on the embedded database: its one session outlives a dropped connection, prepared names included)
-      if (this.kind === 'postgres' && typeof text === 'string' && Array.isArray(values)) {
-        const name = preparedName(text, values)
-        if (name !== undefined) return query({ name, text }, ...args.slice(1))
-      }
-      return query(...args)
+      if (typeof text !== 'string' || !Array.isArray(values)) return query(...args)
+      // (not on the embedded database: its one session outlives a dropped connection, prepared names included;
+      // named or not as the arrays given decide, before they are written as literals)
+      const name = this.kind === 'postgres' ? preparedName(text, values) : undefined
+      return query(name === undefined ? text : { name, text }, withArrayLiterals(values), ...args.slice(2))
     }
     const watchers = this.#watchers
     client.query = ((...args: unknown[]) => {

@@ -17,3 +17,21 @@ export class SqlParams {
     return `$${this.values.length}`
   }
 }
+
+/**
+ * The values of a statement with each array of numbers (ids, mostly) as PostgreSQL's array literal, one string
+ * made by one join: the driver's own conversion quotes and escapes every element (several strings per element),
+ * which for the id arrays of a 10,000-item batch was the largest share of what the batch allocated after the
+ * rows it read. The same text reaches the server (`{1,2}` reads as `{"1","2"}` does). Answers `values` itself
+ * when it holds no such array.
+ */
+export function withArrayLiterals(values: unknown[]): unknown[] {
+  let out: unknown[] | undefined
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]
+    if (!Array.isArray(value) || value.length < 2 || !value.every((n) => typeof n === 'number')) continue
+    out ??= [...values]
+    out[i] = `{${value.join(',')}}`
+  }
+  return out ?? values
+}

@@ -1,6 +1,7 @@
 import type { Right, TrashVisibility } from '../policy.js'
 import type {
   Actor,
+  BatchFacts,
   Item,
   ItemFacts,
   ItemListing,
@@ -51,8 +52,11 @@ export interface TrashStore {
    * folder (still active) under its name (still free). Null: nothing changed, the general path decides.
    */
   restoreLoneUnit(actor: Actor, id: number, op: NewOperation): Promise<LoneOutcome | null>
-  /** Loads items for a decision and locks them until the unit of work ends (racing batches queue). */
-  lockItemFacts(tenantId: number, userId: number, ids: number[]): Promise<Map<number, ItemFacts>>
+  /**
+   * Loads what a batch decides on (BatchFacts, not the whole row) and locks the items until the unit of work ends
+   * (racing batches queue).
+   */
+  lockItemFacts(tenantId: number, userId: number, ids: number[]): Promise<Map<number, BatchFacts>>
   /** Reads facts without locking. */
   readItemFacts(tenantId: number, userId: number, ids: number[]): Promise<Map<number, ItemFacts>>
   /** Of these active items, those whose active subtree holds an item under legal hold (its own or its brand's). */
