@@ -50,15 +50,18 @@ const loadAverage = () =>
 
 /**
  * W8: one client attacks the server as issue #21 found (each attack a row), while a user of another tenant
- * restores single items through the IPS door one after the other. Ours: that restore's p99 under the attack;
- * its limit: the same restore loop with no attack, right before, in the same run (the machine's own slowness).
- * The target is the issue's: p99 ≤ 100 ms under every attack. Each repetition measures the baseline then the
- * attack, BENCH_W8_SECONDS (5) each; the attacker runs in a child process.
+ * restores single items through the IPS door one after the other. Ours: that restore's p99 under the attack.
+ * The target is the issue's and absolute: p99 ≤ 100 ms under every attack. W8 has no limit: what stands in the
+ * limit's place is a baseline of our own, the same restore loop with no attack, right before, in the same run
+ * (how slow the machine is without the attack); the ratio to it says what the attack adds, and decides nothing.
+ * Each repetition measures the baseline then the attack, BENCH_W8_SECONDS (5) each; the attacker runs in a child
+ * process.
  */
 export const workloads: Workload[] = ATTACKS.map(({ kind, title }) => ({
   id: `W8-${kind}`,
   title: `another tenant's single restore under attack: ${title}`,
-  target: `restore p99 under the attack ≤ ${TARGET_MS} ms`,
+  target: `restore p99 under the attack ≤ ${TARGET_MS} ms (absolute; no limit, a baseline instead)`,
+  reference: 'baseline',
   meets: (_ratio, extra) => Number(extra['restore p99 under attack ms (median)']) <= TARGET_MS,
   async run({ ctx, repetitions, log }) {
     const server = await startBenchServer(ctx)
@@ -114,7 +117,8 @@ export const workloads: Workload[] = ATTACKS.map(({ kind, title }) => ({
       }
 
       const ours: number[] = []
-      const limit: number[] = []
+      /** the baseline: the same restore loop's p99 with no attack (ours, not a limit) */
+      const baselines: number[] = []
       const blocks: number[] = []
       let failures = 0
       let attackFailures = 0
@@ -136,14 +140,14 @@ export const workloads: Workload[] = ATTACKS.map(({ kind, title }) => ({
           done = await attack(options)
         })
         ours.push(attacked.p99)
-        limit.push(baseline.p99)
+        baselines.push(baseline.p99)
         blocks.push(attacked.maxBlockMs)
         failures += attacked.failures + baseline.failures
         attackFailures += done.failures
         steps += done.steps
         log(
           `run ${run + 1} (load ${loads[run]}): restore p99 ${attacked.p99.toFixed(1)} ms under attack (${attacked.count} restores, ` +
-            `longest block ${attacked.maxBlockMs.toFixed(0)} ms), ${baseline.p99.toFixed(1)} ms without (${baseline.count}); ` +
+            `longest block ${attacked.maxBlockMs.toFixed(0)} ms), baseline ${baseline.p99.toFixed(1)} ms with no attack (${baseline.count}); ` +
             `attack: ${done.steps} steps, ${done.failures} unexpected answers${done.sample ? ` (${done.sample.slice(0, 120)})` : ''}`,
         )
       }
@@ -151,10 +155,10 @@ export const workloads: Workload[] = ATTACKS.map(({ kind, title }) => ({
         throw new Error(`${attackFailures} attack requests were not answered as expected`)
       return {
         ours,
-        limit,
+        limit: baselines,
         extra: {
           'restore p99 under attack ms (median)': median(ours),
-          'restore p99 without attack ms (median)': median(limit),
+          'baseline: restore p99 with no attack ms (median)': median(baselines),
           'longest event-loop block under attack ms (max)': Math.max(...blocks),
           'restore failures': failures,
           'attack steps': steps,
