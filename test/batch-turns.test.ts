@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { PIECE, Turns } from '../src/core/turns.js'
 import { createFixture, createTestContext, type Fixture, type TestContext } from './helpers/server.js'
@@ -63,7 +64,7 @@ describe('batch work gives the event loop turns', () => {
     }
   }, 240_000)
 
-  it('a 10,000-item trash, restore and empty lock and change their rows in statements of at most 1,000, in one transaction', async () => {
+  it('a 10,000-item trash, restore, empty and purge lock and change their rows in statements of at most 1,000, in one transaction', async () => {
     const editor = f.users.editor!.actor
     const ids = await files(10_000, 'pieces')
     for (const [name, run] of [
@@ -71,6 +72,7 @@ describe('batch work gives the event loop turns', () => {
       ['restore', () => context.ctx.trash.restore(editor, ids)],
       ['trash again', () => context.ctx.trash.trash(editor, ids)],
       ['empty', () => context.ctx.trash.empty(f.users.admin!.actor, ids)],
+      ['purge', () => context.ctx.trash.purge(f.users.admin!.actor, ids)],
     ] as const) {
       // the largest array parameter of each statement, and the connections the batch's statements went on
       const largest: number[] = []
@@ -98,5 +100,56 @@ describe('batch work gives the event loop turns', () => {
       // one transaction: every statement on one connection
       expect(clients.size, name).toBe(1)
     }
+  }, 240_000)
+
+  it('an undo of 10,000 units reads its units, and an own bin of 10,000 units is emptied, in statements of at most 1,000', async () => {
+    const admin = f.users.admin!.actor
+    const ids = await files(10_000, 'more-pieces')
+    const operationId = randomUUID()
+    expect((await context.ctx.trash.trash(admin, ids, { operationId })).successCount).toBe(10_000)
+
+    // the undo's units, read a page at a time: the limit of each read (its fourth value)
+    const reads: number[] = []
+    const stopReads = context.ctx.db.watchStatements!((statement) => {
+      if (/with page as materialized/.test(statement.text)) reads.push(Number(statement.values[3]))
+    })
+    try {
+      const undone = await context.ctx.trash.undoOperations(admin, f.tenantId, [operationId], {
+        undoOf: operationId,
+      })
+      expect(undone.results.filter((result) => result.status === 'ok').length).toBe(10_000)
+    } finally {
+      stopReads()
+    }
+    // the first read asks whether the undo is a big batch (PIECE + 1 units at most), then the pages read theirs
+    expect(reads[0]).toBe(PIECE + 1)
+    const pages = reads.slice(1)
+    console.log(`batch-turns undo of 10,000: ${pages.length} unit reads of at most ${Math.max(...pages)}`)
+    expect(Math.max(...pages)).toBeLessThanOrEqual(PIECE)
+    expect(pages.length).toBeGreaterThanOrEqual(10)
+
+    // the own bin: its units marked a piece of roots at a time (the limit is the mark statement's fifth value)
+    expect((await context.ctx.trash.trash(admin, ids)).successCount).toBe(10_000)
+    const marks: number[] = []
+    const stopMarks = context.ctx.db.watchStatements!((statement) => {
+      if (/heads as materialized/.test(statement.text) && /r\.deleted_by = /.test(statement.text))
+        marks.push(Number(statement.values[4]))
+    })
+    try {
+      const emptied = await context.ctx.trash.emptyOwnBin(admin)
+      expect(emptied.failed).toEqual([])
+    } finally {
+      stopMarks()
+    }
+    console.log(
+      `batch-turns own bin of 10,000: ${marks.length} mark statements of at most ${Math.max(...marks)}`,
+    )
+    expect(Math.max(...marks)).toBeLessThanOrEqual(PIECE)
+    expect(marks.length).toBeGreaterThanOrEqual(10)
+    const left = await context.ctx.db.query<{ n: number }>(
+      'select count(*)::int as n from items where id = any($1)',
+      [ids],
+    )
+    expect(left.rows[0]!.n).toBe(0)
   }, 240_000)
 })

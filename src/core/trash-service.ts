@@ -13,6 +13,7 @@ import {
 import type { OperationRequest } from './plugins.js'
 import * as policy from './policy.js'
 import type { BlobStore } from './ports/blob-store.js'
+import type { MarkResult, OwnBinBatch, OwnBinScope, PurgeUnit } from './ports/purge-store.js'
 import type { RootPath } from './ports/item-store.js'
 import type { IdsJobKind, IdsJobParams } from './ports/job-store.js'
 import type { NewOperation, OperationStore, OperationUnit } from './ports/operation-store.js'
@@ -20,7 +21,7 @@ import type { Stores } from './ports/stores.js'
 import type { DeleteLogFilter, DeleteLogRow, Pace, RestoreTarget } from './ports/trash-store.js'
 import type { Persistence, UnitOfWorkOptions } from './ports/unit-of-work.js'
 import { completePurge, failuresByUnit } from './purge-protocol.js'
-import { eachInTurns, mapInPieces, mapInTurns, PIECE, Turns } from './turns.js'
+import { eachInTurns, inPieces, mapInPieces, mapInTurns, nextTurn, PIECE, Turns } from './turns.js'
 import {
   type Actor,
   type BatchFacts,
@@ -295,8 +296,8 @@ export class TrashService {
    * order, at most BIG_BATCH_WAIT): big batches share the database with every other request, and so many of them
    * at once would take every pooled connection and the database's CPU from other users' single-item requests.
    */
-  private sized<T>(count: number, work: () => Promise<T>): Promise<T> {
-    return count > PIECE ? this.bigBatches.run(work) : work()
+  private sized<T>(count: number, work: () => Promise<T>, patient = false): Promise<T> {
+    return count > PIECE ? this.bigBatches.run(work, patient) : work()
   }
 
   /** rows a restoring statement changes at most: a larger unit is restored a keyset range at a time */
@@ -695,6 +696,19 @@ export class TrashService {
     operationIds: string[],
     options: { dryRun?: boolean; undoOf?: string } = {},
   ): Promise<UndoOutcome> {
+    // more than PIECE units is a big batch (BIG_BATCHES): asked before anything is done
+    const size = (
+      await this.stores.operations.listOperationUnits(tenantId, operationIds, 0, PIECE + 1, false)
+    ).length
+    return this.sized(size, () => this.undoInPlace(actor, tenantId, operationIds, options))
+  }
+
+  private async undoInPlace(
+    actor: Actor,
+    tenantId: number,
+    operationIds: string[],
+    options: { dryRun?: boolean; undoOf?: string },
+  ): Promise<UndoOutcome> {
     const host = this.plugins()
     if (host.plugins.length === 0) return this.undoOnce(actor, tenantId, operationIds, options)
     const request = await this.undoRequest(actor, tenantId, operationIds)
@@ -799,15 +813,21 @@ export class TrashService {
     record: (tx: Stores, page: UndoPage) => Promise<void>,
     hold: (tx: Stores) => Promise<void> = async () => {},
   ): Promise<UndoPage> {
-    const page = await this.operationTransaction(
-      op,
-      async (tx) => {
-        await hold(tx)
-        const page = await this.undoPageIn(tx, op.actor, tenantId, operationIds, after, pageSize)
-        await record(tx, page)
-        return page
-      },
-      RETRY_ON_NAME_RACE,
+    // a page of more than PIECE units waits for a place among the big batches (never refused: the job goes on)
+    const page = await this.sized(
+      pageSize,
+      () =>
+        this.operationTransaction(
+          op,
+          async (tx) => {
+            await hold(tx)
+            const page = await this.undoPageIn(tx, op.actor, tenantId, operationIds, after, pageSize)
+            await record(tx, page)
+            return page
+          },
+          RETRY_ON_NAME_RACE,
+        ),
+      true,
     )
     const host = this.plugins()
     if (host.plugins.length > 0 && page.results.length > 0) {
@@ -877,27 +897,33 @@ export class TrashService {
     const at = new Date()
     const token = randomUUID()
     let marked: { results: Map<number, ItemResult>; units: BatchFacts[] } | null = null
-    const page = await this.operationTransaction(
-      op,
-      async (tx): Promise<UndoPage> => {
-        await hold(tx)
-        let results: ItemResult[]
-        if (kind === 'restore')
-          results = await this.restoreIn(tx, actor, ids, {
-            targetFolderId: params.targetFolderId,
-            onMissingParent: params.onMissingParent,
-          })
-        else if (kind === 'empty') results = await this.emptyIn(tx, actor, ids)
-        else {
-          const done = await this.purgeMarkIn(tx, actor, ids, {}, token)
-          marked = done
-          results = await mapInTurns(ids, (id) => done.results.get(id)!)
-        }
-        const page = { results, skipped: [], next }
-        await record(tx, page)
-        return page
-      },
-      RETRY_ON_NAME_RACE,
+    // a page of more than PIECE ids waits for a place among the big batches (never refused: the job goes on)
+    const page = await this.sized(
+      ids.length,
+      () =>
+        this.operationTransaction(
+          op,
+          async (tx): Promise<UndoPage> => {
+            await hold(tx)
+            let results: ItemResult[]
+            if (kind === 'restore')
+              results = await this.restoreIn(tx, actor, ids, {
+                targetFolderId: params.targetFolderId,
+                onMissingParent: params.onMissingParent,
+              })
+            else if (kind === 'empty') results = await this.emptyIn(tx, actor, ids)
+            else {
+              const done = await this.purgeMarkIn(tx, actor, ids, {}, token)
+              marked = done
+              results = await mapInTurns(ids, (id) => done.results.get(id)!)
+            }
+            const page = { results, skipped: [], next }
+            await record(tx, page)
+            return page
+          },
+          RETRY_ON_NAME_RACE,
+        ),
+      true,
     )
     const amended: { index: number; result: ItemResult }[] = []
     const purging = marked as { results: Map<number, ItemResult>; units: BatchFacts[] } | null
@@ -924,7 +950,16 @@ export class TrashService {
     after: number,
     pageSize: number,
   ): Promise<UndoPage> {
-    const units = await tx.operations.listOperationUnits(tenantId, operationIds, after, pageSize, false)
+    // read a PIECE of units per statement, one after another, the event loop given a turn between two
+    const units: OperationUnit[] = []
+    for (let from = after; units.length < pageSize; ) {
+      if (units.length > 0) await nextTurn()
+      const asked = Math.min(PIECE, pageSize - units.length)
+      const piece = await tx.operations.listOperationUnits(tenantId, operationIds, from, asked, false)
+      for (const unit of piece) units.push(unit)
+      if (piece.length < asked) break
+      from = piece[piece.length - 1]!.auditId
+    }
     const skipped: UndoSkipped[] = []
     const restorable: number[] = []
     for (const unit of units) {
@@ -1271,7 +1306,8 @@ export class TrashService {
       results,
     )
     const action = options.action ?? 'purge'
-    const marked = await tx.purge.markForPurge(
+    const marked = await markInPieces(
+      tx,
       actor,
       units.map((u) => ({ id: u.id, action })),
       token,
@@ -1326,8 +1362,12 @@ export class TrashService {
    */
   async emptyOwnBin(actor: Actor): Promise<{ purged: number; failed: ItemResult[] }> {
     const host = this.plugins()
-    if (host.plugins.length === 0) return this.emptyOwnBinOnce(actor, policy.ownBinScope(actor))
     const scope = policy.ownBinScope(actor)
+    if (host.plugins.length === 0) {
+      // a bin of more than PIECE units is a big batch (BIG_BATCHES): asked before anything is done
+      const size = (await this.stores.purge.ownBinRoots(actor, scope, PIECE + 1)).length
+      return this.sized(size, () => this.emptyOwnBinOnce(actor, scope))
+    }
     const ids = await this.stores.purge.ownBinRoots(actor, scope)
     const request: OperationRequest = {
       operation: 'DeleteObjects',
@@ -1338,11 +1378,13 @@ export class TrashService {
       areas: ['Trash'],
     }
     let outcome: { purged: number; failed: ItemResult[] } | undefined
-    await withHooks(host, this.stores.objects, request, async () => {
-      outcome = await this.emptyOwnBinOnce(actor, { ...scope, only: ids })
-      const failed = new Map(outcome.failed.map((result) => [result.id, result]))
-      return ids.map((id) => failed.get(id) ?? { id, status: 'ok' })
-    })
+    await this.sized(ids.length, () =>
+      withHooks(host, this.stores.objects, request, async () => {
+        outcome = await this.emptyOwnBinOnce(actor, { ...scope, only: ids })
+        const failed = new Map(outcome.failed.map((result) => [result.id, result]))
+        return ids.map((id) => failed.get(id) ?? { id, status: 'ok' })
+      }),
+    )
     return outcome!
   }
 
@@ -1360,8 +1402,9 @@ export class TrashService {
     let afterId = 0
     for (;;) {
       const token = randomUUID()
+      const from = afterId
       const batch = await this.operationTransaction(op, (tx) =>
-        tx.purge.markOwnBinForPurge(actor, scope, afterId, OWN_BIN_BATCH, token, 'empty_bin'),
+        markOwnBinInPieces(tx, actor, scope, from, OWN_BIN_BATCH, token),
       )
       if (batch.roots === 0) break
       afterId = batch.lastRootId
@@ -1512,6 +1555,58 @@ export class TrashService {
 
 const visibilityFor = (actor: Actor, filter: TrashFilter) =>
   policy.trashVisibility(actor, filter.purgeable ? 'purge' : 'view')
+
+/**
+ * Purge step 1 for the next `limit` units of the actor's own bin after `afterId`, a statement per PIECE of them
+ * one after another in the caller's transaction, the event loop given a turn between two; the pieces' answers
+ * as one.
+ */
+async function markOwnBinInPieces(
+  tx: Stores,
+  actor: Actor,
+  scope: OwnBinScope,
+  afterId: number,
+  limit: number,
+  token: string,
+): Promise<OwnBinBatch> {
+  const all: OwnBinBatch = {
+    roots: 0,
+    lastRootId: afterId,
+    deletedRows: 0,
+    marked: new Map(),
+    heldItems: new Map(),
+  }
+  while (all.roots < limit) {
+    if (all.roots > 0) await nextTurn()
+    const asked = Math.min(PIECE, limit - all.roots)
+    const piece = await tx.purge.markOwnBinForPurge(actor, scope, all.lastRootId, asked, token, 'empty_bin')
+    all.roots += piece.roots
+    all.lastRootId = piece.lastRootId
+    all.deletedRows += piece.deletedRows
+    for (const [id, n] of piece.marked) all.marked.set(id, n)
+    for (const [id, item] of piece.heldItems) all.heldItems.set(id, item)
+    if (piece.roots < asked) break
+  }
+  return all
+}
+
+/** Purge step 1 for these units, a statement per piece (inPieces), one after another in the caller's transaction. */
+async function markInPieces(
+  tx: Stores,
+  actor: Actor,
+  units: PurgeUnit[],
+  token: string,
+): Promise<MarkResult> {
+  const pieces = await inPieces(units, (piece) => tx.purge.markForPurge(actor, piece, token))
+  if (pieces.length === 1) return pieces[0]!
+  const all: MarkResult = { marked: new Map(), deleted: new Map(), held: [] }
+  for (const piece of pieces) {
+    for (const [id, n] of piece.marked) all.marked.set(id, n)
+    for (const [id, n] of piece.deleted) all.deleted.set(id, n)
+    for (const id of piece.held) all.held.push(id)
+  }
+  return all
+}
 
 /**
  * Locks and reads the items' facts, a piece of ids at a time (inPieces) in ascending id order across the pieces,

@@ -1,5 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises'
 
+export { nextTurn }
+
 /**
  * How long work on one batch runs before the event loop gets a turn: a 10,000-item batch is a second or more
  * of work on a loaded machine, and every other request, timer and socket waits while it runs.

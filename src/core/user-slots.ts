@@ -78,8 +78,9 @@ export class WorkGate {
     private readonly busy: () => Error,
   ) {}
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    await this.enter()
+  /** `patient`: wait for a place however long it takes, never refused (work that must go on, such as a job's page). */
+  async run<T>(work: () => Promise<T>, patient = false): Promise<T> {
+    await this.enter(patient)
     try {
       return await work()
     } finally {
@@ -88,18 +89,23 @@ export class WorkGate {
     }
   }
 
-  private enter(): Promise<void> {
+  private enter(patient: boolean): Promise<void> {
     if (this.running < this.limit && this.waiting.length === 0) {
       this.running++
       return Promise.resolve()
     }
     return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined
       const grant = () => {
         clearTimeout(timer)
         this.running++
         resolve()
       }
-      const timer = setTimeout(() => {
+      if (patient) {
+        this.waiting.push(grant)
+        return
+      }
+      timer = setTimeout(() => {
         const at = this.waiting.indexOf(grant)
         if (at >= 0) this.waiting.splice(at, 1)
         reject(this.busy())

@@ -284,16 +284,22 @@ const OWN_BIN_PURGEABLE = (actor: Actor, user: string) =>
             else not exists (select 1 from items m where m.tenant_id = r.tenant_id and m.trash_root = r.id
                    and m.state in ('trashed', 'emptied') and not ${policySql.may(actor, 'purge', 'm', user)}) end`
 
-/** The roots of an actor's own bin's units, in id order (what EmptyRecycleBin addresses). */
-export async function ownBinRoots(q: Queryable, actor: Actor, scope: OwnBinScope): Promise<number[]> {
+/** The roots of an actor's own bin's units, in id order (what EmptyRecycleBin addresses); the first `limit`. */
+export async function ownBinRoots(
+  q: Queryable,
+  actor: Actor,
+  scope: OwnBinScope,
+  limit?: number,
+): Promise<number[]> {
   const params = new SqlParams()
   const tenant = params.add(actor.tenantId)
   const deletedBy = params.add(scope.deletedBy)
+  const first = limit === undefined ? '' : ` limit ${params.add(limit)}`
   const result = await q.query<{ id: number }>(
     `select r.id from items r
       where r.tenant_id = ${tenant} and r.deleted_by = ${deletedBy} and r.state in ('trashed', 'emptied')
         and r.id = r.trash_root
-      order by r.id`,
+      order by r.id${first}`,
     params.values,
   )
   return result.rows.map((row) => row.id)

@@ -28,8 +28,8 @@ export class PgPurgeStore implements PurgeStore {
   ) {
     return markOwnBinForPurge(this.q, actor, scope, afterId, limit, token, action)
   }
-  ownBinRoots(actor: Actor, scope: OwnBinScope) {
-    return ownBinRoots(this.q, actor, scope)
+  ownBinRoots(actor: Actor, scope: OwnBinScope, limit?: number) {
+    return ownBinRoots(this.q, actor, scope, limit)
   }
   ownBinUnpurgeable(actor: Actor, scope: { deletedBy: number }) {
     return ownBinUnpurgeable(this.q, actor, scope)

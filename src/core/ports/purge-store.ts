@@ -69,8 +69,8 @@ export interface PurgeStore {
     token: string,
     action: string,
   ): Promise<OwnBinBatch>
-  /** The units of the own bin (their roots, in id order), those the actor may not purge too. */
-  ownBinRoots(actor: Actor, scope: OwnBinScope): Promise<number[]>
+  /** The units of the own bin (their roots, in id order), those the actor may not purge too; the first `limit`. */
+  ownBinRoots(actor: Actor, scope: OwnBinScope, limit?: number): Promise<number[]>
   /** The units of the own bin the actor may not purge (reported, left in the bin). */
   ownBinUnpurgeable(
     actor: Actor,
