@@ -90,6 +90,29 @@ describe.each(['fs', 's3'] as const)('trashd sweep (BLOB_STORE=%s)', (name) => {
     expect([again.objects.found, again.rows.found]).toEqual([0, 0])
   })
 
+  it('keeps the row of an item whose file is missing when it or its brand is under legal hold', async () => {
+    const { t, f } = contexts[name]
+    const ctx = t.ctx
+    await sweep(ctx.db, ctx.blobs, NOW)
+    const brandId = Number(await ctx.admin.createBrand(f.tenantId, `held-${name}`))
+    await ctx.admin.updateBrand(f.tenantId, brandId, { legalHold: true })
+    const inHeldBrand = await createFile(ctx, f, 'in-held-brand.txt', { brandId })
+    const heldItself = await createFile(ctx, f, 'held-itself.txt')
+    await ctx.db.query('update items set legal_hold = true where id = $1', [heldItself.id])
+    for (const item of [inHeldBrand, heldItself]) await ctx.blobs.delete(item.blobKey!)
+
+    const done = await sweep(ctx.db, ctx.blobs, NOW)
+    expect(done.rows).toMatchObject({ found: 2, removed: 0, failed: 2 })
+    for (const item of [inHeldBrand, heldItself]) {
+      const row = await ctx.db.query('select state from items where id = $1', [item.id])
+      expect(row.rows, `item ${item.id}`).toEqual([{ state: 'active' }])
+    }
+    await ctx.admin.updateBrand(f.tenantId, brandId, { legalHold: false })
+    await ctx.db.query('update items set legal_hold = false where id = $1', [heldItself.id])
+    const released = await sweep(ctx.db, ctx.blobs, NOW)
+    expect(released.rows).toMatchObject({ found: 2, removed: 2, failed: 0 })
+  })
+
   it(
     '`trashd sweep --dry-run` prints the counts',
     needs(POSTGRES, 'the CLI in a child process on the same database'),

@@ -1,4 +1,5 @@
 import type { StoredFileRow, SweepStore, SweepWalk } from '../core/ports/sweep-store.js'
+import * as policySql from './policy-sql.js'
 import type { Queryable } from './queryable.js'
 
 /** The orphan sweep's SQL (core/sweep.ts): where each walk stopped, which keys rows hold, rows to check. */
@@ -86,7 +87,7 @@ export async function markItemsWithoutFile(
             purge_detail = '{"reason":"file missing from storage"}'::jsonb
        from unnest($2::bigint[], $3::text[]) as m(id, key)
       where i.tenant_id = $1 and i.id = m.id and i.blob_key = m.key and i.state <> 'purging'
-        and not i.legal_hold`,
+        and not ${policySql.isUnderLegalHold('i', '(select b.legal_hold from brands b where b.tenant_id = i.tenant_id and b.id = i.brand_id)')}`,
     [tenantId, items.map((item) => item.id), items.map((item) => item.key), token],
   )
   return result.rowCount ?? 0
