@@ -291,4 +291,66 @@ describe('a bulk job re-checks the rights on every page', () => {
     )
     expect(rows.rows.map((row) => row.state)).toEqual(['active', 'active', 'trashed', 'trashed', 'trashed'])
   })
+
+  it("turns a purge job's result into STORAGE_FAILURE when a unit's stored file cannot be removed after its page committed", async () => {
+    const purger = fx.users.purger!.actor
+    const ids: number[] = []
+    for (let n = 0; n < 3; n++)
+      ids.push(
+        (
+          await context.ctx.admin.createItem(fx.tenantId, {
+            kind: 'file',
+            name: `stuck-${n}.bin`,
+            brandId: fx.brandId,
+            content: Buffer.from(`stuck ${n}`),
+          })
+        ).item.id,
+      )
+    await context.ctx.trash.trash(purger, ids)
+    const stuck = (
+      await context.database.db.query<{ blob_key: string }>(
+        'select blob_key from items where tenant_id = $1 and id = $2',
+        [fx.tenantId, ids[1]],
+      )
+    ).rows[0]!.blob_key
+    const job = (await context.ctx.jobs.enqueueIfLarge(purger, 'purge', ids, {}, true))!
+    // the store cannot remove the second file: its unit's purge is reverted after the page committed
+    const deleteMany = context.ctx.blobs.deleteMany.bind(context.ctx.blobs)
+    const spy = vi
+      .spyOn(context.ctx.blobs, 'deleteMany')
+      .mockImplementation(async (keys) => [
+        ...(await deleteMany(keys.filter((key) => key !== stuck))),
+        ...keys.filter((key) => key === stuck).map((key) => ({ key, message: 'device busy' })),
+      ])
+    try {
+      expect(await context.ctx.jobs.drain()).toBe(1)
+    } finally {
+      spy.mockRestore()
+    }
+    // two pages (2 ids, then 1): the first page's second result was corrected, the counts with it
+    expect(await context.ctx.jobs.get(purger, job.id)).toMatchObject({
+      status: 'succeeded',
+      done: 3,
+      okCount: 2,
+      errorCount: 1,
+    })
+    const results = (await context.ctx.jobs.results(purger, job.id, 0, 10)).results
+    expect(results.map((result) => ('status' in result ? result.status : null))).toEqual([
+      'ok',
+      'error',
+      'ok',
+    ])
+    expect(results[1]).toMatchObject({ outcome: 'purge', id: ids[1], code: 'STORAGE_FAILURE' })
+    expect(await context.ctx.operations.get(purger, job.operationId)).toMatchObject({
+      action: 'purge',
+      okCount: 2,
+      errorCount: 1,
+    })
+    const rows = await context.database.db.query<{ id: string }>(
+      'select id from items where tenant_id = $1 and id = any($2::bigint[]) order by id',
+      [fx.tenantId, ids],
+    )
+    // the unit whose file stayed is kept (to be purged again); the others are gone
+    expect(rows.rows.map((row) => Number(row.id))).toEqual([ids[1]])
+  })
 })

@@ -236,6 +236,52 @@ describe('operation hooks', () => {
     expect(await stateOf(one)).toBe('active')
   })
 
+  it('run around restore, empty and purge jobs as around the same requests inline: before when asked (a veto records no job), after each page', async () => {
+    const actor = f.users.purger!.actor
+    const [restored, emptied, purged, vetoed] = [
+      await item('job restore'),
+      await item('job empty'),
+      await item('job purge'),
+      await item('job vetoed'),
+    ]
+    await server.ctx.trash.trash(actor, [restored, emptied, purged, vetoed])
+    const jobs = server.ctx.jobs
+    await recording([vetoed], async (calls) => {
+      // each asked as a job (Prefer: respond-async) and done by the server's runner, one after the other
+      const restore = await jobs.enqueueIfLarge(actor, 'restore', [restored], {}, true)
+      await expect.poll(() => calls.length).toBe(2)
+      const empty = await jobs.enqueueIfLarge(actor, 'empty', [emptied], {}, true)
+      await expect.poll(() => calls.length).toBe(4)
+      const purge = await jobs.enqueueIfLarge(actor, 'purge', [purged], {}, true)
+      await expect.poll(() => calls.length).toBe(6)
+      expect([restore, empty, purge].every((job) => job !== null)).toBe(true)
+      await vetoedWith(jobs.enqueueIfLarge(actor, 'purge', [vetoed], {}, true))
+      expect(shape(calls)).toEqual([
+        ['before', 'restore', 'RestoreObjects', false, ['Trash'], [restored], false],
+        ['after', 'restore', 'RestoreObjects', false, ['Trash'], [restored], false],
+        ['before', 'empty', 'DeleteObjects', true, ['Trash'], [emptied], false],
+        ['after', 'empty', 'DeleteObjects', true, ['Trash'], [emptied], false],
+        ['before', 'purge', 'DeleteObjects', true, ['Trash'], [purged], false],
+        ['after', 'purge', 'DeleteObjects', true, ['Trash'], [purged], false],
+        ['before', 'purge', 'DeleteObjects', true, ['Trash'], [vetoed], false],
+      ])
+      // the purge's after-hook sees the object as it was before it went (read before the page ran)
+      expect(calls[5]!.response!.objects?.map((o) => o.MetaData.BasicMetaData.ID)).toEqual([String(purged)])
+      expect(calls.slice(0, 6).every((call) => call.request.actor.login === actor.login)).toBe(true)
+    })
+    const vetoedJobs = await server.database.db.query<{ n: number }>(
+      `select count(*)::int as n from jobs where tenant_id = $1 and params->'ids' @> $2::jsonb`,
+      [f.tenantId, JSON.stringify([vetoed])],
+    )
+    expect(vetoedJobs.rows[0]!.n).toBe(0)
+    expect([
+      await stateOf(restored),
+      await stateOf(emptied),
+      await stateOf(purged),
+      await stateOf(vetoed),
+    ]).toEqual(['active', 'emptied', 'gone', 'trashed'])
+  })
+
   it('run the before-hooks alone around a restore preview (dryRun set); a veto refuses the preview', async () => {
     const actor = f.users.purger!.actor
     const [one, vetoed] = [await item('preview one'), await item('preview vetoed')]

@@ -1,5 +1,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { JobService } from '../src/core/job-service.js'
+import { needs, POSTGRES } from './helpers/requirements.js'
 import { createFixture, createTestContext, type Fixture, type TestContext } from './helpers/server.js'
 
 /**
@@ -178,4 +180,61 @@ describe('a unit larger than one statement', () => {
     expect(ranges.map((range) => range.restored)).toEqual([4, 4, 4, 3])
     expect((await rows([folder, foreign, ...members])).every((row) => row.state === 'active')).toBe(true)
   })
+
+  it(
+    "redoes a unit whole when the job's connection dies between two of its ranges: every row restored once",
+    needs(POSTGRES, 'a server process of its own for the connection ended mid-unit'),
+    async () => {
+      const editor = fx.users.editor!.actor
+      const library = (await context.ctx.admin.createItem(fx.tenantId, { kind: 'folder', name: 'Library 3' }))
+        .item.id
+      const { folder, members } = await bigFolder('Cut', library)
+      await context.ctx.trash.trash(editor, [folder])
+      const op = (await context.ctx.operations.list(editor, { action: 'trash' }, { limit: 1 })).operations[0]!
+      const job = (await context.ctx.operations.undo(editor, op.id)).job!
+      const settings = { threshold: 0, pageSize: 2, leaseSeconds: 1, pollSeconds: 60 }
+
+      // the first runner's connection is ended as it sends the unit's third range (two restored, uncommitted)
+      const admin = new pg.Client({ connectionString: context.database.url })
+      await admin.connect()
+      let seen = 0
+      const stop = context.database.db.watchStatements!(async (event) => {
+        if (!(event.text.includes('with range as materialized') && event.text.includes('update items x')))
+          return
+        if (++seen !== 3) return
+        await admin.query('select pg_terminate_backend($1)', [event.processId])
+      })
+      try {
+        await expect(
+          new JobService(context.database.db, context.ctx.trash, settings).drain(),
+        ).rejects.toThrow()
+      } finally {
+        stop()
+        await admin.end()
+      }
+      expect(seen).toBe(3)
+      // nothing of the unit was kept: the two ranges went with the transaction
+      expect((await rows([folder, ...members])).every((row) => row.state === 'trashed')).toBe(true)
+      expect(await context.ctx.jobs.get(editor, job.id)).toMatchObject({ status: 'running', done: 0 })
+
+      // once its lease ran out, another runner does the unit again from its start
+      await new Promise((resolve) => setTimeout(resolve, 1200))
+      expect(await new JobService(context.database.db, context.ctx.trash, settings).drain()).toBe(1)
+      expect(await context.ctx.jobs.get(editor, job.id)).toMatchObject({
+        status: 'succeeded',
+        attempts: 2,
+        done: 1,
+        okCount: 1,
+        items: 14,
+      })
+      expect((await rows([folder, ...members])).every((row) => row.state === 'active')).toBe(true)
+      const audit = await context.database.db.query<{ item_id: string; n: number }>(
+        `select item_id, count(*)::int as n from audit
+          where tenant_id = $1 and operation_id = $2 and action = 'restore' group by item_id order by item_id`,
+        [fx.tenantId, job.operationId],
+      )
+      expect(audit.rows.map((row) => Number(row.item_id))).toEqual([folder, ...members].sort((x, y) => x - y))
+      expect(audit.rows.every((row) => row.n === 1)).toBe(true)
+    },
+  )
 })
