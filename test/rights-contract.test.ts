@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { may, RIGHTS } from '../src/core/policy.js'
+import { canSeeEvent, canView, may, RIGHTS } from '../src/core/policy.js'
 import type { Actor, Door } from '../src/core/types.js'
-import { may as maySql } from '../src/db/policy-sql.js'
+import { viewableBrandIds } from '../src/db/event-repository.js'
 import { readItemFacts } from '../src/db/item-repository.js'
+import { may as maySql } from '../src/db/policy-sql.js'
 import { createTestContext, type TestContext } from './helpers/server.js'
 
 /**
@@ -109,5 +110,25 @@ describe('rights contract: policy.may and its SQL twin agree', () => {
     expect([...allowedSomewhere].sort()).toEqual([...RIGHTS].sort())
     expect([...refusedSomewhere].sort()).toEqual([...RIGHTS].sort())
     expect(compared).toBe(itemIds.length * RIGHTS.length * 8)
+  })
+
+  it('an event reaches a subscriber exactly when canView lets it see the item, with the brands the database says it may view', async () => {
+    const facts = await readItemFacts(context.database.db, tenantId, userId, itemIds)
+    const brands = await viewableBrandIds(context.database.db, tenantId, userId)
+    const seen = new Set<boolean>()
+    for (const admin of [false, true]) {
+      for (const door of ['rest', 'enterprise', 'asmx', 'ips'] as Door[]) {
+        const who = actor(admin, door)
+        const disagreements = [...facts.values()].filter((item) => {
+          // an event another user caused: whether it is seen depends on the item alone
+          const subject = { ...item, actorId: otherId }
+          const seesEvent = canSeeEvent(who, subject, admin ? new Set<number>() : brands)
+          seen.add(seesEvent)
+          return seesEvent !== (canView(who, item) === null)
+        })
+        expect(disagreements.slice(0, 3), `${door} admin=${admin}`).toEqual([])
+      }
+    }
+    expect([...seen].sort()).toEqual([false, true])
   })
 })
