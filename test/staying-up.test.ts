@@ -35,7 +35,11 @@ import { basicAuth, createFixture, type Fixture, startTestServer, type TestServe
  *
  * A neighbour's burst can spoil one measurement: an attack is measured up to three times, each with its own
  * baseline, and fails when it misses the rule every time (a regression, such as a 10,000-item batch holding the
- * event loop for hundreds of milliseconds at a stretch, misses it every time).
+ * event loop for hundreds of milliseconds at a stretch, misses it every time). The machine's other work also
+ * changes within one attempt: each attempt measures a baseline on both sides of the attack, and the rule takes
+ * the slower of the two (with a baseline before the attack only, the slow readers missed the rule at load
+ * averages above 13 in some runs and passed in the next; with the listings' protections taken out they miss it
+ * by far, see the README).
  * and every probe is answered (none fails, none is left unanswered), and the server still listens afterwards.
  *
  * The server is measured as it runs in production: the test-only check of each REST answer against its OpenAPI
@@ -489,11 +493,18 @@ describe('staying up: another tenant is answered while each attack runs', () => 
         const figures = await underProbes(async () => {
           done = await attack.run()
         })
+        // the baseline on the other side of the attack: the rule takes the slower of the two
+        const after = await underProbes(async () => {}, BASELINE_MS)
+        expect(after.failures.slice(0, 3)).toEqual([])
+        const slower = (probe: (f: Figures) => number[]) =>
+          percentile(probe(after), 99) > percentile(probe(baseline), 99) ? probe(after) : probe(baseline)
+        const healthzBaseline = slower((f) => f.healthz)
+        const restoreBaseline = slower((f) => f.restore)
         const held = attack.held()
         const rule = (probe: number[]) => `<= ${Math.round(allowed(probe))} ms`
         const context =
-          `${attack.name} (${done}): ${summary(figures)}; baseline ${summary(baseline)}; ` +
-          `rule: /healthz ${held.healthz ? rule(baseline.healthz) : 'not held'}, restore (not held) ${rule(baseline.restore)}`
+          `${attack.name} (${done}): ${summary(figures)}; baseline before ${summary(baseline)}; after ${summary(after)}; ` +
+          `rule: /healthz ${held.healthz ? rule(healthzBaseline) : 'not held'}, restore (not held) ${rule(restoreBaseline)}`
         console.log(`staying-up ${context}`)
         // every attempt: every probe answered, the server still there
         if (held.answered === false && figures.failures.length > 0) {
@@ -505,7 +516,7 @@ describe('staying up: another tenant is answered while each attack runs', () => 
         expect(figures.healthz.length, context).toBeGreaterThan(10)
         expect(figures.restore.length, context).toBeGreaterThan(2)
         if (
-          (!held.healthz || percentile(figures.healthz, 99) <= allowed(baseline.healthz)) &&
+          (!held.healthz || percentile(figures.healthz, 99) <= allowed(healthzBaseline)) &&
           (held.maxBlockMs === undefined || figures.loopDelayMax <= held.maxBlockMs)
         )
           return
