@@ -205,10 +205,12 @@ describe.each(['fs', 's3'] as const)('raw uploads (BLOB_STORE=%s)', (name) => {
     const downloadGrowth = await peakRssGrowth(async () => {
       expect((await downloadSha256(server, ticket, id)).sha256).toBe(content.sha256)
     })
-    // a buffered body would cost the size itself (more with base64); a stream holds a chunk, or one S3 part
+    // a buffered body would cost the size itself (more with base64; a store that buffered the upload grew RSS by
+    // 197 MiB); a stream holds a chunk, or one S3 part: 35-38 MiB on the file store and 17-19 MiB on S3 when this
+    // test runs first in its process (the heap not yet grown), under 32 MiB when it runs after the others
     const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`
-    expect(uploadGrowth, `upload grew RSS by ${mib(uploadGrowth)}`).toBeLessThan(size / 3)
-    expect(downloadGrowth, `download grew RSS by ${mib(downloadGrowth)}`).toBeLessThan(size / 3)
+    expect(uploadGrowth, `upload grew RSS by ${mib(uploadGrowth)}`).toBeLessThan(size / 2)
+    expect(downloadGrowth, `download grew RSS by ${mib(downloadGrowth)}`).toBeLessThan(size / 2)
   })
 })
 
