@@ -14,19 +14,26 @@ const CONNECTIONS = 50
 const WSDL = path.join(import.meta.dirname, '..', 'wsdl', 'IpsApi-2014-04-03.wsdl')
 const USER = { login: 'soap-peer', password: 'no-database' }
 
-/** Our IPS door with the core answered in memory: credentials accepted, every restore succeeds. */
+/**
+ * Our IPS door with the core answered in memory: credentials accepted, every restore succeeds. Each request's
+ * context binds the sign-in service to the request (`from`); here it binds to the stand-in itself.
+ */
 function withoutDatabase(ctx: AppContext): () => void {
-  const authenticate = ctx.auth.authenticate
+  const auth = ctx.auth
   const restore = ctx.trash.restore
-  ctx.auth.authenticate = async (login) => ({
-    tenantId: 1,
-    userId: 1,
-    login,
-    displayName: null,
-    admin: true,
-    ipsRole: 'Admin',
-    door: 'ips',
-  })
+  auth.from = () => ctx.auth
+  auth.signIn = async (login) => {
+    const actor = {
+      tenantId: 1,
+      userId: 1,
+      login,
+      displayName: null,
+      admin: true,
+      ipsRole: 'Admin',
+      door: 'ips',
+    } as const
+    return { ok: true, actor, actors: [actor] }
+  }
   ctx.trash.restore = async (_actor, ids): Promise<BatchResult> => ({
     results: ids.map((id) => ({ id, status: 'ok', affected: 1 })),
     successCount: ids.length,
@@ -34,7 +41,9 @@ function withoutDatabase(ctx: AppContext): () => void {
     errorCount: 0,
   })
   return () => {
-    ctx.auth.authenticate = authenticate
+    // the service's own methods, from its prototype, again
+    Reflect.deleteProperty(auth, 'from')
+    Reflect.deleteProperty(auth, 'signIn')
     ctx.trash.restore = restore
   }
 }
