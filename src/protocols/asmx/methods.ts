@@ -6,7 +6,7 @@ import { requireTicketActor } from '../kit/credentials.js'
 import { itemErrorMap } from '../kit/errors.js'
 import { asmxHandler } from '../kit/handles.js'
 import { parseId } from '../kit/ids.js'
-import { DOTNET, streamElement, dotnet as w } from '../soap/writer.js'
+import { DOTNET, renderInChunks, streamElement, dotnet as w } from '../soap/writer.js'
 import {
   type AsmxReply,
   DELETE_LOG_ACTIONS,
@@ -175,12 +175,8 @@ export function parseSizeBound(name: string, value: string | null): number | und
   return size
 }
 
-async function* recycledListing(ctx: DoorContext, actor: Actor, filter: TrashFilter): AsyncGenerator<string> {
-  for await (const page of ctx.trash.iterate(actor, filter)) {
-    let xml = ''
-    for (const entry of page) xml += recycledItem(entry)
-    yield xml
-  }
+function recycledListing(ctx: DoorContext, actor: Actor, filter: TrashFilter): AsyncGenerator<string> {
+  return renderInChunks(ctx.trash.iterate(actor, filter), recycledItem)
 }
 
 async function* deleteLogListing(
@@ -188,9 +184,7 @@ async function* deleteLogListing(
   actor: Actor,
   filter: Parameters<DoorContext['trash']['deleteLog']>[1],
 ): AsyncGenerator<string> {
-  const pages = (async function* () {
-    for await (const page of ctx.trash.deleteLog(actor, filter)) yield page.map(deleteLogItem).join('')
-  })()
+  const pages = renderInChunks(ctx.trash.deleteLog(actor, filter), deleteLogItem)
   try {
     yield* streamElement('logs', w.open('logs'), await pages.next(), pages, DOTNET.empty)
   } finally {

@@ -1,3 +1,5 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
+
 /**
  * The one XML writer of the doors: elements, nil, arrays, attributes, namespace declarations, escaping and
  * streamed chunks. A door describes a reply (a reply object, or elements built here) and this module writes the
@@ -164,4 +166,33 @@ export async function* streamElement(
     for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value
   }
   yield `${endTag(name)}${tail}`
+}
+
+/** Rows of a streamed listing rendered into one chunk at most (about 25 KiB of srv.asmx entries). */
+export const ROWS_PER_CHUNK = 100
+
+/**
+ * A streamed listing's pages (as the database hands them over, 1,000 rows each) rendered as chunks of at most
+ * `rows` entries: a chunk is rendered only when the reply asks for it (a reader that stops reading stops the
+ * rendering as soon as the socket's buffers are full, with at most a chunk or two waiting in the process), and
+ * the event loop gets a turn before each chunk after the first. A page rendered whole, as one string, held the
+ * event loop for its 1,000 rows at a stretch (and the write and garbage collection of a 250 KiB string after it);
+ * a listing whose reader takes everything rendered page after page without a turn in between.
+ */
+export async function* renderInChunks<T>(
+  pages: AsyncIterable<readonly T[]>,
+  render: (row: T) => Markup,
+  rows = ROWS_PER_CHUNK,
+): AsyncGenerator<Markup> {
+  let first = true
+  for await (const page of pages) {
+    for (let start = 0; start < page.length; start += rows) {
+      if (!first) await nextTurn()
+      first = false
+      const end = Math.min(page.length, start + rows)
+      let xml = ''
+      for (let i = start; i < end; i++) xml += render(page[i]!)
+      yield xml
+    }
+  }
 }
