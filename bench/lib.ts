@@ -10,6 +10,7 @@ import { type AppContext, createContext } from '../src/context.js'
 import type { Actor } from '../src/core/types.js'
 import { connectPostgres, type Database } from '../src/db/database.js'
 import { buildApp } from '../src/http/app.js'
+import { trashedFiles } from './datasets.js'
 import type { ProbeOptions, ProbeResult } from './probe-driver.js'
 
 export const BENCH_DATABASE_URL =
@@ -399,3 +400,47 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   if (code !== 0) throw new Error(`load driver exited with ${code}: ${output.slice(0, 500)}`)
   return JSON.parse(output) as LoadResult
 }
+
+/** Restores one probe process makes at most (10 ms apart: more than any phase of a workload lasts). */
+const PROBE_BATCH = 5000
+
+/**
+ * Another user's single restores while a workload runs, as W7 and W8 measure them: a user of the tenant with
+ * `items` trashed files of their own, restored one by one through the IPS door by restore probes in a process of
+ * their own (restoreProbeProcess), each probe over ids that the ones before did not use.
+ */
+export async function restoreProber(ctx: BenchContext, tenantId: number, name: string, items = 20_000) {
+  const user = await benchUser(ctx, tenantId, name)
+  const ids = await trashedFiles(ctx.db, { tenantId, userId: user.userId, count: items, prefix: 'probe' })
+  let next = ids.first
+  return {
+    user,
+    /** A probe over the next unused ids: await `ready`, run the workload, then `stop` for the figures. */
+    start(baseUrl: string): Omit<LatencyProbe, 'stop'> & { stop(): Promise<ProcessProbeResult> } {
+      const batch = Array.from({ length: PROBE_BATCH }, (_, i) => next + i).filter((id) => id <= ids.last)
+      if (batch.length === 0) throw new Error(`the restore probe's ${items} items are used up`)
+      const probe = restoreProbeProcess(baseUrl, user, tenantId, batch)
+      return {
+        ready: probe.ready,
+        async stop() {
+          const figures = await probe.stop()
+          next += figures.used
+          return figures
+        },
+      }
+    },
+  }
+}
+
+/** A phase's wall-clock window, to match it with what the database or the machine did then. */
+export const clockWindow = (from: number, to: number) =>
+  `${new Date(from).toISOString().slice(11, 23)}-${new Date(to).toISOString().slice(11, 23)} UTC`
+
+/** A probe's restores over 100 ms, each by its start in seconds into the phase that began at `from`. */
+export const slowRestores = (slow: ProcessProbeResult['slow'], from: number) =>
+  slow.length === 0
+    ? 'no restore over 100 ms'
+    : `${slow.length} restores over 100 ms: ${slow
+        .slice(0, 40)
+        .map((s) => `+${((s.at - from) / 1000).toFixed(1)}s ${s.ms.toFixed(0)} ms`)
+        .join(', ')}${slow.length > 40 ? ', …' : ''}`

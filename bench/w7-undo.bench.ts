@@ -2,20 +2,21 @@ import { loadavg } from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { TrashService } from '../src/core/trash-service.js'
 import { connectPostgres } from '../src/db/database.js'
-import { activeFiles, trashedFiles } from './datasets.js'
+import { activeFiles } from './datasets.js'
 import {
   benchUser,
+  clockWindow,
   peakRssGrowth,
   percentile,
-  restoreProbeProcess,
+  restoreProber,
   settleDatabase,
+  slowRestores,
   startBenchServer,
   timed,
   type Workload,
 } from './lib.js'
 
 const ITEMS = Number(process.env.BENCH_W7_ITEMS ?? 1_000_000)
-const PROBE_ITEMS = 20_000
 
 /**
  * W7: undo of a mass delete. A folder of 1,000,000 metadata-only files is trashed through the core (one
@@ -38,16 +39,7 @@ export const workload: Workload = {
     const setupTrash = new TrashService(setupDb, ctx.blobs)
     try {
       const tenantId = await ctx.admin.createTenant('w7')
-      const prober = await benchUser(ctx, tenantId, 'w7-prober')
-      const probeIds = await trashedFiles(ctx.db, {
-        tenantId,
-        userId: prober.userId,
-        count: PROBE_ITEMS,
-        prefix: 'probe',
-      })
-      let nextProbe = probeIds.first
-      const probeBatch = () =>
-        Array.from({ length: 5000 }, (_, i) => nextProbe + i).filter((id) => id <= probeIds.last)
+      const prober = await restoreProber(ctx, tenantId, 'w7-prober')
       // top-level folders are the administrators'; the deleting user works in one below
       const admin = await benchUser(ctx, tenantId, 'w7-admin')
       const library = (
@@ -85,17 +77,6 @@ export const workload: Workload = {
           )
         ).rows[0]!.n
 
-      /** a phase's wall-clock window, to match it with what the database did then */
-      const window = (from: number, to: number) =>
-        `${new Date(from).toISOString().slice(11, 23)}-${new Date(to).toISOString().slice(11, 23)} UTC`
-      /** the other user's restores over 100 ms, by their start in seconds into the phase */
-      const slowOnes = (slow: { at: number; ms: number }[], from: number) =>
-        slow.length === 0
-          ? 'no restore over 100 ms'
-          : `${slow.length} restores over 100 ms: ${slow
-              .slice(0, 40)
-              .map((s) => `+${((s.at - from) / 1000).toFixed(1)}s ${s.ms.toFixed(0)} ms`)
-              .join(', ')}${slow.length > 40 ? ', …' : ''}`
       log(`database ${new URL(url).pathname.slice(1)}`)
       const ours: number[] = []
       const limit: number[] = []
@@ -115,7 +96,7 @@ export const workload: Workload = {
         // each side starts with the set-up's (or the other side's) writes checkpointed, so that neither is timed,
         // nor has its probe slowed, by the other's background writes
         await settleDatabase()
-        const probe = restoreProbeProcess(server.baseUrl, prober, tenantId, probeBatch())
+        const probe = prober.start(server.baseUrl)
         await probe.ready
         const oursLoop = monitorEventLoopDelay({ resolution: 10 })
         oursLoop.enable()
@@ -146,7 +127,6 @@ export const workload: Workload = {
         const oursTo = Date.now()
         oursLoop.disable()
         const probed = await probe.stop()
-        nextProbe += probed.used
         if (undone.value.value.status !== 200) throw new Error(undone.value.value.body.slice(0, 300))
         const restored = await activeUnder(mine.folder)
         if (restored !== ITEMS + 1) throw new Error(`undo left ${ITEMS + 1 - restored} items in the trash`)
@@ -159,7 +139,7 @@ export const workload: Workload = {
 
         // the other user restores while the limit runs too, so that both sides share the machine with that load
         await settleDatabase()
-        const limitProbe = restoreProbeProcess(server.baseUrl, prober, tenantId, probeBatch())
+        const limitProbe = prober.start(server.baseUrl)
         await limitProbe.ready
         const limitLoop = monitorEventLoopDelay({ resolution: 10 })
         limitLoop.enable()
@@ -184,7 +164,6 @@ export const workload: Workload = {
         const limitTo = Date.now()
         limitLoop.disable()
         const limitProbed = await limitProbe.stop()
-        nextProbe += limitProbed.used
         if (raw.value.rowCount !== ITEMS + 1) throw new Error(`raw restored ${raw.value.rowCount}`)
         limit.push(raw.ms)
         limitProbes.p50.push(limitProbed.p50)
@@ -202,8 +181,8 @@ export const workload: Workload = {
               .map((v) => v.toFixed(1))
               .join(' ')}`,
         )
-        log(`   ours ${window(oursFrom, oursTo)}: ${slowOnes(probed.slow, oursFrom)}`)
-        log(`   limit ${window(limitFrom, limitTo)}: ${slowOnes(limitProbed.slow, limitFrom)}`)
+        log(`   ours ${clockWindow(oursFrom, oursTo)}: ${slowRestores(probed.slow, oursFrom)}`)
+        log(`   limit ${clockWindow(limitFrom, limitTo)}: ${slowRestores(limitProbed.slow, limitFrom)}`)
       }
       return {
         ours,

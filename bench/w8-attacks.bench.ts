@@ -4,10 +4,17 @@ import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { AttackKind, AttackOptions, AttackResult } from './attack-driver.js'
 import { activeFiles, trashedFiles } from './datasets.js'
-import { benchUser, median, restoreProbe, startBenchServer, type Workload } from './lib.js'
+import {
+  benchUser,
+  clockWindow,
+  median,
+  restoreProber,
+  slowRestores,
+  startBenchServer,
+  type Workload,
+} from './lib.js'
 
 const SECONDS = Number(process.env.BENCH_W8_SECONDS ?? 5)
-const PROBE_ITEMS = 20_000
 /** the issue's target: another client's single restore, p99 */
 const TARGET_MS = 100
 
@@ -54,8 +61,9 @@ const loadAverage = () =>
  * The target is the issue's and absolute: p99 ≤ 100 ms under every attack. W8 has no limit: what stands in the
  * limit's place is a baseline of our own, the same restore loop with no attack, right before, in the same run
  * (how slow the machine is without the attack); the ratio to it says what the attack adds, and decides nothing.
- * Each repetition measures the baseline then the attack, BENCH_W8_SECONDS (5) each; the attacker runs in a child
- * process.
+ * Each repetition measures the baseline then the attack, BENCH_W8_SECONDS (5) each. The attacker and the restore
+ * probe each run in a child process of their own, so that neither's work shares the server's event loop: the
+ * probe times the server's answers, and the event loop's longest block is the server's.
  */
 export const workloads: Workload[] = ATTACKS.map(({ kind, title }) => ({
   id: `W8-${kind}`,
@@ -67,16 +75,7 @@ export const workloads: Workload[] = ATTACKS.map(({ kind, title }) => ({
     const server = await startBenchServer(ctx)
     try {
       const victimTenant = await ctx.admin.createTenant('w8-calm')
-      const prober = await benchUser(ctx, victimTenant, 'w8-prober')
-      const probeIds = await trashedFiles(ctx.db, {
-        tenantId: victimTenant,
-        userId: prober.userId,
-        count: PROBE_ITEMS,
-        prefix: 'probe',
-      })
-      let nextProbe = probeIds.first
-      const probeBatch = () =>
-        Array.from({ length: 5000 }, (_, i) => nextProbe + i).filter((id) => id <= probeIds.last)
+      const prober = await restoreProber(ctx, victimTenant, 'w8-prober')
 
       const attackerTenant = await ctx.admin.createTenant('w8-siege')
       const attacker = await benchUser(ctx, attackerTenant, 'w8-attacker')
@@ -103,17 +102,21 @@ export const workloads: Workload[] = ATTACKS.map(({ kind, title }) => ({
       }
       await ctx.db.query('analyze items')
 
-      /** the restore probe's p99 (and the event loop's longest block) while `during` runs */
+      /**
+       * the restore probe's p99 while `during` runs, the probe in a process of its own (its requests and timing do
+       * not share the server's event loop), with the server's longest event-loop block and the slow restores
+       */
       const probed = async (during: () => Promise<unknown>) => {
         const delay = monitorEventLoopDelay({ resolution: 10 })
-        const probe = restoreProbe(server.baseUrl, prober, victimTenant, probeBatch())
+        const probe = prober.start(server.baseUrl)
         await probe.ready
         delay.enable()
+        const from = Date.now()
         await during()
+        const to = Date.now()
         delay.disable()
         const figures = await probe.stop()
-        nextProbe += figures.used
-        return { ...figures, maxBlockMs: delay.max / 1e6 }
+        return { ...figures, maxBlockMs: delay.max / 1e6, from, to }
       }
 
       const ours: number[] = []
@@ -149,6 +152,9 @@ export const workloads: Workload[] = ATTACKS.map(({ kind, title }) => ({
           `run ${run + 1} (load ${loads[run]}): restore p99 ${attacked.p99.toFixed(1)} ms under attack (${attacked.count} restores, ` +
             `longest block ${attacked.maxBlockMs.toFixed(0)} ms), baseline ${baseline.p99.toFixed(1)} ms with no attack (${baseline.count}); ` +
             `attack: ${done.steps} steps, ${done.failures} unexpected answers${done.sample ? ` (${done.sample.slice(0, 120)})` : ''}`,
+        )
+        log(
+          `   attack ${clockWindow(attacked.from, attacked.to)}: ${slowRestores(attacked.slow, attacked.from)}`,
         )
       }
       if (attackFailures > 0)
