@@ -1,16 +1,8 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { itemsScans, type PlanNode, planOf } from './helpers/plans.js'
 import { needs, POSTGRES } from './helpers/requirements.js'
 import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
-
-/** A node of EXPLAIN (FORMAT JSON)'s plan, as far as these tests read it. */
-interface PlanNode {
-  'Node Type': string
-  'Relation Name'?: string
-  'Index Name'?: string
-  'Index Cond'?: string
-  Plans?: PlanNode[]
-}
 
 /**
  * Plans that do not depend on the table's statistics: a tenant's trash bulk-filled after the statistics were
@@ -55,13 +47,6 @@ describe('stale statistics', needs(POSTGRES, 'plans of PostgreSQL with statistic
     await server?.close()
   })
 
-  /** Every node of a plan that reads the items table (the update's own target aside). */
-  function itemsScans(node: PlanNode, found: PlanNode[] = []): PlanNode[] {
-    if (node['Relation Name'] === 'items' && node['Node Type'] !== 'ModifyTable') found.push(node)
-    for (const child of node.Plans ?? []) itemsScans(child, found)
-    return found
-  }
-
   it('a restore reads items by key only: the unit walk and the name clash check', async () => {
     const item = await admin.query<{ id: number }>(
       `select id from items where tenant_id = $1 and state = 'trashed' order by id offset 25000 limit 2`,
@@ -92,11 +77,7 @@ describe('stale statistics', needs(POSTGRES, 'plans of PostgreSQL with statistic
     ])
     const usedIndexes = new Set<string>()
     for (const statement of caught) {
-      const explained = await admin.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(
-        `explain (format json) ${statement.text}`,
-        statement.values,
-      )
-      const scans = itemsScans(explained.rows[0]!['QUERY PLAN'][0]!.Plan)
+      const scans = itemsScans(await planOf(admin, statement.text, statement.values))
       expect(scans.length).toBeGreaterThan(0)
       for (const scan of scans) {
         const described = `${statement.text.trimStart().slice(0, 20)}: ${scan['Node Type']} ${scan['Index Name']} (${scan['Index Cond']}) ${JSON.stringify(scan).slice(0, 300)}`
@@ -140,11 +121,7 @@ describe('stale statistics', needs(POSTGRES, 'plans of PostgreSQL with statistic
       stop()
     }
     expect(caught).toHaveLength(1)
-    const explained = await admin.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(
-      `explain (format json) ${caught[0]!.text}`,
-      caught[0]!.values,
-    )
-    const scans = itemsScans(explained.rows[0]!['QUERY PLAN'][0]!.Plan)
+    const scans = itemsScans(await planOf(admin, caught[0]!.text, caught[0]!.values))
     expect(scans.length).toBeGreaterThan(0)
     for (const scan of scans) {
       const described = `${scan['Node Type']} ${scan['Index Name']} (${scan['Index Cond']}) filter ${JSON.stringify(scan).slice(0, 300)}`
@@ -228,11 +205,7 @@ describe(
       expect(caught[0]!.text).toMatch(/^\s*with recursive up/)
       expect(caught[1]!.text).toMatch(/^\s*with recursive sub/)
       for (const statement of caught) {
-        const explained = await admin.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(
-          `explain (format json) ${statement.text}`,
-          statement.values,
-        )
-        const scans = walkSteps(explained.rows[0]!['QUERY PLAN'][0]!.Plan)
+        const scans = walkSteps(await planOf(admin, statement.text, statement.values))
         expect(scans.length).toBeGreaterThan(0)
         for (const scan of scans) {
           const described = `${statement.text.trimStart().slice(0, 20)}: ${scan['Node Type']} ${scan['Index Name']} (${scan['Index Cond']})`

@@ -3,16 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RestoreTarget } from '../src/core/ports/trash-store.js'
 import type { Queryable } from '../src/db/database.js'
 import { restoreUnitRange } from '../src/db/trash-lifecycle.js'
+import { itemsScans, type PlanNode, planOf } from './helpers/plans.js'
 import { needs, POSTGRES } from './helpers/requirements.js'
 import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
-
-/** A node of EXPLAIN (FORMAT JSON)'s plan, as far as this test reads it. */
-interface PlanNode {
-  'Node Type': string
-  'Relation Name'?: string
-  'Index Name'?: string
-  Plans?: PlanNode[]
-}
 
 const UNIT = 40_000
 const RANGE = 10_000
@@ -51,13 +44,6 @@ describe('the plan of a large unit range restore', needs(POSTGRES, 'plans of Pos
     await server?.close()
   })
 
-  /** Every node of a plan that reads the items table (the update's own target aside). */
-  function itemsScans(node: PlanNode, found: PlanNode[] = []): PlanNode[] {
-    if (node['Relation Name'] === 'items' && node['Node Type'] !== 'ModifyTable') found.push(node)
-    for (const child of node.Plans ?? []) itemsScans(child, found)
-    return found
-  }
-
   it('reads the range by the unit index, never the table whole', async () => {
     const middle = await admin.query<{ id: number }>(
       'select id from items where tenant_id = $1 and trash_root = $2 order by id offset $3 limit 1',
@@ -68,11 +54,7 @@ describe('the plan of a large unit range restore', needs(POSTGRES, 'plans of Pos
       // the statement explained (not run) with its own parameters, as the job sends it
       const explaining: Queryable = {
         query: (async (text: string, values?: unknown[]) => {
-          const explained = await admin.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(
-            `explain (format json) ${text}`,
-            values,
-          )
-          plan = explained.rows[0]!['QUERY PLAN'][0]!.Plan
+          plan = await planOf(admin, text, values)
           return { rows: [{ read: 0, restored: 0, last: null }] }
         }) as Queryable['query'],
       } as Queryable
