@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOperation } from '../src/core/trash-service.js'
 import { PIECE } from '../src/core/turns.js'
 import { createFixture, createTestContext, type Fixture, type TestContext } from './helpers/server.js'
+import { takeGate, withGateTaken } from './helpers/work-gate.js'
 
 /**
  * The BIG_BATCHES gate (test/big-batches.test.ts) holds the big requests that do not name their items one by one
@@ -60,27 +61,17 @@ describe('big batches at a time: own bin, undo and job pages', () => {
     ).rows[0]!.n
 
   /** Runs `fn` with every place of the gate taken by work that runs until `fn` is done. */
-  async function withGateTaken<T>(fn: () => Promise<T>): Promise<T> {
-    const gate = context.ctx.trash.bigBatches
-    let release: () => void = () => {}
-    const released = new Promise<void>((resolve) => {
-      release = resolve
-    })
-    const holding = gate.run(() => released)
-    try {
-      expect(gate.load.running).toBe(1)
+  const withBigBatchesTaken = <T>(fn: () => Promise<T>): Promise<T> =>
+    withGateTaken(context.ctx.trash.bigBatches, async () => {
+      expect(context.ctx.trash.bigBatches.load.running).toBe(1)
       return await fn()
-    } finally {
-      release()
-      await holding
-    }
-  }
+    })
 
   it('an own bin of more than 1,000 units is refused as busy with nothing done; one of 1,000 does not wait', async () => {
     // the purger may purge what it deleted; the admin's bin holds exactly PIECE units
     const big = await trashed(PIECE + 1, 'bin-big', f.users.purger!.id)
     const small = await trashed(PIECE, 'bin-small', f.users.admin!.id)
-    await withGateTaken(async () => {
+    await withBigBatchesTaken(async () => {
       const started = performance.now()
       await expect(context.ctx.trash.emptyOwnBin(f.users.purger!.actor)).rejects.toMatchObject({
         code: 'BUSY',
@@ -106,7 +97,7 @@ describe('big batches at a time: own bin, undo and job pages', () => {
       many.length,
     )
     expect((await context.ctx.trash.trash(editor, one, { operationId: oneOp })).successCount).toBe(1)
-    await withGateTaken(async () => {
+    await withBigBatchesTaken(async () => {
       await expect(
         context.ctx.trash.undoOperations(editor, f.tenantId, [manyOp], { undoOf: manyOp }),
       ).rejects.toMatchObject({ code: 'BUSY' })
@@ -123,11 +114,7 @@ describe('big batches at a time: own bin, undo and job pages', () => {
     const editor = f.users.editor!.actor
     const ids = await trashed(PIECE + 1, 'job-page', f.users.editor!.id)
     const gate = context.ctx.trash.bigBatches
-    let release: () => void = () => {}
-    const released = new Promise<void>((resolve) => {
-      release = resolve
-    })
-    const holding = gate.run(() => released)
+    const { release, holding } = takeGate(gate)
     let settled = false
     const page = context.ctx.trash
       .idsJobPage(startOperation(editor, 'restore'), 'restore', { ids }, 0, 5000, async () => {})

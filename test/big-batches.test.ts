@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PIECE } from '../src/core/turns.js'
 import { authHeader as ipsAuth, ns as ipsNs, SOAP11 } from './helpers/ips.js'
 import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
+import { takeGate, withGateTaken } from './helpers/work-gate.js'
 
 /**
  * BIG_BATCHES: requests naming more than 1,000 items run at most that many at a time on one instance; one more
@@ -47,12 +48,8 @@ describe('big batches at a time', () => {
 
   it('one more big batch waits, then is refused as busy; the place is given back and the next one runs', async () => {
     const gate = server.ctx.trash.bigBatches
-    let release: () => void = () => {}
-    const released = new Promise<void>((resolve) => {
-      release = resolve
-    })
     // every place taken by a big batch that runs until released
-    const holding = gate.run(() => released)
+    const { release, holding } = takeGate(gate)
     try {
       expect(gate.load).toEqual({ running: 1, waiting: 0 })
 
@@ -109,19 +106,11 @@ describe('big batches at a time', () => {
   }, 60_000)
 
   it('a request of up to 1,000 items does not wait for a place', async () => {
-    let release: () => void = () => {}
-    const released = new Promise<void>((resolve) => {
-      release = resolve
-    })
-    const holding = server.ctx.trash.bigBatches.run(() => released)
-    try {
+    await withGateTaken(server.ctx.trash.bigBatches, async () => {
       const reply = await trash(small)
       expect(reply.status).toBe(200)
       expect(((await reply.json()) as { successCount: number }).successCount).toBe(PIECE)
-    } finally {
-      release()
-      await holding
-    }
+    })
   }, 60_000)
 
   it('a place is given back however the work ends, and who waits gets it in turn', async () => {
