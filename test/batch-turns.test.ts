@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { PIECE, Turns } from '../src/core/turns.js'
+import { activeFiles } from './helpers/items.js'
 import { createFixture, createTestContext, type Fixture, type TestContext } from './helpers/server.js'
 
 /**
@@ -26,16 +27,7 @@ afterAll(async () => {
   await context?.close()
 })
 
-async function files(count: number, prefix: string): Promise<number[]> {
-  const result = await context.ctx.db.query<{ id: number }>(
-    `insert into items (tenant_id, kind, type, name, brand_id, size, state, owner_id)
-     select $1, 'file', 'Document', $4 || '-' || g || '.pdf', $2, 10, 'active', $3
-       from generate_series(1, $5::int) g
-     returning id::int`,
-    [f.tenantId, f.brandId, f.users.editor!.id, prefix, count],
-  )
-  return result.rows.map((row) => row.id)
-}
+const files = (count: number, prefix: string) => activeFiles(context.ctx.db, f, count, prefix)
 
 describe('batch work gives the event loop turns', () => {
   it('a 10,000-item trash and restore each give the loop turns while they work on their items', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOperation } from '../src/core/trash-service.js'
 import { PIECE } from '../src/core/turns.js'
+import { activeFiles } from './helpers/items.js'
 import { createFixture, createTestContext, type Fixture, type TestContext } from './helpers/server.js'
 import { takeGate, withGateTaken } from './helpers/work-gate.js'
 
@@ -41,16 +42,7 @@ describe('big batches at a time: own bin, undo and job pages', () => {
     return ids
   }
 
-  async function active(count: number, prefix: string): Promise<number[]> {
-    const result = await context.ctx.db.query<{ id: number }>(
-      `insert into items (tenant_id, kind, type, name, brand_id, size, state, owner_id)
-       select $1, 'file', 'Document', $4 || '-' || g || '.pdf', $2, 10, 'active', $3
-         from generate_series(1, $5::int) g
-       returning id::int`,
-      [f.tenantId, f.brandId, f.users.editor!.id, prefix, count],
-    )
-    return result.rows.map((row) => row.id)
-  }
+  const active = (count: number, prefix: string) => activeFiles(context.ctx.db, f, count, prefix)
 
   const inState = async (ids: number[], state: string) =>
     (

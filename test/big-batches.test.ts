@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PIECE } from '../src/core/turns.js'
 import { authHeader as ipsAuth, ns as ipsNs, SOAP11 } from './helpers/ips.js'
+import { activeFiles } from './helpers/items.js'
 import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 import { takeGate, withGateTaken } from './helpers/work-gate.js'
 
@@ -20,16 +21,7 @@ describe('big batches at a time', () => {
   beforeAll(async () => {
     server = await startTestServer({ BIG_BATCHES: '1', BIG_BATCH_WAIT: '0.5' })
     f = await createFixture(server.ctx, 'big')
-    const files = async (count: number, prefix: string) =>
-      (
-        await server.ctx.db.query<{ id: number }>(
-          `insert into items (tenant_id, kind, type, name, brand_id, size, state, owner_id)
-           select $1, 'file', 'Document', $4 || '-' || g || '.pdf', $2, 10, 'active', $3
-             from generate_series(1, $5::int) g
-           returning id::int`,
-          [f.tenantId, f.brandId, f.users.editor!.id, prefix, count],
-        )
-      ).rows.map((row) => row.id)
+    const files = (count: number, prefix: string) => activeFiles(server.ctx.db, f, count, prefix)
     first = await files(2500, 'first')
     second = await files(PIECE + 1, 'second')
     small = await files(PIECE, 'small')

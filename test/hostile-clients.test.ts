@@ -12,6 +12,7 @@ import { parseXml, XmlError } from '../src/protocols/soap/xml.js'
 import { usingRealPostgres } from './helpers/db.js'
 import { envelope as enterpriseEnvelope } from './helpers/enterprise.js'
 import { authHeader as ipsAuth, ns as ipsNs, SOAP11 } from './helpers/ips.js'
+import { activeFiles } from './helpers/items.js'
 import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
 /**
@@ -460,18 +461,6 @@ describe('hostile clients: a listing whose next page fails while its reader is b
 })
 
 describe('hostile clients: big batches', () => {
-  /** `count` active files of the editor's brand, inserted set-based; their ids. */
-  async function activeFiles(count: number, prefix: string): Promise<number[]> {
-    const result = await server.database.db.query<{ id: number }>(
-      `insert into items (tenant_id, kind, type, name, brand_id, size, state, owner_id)
-       select $1, 'file', 'Document', $4 || '-' || g || '.pdf', $2, 10, 'active', $3
-         from generate_series(1, $5::int) g
-       returning id::int`,
-      [f.tenantId, f.brandId, f.users.editor!.id, prefix, count],
-    )
-    return result.rows.map((row) => row.id)
-  }
-
   const rest = (path: string, body: unknown) =>
     fetch(`${server.baseUrl}/api/v1${path}`, {
       method: 'POST',
@@ -480,7 +469,7 @@ describe('hostile clients: big batches', () => {
     })
 
   it('10,000 items trashed and restored in one request each keep the event loop free for most of the time', async () => {
-    const ids = await activeFiles(10_000, 'batch')
+    const ids = await activeFiles(server.database.db, f, 10_000, 'batch')
     const delay = monitorEventLoopDelay({ resolution: 10 })
     for (const [path, state] of [
       ['/items/trash', 'trashed'],

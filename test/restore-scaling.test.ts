@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RestoreOptions } from '../src/core/types.js'
+import { activeFiles } from './helpers/items.js'
 import { createFixture, createTestContext, type Fixture, type TestContext } from './helpers/server.js'
 
 /**
@@ -23,17 +24,8 @@ afterAll(async () => {
   await context?.close()
 })
 
-/** `count` files of the editor (in `parentId`, or at the top level), inserted set-based; their ids. */
-async function files(count: number, prefix: string, parentId: number | null = null): Promise<number[]> {
-  const result = await context.ctx.db.query<{ id: number }>(
-    `insert into items (tenant_id, kind, type, name, brand_id, size, state, owner_id, parent_id)
-     select $1, 'file', 'Document', $4 || '-' || g || '.pdf', $2, 10, 'active', $3, $6
-       from generate_series(1, $5::int) g
-     returning id::int`,
-    [f.tenantId, f.brandId, f.users.editor!.id, prefix, count, parentId],
-  )
-  return result.rows.map((row) => row.id)
-}
+const files = (count: number, prefix: string, parentId: number | null = null) =>
+  activeFiles(context.ctx.db, f, count, prefix, parentId)
 
 /** The statements a restore of `ids` sends (their first words), checking that every id is restored. */
 async function restoreStatements(ids: number[], options: RestoreOptions = {}): Promise<string[]> {
