@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { finishedJob, type JobJson, jobResults } from './helpers/jobs.js'
+import { restApi } from './helpers/rest.js'
 import {
-  basicAuth,
   createFixture,
   createTestContext,
   type Fixture,
@@ -16,34 +17,14 @@ import {
  * as they are when each page runs.
  */
 
-interface JobJson {
-  id: string
-  kind: string
-  status: string
-  operation: string
-  total: number
-  done: number
-  outcomes: { ok: number; warning: number; error: number }
-  items: number
-}
-
 describe('restore, empty and purge as bulk jobs over REST', () => {
   let server: TestServer
   let fx: Fixture
 
-  async function api(role: string, method: string, url: string, body?: unknown, headers = {}) {
-    const response = await fetch(`${server.baseUrl}/api/v1${url}`, {
-      method,
-      headers: {
-        authorization: basicAuth(fx.users[role]!),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...headers,
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    const text = await response.text()
-    return { status: response.status, json: text ? JSON.parse(text) : null, text, headers: response.headers }
-  }
+  const api = restApi(
+    () => server,
+    () => fx,
+  )
 
   const make = async (
     kind: 'file' | 'folder',
@@ -70,29 +51,9 @@ describe('restore, empty and purge as bulk jobs over REST', () => {
     return ids
   }
 
-  /** Polls the job (bounded: 200 × 50 ms) until it has ended. */
-  async function finished(role: string, id: string): Promise<JobJson> {
-    for (let i = 0; i < 200; i++) {
-      const answer = await api(role, 'GET', `/jobs/${id}`)
-      expect(answer.status, answer.text).toBe(200)
-      if (!['queued', 'running'].includes(answer.json.status)) return answer.json
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    throw new Error('the job did not end within 10 s')
-  }
+  const finished = (role: string, id: string) => finishedJob(api, role, id)
 
-  async function results(role: string, id: string) {
-    const seen: { outcome: string; id: number; status: string; code?: string }[] = []
-    let after = 0
-    for (let page = 0; page < 20; page++) {
-      const answer = await api(role, 'GET', `/jobs/${id}/results?after=${after}&limit=4`)
-      expect(answer.status, answer.text).toBe(200)
-      seen.push(...answer.json.results)
-      if (answer.json.next === null) break
-      after = answer.json.next
-    }
-    return seen
-  }
+  const results = (role: string, id: string) => jobResults(api, role, id, 4)
 
   const states = async (ids: number[]) =>
     (

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { JobService, progressOf } from '../src/core/job-service.js'
 import type { UndoJobParams } from '../src/core/ports/job-store.js'
 import { usingRealPostgres } from './helpers/db.js'
+import { finishedJob, type JobJson, jobResults } from './helpers/jobs.js'
+import { restApi } from './helpers/rest.js'
 import {
-  basicAuth,
   createFixture,
   createTestContext,
   type Fixture,
@@ -17,37 +18,14 @@ import {
  * transaction; progress, results, cancel and the take-over of a job whose runner died are observed in the rows.
  */
 
-interface JobJson {
-  id: string
-  status: string
-  operation: string
-  undoOf: string | null
-  total: number
-  done: number
-  outcomes: { ok: number; warning: number; error: number }
-  skippedCount: number
-  items: number
-  cancelRequested: boolean
-  attempts: number
-}
-
 describe('undo as a bulk job over REST', () => {
   let server: TestServer
   let fx: Fixture
 
-  async function api(role: string, method: string, url: string, body?: unknown, headers = {}) {
-    const response = await fetch(`${server.baseUrl}/api/v1${url}`, {
-      method,
-      headers: {
-        authorization: basicAuth(fx.users[role]!),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...headers,
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    const text = await response.text()
-    return { status: response.status, json: text ? JSON.parse(text) : null, text, headers: response.headers }
-  }
+  const api = restApi(
+    () => server,
+    () => fx,
+  )
 
   const make = async (name: string, parentId: number | null = null) =>
     (
@@ -76,16 +54,7 @@ describe('undo as a bulk job over REST', () => {
     return { ids, folder, op: op.id as string }
   }
 
-  /** Polls the job (bounded: 200 × 50 ms) until it has ended. */
-  async function finished(role: string, id: string): Promise<JobJson> {
-    for (let i = 0; i < 200; i++) {
-      const answer = await api(role, 'GET', `/jobs/${id}`)
-      expect(answer.status, answer.text).toBe(200)
-      if (!['queued', 'running'].includes(answer.json.status)) return answer.json
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    throw new Error('the job did not end within 10 s')
-  }
+  const finished = (role: string, id: string) => finishedJob(api, role, id)
 
   const states = async (ids: number[]) =>
     (
@@ -154,15 +123,7 @@ describe('undo as a bulk job over REST', () => {
     })
 
     // the results, paged, one per unit in the order the delete made them
-    const seen: { outcome: string; id: number; renamedTo?: string; reason?: string }[] = []
-    let after = 0
-    for (let page = 0; page < 10; page++) {
-      const results = await api('editor', 'GET', `/jobs/${job.id}/results?after=${after}&limit=5`)
-      expect(results.status, results.text).toBe(200)
-      seen.push(...results.json.results)
-      if (results.json.next === null) break
-      after = results.json.next
-    }
+    const seen = await jobResults(api, 'editor', job.id, 5)
     expect(seen).toHaveLength(13)
     expect(new Set(seen.map((result) => result.id))).toEqual(new Set(ids))
     expect(seen.find((result) => result.id === ids[3])).toMatchObject({
