@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { asmx } from './helpers/asmx.js'
 import { tenantFingerprint } from './helpers/hardening.js'
-import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
+import { restApi } from './helpers/rest.js'
+import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
 /**
  * Undo of a trash operation: what is still in the trash as the operation left it comes back under the restore
@@ -23,18 +24,10 @@ const make = async (kind: 'file' | 'folder', name: string, parentId: number | nu
     })
   ).item.id
 
-async function api(role: string, method: string, url: string, body?: unknown) {
-  const response = await fetch(`${server.baseUrl}/api/v1${url}`, {
-    method,
-    headers: {
-      authorization: basicAuth(fx.users[role]!),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await response.text()
-  return { status: response.status, json: text ? JSON.parse(text) : null, text }
-}
+const api = restApi(
+  () => server,
+  () => fx,
+)
 
 const latestOperation = async (role: string) => {
   const answer = await api(role, 'GET', '/operations?limit=1')

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { asmx } from './helpers/asmx.js'
 import { deleteObjects, handledIds, logOn, postEnterprise } from './helpers/enterprise.js'
 import { authHeader, ns, post, soap11 } from './helpers/ips.js'
-import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
+import { restApi } from './helpers/rest.js'
+import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
 /**
  * Every request that trashes, restores, empties or purges is one operation: a row saying who, through which door
@@ -48,27 +49,10 @@ const make = async (kind: 'file' | 'folder', name: string, parentId: number | nu
     })
   ).item.id
 
-const as = (role: string) => ({ authorization: basicAuth(fx.users[role]!) })
-
-async function api(
-  role: string,
-  method: string,
-  url: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-) {
-  const response = await fetch(`${server.baseUrl}/api/v1${url}`, {
-    method,
-    headers: {
-      ...as(role),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await response.text()
-  return { status: response.status, json: text ? JSON.parse(text) : null, text }
-}
+const api = restApi(
+  () => server,
+  () => fx,
+)
 
 const operationsOf = async (role: string, query = '') => {
   const answer = await api(role, 'GET', `/operations${query}`)

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tenantFingerprint } from './helpers/hardening.js'
-import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
+import { restApi } from './helpers/rest.js'
+import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
 /**
  * POST /trash/restore/preview: per requested id, what the restore of the same body would do (outcome, target
@@ -14,18 +15,10 @@ let viewOnlyBrand = 0
 
 const MISSING_ID = 2_000_000_000
 
-async function api(role: string, method: string, url: string, body?: unknown) {
-  const response = await fetch(`${server.baseUrl}/api/v1${url}`, {
-    method,
-    headers: {
-      authorization: basicAuth(fx.users[role]!),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await response.text()
-  return { status: response.status, json: text ? JSON.parse(text) : null, text }
-}
+const api = restApi(
+  () => server,
+  () => fx,
+)
 
 const make = async (
   kind: 'file' | 'folder',
