@@ -444,3 +444,42 @@ export const slowRestores = (slow: ProcessProbeResult['slow'], from: number) =>
         .slice(0, 40)
         .map((s) => `+${((s.at - from) / 1000).toFixed(1)}s ${s.ms.toFixed(0)} ms`)
         .join(', ')}${slow.length > 40 ? ', …' : ''}`
+
+/**
+ * What the workload's database sessions wait on while `during` runs: pg_stat_activity sampled every `everyMs` from
+ * a connection of its own, each active session counted once per sample by what it waits on (`CPU` when nothing)
+ * and by its statement's first words. Tells a wait of ours (a lock, the pool, a statement on the CPU) from the
+ * machine's (`WALSync`, `DataFileRead`).
+ */
+export async function sampleWaits<T>(
+  url: string,
+  during: () => Promise<T>,
+  everyMs = 100,
+): Promise<{ value: T; samples: number; waits: [string, number][] }> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  const counts = new Map<string, number>()
+  let samples = 0
+  let sampling = true
+  const loop = (async () => {
+    while (sampling) {
+      const result = await client.query<{ what: string }>(
+        `select coalesce(wait_event_type || ':' || wait_event, 'CPU') || ' ' ||
+                left(regexp_replace(query, '\\s+', ' ', 'g'), 48) as what
+           from pg_stat_activity
+          where datname = current_database() and pid <> pg_backend_pid() and state = 'active'`,
+      )
+      samples++
+      for (const { what } of result.rows) counts.set(what, (counts.get(what) ?? 0) + 1)
+      await new Promise((resolve) => setTimeout(resolve, everyMs))
+    }
+  })()
+  try {
+    const value = await during()
+    return { value, samples, waits: [...counts].sort((a, b) => b[1] - a[1]) }
+  } finally {
+    sampling = false
+    await loop.catch(() => {})
+    await client.end()
+  }
+}

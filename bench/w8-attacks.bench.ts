@@ -9,12 +9,15 @@ import {
   clockWindow,
   median,
   restoreProber,
+  sampleWaits,
   slowRestores,
   startBenchServer,
   type Workload,
 } from './lib.js'
 
 const SECONDS = Number(process.env.BENCH_W8_SECONDS ?? 5)
+/** BENCH_W8_WAITS=1: log what the database's sessions waited on during each attack (sampleWaits) */
+const SAMPLE_WAITS = process.env.BENCH_W8_WAITS === '1'
 /** the issue's target: another client's single restore, p99 */
 const TARGET_MS = 100
 
@@ -71,7 +74,7 @@ export const workloads: Workload[] = ATTACKS.map(({ kind, title }) => ({
   target: `restore p99 under the attack ≤ ${TARGET_MS} ms (absolute; no limit, a baseline instead)`,
   reference: 'baseline',
   meets: (_ratio, extra) => Number(extra['restore p99 under attack ms (median)']) <= TARGET_MS,
-  async run({ ctx, repetitions, log }) {
+  async run({ ctx, url, repetitions, log }) {
     const server = await startBenchServer(ctx)
     try {
       const victimTenant = await ctx.admin.createTenant('w8-calm')
@@ -139,8 +142,13 @@ export const workloads: Workload[] = ATTACKS.map(({ kind, title }) => ({
           ids,
         }
         let done: AttackResult = { steps: 0, failures: 0 }
+        let waits: Awaited<ReturnType<typeof sampleWaits>> | undefined
         const attacked = await probed(async () => {
-          done = await attack(options)
+          if (!SAMPLE_WAITS) done = await attack(options)
+          else
+            waits = await sampleWaits(url, async () => {
+              done = await attack(options)
+            })
         })
         ours.push(attacked.p99)
         baselines.push(baseline.p99)
@@ -153,6 +161,14 @@ export const workloads: Workload[] = ATTACKS.map(({ kind, title }) => ({
             `longest block ${attacked.maxBlockMs.toFixed(0)} ms), baseline ${baseline.p99.toFixed(1)} ms with no attack (${baseline.count}); ` +
             `attack: ${done.steps} steps, ${done.failures} unexpected answers${done.sample ? ` (${done.sample.slice(0, 120)})` : ''}`,
         )
+        if (waits) {
+          log(
+            `   database sessions during the attack (${waits.samples} samples): ${waits.waits
+              .slice(0, 8)
+              .map(([what, n]) => `${n} ${what}`)
+              .join('; ')}`,
+          )
+        }
         log(
           `   attack ${clockWindow(attacked.from, attacked.to)}: ${slowRestores(attacked.slow, attacked.from)}`,
         )
