@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { scriptCall } from './helpers/rest.js'
 import {
   ADMIN_TOKEN,
   basicAuth,
@@ -17,18 +18,7 @@ let b: Fixture
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
 
 /** A script's request: state-changing calls without a body say so with X-Requested-With (CSRF rule). */
-async function call(method: string, url: string, options: { auth?: string; body?: unknown } = {}) {
-  const response = await server.app.inject({
-    method: method as 'GET',
-    url,
-    headers: {
-      ...(options.auth ? { authorization: options.auth } : {}),
-      ...(options.body === undefined && method !== 'GET' ? { 'x-requested-with': 'trashd-test' } : {}),
-    },
-    ...(options.body !== undefined ? { payload: options.body as object } : {}),
-  })
-  return { status: response.statusCode, body: response.json(), headers: response.headers }
-}
+const call = scriptCall(() => server)
 
 async function createItem(f: Fixture, body: Record<string, unknown>) {
   const response = await call('POST', `/api/v1/tenants/${f.tenantId}/items`, {

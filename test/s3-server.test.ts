@@ -5,6 +5,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { S3BlobStore } from '../src/storage/s3-blob-store.js'
 import { logOn } from './helpers/enterprise.js'
+import { scriptCall } from './helpers/rest.js'
 import { refuseDeletes, startS3Server, type TestS3Server } from './helpers/s3.js'
 import {
   ADMIN_TOKEN,
@@ -31,18 +32,7 @@ afterAll(async () => {
   await s3?.stop()
 })
 
-async function call(method: string, url: string, options: { auth?: string; body?: unknown } = {}) {
-  const response = await server.app.inject({
-    method: method as 'GET',
-    url,
-    headers: {
-      ...(options.auth ? { authorization: options.auth } : {}),
-      ...(options.body === undefined && method !== 'GET' ? { 'x-requested-with': 'trashd-test' } : {}),
-    },
-    ...(options.body !== undefined ? { payload: options.body as object } : {}),
-  })
-  return { status: response.statusCode, body: response.json() }
-}
+const call = scriptCall(() => server)
 
 async function bucketKeys() {
   const listed = await s3

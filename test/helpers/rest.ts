@@ -28,3 +28,23 @@ export function restApi(server: () => TestServer, fx: () => Fixture) {
 }
 
 export type RestApi = ReturnType<typeof restApi>
+
+/**
+ * A script's request to the app, injected (no socket): a state-changing call without a body says so with
+ * X-Requested-With (the CSRF rule); the answer's status, JSON body and headers. The server is read when a request
+ * is made (it is set up in a beforeAll).
+ */
+export function scriptCall(server: () => TestServer) {
+  return async (method: string, url: string, options: { auth?: string; body?: unknown } = {}) => {
+    const response = await server().app.inject({
+      method: method as 'GET',
+      url,
+      headers: {
+        ...(options.auth ? { authorization: options.auth } : {}),
+        ...(options.body === undefined && method !== 'GET' ? { 'x-requested-with': 'trashd-test' } : {}),
+      },
+      ...(options.body !== undefined ? { payload: options.body as object } : {}),
+    })
+    return { status: response.statusCode, body: response.json(), headers: response.headers }
+  }
+}
