@@ -8,6 +8,7 @@ import { connectPostgres, type Database } from '../src/db/database.js'
 import { buildApp } from '../src/http/app.js'
 import { usingRealPostgres } from './helpers/db.js'
 import { deleteObjects, envelope, ids, logOn, postEnterprise } from './helpers/enterprise.js'
+import { articleFile } from './helpers/items.js'
 import { needs, POSTGRES } from './helpers/requirements.js'
 import {
   ADMIN_TOKEN,
@@ -93,17 +94,7 @@ async function openStream(user: { login: string; password: string }, headers: Re
   }
 }
 
-async function item(name: string, fixture = f) {
-  return (
-    await server.ctx.admin.createItem(fixture.tenantId, {
-      kind: 'file',
-      name,
-      type: 'Article',
-      brandId: fixture.brandId,
-      content: Buffer.from(name),
-    })
-  ).item.id
-}
+const item = (name: string, fixture = f) => articleFile(server.ctx, fixture, name)
 
 beforeAll(async () => {
   server = await startTestServer()

@@ -13,6 +13,7 @@ import {
   PluginHost,
   type ServerPlugin,
 } from '../src/core/plugins.js'
+import { articleFile } from './helpers/items.js'
 import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
 // The plug-ins' hooks are the core's: they run around a trash, restore or purge request of any door.
@@ -29,17 +30,7 @@ afterAll(async () => {
   await server?.close()
 })
 
-async function item(name: string, fixture = f) {
-  return (
-    await server.ctx.admin.createItem(fixture.tenantId, {
-      kind: 'file',
-      name,
-      type: 'Article',
-      brandId: fixture.brandId,
-      content: Buffer.from(name),
-    })
-  ).item.id
-}
+const item = (name: string, fixture = f) => articleFile(server.ctx, fixture, name)
 
 async function rest(url: string, body: unknown) {
   const response = await server.app.inject({

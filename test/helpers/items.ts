@@ -1,3 +1,4 @@
+import type { AppContext } from '../../src/context.js'
 import type { Queryable } from '../../src/db/database.js'
 import type { Fixture } from './server.js'
 
@@ -20,4 +21,17 @@ export async function activeFiles(
     [f.tenantId, f.brandId, f.users.editor!.id, prefix, count, parentId],
   )
   return result.rows.map((row) => row.id)
+}
+
+/** A file of type Article at the top level of the fixture's brand, its content its name; its id. */
+export async function articleFile(ctx: AppContext, fixture: Fixture, name: string): Promise<number> {
+  return (
+    await ctx.admin.createItem(fixture.tenantId, {
+      kind: 'file',
+      name,
+      type: 'Article',
+      brandId: fixture.brandId,
+      content: Buffer.from(name),
+    })
+  ).item.id
 }
