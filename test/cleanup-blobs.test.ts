@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FsBlobStore } from '../src/storage/fs-blob-store.js'
+import { HOSTILE_BLOB_KEYS } from './helpers/blobs.js'
 
 let root: string
 let store: FsBlobStore
@@ -40,16 +41,7 @@ describe('filesystem blob store', () => {
   })
 
   it('never lets anything but its own keys reach the filesystem', async () => {
-    for (const hostile of [
-      '../../etc/passwd',
-      '/etc/passwd',
-      '..',
-      '',
-      'a/b',
-      '00000000-0000-0000-0000-000000000000/../x',
-      '00000000-0000-0000-0000-00000000000G',
-      'AAAAAAAA-0000-0000-0000-000000000000',
-    ]) {
+    for (const hostile of HOSTILE_BLOB_KEYS) {
       expect(() => store.pathOf(hostile)).toThrow('invalid blob key')
       await expect(store.delete(hostile)).rejects.toThrow('invalid blob key')
       await expect(store.get(hostile)).rejects.toThrow('invalid blob key')
