@@ -1,14 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { finishedJob, type JobJson, jobResults } from './helpers/jobs.js'
+import { createJobContext, finishedJob, type JobJson, jobResults, startJobServer } from './helpers/jobs.js'
 import { restApi } from './helpers/rest.js'
-import {
-  createFixture,
-  createTestContext,
-  type Fixture,
-  startTestServer,
-  type TestContext,
-  type TestServer,
-} from './helpers/server.js'
+import type { Fixture, TestContext, TestServer } from './helpers/server.js'
 
 /**
  * A restore, empty or purge over more items than JOB_THRESHOLD (5 here), or asked with `Prefer: respond-async`,
@@ -64,8 +57,7 @@ describe('restore, empty and purge as bulk jobs over REST', () => {
     ).rows.map((row) => row.state)
 
   beforeAll(async () => {
-    server = await startTestServer({ JOB_THRESHOLD: '5', JOB_PAGE_SIZE: '3', JOB_POLL_SECONDS: '0.2' })
-    fx = await createFixture(server.ctx, 'bulk')
+    ;({ server, fx } = await startJobServer(3, 'bulk'))
   })
 
   afterAll(async () => {
@@ -191,9 +183,7 @@ describe('a bulk job re-checks the rights on every page', () => {
   let fx: Fixture
 
   beforeAll(async () => {
-    // no server: nothing runs a job unless the test says so
-    context = await createTestContext({ env: { JOB_THRESHOLD: '0', JOB_PAGE_SIZE: '2' } })
-    fx = await createFixture(context.ctx, 'bulkrights')
+    ;({ context, fx } = await createJobContext(2, 'bulkrights'))
   })
 
   afterAll(async () => {

@@ -2,16 +2,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { JobService, progressOf } from '../src/core/job-service.js'
 import type { UndoJobParams } from '../src/core/ports/job-store.js'
 import { usingRealPostgres } from './helpers/db.js'
-import { finishedJob, type JobJson, jobResults } from './helpers/jobs.js'
+import { createJobContext, finishedJob, type JobJson, jobResults, startJobServer } from './helpers/jobs.js'
 import { restApi } from './helpers/rest.js'
-import {
-  createFixture,
-  createTestContext,
-  type Fixture,
-  startTestServer,
-  type TestContext,
-  type TestServer,
-} from './helpers/server.js'
+import type { Fixture, TestContext, TestServer } from './helpers/server.js'
 
 /**
  * Bulk jobs: an undo over more units than JOB_THRESHOLD answers 202 with the job's URL and goes on a page per
@@ -65,8 +58,7 @@ describe('undo as a bulk job over REST', () => {
     ).rows as { id: number; name: string; state: string }[]
 
   beforeAll(async () => {
-    server = await startTestServer({ JOB_THRESHOLD: '5', JOB_PAGE_SIZE: '4', JOB_POLL_SECONDS: '0.2' })
-    fx = await createFixture(server.ctx, 'jobs')
+    ;({ server, fx } = await startJobServer(4, 'jobs'))
   })
 
   afterAll(async () => {
@@ -228,9 +220,7 @@ describe('the job runner', () => {
   let fx: Fixture
 
   beforeAll(async () => {
-    // no server: nothing runs a job unless the test says so
-    context = await createTestContext({ env: { JOB_THRESHOLD: '0', JOB_PAGE_SIZE: '3' } })
-    fx = await createFixture(context.ctx, 'runner')
+    ;({ context, fx } = await createJobContext(3, 'runner'))
   })
 
   afterAll(async () => {

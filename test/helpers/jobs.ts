@@ -1,5 +1,51 @@
 import { expect } from 'vitest'
 import type { RestApi } from './rest.js'
+import {
+  createFixture,
+  createTestContext,
+  type Fixture,
+  startTestServer,
+  type TestContext,
+  type TestServer,
+} from './server.js'
+
+/**
+ * A server whose requests of more than 5 items (JOB_THRESHOLD) run as bulk jobs of `pageSize` a page, its runner
+ * looking for queued jobs every 0.2 s; with a fixture named `prefix`.
+ */
+export async function startJobServer(
+  pageSize: number,
+  prefix: string,
+): Promise<{ server: TestServer; fx: Fixture }> {
+  const server = await startTestServer({
+    JOB_THRESHOLD: '5',
+    JOB_PAGE_SIZE: String(pageSize),
+    JOB_POLL_SECONDS: '0.2',
+  })
+  try {
+    return { server, fx: await createFixture(server.ctx, prefix) }
+  } catch (error) {
+    await server.close()
+    throw error
+  }
+}
+
+/**
+ * A context with no server, every request a bulk job (JOB_THRESHOLD 0) of `pageSize` a page: nothing runs a job
+ * unless the test says so; with a fixture named `prefix`.
+ */
+export async function createJobContext(
+  pageSize: number,
+  prefix: string,
+): Promise<{ context: TestContext; fx: Fixture }> {
+  const context = await createTestContext({ env: { JOB_THRESHOLD: '0', JOB_PAGE_SIZE: String(pageSize) } })
+  try {
+    return { context, fx: await createFixture(context.ctx, prefix) }
+  } catch (error) {
+    await context.close()
+    throw error
+  }
+}
 
 /** A bulk job as GET /api/v1/jobs/:id shows it, as far as the tests read it. */
 export interface JobJson {
