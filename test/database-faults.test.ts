@@ -1,4 +1,3 @@
-import net from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import pino from 'pino'
@@ -7,7 +6,7 @@ import { createContext } from '../src/context.js'
 import { connectPostgres, type Database } from '../src/db/database.js'
 import { buildApp } from '../src/http/app.js'
 import { parseXml } from '../src/protocols/soap/xml.js'
-import { asmx } from './helpers/asmx.js'
+import { asmx, stalledReader } from './helpers/asmx.js'
 import { envelope, logOn, postEnterprise } from './helpers/enterprise.js'
 import { authHeader, bodyOf, COMMON_NS, ns, post as postIps, soap11 } from './helpers/ips.js'
 import { needs, POSTGRES } from './helpers/requirements.js'
@@ -224,16 +223,10 @@ describe(
           PWD: f.users.editor!.password,
         })
       ).response.attrs.ticket!
-      const { port } = new URL(server.baseUrl)
-      const socket = net.connect(Number(port), '127.0.0.1')
-      await new Promise((resolve) => socket.once('connect', resolve))
-      const closed = new Promise((resolve) => socket.once('close', resolve))
-      socket.on('data', () => {})
-      socket.on('error', () => {})
       // a reader that reads nothing: the listing waits on it, holding whatever it holds
-      socket.pause()
-      socket.write(
-        `GET /srv.asmx/GetRecycleBinContent?AuthenticationTicket=${ticket} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+      const { socket, closed } = await stalledReader(
+        server.baseUrl,
+        `/srv.asmx/GetRecycleBinContent?AuthenticationTicket=${ticket}`,
       )
       await new Promise((resolve) => setTimeout(resolve, 500))
       // every connection of the server ends while the listing waits for its reader (it holds none of them)
@@ -256,15 +249,9 @@ describe(
             PWD: f.users.editor!.password,
           })
         ).response.attrs.ticket!
-        const { port } = new URL(server.baseUrl)
-        const socket = net.connect(Number(port), '127.0.0.1')
-        await new Promise((resolve) => socket.once('connect', resolve))
-        const closed = new Promise((resolve) => socket.once('close', resolve))
-        socket.on('data', () => {})
-        socket.on('error', () => {})
-        socket.pause()
-        socket.write(
-          `GET /srv.asmx/GetRecycleBinContent?AuthenticationTicket=${ticket} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+        const { socket, closed } = await stalledReader(
+          server.baseUrl,
+          `/srv.asmx/GetRecycleBinContent?AuthenticationTicket=${ticket}`,
         )
         // the timeout fires while the reader waits
         await new Promise((resolve) => setTimeout(resolve, 2500))

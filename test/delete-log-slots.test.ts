@@ -1,6 +1,5 @@
-import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { asmx } from './helpers/asmx.js'
+import { asmx, stalledReader } from './helpers/asmx.js'
 import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
 /** GetDeleteLog streams like the bin listings: a reader that hangs up mid-listing gives its slot back. */
@@ -37,15 +36,11 @@ describe('srv.asmx GetDeleteLog listing slots', () => {
   const inUse = () => server.ctx.trash.listingSlots.inUse
 
   it('a reader that hangs up during the listing frees its slot', async () => {
-    const { port } = new URL(server.baseUrl)
     let seenRunning = false
     for (let i = 0; i < 10; i++) {
-      const socket = net.connect(Number(port), '127.0.0.1')
-      socket.on('error', () => {})
-      await new Promise((resolve) => socket.once('connect', resolve))
-      socket.pause()
-      socket.write(
-        `GET /srv.asmx/GetDeleteLog?AuthenticationTicket=${ticket}&${RANGE} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+      const { socket } = await stalledReader(
+        server.baseUrl,
+        `/srv.asmx/GetDeleteLog?AuthenticationTicket=${ticket}&${RANGE}`,
       )
       // from the first page to well into the listing
       const deadline = Date.now() + 15_000

@@ -1,6 +1,5 @@
-import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { asmx } from './helpers/asmx.js'
+import { asmx, stalledReader } from './helpers/asmx.js'
 import { usingRealPostgres } from './helpers/db.js'
 import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
@@ -54,24 +53,14 @@ describe('streamed listings per user', () => {
   }
 
   /** A raw reader of the editor's bin that reads nothing until resumed. */
-  async function stalledReader(role = 'editor') {
-    const { port } = new URL(server.baseUrl)
-    const socket = net.connect(Number(port), '127.0.0.1')
-    socket.on('error', () => {})
-    await new Promise((resolve) => socket.once('connect', resolve))
-    const closed = new Promise((resolve) => socket.once('close', resolve))
-    socket.pause()
-    socket.write(
-      `GET /srv.asmx/GetRecycleBinContent?AuthenticationTicket=${tickets[role]} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
-    )
-    return { socket, closed }
-  }
+  const binReader = (role = 'editor') =>
+    stalledReader(server.baseUrl, `/srv.asmx/GetRecycleBinContent?AuthenticationTicket=${tickets[role]}`)
 
   const listing = (role = 'editor') =>
     asmx(server.baseUrl, 'GET', 'GetRecycleBinContent', { AuthenticationTicket: tickets[role]! })
 
   it('refuses a listing past the limit in srv.asmx words, serves other users, and serves again once one ends', async () => {
-    const readers = [await stalledReader(), await stalledReader()]
+    const readers = [await binReader(), await binReader()]
     await until(() => inUse() === LIMIT, 'both listings running')
 
     const refused = await listing()
@@ -100,7 +89,7 @@ describe('streamed listings per user', () => {
 
   it('a reader that hangs up at any moment of its listing frees its slot', async () => {
     for (let i = 0; i < 60; i++) {
-      const reader = await stalledReader()
+      const reader = await binReader()
       // from before the request is read to well into the listing
       await new Promise((resolve) => setTimeout(resolve, (i * 7) % 60))
       reader.socket.destroy()

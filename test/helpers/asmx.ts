@@ -1,3 +1,4 @@
+import net from 'node:net'
 import { expect } from 'vitest'
 import { parseXml, type XmlElement } from '../../src/protocols/soap/xml.js'
 
@@ -109,4 +110,22 @@ export function responseXml(answer: AsmxAnswer): string {
   const closing = answer.text.indexOf('</response>')
   if (closing >= 0) return answer.text.slice(start, closing + '</response>'.length)
   return answer.text.slice(start, answer.text.indexOf('/>', start) + 2)
+}
+
+/**
+ * A raw HTTP reader of a GET (`path`: path and query) on `baseUrl` that reads nothing until resumed, as a client
+ * that stops reading: its socket, and when the socket closes.
+ */
+export async function stalledReader(
+  baseUrl: string,
+  path: string,
+): Promise<{ socket: net.Socket; closed: Promise<unknown> }> {
+  const { port } = new URL(baseUrl)
+  const socket = net.connect(Number(port), '127.0.0.1')
+  socket.on('error', () => {})
+  await new Promise((resolve) => socket.once('connect', resolve))
+  const closed = new Promise((resolve) => socket.once('close', resolve))
+  socket.pause()
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`)
+  return { socket, closed }
 }
