@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { TrashListingEntry } from '../src/core/types.js'
 import { parseXml } from '../src/protocols/soap/xml.js'
 import type { FsBlobStore } from '../src/storage/fs-blob-store.js'
-import { asmx, responseXml } from './helpers/asmx.js'
+import { asmx, asmxTicket, responseXml } from './helpers/asmx.js'
 import { openTransactions, usingRealPostgres } from './helpers/db.js'
 import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
@@ -81,14 +81,7 @@ async function binRows(fixture: Fixture, role: string) {
   return result.rows[0]!.n
 }
 
-async function ticketOf(fixture: Fixture, role: string) {
-  const user = fixture.users[role]!
-  const answer = await asmx(server.baseUrl, 'GET', 'AuthenticateUser', {
-    UID: user.login,
-    PWD: user.password,
-  })
-  return answer.response.attrs.ticket!
-}
+const ticketOf = (fixture: Fixture, role: string) => asmxTicket(server.baseUrl, fixture.users[role]!)
 
 describe('a recycle bin of tens of thousands of items', () => {
   // tens of thousands of rows written, listed and purged: up to 3 minutes on a loaded machine

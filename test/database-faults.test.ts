@@ -6,7 +6,7 @@ import { createContext } from '../src/context.js'
 import { connectPostgres, type Database } from '../src/db/database.js'
 import { buildApp } from '../src/http/app.js'
 import { parseXml } from '../src/protocols/soap/xml.js'
-import { asmx, stalledReader } from './helpers/asmx.js'
+import { asmxTicket, stalledReader } from './helpers/asmx.js'
 import { envelope, logOn, postEnterprise } from './helpers/enterprise.js'
 import { authHeader, bodyOf, COMMON_NS, ns, post as postIps, soap11 } from './helpers/ips.js'
 import { needs, POSTGRES } from './helpers/requirements.js'
@@ -217,12 +217,7 @@ describe(
 
     it('srv.asmx: a streamed listing whose database connections end while its reader waits ends that reply at most', async () => {
       await files(40_000, 'trashed')
-      const ticket = (
-        await asmx(server.baseUrl, 'GET', 'AuthenticateUser', {
-          UID: f.users.editor!.login,
-          PWD: f.users.editor!.password,
-        })
-      ).response.attrs.ticket!
+      const ticket = await asmxTicket(server.baseUrl, f.users.editor!)
       // a reader that reads nothing: the listing waits on it, holding whatever it holds
       const { socket, closed } = await stalledReader(
         server.baseUrl,
@@ -243,12 +238,7 @@ describe(
         // the server's connections are made again, now with the timeout
         await terminateAll()
         await stillServing()
-        const ticket = (
-          await asmx(server.baseUrl, 'GET', 'AuthenticateUser', {
-            UID: f.users.editor!.login,
-            PWD: f.users.editor!.password,
-          })
-        ).response.attrs.ticket!
+        const ticket = await asmxTicket(server.baseUrl, f.users.editor!)
         const { socket, closed } = await stalledReader(
           server.baseUrl,
           `/srv.asmx/GetRecycleBinContent?AuthenticationTicket=${ticket}`,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { asmx, stalledReader } from './helpers/asmx.js'
+import { asmxTicket, stalledReader } from './helpers/asmx.js'
 import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
 /** GetDeleteLog streams like the bin listings: a reader that hangs up mid-listing gives its slot back. */
@@ -24,9 +24,7 @@ describe('srv.asmx GetDeleteLog listing slots', () => {
       rows.rows.map((row) => Number(row.id)),
     )
     const admin = f.users.admin!
-    ticket = (
-      await asmx(server.baseUrl, 'GET', 'AuthenticateUser', { UID: admin.login, PWD: admin.password })
-    ).response.attrs.ticket!
+    ticket = await asmxTicket(server.baseUrl, admin)
   }, 120_000)
 
   afterAll(async () => {

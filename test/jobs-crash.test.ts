@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AppContext } from '../src/context.js'
-import { asmx } from './helpers/asmx.js'
+import { asmx, asmxTicket } from './helpers/asmx.js'
 import type { TestDatabase } from './helpers/db.js'
 import { runCli, waitForOutput } from './helpers/processes.js'
 import { needs, POSTGRES } from './helpers/requirements.js'
@@ -100,11 +100,7 @@ describe('an undo job survives kill -9 of the instance running it', withPostgres
 
     const first = await startInstance()
     const from = new Date().toISOString()
-    const login = await asmx(first.baseUrl, 'GET', 'AuthenticateUser', {
-      UID: fx.users.editor!.login,
-      PWD: fx.users.editor!.password,
-    })
-    const ticket = login.response.attrs.ticket!
+    const ticket = await asmxTicket(first.baseUrl, fx.users.editor!)
     const folder = await asmx(first.baseUrl, 'POST', 'DeleteFolder', {
       authenticationTicket: ticket,
       Path: '\\Library\\Big',

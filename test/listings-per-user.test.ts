@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { asmx, stalledReader } from './helpers/asmx.js'
+import { asmx, asmxTicket, stalledReader } from './helpers/asmx.js'
 import { usingRealPostgres } from './helpers/db.js'
 import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
@@ -31,9 +31,7 @@ describe('streamed listings per user', () => {
     ])
     for (const role of ['editor', 'purger']) {
       const user = f.users[role]!
-      tickets[role] = (
-        await asmx(server.baseUrl, 'GET', 'AuthenticateUser', { UID: user.login, PWD: user.password })
-      ).response.attrs.ticket!
+      tickets[role] = await asmxTicket(server.baseUrl, user)
     }
   }, 120_000)
 

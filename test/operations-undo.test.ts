@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { asmx } from './helpers/asmx.js'
+import { asmx, asmxTicket } from './helpers/asmx.js'
 import { tenantFingerprint } from './helpers/hardening.js'
 import { restApi } from './helpers/rest.js'
 import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
@@ -202,13 +202,7 @@ describe('undo by filter', () => {
     for (let n = 0; n < 6; n++) docs.push(await make('file', `doc${n}.txt`, mass))
     const othersDoc = await make('file', 'others.txt', mass)
 
-    const ticketOf = async (role: string) =>
-      (
-        await asmx(server.baseUrl, 'GET', 'AuthenticateUser', {
-          UID: fx.users[role]!.login,
-          PWD: fx.users[role]!.password,
-        })
-      ).response.attrs.ticket!
+    const ticketOf = (role: string) => asmxTicket(server.baseUrl, fx.users[role]!)
     const editorTicket = await ticketOf('editor')
     const deleted = await asmx(server.baseUrl, 'POST', 'DeleteFolder', {
       authenticationTicket: editorTicket,
@@ -334,13 +328,7 @@ describe('undo by filter', () => {
     const byHand: number[] = []
     for (let n = 0; n < 3; n++) bySync.push(await make('file', `sync${n}.txt`, folder))
     for (let n = 0; n < 2; n++) byHand.push(await make('file', `hand${n}.txt`, folder))
-    const ticketOf = async () =>
-      (
-        await asmx(server.baseUrl, 'GET', 'AuthenticateUser', {
-          UID: fx.users.editor!.login,
-          PWD: fx.users.editor!.password,
-        })
-      ).response.attrs.ticket!
+    const ticketOf = () => asmxTicket(server.baseUrl, fx.users.editor!)
     const [syncTicket, handTicket] = [await ticketOf(), await ticketOf()]
     const remove = async (ticket: string, name: string) => {
       const answer = await asmx(server.baseUrl, 'GET', 'DeleteDocument', {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { asmx } from './helpers/asmx.js'
+import { asmx, asmxTicket } from './helpers/asmx.js'
 import { deleteObjects, handledIds, logOn, postEnterprise } from './helpers/enterprise.js'
 import { authHeader, ns, post, soap11 } from './helpers/ips.js'
 import { restApi } from './helpers/rest.js'
@@ -158,11 +158,7 @@ describe('operations', () => {
 
   it('srv.asmx deletes are operations of the door, by the ticket owner', async () => {
     const file = await make('file', 'memo.txt', library)
-    const auth = await asmx(server.baseUrl, 'GET', 'AuthenticateUser', {
-      UID: fx.users.editor!.login,
-      PWD: fx.users.editor!.password,
-    })
-    const ticket = auth.response.attrs.ticket!
+    const ticket = await asmxTicket(server.baseUrl, fx.users.editor!)
     const deleted = await asmx(server.baseUrl, 'GET', 'DeleteDocument', {
       authenticationTicket: ticket,
       Path: '\\Library\\memo.txt',

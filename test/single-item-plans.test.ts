@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { asmx } from './helpers/asmx.js'
+import { asmx, asmxTicket } from './helpers/asmx.js'
 import { needs, POSTGRES } from './helpers/requirements.js'
 import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
@@ -141,9 +141,7 @@ describe('single-item plans', needs(POSTGRES, 'reads the plans PostgreSQL makes'
   it('a srv.asmx DeleteDocument by path among 20,000 siblings finds the file by its name, not by reading the folder', async () => {
     const editor = f.users.editor!
     const id = await siblingId(3)
-    const ticket = (
-      await asmx(server.baseUrl, 'GET', 'AuthenticateUser', { UID: editor.login, PWD: editor.password })
-    ).response.attrs.ticket!
+    const ticket = await asmxTicket(server.baseUrl, editor)
     const sent = await statementsOf(async () => {
       const answer = await asmx(server.baseUrl, 'GET', 'DeleteDocument', {
         AuthenticationTicket: ticket,

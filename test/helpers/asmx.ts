@@ -129,3 +129,12 @@ export async function stalledReader(
   socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`)
   return { socket, closed }
 }
+
+/** A srv.asmx ticket of `user`, signed in with AuthenticateUser over GET. */
+export async function asmxTicket(
+  baseUrl: string,
+  user: { login: string; password: string },
+): Promise<string> {
+  return (await asmx(baseUrl, 'GET', 'AuthenticateUser', { UID: user.login, PWD: user.password })).response
+    .attrs.ticket!
+}
