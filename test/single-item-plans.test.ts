@@ -83,7 +83,26 @@ describe('single-item plans', needs(POSTGRES, 'reads the plans PostgreSQL makes'
    */
   const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
-  async function wideScans(sent: { text: string; values: unknown[] }[], swap: (value: unknown) => unknown) {
+  /** A value as an SQL literal (EXECUTE's arguments), arrays as array literals. */
+  const literal = (value: unknown): string => {
+    if (value === null || value === undefined) return 'null'
+    if (Array.isArray(value))
+      return admin.escapeLiteral(
+        `{${value.map((v) => `"${String(v).replace(/["\\]/g, '\\$&')}"`).join(',')}}`,
+      )
+    if (value instanceof Date) return admin.escapeLiteral(value.toISOString())
+    return admin.escapeLiteral(String(value))
+  }
+
+  /**
+   * `generic`: the plan a named statement settles on after a few runs (PostgreSQL's generic plan, made without
+   * the values), read with PREPARE and EXPLAIN EXECUTE under plan_cache_mode = force_generic_plan.
+   */
+  async function wideScans(
+    sent: { text: string; values: unknown[] }[],
+    swap: (value: unknown) => unknown,
+    { generic = false } = {},
+  ) {
     const planned = sent.filter(
       (s) => !/^\s*(begin|commit|rollback)\b|set_config|^\s*insert into operations\b/i.test(s.text),
     )
@@ -101,10 +120,17 @@ describe('single-item plans', needs(POSTGRES, 'reads the plans PostgreSQL makes'
         const values = statement.values.map((value) =>
           Array.isArray(value) ? value.map(renamed) : renamed(value),
         )
-        const plan = await admin.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(
-          `explain (analyze, format json) ${statement.text}`,
-          values,
-        )
+        let plan: pg.QueryResult<{ 'QUERY PLAN': { Plan: PlanNode }[] }>
+        if (generic) {
+          await admin.query(`prepare plan_probe as ${statement.text}`)
+          await admin.query('set local plan_cache_mode = force_generic_plan')
+          plan = await admin.query(
+            `explain (analyze, format json) execute plan_probe(${values.map(literal).join(', ')})`,
+          )
+          await admin.query('deallocate plan_probe')
+        } else {
+          plan = await admin.query(`explain (analyze, format json) ${statement.text}`, values)
+        }
         for (const node of nodesOf(plan.rows[0]!['QUERY PLAN'][0]!.Plan))
           if (
             /Scan$/.test(node['Node Type']) &&
@@ -155,5 +181,43 @@ describe('single-item plans', needs(POSTGRES, 'reads the plans PostgreSQL makes'
     const swap = (value: unknown) =>
       value === id ? other : value === 'sibling-3.pdf' ? 'sibling-4.pdf' : value
     expect(await wideScans(sent, swap)).toEqual([])
+  })
+
+  it('a srv.asmx DeleteDocument by path goes as a named statement once sent a few times, and its generic plan finds the file by its name', async () => {
+    const editor = f.users.editor!
+    const ticket = (
+      await asmx(server.baseUrl, 'GET', 'AuthenticateUser', { UID: editor.login, PWD: editor.password })
+    ).response.attrs.ticket!
+    // how each statement was handed to the driver: named (prepared once per connection) or not (planned each time)
+    const prototype = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown }
+    const query = prototype.query
+    const handed: { name?: string; text: string }[] = []
+    prototype.query = function (this: unknown, ...args: unknown[]) {
+      const first = args[0] as string | { name?: string; text: string }
+      handed.push(typeof first === 'string' ? { text: first } : first)
+      return query.apply(this, args)
+    }
+    let sent: { text: string; values: unknown[] }[] = []
+    try {
+      for (const n of [10, 11, 12, 13, 14]) {
+        sent = await statementsOf(async () => {
+          const answer = await asmx(server.baseUrl, 'GET', 'DeleteDocument', {
+            AuthenticationTicket: ticket,
+            Path: `\\lib\\sibling-${n}.pdf`,
+          })
+          expect(answer.success, answer.text).toBe('true')
+        })
+      }
+    } finally {
+      prototype.query = query
+    }
+    const deletes = handed.filter((h) => h.text.includes("set state = 'trashed'"))
+    expect(deletes).toHaveLength(5)
+    expect(deletes.at(-1)!.name, 'the last DeleteDocument was planned afresh').toBeDefined()
+    const id = await siblingId(14)
+    const other = await siblingId(15)
+    const swap = (value: unknown) =>
+      value === id ? other : value === 'sibling-14.pdf' ? 'sibling-15.pdf' : value
+    expect(await wideScans(sent, swap, { generic: true })).toEqual([])
   })
 })

@@ -3,6 +3,7 @@ import type { LoneOutcome, LoneTarget } from '../core/ports/trash-store.js'
 import type { Actor } from '../core/types.js'
 import { INSERT_OPERATION } from './operation-repository.js'
 import * as policySql from './policy-sql.js'
+import { planNeutral } from './prepared-statements.js'
 import { isPgError, type Queryable, UNIQUE_VIOLATION } from './queryable.js'
 import { AUDIT_INSERT, AUDIT_ITEM_FACTS } from './sql-fragments.js'
 import { SqlParams } from './sql-params.js'
@@ -72,7 +73,8 @@ async function loneStatement(q: Queryable, text: string, values: unknown[]): Pro
  * resolvePath does), as a CTE named `at` and the expression that reads it.
  */
 function pathWalk(params: SqlParams, tenant: string, path: string[]) {
-  const names = params.add(path)
+  // walked a name at a time by key whatever its length: the statement is named (prepared) like a one-id one
+  const names = params.add(planNeutral([...path]))
   return {
     cte: `at as (
         select i.id, 1 as depth from items i
