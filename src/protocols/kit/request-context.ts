@@ -44,6 +44,48 @@ function counting<T extends object>(service: T, note: (code: ErrorCode) => void)
   })
 }
 
+/** What a request's context holds of its own: the rest it reads from the door's context. */
+interface RequestScope {
+  auth: DoorContext['auth']
+  note: (code: ErrorCode) => void
+}
+
+const SCOPE = Symbol('request scope')
+
+type RequestContext = DoorContext & { [SCOPE]: RequestScope }
+
+/**
+ * The prototype of the contexts contextFor makes for one door context: that context, whose services are read
+ * as they are when used, with the request's own `auth` and the counted services (wrapped when used, with the
+ * request's note) in front of it. Made once per door context, so that a request makes one object, not a copy of
+ * the context and a wrapper of every counted service.
+ */
+const prototypes = new WeakMap<DoorContext, DoorContext>()
+
+function prototypeOf(ctx: DoorContext): DoorContext {
+  let prototype = prototypes.get(ctx)
+  if (prototype) return prototype
+  const properties: PropertyDescriptorMap = {
+    auth: {
+      get(this: RequestContext) {
+        return this[SCOPE].auth
+      },
+      enumerable: true,
+    },
+  }
+  for (const name of COUNTED) {
+    properties[name] = {
+      get(this: RequestContext) {
+        return counting(ctx[name], this[SCOPE].note)
+      },
+      enumerable: true,
+    }
+  }
+  prototype = Object.create(ctx, properties) as DoorContext
+  prototypes.set(ctx, prototype)
+  return prototype
+}
+
 /**
  * The context a door serves one request with: sign-ins and ticket checks count their failures against the
  * request's remote address too; the actors they answer carry that address and the client's User-Agent; the core
@@ -51,14 +93,10 @@ function counting<T extends object>(service: T, note: (code: ErrorCode) => void)
  */
 export function contextFor(ctx: DoorContext, request: FastifyRequest): DoorContext {
   const userAgent = request.headers['user-agent']
-  const note = (code: ErrorCode) => noteCoreError(request, code)
-  const counted = Object.fromEntries(COUNTED.map((name) => [name, counting(ctx[name], note)])) as Pick<
-    DoorContext,
-    (typeof COUNTED)[number]
-  >
-  return {
-    ...ctx,
-    ...counted,
+  const context = Object.create(prototypeOf(ctx)) as RequestContext
+  context[SCOPE] = {
     auth: ctx.auth.from(request.ip, typeof userAgent === 'string' ? userAgent.slice(0, 200) : null),
+    note: (code: ErrorCode) => noteCoreError(request, code),
   }
+  return context
 }
