@@ -53,6 +53,11 @@ export function may(actor: Pick<Actor, 'admin' | 'door'>, right: Right, item: st
   }
 }
 
+/** What of the actor shapes may's text: statements written with it are the same text for the same shape. */
+export function mayShape(actor: Pick<Actor, 'admin' | 'door'>): 'admin' | 'enterprise' | 'other' {
+  return actor.admin ? 'admin' : actor.door === 'enterprise' ? 'enterprise' : 'other'
+}
+
 /** policy.effectiveRetentionDays: the brand's auto purge days when set, else the tenant's retention. */
 export const effectiveRetentionDays = (brandAutoPurgeDays: string, tenantRetentionDays: string) =>
   `coalesce(${brandAutoPurgeDays}, ${tenantRetentionDays})`
