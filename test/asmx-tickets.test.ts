@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ticketHash } from '../src/core/auth-service.js'
 import { aspNetUrlDecode } from '../src/protocols/asmx/url-decode.js'
-import { asmx, TRANSPORTS } from './helpers/asmx.js'
+import { asmx, asmxTicket, TRANSPORTS } from './helpers/asmx.js'
 import { createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
 
 let server: TestServer
@@ -218,9 +218,7 @@ describe('GetUserStatistics', () => {
     )
     // the folder is one unit: its file is not a document of the bin of its own
     await server.ctx.trash.trash(user.actor, [folder.id, ...files])
-    const ticket = (
-      await asmx(server.baseUrl, 'GET', 'AuthenticateUser', { UID: user.login, PWD: user.password })
-    ).response.attrs.ticket!
+    const ticket = await asmxTicket(server.baseUrl, user)
     const answer = await asmx(server.baseUrl, transport, 'GetUserStatistics', {
       authenticationTicket: ticket,
       userName: user.login,

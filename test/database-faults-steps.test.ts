@@ -4,7 +4,7 @@ import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StatementEvent } from '../src/db/database.js'
 import { parseXml } from '../src/protocols/soap/xml.js'
-import { asmx } from './helpers/asmx.js'
+import { asmx, asmxTicket } from './helpers/asmx.js'
 import { envelope, fault, logOn, postEnterprise } from './helpers/enterprise.js'
 import { authHeader, bodyOf, COMMON_NS, ns, post as postIps, soap11 } from './helpers/ips.js'
 import {
@@ -467,12 +467,7 @@ describe('a database connection dropped at every statement of every operation', 
   it('srv.asmx GetRecycleBinContent (streamed listing)', async () => {
     const f = await fixture('asmx')
     await unit(f, 'trashed')
-    const ticket = (
-      await asmx(server.baseUrl, 'GET', 'AuthenticateUser', {
-        UID: f.users.editor!.login,
-        PWD: f.users.editor!.password,
-      })
-    ).response.attrs.ticket!
+    const ticket = await asmxTicket(server.baseUrl, f.users.editor!)
     await atEveryStatement(f, {
       prepare: async () => null,
       run: async () => {

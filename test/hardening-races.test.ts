@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { asmx } from './helpers/asmx.js'
+import { asmx, asmxTicket } from './helpers/asmx.js'
 import { deleteObjects, envelope, handledIds, logOn, postEnterprise, reports } from './helpers/enterprise.js'
 import { authHeader, bodyOf, ns, post, soap11 } from './helpers/ips.js'
 import { basicAuth, createFixture, type Fixture, startTestServer, type TestServer } from './helpers/server.js'
@@ -37,11 +37,7 @@ beforeAll(async () => {
   await server.ctx.trash.trash(f.users.admin!.actor, itemIds.slice(0, ITEMS / 2))
   for (const role of ['admin', 'purger'] as const) {
     const user = f.users[role]!
-    const login = await asmx(server.baseUrl, 'GET', 'AuthenticateUser', {
-      UID: user.login,
-      PWD: user.password,
-    })
-    tickets[role] = { asmx: login.response.attrs.ticket!, enterprise: await logOn(server, user) }
+    tickets[role] = { asmx: await asmxTicket(server.baseUrl, user), enterprise: await logOn(server, user) }
   }
 })
 

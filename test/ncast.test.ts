@@ -8,7 +8,7 @@ import { type AppContext, createContext } from '../src/context.js'
 import { connectPostgres } from '../src/db/database.js'
 import { buildApp } from '../src/http/app.js'
 import { NCAST_MAX_BYTES, ncastPacket } from '../src/messaging/ncast.js'
-import { asmx } from './helpers/asmx.js'
+import { asmx, asmxTicket } from './helpers/asmx.js'
 import { deleteObjects, envelope, ids, logOn, postEnterprise } from './helpers/enterprise.js'
 import { authHeader, ns, post, soap11 } from './helpers/ips.js'
 import { needs, POSTGRES } from './helpers/requirements.js'
@@ -234,18 +234,14 @@ describe('n-cast packets', () => {
     const viaIps = await item('via ips')
     const viaRest = await item('via rest')
 
-    const auth = await asmx(server.baseUrl, 'GET', 'AuthenticateUser', {
-      UID: f.users.editor!.login,
-      PWD: f.users.editor!.password,
-    })
-    const asmxTicket = auth.response.attrs.ticket!
+    const ticket = await asmxTicket(server.baseUrl, f.users.editor!)
     await asmx(server.baseUrl, 'GET', 'DeleteDocument', {
-      authenticationTicket: asmxTicket,
+      authenticationTicket: ticket,
       Path: `~D${viaAsmx}`,
     })
     const fromAsmx = await listener.next(viaAsmx)
     expect(fromAsmx.eventId).toBe(4)
-    expect(value(fromAsmx, 'Ticket')).toBe(md5Tag(asmxTicket))
+    expect(value(fromAsmx, 'Ticket')).toBe(md5Tag(ticket))
     expect(value(fromAsmx, 'Permanent')).toBe('false')
 
     const ipsBody = `<deleteAssetsParam xmlns="${ns('2014-04-03')}"><companyHandle>c|${f.tenantId}</companyHandle><assetHandleArray><items>a|${viaIps}</items></assetHandleArray></deleteAssetsParam>`

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { asmx } from './helpers/asmx.js'
+import { asmx, asmxTicket } from './helpers/asmx.js'
 import { deleteObjects, envelope, ids, logOn, postEnterprise, reports } from './helpers/enterprise.js'
 import { tenantFingerprint } from './helpers/hardening.js'
 import { all, authHeader, bodyOf, ns, post, soap11, text } from './helpers/ips.js'
@@ -62,11 +62,7 @@ const unchanged = async (run: () => Promise<void>) => {
   expect(await tenantFingerprint(server.database.db, f.tenantId)).toEqual(before)
 }
 
-const ticketOf = async (role: string) => {
-  const user = f.users[role]!
-  const auth = await asmx(server.baseUrl, 'GET', 'AuthenticateUser', { UID: user.login, PWD: user.password })
-  return auth.response.attrs.ticket!
-}
+const ticketOf = (role: string) => asmxTicket(server.baseUrl, f.users[role]!)
 
 const rest = async (method: string, path: string, role: string, body?: unknown) => {
   const response = await fetch(`${server.baseUrl}${path}`, {

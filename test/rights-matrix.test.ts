@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { asmx } from './helpers/asmx.js'
+import { asmx, asmxTicket } from './helpers/asmx.js'
 import { deleteObjects, envelope, handledIds, ids, logOn, postEnterprise } from './helpers/enterprise.js'
 import { tenantFingerprint } from './helpers/hardening.js'
 import { authHeader, bodyOf, ns, post, soap11, text } from './helpers/ips.js'
@@ -39,11 +39,7 @@ beforeAll(async () => {
   ).item.id
   for (const role of ROLES) {
     const user = f.users[role]!
-    const auth = await asmx(server.baseUrl, 'GET', 'AuthenticateUser', {
-      UID: user.login,
-      PWD: user.password,
-    })
-    asmxTickets[role] = auth.response.attrs.ticket!
+    asmxTickets[role] = await asmxTicket(server.baseUrl, user)
     enterpriseTickets[role] = await logOn(server, user)
   }
 }, 120_000)
