@@ -67,8 +67,8 @@ const keptTexts = new Map<string, string>()
 
 function keptText(shape: string, text: string): string {
   const kept = keptTexts.get(shape)
-  // (the lengths are compared as a cheap guard: a text unlike the kept one is sent as it was built)
-  if (kept !== undefined && kept.length === text.length) return kept
+  // a text unlike the kept one (a shape this key does not tell apart) is sent as it was built: never the other
+  if (kept === text) return kept
   keptTexts.set(shape, text)
   return text
 }
