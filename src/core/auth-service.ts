@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { CredentialCache } from './credential-cache.js'
+import { md5Hex, sha256Hex } from './digests.js'
 import { PasswordHasher } from './passwords.js'
 import type { Persistence } from './ports/unit-of-work.js'
 import type { LoginFailureStore, UserRow, UserStore } from './ports/user-store.js'
@@ -28,7 +29,7 @@ function newTicket(format: TicketFormat): string {
 
 /** Tickets are stored as their sha256: the sessions table hands out no working ticket. */
 export function ticketHash(ticket: string): string {
-  return createHash('sha256').update(ticket).digest('hex')
+  return sha256Hex(ticket)
 }
 
 /**
@@ -36,7 +37,7 @@ export function ticketHash(ticket: string): string {
  * the ticket, never the ticket itself. Clients compare it with their own to recognise their own changes.
  */
 export function eventTicketOf(ticket: string): string {
-  return createHash('md5').update(ticket).digest('hex').slice(0, 12)
+  return md5Hex(ticket).slice(0, 12)
 }
 
 export function actorOf(user: UserRow, door: Door): Actor {
@@ -365,7 +366,7 @@ export class AuthService {
     // a session checked lately answers unread (its expiry then slides at the next read, see CredentialCache)
     const cached = slide && options.cached ? credentials.ticket(remembered, lock?.key ?? null) : null
     if (cached) {
-      const actor = { ...this.requestActor(cached.user, door), eventTicket: eventTicketOf(ticket) }
+      const actor = { ...this.requestActor(cached.user, door), eventTicket: cached.eventTicket }
       if (cached.client) actor.client = cached.client
       return { ok: true, actor, expiresAt: cached.expiresAt }
     }
@@ -382,10 +383,11 @@ export class AuthService {
       if (lock) await this.countFailure([lock], { door, reason: 'ticket' })
       return { ok: false, reason: 'invalid' }
     }
-    const actor = { ...this.requestActor(found.session.user, door), eventTicket: eventTicketOf(ticket) }
+    const eventTicket = eventTicketOf(ticket)
+    const actor = { ...this.requestActor(found.session.user, door), eventTicket }
     // the client the session was opened by names itself better than this request's User-Agent (Enterprise)
     if (found.session.client) actor.client = found.session.client
-    if (slide) credentials.rememberTicket(remembered, found.session, reading)
+    if (slide) credentials.rememberTicket(remembered, { ...found.session, eventTicket }, reading)
     return { ok: true, actor, expiresAt: found.session.expiresAt }
   }
 
