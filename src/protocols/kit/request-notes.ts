@@ -8,13 +8,20 @@ export interface RequestNotes {
   errors: ErrorCode[]
 }
 
-const notes = new WeakMap<IncomingMessage, RequestNotes>()
+/**
+ * Kept on the request's IncomingMessage, which every hook and handler of the request shares, under a symbol of
+ * this module: a WeakMap entry per request cost more to add and to collect than the request's other notes.
+ */
+const NOTES = Symbol('request notes')
+
+type Noted = IncomingMessage & { [NOTES]?: RequestNotes }
 
 function notesOf(request: FastifyRequest): RequestNotes {
-  let found = notes.get(request.raw)
-  if (!found) {
+  const raw = request.raw as Noted
+  let found = raw[NOTES]
+  if (found === undefined) {
     found = { errors: [] }
-    notes.set(request.raw, found)
+    raw[NOTES] = found
   }
   return found
 }
@@ -35,5 +42,5 @@ export function noteCoreError(request: FastifyRequest, code: ErrorCode) {
 
 /** What the doors noted about a request (read once it is answered); undefined when they noted nothing. */
 export function notedOf(request: FastifyRequest): RequestNotes | undefined {
-  return notes.get(request.raw)
+  return (request.raw as Noted)[NOTES]
 }
