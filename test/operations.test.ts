@@ -282,4 +282,28 @@ describe('operations', () => {
     expect((await api('admin', 'GET', '/operations?cursor=garbage')).status).toBe(422)
     expect((await api('admin', 'GET', '/operations/not-a-uuid')).status).toBe(404)
   })
+
+  it('operation ids grow with time (UUID version 7): a new operation goes next to the last in the indexes on them', async () => {
+    const since = new Date()
+    const ids: number[] = []
+    for (let i = 0; i < 12; i++) ids.push(await make('file', `ordered-${i}.txt`))
+    for (const id of ids) {
+      expect((await api('editor', 'POST', '/items/trash', { ids: [id] })).status).toBe(200)
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    const made = await server.database.db.query<{ id: string; started_at: Date }>(
+      `select o.id, o.started_at from operations o join audit a on a.tenant_id = o.tenant_id and a.operation_id = o.id
+        where o.tenant_id = $1 and o.started_at >= $2 and a.item_id = any($3::bigint[]) order by a.item_id`,
+      [fx.tenantId, since, ids],
+    )
+    const opIds = made.rows.map((row) => row.id)
+    expect(opIds).toHaveLength(12)
+    for (const row of made.rows) {
+      expect(row.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      // the first 48 bits are the time in milliseconds
+      const at = Number.parseInt(row.id.replace('-', '').slice(0, 12), 16)
+      expect(Math.abs(at - row.started_at.getTime())).toBeLessThan(1000)
+    }
+    expect([...opIds].sort()).toEqual(opIds)
+  })
 })

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import { CoreError, defaultMessage, type ErrorCode, ErrorCodes } from './errors.js'
 import { noPlugins, type PluginsOf, withHooks } from './operation-hooks.js'
+import { newOperationId } from './operation-id.js'
 import type { OperationRequest, PluginHost } from './plugins.js'
 import type { BlobStore } from './ports/blob-store.js'
 import type {
@@ -152,7 +153,7 @@ export class CleanupJob {
     const staleAfter = options.staleAfterSeconds ?? this.settings.staleAfterSeconds
     await this.store.abandonStaleRuns(this.settings.staleAfterSeconds)
     // one operation for the whole run, recorded per tenant it changed when the run ends
-    const operation: RunOperation = { id: randomUUID(), startedAt: new Date(), failed: new Map() }
+    const operation: RunOperation = { id: newOperationId(), startedAt: new Date(), failed: new Map() }
     const run = await this.store.startRun({
       trigger: options.trigger,
       scheduledFor: options.scheduledFor ?? null,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { actorOf } from './auth-service.js'
 import { CoreError, ErrorCodes } from './errors.js'
+import { newOperationId } from './operation-id.js'
 import {
   type IdsJobKind,
   type IdsJobParams,
@@ -125,7 +126,7 @@ export class JobService {
       remoteAddress: actor.remoteAddress ?? null,
       session: actor.eventTicket ?? null,
       params,
-      operationId: randomUUID(),
+      operationId: newOperationId(),
       total,
     })
     this.kick()

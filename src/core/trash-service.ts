@@ -10,6 +10,7 @@ import {
   readObjects,
   withHooks,
 } from './operation-hooks.js'
+import { newOperationId } from './operation-id.js'
 import type { OperationRequest } from './plugins.js'
 import * as policy from './policy.js'
 import type { BlobStore } from './ports/blob-store.js'
@@ -152,7 +153,7 @@ export interface Operation {
 }
 
 export function startOperation(actor: Actor, action: string, undoOf?: string): Operation {
-  return { id: randomUUID(), action, actor, startedAt: new Date(), undoOf }
+  return { id: newOperationId(), action, actor, startedAt: new Date(), undoOf }
 }
 
 /** The operation's row, from its results (written in the operation's last transaction: one statement). */
