@@ -144,7 +144,7 @@ export async function markDueForPurge(
            from due order by tenant_id, deleted_at desc, id desc
        ) as last
        union all
-       select distinct tenant_id, addressed, 0, 'held', detail->>'reason', null from planned where held
+       select tenant_id, addressed, 0, 'held', detail->>'reason', null from held
        union all
        select tenant_id, null, count(*)::int, 'deleted', null, null from gone group by tenant_id
        union all

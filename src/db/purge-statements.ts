@@ -97,9 +97,8 @@ const MARK_ANSWER = `select tenant_id, addressed, count(*)::int as n, 'marked' a
       select tenant_id, addressed, count(*)::int, 'deleted', null, null
         from gone group by tenant_id, addressed
       union all
-      select distinct u.tenant_id, u.addressed, 0, 'held', i.name, i.kind
-        from planned u join items i on i.tenant_id = u.tenant_id and i.id = u.addressed
-       where u.held`
+      select u.tenant_id, u.addressed, 0, 'held', i.name, i.kind
+        from held u join items i on i.tenant_id = u.tenant_id and i.id = u.addressed`
 
 /** The placeholders of the purge token and the auditing actor among a mark statement's parameters. */
 export interface MarkParams {
@@ -125,18 +124,22 @@ export function markParams(
 
 /**
  * Purge step 1 as one statement. The caller's CTEs define `heads(tenant_id, id, trash_root, state, kind, blob_key,
- * legal_hold, brand_id, action, detail)`: the addressed items (of one tenant or several) with the audit action and detail their rows get.
- * From there every step reaches rows by key: a unit root's members through the trash-root index, an item inside
- * a unit by a walk down its folders, each row to change by its primary key. No step joins two CTEs, whose row
- * estimates are guesses (a batch estimated at one row was joined by nested loop, quadratic in its size).
+ * legal_hold, brand_id, action, detail)`: the addressed items (of one tenant or several) with the audit action and
+ * detail their rows get. A lone head (a trashed file: a unit of its own row, the common case) is deleted or marked
+ * straight from `heads` by its primary key, without being copied into a unit CTE first. The rows of larger units
+ * are reached by key too: a unit root's members through the trash-root index, an item inside a unit by a walk down
+ * its folders; they share their unit's verdict and are changed by their primary key. No step joins two CTEs, whose
+ * row estimates are guesses (a batch estimated at one row was joined by nested loop, quadratic in its size).
  * `p` names the token and actor parameters; `answer` replaces the default answer (MARK_ANSWER) and may read
- * marked, gone, planned and the caller's CTEs.
+ * marked, gone, held (tenant_id, addressed, detail: a row per held unit) and the caller's CTEs.
  */
-export const MARK_STATEMENT = (
-  heads: string,
-  p: MarkParams,
-  answer = MARK_ANSWER,
-) => `with recursive ${heads},
+export const MARK_STATEMENT = (heads: string, p: MarkParams, answer = MARK_ANSWER) => {
+  const LONE = `h.id = h.trash_root and h.kind <> 'folder' and h.state in ('trashed', 'emptied')`
+  const LONE_ROW = `x.tenant_id = h.tenant_id and x.id = h.id and x.state not in ('active', 'purging')`
+  const MARK_SET = (u: string) => `state = 'purging', state_before_purge = x.state, purge_token = ${p.token},
+               purge_started_at = now(), purge_action = ${u}.action, purge_detail = ${u}.detail,
+               purge_actor_id = ${p.userId}, purge_actor_login = ${p.login}, purge_door = ${p.door}`
+  return `with recursive ${heads},
       walk as (
         select h.tenant_id, h.id, h.trash_root, h.id as addressed, h.blob_key, h.legal_hold, h.brand_id, h.action,
                h.detail
@@ -158,37 +161,45 @@ export const MARK_STATEMENT = (
         union all
         select * from walk
       ),
-      -- each unit row with its unit's verdict: a trashed file is a unit of its own row (no lookup, no window);
-      -- a larger unit's rows share it (window, not a join with an aggregate)
+      -- each row of a larger unit with its unit's verdict (a window, not a join with an aggregate)
       planned as materialized (
-        select h.tenant_id, h.id, h.trash_root, h.id as addressed, h.blob_key, h.legal_hold, h.brand_id, h.action,
-               h.detail, ${HELD('h')} as held, ${HAS_BLOBS('h')} as has_blobs
-          from heads h where h.id = h.trash_root and h.kind <> 'folder' and h.state in ('trashed', 'emptied')
-        union all
-        select u.*, bool_or(${HELD('u')}) over w, bool_or(${HAS_BLOBS('u')}) over w
+        select u.*, bool_or(${HELD('u')}) over w as held, bool_or(${HAS_BLOBS('u')}) over w as has_blobs
           from grouped u
         window w as (partition by u.tenant_id, u.addressed)
       ),
-      marked as (
-        update items x set state = 'purging', state_before_purge = x.state, purge_token = ${p.token},
-               purge_started_at = now(), purge_action = u.action, purge_detail = u.detail,
-               purge_actor_id = ${p.userId}, purge_actor_login = ${p.login}, purge_door = ${p.door}
+      lone_marked as (
+        update items x set ${MARK_SET('h')}
+          from heads h
+         where ${LONE} and ${HAS_BLOBS('h')} and not ${HELD('h')} and ${LONE_ROW}
+        returning x.tenant_id, x.id, h.id as addressed
+      ),
+      unit_marked as (
+        update items x set ${MARK_SET('u')}
           from planned u
          where u.has_blobs and not u.held
            and x.tenant_id = u.tenant_id and x.id = u.id and x.state not in ('active', 'purging')
         returning x.tenant_id, x.id, u.addressed
       ),
-      gone as (
+      marked as not materialized (select * from lone_marked union all select * from unit_marked),
+      lone_gone as (
+        delete from items x
+         using heads h
+         where ${LONE} and not ${HAS_BLOBS('h')} and not ${HELD('h')} and ${LONE_ROW}
+        returning ${GONE_COLUMNS}, h.id as addressed, h.action as purge_action_now, h.detail as purge_detail_now
+      ),
+      unit_gone as (
         delete from items x
          using planned u
          where not u.has_blobs and not u.held
            and x.tenant_id = u.tenant_id and x.id = u.id and x.state not in ('active', 'purging')
-        returning x.*, u.addressed, u.action as purge_action_now, u.detail as purge_detail_now
+        returning ${GONE_COLUMNS}, u.addressed, u.action as purge_action_now, u.detail as purge_detail_now
       ),
+      gone as not materialized (select * from lone_gone union all select * from unit_gone),
       detached as (
         update items c set parent_id = null
-          from gone
-         -- only folders have children (items are created and restored under folders alone)
+          -- only folders have children (items are created and restored under folders alone), and a lone unit is
+          -- never a folder
+          from unit_gone gone
          where gone.kind = 'folder' and c.tenant_id = gone.tenant_id and c.parent_id = gone.id
            -- a child of the same unit is being deleted too; comparing trash roots avoids probing the unit CTE,
            -- which has no index (a 100,000-row folder made that anti-join quadratic)
@@ -199,8 +210,20 @@ export const MARK_STATEMENT = (
         select x.tenant_id, ${p.userId}, ${p.login}, ${p.door}, x.purge_action_now, x.id, x.kind, x.type, x.name,
                x.original_path, x.trash_root, x.purge_detail_now, ${AUDIT_ITEM_FACTS}
           from gone x
+      ),
+      held as (
+        select distinct tenant_id, addressed, detail from (
+          select h.tenant_id, h.id as addressed, h.detail from heads h where ${LONE} and ${HELD('h')}
+          union all
+          select tenant_id, addressed, detail from planned where held
+        ) as u
       )
       ${answer}`
+}
+
+/** The columns of a deleted row that its audit row and the statement's answer read. */
+const GONE_COLUMNS = `x.tenant_id, x.id, x.kind, x.type, x.name, x.original_path, x.trash_root, x.brand_id, x.issue_id,
+               x.category_id, x.deleted_at, x.deleted_by, x.owner_id, x.version, x.content_type`
 
 /**
  * Purge step 1 for the next batch of an actor's own bin (srv.asmx EmptyRecycleBin): the unit roots they deleted,
@@ -248,9 +271,8 @@ export async function markOwnBinForPurge(
        union all
        select 'marked', addressed, count(*)::int, null, null from marked group by addressed
        union all
-       select distinct 'held', u.addressed, 0, i.name, i.kind
-         from planned u join items i on i.tenant_id = u.tenant_id and i.id = u.addressed
-        where u.held`,
+       select 'held', u.addressed, 0, i.name, i.kind
+         from held u join items i on i.tenant_id = u.tenant_id and i.id = u.addressed`,
     ),
     params.values,
   )
