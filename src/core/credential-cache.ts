@@ -74,6 +74,14 @@ export class CredentialCache {
     return true
   }
 
+  /** #usable for one throttle key, without an array made for it (every remembered ticket's request) */
+  #usableFor(at: number, key: string | null): boolean {
+    if (this.now() - at >= this.ms) return false
+    if (key === null) return true
+    const failed = this.#failures.get(key)
+    return failed === undefined || failed < at
+  }
+
   /** The users a sign-in with these credentials answered lately, or null (ask the database). */
   signIn(key: string, password: string, throttleKeys: (string | null)[]): UserRow[] | null {
     if (!this.enabled) return null
@@ -99,7 +107,7 @@ export class CredentialCache {
     if (!this.enabled) return null
     const entry = this.#tickets.get(key)
     if (!entry) return null
-    if (!this.#usable(entry.at, [lockKey]) || entry.expiresAt.getTime() <= this.now()) {
+    if (!this.#usableFor(entry.at, lockKey) || entry.expiresAt.getTime() <= this.now()) {
       this.#tickets.delete(key)
       return null
     }
