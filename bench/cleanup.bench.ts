@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { mkdir, unlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { CleanupJob } from '../src/core/cleanup-job.js'
@@ -16,7 +17,10 @@ import { type BenchContext, benchTenant, peakRssGrowth, percentile, timed, type 
 const FILES = Number(process.env.BENCH_W2_FILES ?? 100_000)
 const W2_REPETITIONS = Number(process.env.BENCH_W2_REPETITIONS ?? 1)
 
-/** The expired rows of the given tenants gone with their audit rows, in one statement; returns the blob keys. */
+/**
+ * The expired rows of the given tenants gone with their audit rows (the facts and the run's operation id the job's
+ * carry), in one statement; returns the blob keys.
+ */
 async function rawExpire(db: Database, tenantIds: number[]): Promise<string[]> {
   const gone = await db.query<{ blob_key: string | null }>(
     `with gone as (
@@ -27,13 +31,15 @@ async function rawExpire(db: Database, tenantIds: number[]): Promise<string[]> {
       ),
       audited as (
         insert into audit (tenant_id, door, action, item_id, item_kind, item_type, item_name, item_path, unit_root,
-                           detail)
+                           detail, item_brand_id, item_issue_id, item_category_id, item_deleted_at, item_deleted_by,
+                           item_owner_id, item_version, item_format, operation_id)
         select tenant_id, 'cleanup', 'expire', id, kind, type, name, original_path, trash_root,
-               jsonb_build_object('reason', 'expired', 'retentionDays', 7)
+               jsonb_build_object('reason', 'expired', 'retentionDays', 7), brand_id, issue_id, category_id,
+               deleted_at, deleted_by, owner_id, version, content_type, $2::uuid
           from gone
       )
       select blob_key from gone`,
-    [tenantIds],
+    [tenantIds, randomUUID()],
   )
   return gone.rows.flatMap((row) => (row.blob_key ? [row.blob_key] : []))
 }

@@ -1,3 +1,4 @@
+import { randomBytes, randomUUID } from 'node:crypto'
 import { trashedFiles } from './datasets.js'
 import {
   asmxTicket,
@@ -94,11 +95,14 @@ export const workload: Workload = {
               )
               insert into audit (tenant_id, actor_id, actor_login, door, action, item_id, item_kind, item_type,
                                  item_name, item_path, unit_root, detail, item_brand_id, item_issue_id,
-                                 item_category_id, item_deleted_at, item_deleted_by, item_owner_id)
+                                 item_category_id, item_deleted_at, item_deleted_by, item_owner_id, item_version,
+                                 item_format, operation_id, event_ticket)
               select x.tenant_id, $2, $3, 'asmx', 'empty_bin', x.id, x.kind, x.type, x.name, x.original_path,
-                     x.trash_root, null, x.brand_id, x.issue_id, x.category_id, x.deleted_at, x.deleted_by, x.owner_id
+                     x.trash_root, null, x.brand_id, x.issue_id, x.category_id, x.deleted_at, x.deleted_by, x.owner_id,
+                     x.version, x.content_type, $4::uuid, $5::text
                 from gone x`,
-            [tenantId, rawOwner.userId, rawOwner.login],
+            // the audit rows name the request's operation and the session's event tag, as ours do
+            [tenantId, rawOwner.userId, rawOwner.login, randomUUID(), randomBytes(6).toString('hex')],
           ),
         )
         nextProbe += (await limitProbe.stop()).used

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { unlink } from 'node:fs/promises'
 import path from 'node:path'
 import { DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3'
@@ -16,7 +17,8 @@ const REPETITIONS = Number(process.env.BENCH_W2_REPETITIONS ?? 1)
 
 /**
  * The limit: one statement deleting every expired unit of these tenants and writing the audit rows the job
- * writes; `answer` is what it returns (the count, or the stored-file keys to remove).
+ * writes, naming the run's operation ($2) as the job's do; `answer` is what it returns (the count, or the
+ * stored-file keys to remove).
  */
 const rawExpire = (answer: string) => `
   with gone as (
@@ -28,10 +30,11 @@ const rawExpire = (answer: string) => `
   audited as (
     insert into audit (tenant_id, actor_id, actor_login, door, action, item_id, item_kind, item_type, item_name,
                        item_path, unit_root, detail, item_brand_id, item_issue_id, item_category_id, item_deleted_at,
-                       item_deleted_by, item_owner_id)
+                       item_deleted_by, item_owner_id, item_version, item_format, operation_id)
     select x.tenant_id, null, null, 'cleanup', 'expire', x.id, x.kind, x.type, x.name, x.original_path, x.trash_root,
            jsonb_build_object('reason', 'expired', 'retentionDays', x.retention_days, 'retentionFrom', 'tenant'),
-           x.brand_id, x.issue_id, x.category_id, x.deleted_at, x.deleted_by, x.owner_id
+           x.brand_id, x.issue_id, x.category_id, x.deleted_at, x.deleted_by, x.owner_id, x.version, x.content_type,
+           $2::uuid
       from gone x
   )
   ${answer}`
@@ -88,7 +91,10 @@ const metadataOnly: Workload = {
         const limitProbe = restoreProbe(server.baseUrl, prober, prober.actor.tenantId, ids)
         await limitProbe.ready
         const raw = await timed(() =>
-          ctx.db.query<{ n: number }>(rawExpire('select count(*)::int as n from gone'), [rawTenants]),
+          ctx.db.query<{ n: number }>(rawExpire('select count(*)::int as n from gone'), [
+            rawTenants,
+            randomUUID(),
+          ]),
         )
         const { used } = await limitProbe.stop()
         if (raw.value.rows[0]!.n !== TENANTS * PER_TENANT)
@@ -174,6 +180,7 @@ const withFiles: Workload = {
       const raw = await timed(async () => {
         const gone = await ctx.db.query<{ blob_key: string }>(rawExpire('select blob_key from gone'), [
           rawTenants,
+          randomUUID(),
         ])
         await removeFiles(
           root,
@@ -278,6 +285,7 @@ const withS3: Workload = {
         const raw = await timed(async () => {
           const gone = await ctx.db.query<{ blob_key: string }>(rawExpire('select blob_key from gone'), [
             rawTenants,
+            randomUUID(),
           ])
           const removed = gone.rows.map((row) => row.blob_key)
           for (let i = 0; i < removed.length; i += DELETE_BATCH) {

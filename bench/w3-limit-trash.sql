@@ -1,8 +1,8 @@
 -- W3's database limit for a single-item delete (to the trash), written by hand (never recorded from trashd): the
 -- least SQL that reaches the state a delete of one active file in the top-level folder `lib` leaves. One
 -- transaction (one statement): the item row's state columns set as trashd's delete sets them (its original
--- path known from the data set, where trashd works it out), and the item's audit row. No reads, no locks beyond
--- the update's, no NOTIFY; run with PGOPTIONS='-c session_replication_role=replica' so that no trigger runs.
+-- path known from the data set, where trashd works it out), and the item's audit row (naming an operation of its
+-- own, as trashd's do). No reads, no locks beyond the update's, no NOTIFY; run with PGOPTIONS='-c session_replication_role=replica' so that no trigger runs.
 -- Variables (pgbench -D): n = -1, first (first id of the pool), clients, tenant_id, user_id, login, door.
 -- Each transaction deletes a different item: client c takes first + c, first + c + clients, …
 \set n :n + 1
@@ -17,7 +17,8 @@ with trashed as (
 )
 insert into audit (tenant_id, actor_id, actor_login, door, action, item_id, item_kind, item_type, item_name,
                    item_path, unit_root, detail, item_brand_id, item_issue_id, item_category_id, item_deleted_at,
-                   item_deleted_by, item_owner_id, item_version)
+                   item_deleted_by, item_owner_id, item_version, item_format, operation_id)
 select tenant_id, :user_id::bigint, :login::text, :door::text, 'trash', id, kind, type, name, original_path,
-       trash_root, null, brand_id, issue_id, category_id, deleted_at, deleted_by, owner_id, version
+       trash_root, null, brand_id, issue_id, category_id, deleted_at, deleted_by, owner_id, version,
+       content_type, gen_random_uuid()
   from trashed;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { folderTree, rawTrashSubtree } from './datasets.js'
 import { benchTenant, timed, type Workload } from './lib.js'
 
@@ -34,9 +35,13 @@ export const workload: Workload = {
             ),
             gone as (delete from items i using sub where i.tenant_id = $1 and i.id = sub.id returning i.*)
             insert into audit (tenant_id, actor_id, actor_login, door, action, item_id, item_kind, item_type, item_name,
-                               item_path, unit_root)
-            select tenant_id, $3, 'bench', 'rest', 'purge', id, kind, type, name, original_path, trash_root from gone`,
-          [b.tenantId, rawTop, b.admin.userId],
+                               item_path, unit_root, item_brand_id, item_issue_id, item_category_id, item_deleted_at,
+                               item_deleted_by, item_owner_id, item_version, item_format, operation_id)
+            select tenant_id, $3, 'bench', 'rest', 'purge', id, kind, type, name, original_path, trash_root, brand_id,
+                   issue_id, category_id, deleted_at, deleted_by, owner_id, version, content_type, $4::uuid
+              from gone`,
+          // the audit rows carry the item's facts and the request's operation id, as ours do
+          [b.tenantId, rawTop, b.admin.userId, randomUUID()],
         ),
       )
       if (raw.value.rowCount !== DESCENDANTS + 1) throw new Error(`raw purged ${raw.value.rowCount}`)

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { loadavg } from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { TrashService } from '../src/core/trash-service.js'
@@ -154,11 +155,14 @@ export const workload: Workload = {
               )
               insert into audit (tenant_id, actor_id, actor_login, door, action, item_id, item_kind, item_type,
                                  item_name, item_path, unit_root, detail, item_brand_id, item_issue_id,
-                                 item_category_id, item_deleted_at, item_deleted_by, item_owner_id, item_version)
+                                 item_category_id, item_deleted_at, item_deleted_by, item_owner_id, item_version,
+                                 item_format, operation_id)
               select x.tenant_id, $3, $4, 'rest', 'restore', x.id, x.kind, x.type, x.name, x.original_path, $2,
-                     null, x.brand_id, x.issue_id, x.category_id, x.deleted_at, x.deleted_by, x.owner_id, x.version
+                     null, x.brand_id, x.issue_id, x.category_id, x.deleted_at, x.deleted_by, x.owner_id, x.version,
+                     x.content_type, $5::uuid
                 from moved x`,
-            [tenantId, theirs.folder, rawOwner.userId, rawOwner.login],
+            // the audit rows name the undo's operation, as ours do
+            [tenantId, theirs.folder, rawOwner.userId, rawOwner.login, randomUUID()],
           ),
         )
         const limitTo = Date.now()
