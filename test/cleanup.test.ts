@@ -392,6 +392,29 @@ describe('dry-run', () => {
 })
 
 describe('storage failures', () => {
+  it('a file trashed on its own out of a folder purged in the same statement keeps no parent that is gone', async () => {
+    const a = await tenant('detach')
+    const { item: folder } = await t.ctx.admin.createItem(a.tenantId, {
+      kind: 'folder',
+      name: 'album',
+      ownerId: a.users.admin!.id,
+    })
+    const photo = await createFile(t.ctx, a, 'photo.jpg', { parentId: folder.id })
+    await trash(a, [photo.id])
+    await trash(a, [folder.id])
+    await ageTrash(t.database.db, [photo.id, folder.id], 8)
+    t.blobs.failing.add(photo.blobKey!)
+    const run = await runFor(a)
+    expect(run?.run).toMatchObject({ failed: 1 })
+    t.blobs.failing.delete(photo.blobKey!)
+    const rows = await t.database.db.query<{ id: number; state: string; parent_id: number | null }>(
+      'select id, state, parent_id from items where id = any($1::bigint[]) order by id',
+      [[folder.id, photo.id]],
+    )
+    // the folder is gone; the photo is back in the trash, its purge failed, pointing at no folder that is not there
+    expect(rows.rows).toEqual([{ id: photo.id, state: 'trashed', parent_id: null }])
+  })
+
   it('a file that cannot be removed keeps its item in the trash with the error, reported, and is retried', async () => {
     const a = await tenant('fail')
     const bad = await createFile(t.ctx, a, 'stuck.bin')

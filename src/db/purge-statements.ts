@@ -136,9 +136,13 @@ export function markParams(
 export const MARK_STATEMENT = (heads: string, p: MarkParams, answer = MARK_ANSWER) => {
   const LONE = `h.id = h.trash_root and h.kind <> 'folder' and h.state in ('trashed', 'emptied')`
   const LONE_ROW = `x.tenant_id = h.tenant_id and x.id = h.id and x.state not in ('active', 'purging')`
+  // A marked row whose folder this statement deletes leaves it here (as detached does for the rows it leaves
+  // alone): an update of each row once, since a second update of a row in the same statement is skipped.
   const MARK_SET = (u: string) => `state = 'purging', state_before_purge = x.state, purge_token = ${p.token},
                purge_started_at = now(), purge_action = ${u}.action, purge_detail = ${u}.detail,
-               purge_actor_id = ${p.userId}, purge_actor_login = ${p.login}, purge_door = ${p.door}`
+               purge_actor_id = ${p.userId}, purge_actor_login = ${p.login}, purge_door = ${p.door},
+               parent_id = case when x.parent_id in (select g.id from unit_gone g where g.kind = 'folder') then null
+                                else x.parent_id end`
   return `with recursive ${heads},
       walk as (
         select h.tenant_id, h.id, h.trash_root, h.id as addressed, h.blob_key, h.legal_hold, h.brand_id, h.action,
@@ -204,6 +208,8 @@ export const MARK_STATEMENT = (heads: string, p: MarkParams, answer = MARK_ANSWE
            -- a child of the same unit is being deleted too; comparing trash roots avoids probing the unit CTE,
            -- which has no index (a 100,000-row folder made that anti-join quadratic)
            and c.trash_root is distinct from gone.trash_root
+           -- a row this statement marks is detached by its mark (one hashed look-up, not a join)
+           and c.id not in (select m.id from marked m)
       ),
       audited as (
         ${AUDIT_INSERT}
