@@ -95,11 +95,6 @@ export async function startServer(config: Config) {
   const app = await buildApp(ctx)
   app.metrics.collectProcessMetrics()
   let closing = false
-  // a keep-alive connection that carried a request still in flight at SIGTERM would hold the close open until
-  // its idle timeout: once closing, every answer ends its connection
-  app.addHook('onSend', async (_request, reply) => {
-    if (closing) reply.header('connection', 'close')
-  })
   let address: string
   try {
     address = await app.listen({ port: config.PORT, host: config.HOST })

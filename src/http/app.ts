@@ -77,9 +77,20 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   app.addHook('onReady', async () => ctx.jobs.start())
   app.addHook('onClose', async () => ctx.jobs.stop())
   app.decorate('metrics', registerMetrics(app as unknown as FastifyInstance, ctx))
+  // Closing, the server ends only the keep-alive connections idle at that moment; any other would be held open
+  // until its keep-alive timeout. So from then on every answer ends its connection, and an answer whose headers
+  // were already sent (a download under way) has its connection swept once it is idle.
+  let closing = false
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    if (closing) reply.header('connection', 'close')
     if (!request.raw.complete) keepReadingRefusedBody(request.raw, reply)
+  })
+  app.addHook('preClose', (done) => {
+    closing = true
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 100).unref()
+    app.server.once('close', () => clearInterval(sweep))
+    done()
   })
 
   await app.register(formbody, { bodyLimit: BODY_LIMIT })
