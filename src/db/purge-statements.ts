@@ -464,7 +464,9 @@ export async function finishPurge(q: Queryable, tenantId: number, token: string)
       ),
       detached as (
         update items c set parent_id = null
-          from gone where c.tenant_id = $1 and c.parent_id = gone.id and c.purge_token is distinct from $2
+          -- only folders have children (see MARK_STATEMENT's detached): a file is not looked up as a parent
+          from gone where gone.kind = 'folder' and c.tenant_id = $1 and c.parent_id = gone.id
+                      and c.purge_token is distinct from $2
       ),
       versions_gone as (
         delete from item_versions v using gone where v.tenant_id = $1 and v.item_id = gone.id
