@@ -120,7 +120,14 @@ export async function markDueForPurge(
   }>(
     MARK_STATEMENT(
       `due as materialized (
-        select d.* from tenants t
+        select d.*, td.expired_detail from tenants t
+          -- the audit detail of a unit past its tenant's retention (most units), built once per tenant: building
+          -- it per unit was a sixth of the statement's time
+          cross join lateral (
+            select jsonb_build_object('run', ${run}::bigint, 'reason', 'expired', 'retentionDays', t.retention_days,
+                                      'retentionFrom', 'tenant') as expired_detail
+            offset 0
+          ) as td
           cross join lateral (
             ${DUE_SELECT('t.id', 't.retention_days', cursor)} limit ${perTenant} for update of i skip locked
           ) as d
@@ -129,10 +136,13 @@ export async function markDueForPurge(
       heads as (
         select tenant_id, id, trash_root, state, kind, blob_key, legal_hold, brand_id,
                case when reason = 'expired' then 'expire' else 'purge' end as action,
-               case when reason = 'expired'
+               case when reason = 'expired' and retention_source = 'tenant' then expired_detail
+                    when reason = 'expired'
                     then jsonb_build_object('run', ${run}::bigint, 'reason', reason, 'retentionDays', retention_days,
                                             'retentionFrom', retention_source)
-                    else jsonb_build_object('run', ${run}::bigint, 'reason', reason) end as detail
+                    -- built once for the statement
+                    when reason = 'emptied' then (select jsonb_build_object('run', ${run}::bigint, 'reason', 'emptied'))
+                    else (select jsonb_build_object('run', ${run}::bigint, 'reason', 'retry')) end as detail
           from due
       )`,
       mark,
