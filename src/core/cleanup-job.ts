@@ -322,7 +322,8 @@ export class CleanupJob {
    * Purges the due units of a page of tenants in one pass over each tenant's trash. The first batch of many
    * tenants shares a statement; a tenant with more due units than a batch goes on alone from its cursor.
    */
-  private async purgeDue(tenantIds: number[], pass: Pass) {
+  private async purgeDue(page: number[], pass: Pass) {
+    const tenantIds = await this.store.tenantsWithTrash(page)
     const perStatement = Math.max(1, Math.floor(UNITS_PER_STATEMENT / this.settings.batchSize))
     try {
       for (let i = 0; i < tenantIds.length; i += perStatement) {

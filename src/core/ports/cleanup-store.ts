@@ -112,6 +112,8 @@ export interface CleanupStore {
     limit: number,
     detail: Record<string, unknown>,
   ): Promise<number>
+  /** Which of these tenants have anything in the trash (emptied or trashed rows), in the order given. */
+  tenantsWithTrash(tenantIds: number[]): Promise<number[]>
   /** Which of these tenants have rows left in 'purging' long enough to be taken over. */
   tenantsWithStalePurges(tenantIds: number[], staleAfterSeconds: number): Promise<number[]>
   countStalePurges(tenantId: number, staleAfterSeconds: number): Promise<number>
