@@ -81,10 +81,13 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   // until its keep-alive timeout. So from then on every answer ends its connection, and an answer whose headers
   // were already sent (a download under way) has its connection swept once it is idle.
   let closing = false
-  app.addHook('onSend', async (request, reply) => {
+  // a callback hook, not an async one: it runs for every answer, and an async hook costs each a promise and a
+  // turn of the microtask queue before the answer is written
+  app.addHook('onSend', (request, reply, _payload, done) => {
     reply.header('x-request-id', request.id)
     if (closing) reply.header('connection', 'close')
     if (!request.raw.complete) keepReadingRefusedBody(request.raw, reply)
+    done()
   })
   app.addHook('preClose', (done) => {
     closing = true
