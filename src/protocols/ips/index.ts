@@ -101,11 +101,19 @@ interface Answer {
   gzip: boolean
 }
 
-async function send(reply: FastifyReply, answer: Answer, xml: string) {
+/**
+ * Not async: most answers are not gzipped, and a promise returned from the handler's async function would cost
+ * it two more turns of the microtask queue.
+ */
+function send(reply: FastifyReply, answer: Answer, xml: string): FastifyReply | Promise<FastifyReply> {
   reply
     .code(answer.status)
     .header('content-type', answer.form === 'pox' ? CONTENT_TYPE.pox : CONTENT_TYPE[answer.soapVersion])
   if (!answer.gzip) return reply.send(xml)
+  return sendGzipped(reply, xml)
+}
+
+async function sendGzipped(reply: FastifyReply, xml: string) {
   return reply
     .header('content-encoding', 'gzip')
     .header('vary', 'accept-encoding')
@@ -163,7 +171,8 @@ async function handle(appCtx: DoorContext, form: Form, request: FastifyRequest, 
             body: result,
             declaration: IPS_XML_DECLARATION,
           })
-    return send(reply, { ...answer, status: 200 }, xml)
+    // a literal of the same keys: a spread copy cost microseconds per request on Node.js 20
+    return send(reply, { form, soapVersion: answer.soapVersion, status: 200, gzip: answer.gzip }, xml)
   } catch (error) {
     if (error instanceof IpsFault) {
       request.log.info({ ipsFault: error.code }, 'IPS fault')

@@ -139,13 +139,19 @@ async function assetBatch(
     given.map((handle) => ({ handle, id: ipsAsset.parse(handle) })),
     (entry) => entry.id ?? entry.handle,
   )
-  const ids = entries.flatMap((entry) => (entry.id === null ? [] : [entry.id]))
+  // loops rather than flatMap, map and filter: this runs for every single-item request
+  const ids: number[] = []
+  for (const entry of entries) if (entry.id !== null) ids.push(entry.id)
   const batch = ids.length > 0 ? await run(ids) : null
-  const byId = new Map<number, ItemResult>((batch?.results ?? []).map((result) => [result.id, result]))
+  const byId = new Map<number, ItemResult>()
+  const refused: number[] = []
+  for (const result of batch?.results ?? []) {
+    byId.set(result.id, result)
+    if (result.status === 'error') refused.push(result.id)
+  }
   const warnings: DetailItem[] = []
   const errors: DetailItem[] = []
   let successCount = 0
-  const refused = (batch?.results ?? []).filter((result) => result.status === 'error').map((r) => r.id)
   const folders = refused.length > 0 ? await deletedWithFolder(ctx, actor, refused) : new Map()
   for (const entry of entries) {
     if (entry.id === null) {

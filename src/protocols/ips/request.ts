@@ -74,7 +74,9 @@ export function clientOf(headers: XmlElement[]): string | null {
   for (const header of headers) {
     if (!isAuthHeader(header)) continue
     const name = childValue(header, 'appName')
-    if (name) return [name, childValue(header, 'appVersion')].filter((part) => part).join(' ')
+    if (!name) continue
+    const version = childValue(header, 'appVersion')
+    return version ? `${name} ${version}` : name
   }
   return null
 }
