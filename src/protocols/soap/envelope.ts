@@ -32,7 +32,13 @@ export function soapVersionOf(root: XmlElement): SoapVersion | null {
 
 /** The SOAP version a Content-Type announces (text/xml: 1.1, application/soap+xml: 1.2). */
 export function soapVersionOfContentType(contentType: string | undefined): SoapVersion | null {
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase()
+  const given = contentType ?? ''
+  const semicolon = given.indexOf(';')
+  // as clients write it (`text/xml; charset=utf-8`): answered without trimming and lowering a copy
+  const written = semicolon < 0 ? given : given.slice(0, semicolon)
+  if (written === 'text/xml') return '1.1'
+  if (written === 'application/soap+xml') return '1.2'
+  const type = written.trim().toLowerCase()
   if (type === 'application/soap+xml') return '1.2'
   if (type === 'text/xml') return '1.1'
   return null

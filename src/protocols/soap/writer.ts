@@ -39,11 +39,15 @@ export function escapeXml(value: XmlValue): string {
   return text.replace(NOT_XML_CHARS, '').replace(/[&<>"']/g, (c) => ESCAPES[c]!)
 }
 
+/** Any character escapeText changes: &, <, > and what XML 1.0 cannot carry (surrogates take the slow path). */
+const TEXT_NEEDS_ESCAPE = /[^\x09\x0A\x0D\x20-\x25\x27-\x3B\x3D\x3F-\uD7FF\uE000-\uFFFD]/
+
 /** Escapes element text the way most servers write it: only &, < and > (quotes stay as they are). */
 export function escapeText(value: XmlValue): string {
-  return String(value)
-    .replace(NOT_XML_CHARS, '')
-    .replace(/[&<>]/g, (c) => ESCAPES[c]!)
+  const text = String(value)
+  // most values need nothing: returned as they are, without two regex replaces
+  if (!TEXT_NEEDS_ESCAPE.test(text)) return text
+  return text.replace(NOT_XML_CHARS, '').replace(/[&<>]/g, (c) => ESCAPES[c]!)
 }
 
 /**

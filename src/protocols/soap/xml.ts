@@ -299,14 +299,16 @@ class Parser {
     let root: XmlElement | null = null
     const stack: Open[] = []
     let scope = ROOT_SCOPE
+    let nextCdataClose = text.indexOf(']]>')
     while (this.pos < text.length) {
       const lt = text.indexOf('<', this.pos)
       const end = lt < 0 ? text.length : lt
       if (end > this.pos) {
         if (stack.length > 0) {
-          const cdataEnd = text.slice(this.pos, end).indexOf(']]>')
-          if (cdataEnd >= 0) {
-            this.pos += cdataEnd
+          // the next ']]>' of the document, searched again only once passed: linear in all, no copy per text run
+          if (nextCdataClose >= 0 && nextCdataClose < this.pos) nextCdataClose = text.indexOf(']]>', this.pos)
+          if (nextCdataClose >= 0 && nextCdataClose + 3 <= end) {
+            this.pos = nextCdataClose
             this.fail("']]>' in character data")
           }
           addText(stack[stack.length - 1]!, this.chars(this.pos, end))
@@ -344,7 +346,9 @@ class Parser {
         if (++this.elements > MAX_XML_ELEMENTS) {
           throw new XmlError('too-large', `XML document has more than ${MAX_XML_ELEMENTS} elements`)
         }
-        const [element, elementScope, empty] = this.startTag(scope)
+        const element = this.startTag(scope)
+        const empty = this.tagWasEmpty
+        const elementScope = this.tagScope
         // an empty element at the limit adds no level below it (as the old depth scan counted)
         if (!empty && stack.length >= MAX_XML_DEPTH) {
           throw new XmlError('too-deep', `XML nesting deeper than ${MAX_XML_DEPTH}`)
@@ -405,7 +409,11 @@ class Parser {
     return at
   }
 
-  private startTag(parentScope: Scope): [XmlElement, Scope, boolean] {
+  /** Of the start tag read last: whether it was empty (`<a/>`), and the namespace scope its element opens. */
+  private tagWasEmpty = false
+  private tagScope: Scope = ROOT_SCOPE
+
+  private startTag(parentScope: Scope): XmlElement {
     const text = this.text
     const nameEnd = this.name(this.pos + 1)
     const qname = text.slice(this.pos + 1, nameEnd)
@@ -415,6 +423,7 @@ class Parser {
     let declared: Map<string, string> | null = null
     let i = nameEnd
     let empty = false
+    let nextLt = nameEnd
     for (;;) {
       const afterSpace = this.skipSpace(i)
       const c = text.charCodeAt(afterSpace)
@@ -457,11 +466,10 @@ class Parser {
         this.pos = at
         this.fail(`unclosed value of attribute '${shown(attrName)}'`)
       }
-      // searched within the value only: a search to the next '<' of the document would rescan the rest of
-      // a long tag for each of its attributes
-      const lt = text.slice(at + 1, close).indexOf('<')
-      if (lt >= 0) {
-        this.pos = at + 1 + lt
+      // the tag's next '<', searched again only once passed: one search per tag however many attributes it has
+      if (nextLt >= 0 && nextLt <= at) nextLt = text.indexOf('<', at + 1)
+      if (nextLt >= 0 && nextLt < close) {
+        this.pos = nextLt
         this.fail(`'<' in the value of attribute '${shown(attrName)}'`)
       }
       const value = this.chars(at + 1, close)
@@ -517,7 +525,9 @@ class Parser {
       children: [],
       text: '',
     }
-    return [element, scope, empty]
+    this.tagWasEmpty = empty
+    this.tagScope = scope
+    return element
   }
 
   private endTag(qname: string) {
@@ -615,9 +625,12 @@ export function childText(element: XmlElement | undefined, name: string, ns?: st
   return found ? found.text : undefined
 }
 
+/** One constant key: a key built per call is hashed again by every lookup. */
+const XSI_NIL = `{${XSI_NS}}nil`
+
 /** Whether an element carries xsi:nil="true". */
 export function isNil(element: XmlElement | undefined): boolean {
-  const nil = element?.nsAttrs[`{${XSI_NS}}nil`]
+  const nil = element?.nsAttrs[XSI_NIL]
   return nil === 'true' || nil === '1'
 }
 
