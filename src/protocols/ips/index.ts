@@ -12,7 +12,7 @@ import { isUnavailable, logUnavailable } from '../kit/errors.js'
 import { publicBase } from '../kit/public-url.js'
 import { contextFor } from '../kit/request-context.js'
 import { noteOperation } from '../kit/request-notes.js'
-import { isStorableText, unstorableError } from '../kit/text.js'
+import { unstorableError, unstorablePath } from '../kit/text.js'
 import {
   buildEnvelope,
   SoapError,
@@ -144,12 +144,7 @@ async function handle(appCtx: DoorContext, form: Form, request: FastifyRequest, 
     const credentials = credentialsOf(unwrapped.headers, request.headers.authorization)
     if (!credentials) throw faults.noCredentials()
     // (what the XML carries was refused by the parser; HTTP Basic credentials were not)
-    // as unstorablePath(credentials) answers (password first), without its walk over a copy of the object
-    const unstorable = !isStorableText(credentials.password)
-      ? 'password'
-      : !isStorableText(credentials.user)
-        ? 'user'
-        : null
+    const unstorable = unstorablePath(credentials)
     if (unstorable !== null) throw faults.invalidParameter(unstorableError(unstorable).message)
     // IPS users sign in with their e-mail address (or their login); an address used in several companies signs
     // in to the one the request names
