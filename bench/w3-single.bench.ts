@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { rmSync } from 'node:fs'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
@@ -30,7 +31,7 @@ const SECONDS = Number(process.env.BENCH_W3_SECONDS ?? 6)
  * compared, so that one side's round does not meet a busier moment of this shared machine than the other's.
  */
 const ROUNDS = Number(process.env.BENCH_W3_ROUNDS ?? 3)
-const SECONDS_ONE = Number(process.env.BENCH_W3_SECONDS_1 ?? 5)
+const SECONDS_ONE = Number(process.env.BENCH_W3_SECONDS_1 ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_W3_CONNECTIONS ?? 50)
 const POOL = Number(process.env.BENCH_W3_POOL ?? 90_000)
 const LIMIT_POOL = Number(process.env.BENCH_W3_LIMIT_POOL ?? 240_000)
@@ -252,18 +253,14 @@ async function runPgbench(
   }
 }
 
+type Template = Omit<LoadOptions, 'ids' | 'connections' | 'seconds'>
+type FloorVariables = { tenant_id: number; user_id: number; login: string; door: string }
+
 /**
- * The floor: the least a Node.js HTTP server does for the same requests. node:http and a pg pool of the same size
- * as ours, reading the id out of each request and running the limit's hand-written SQL (the pgbench script with
- * its variables as parameters), then answering 200 with a few bytes: no framework, no XML parser, no sign-in, no
- * policy. It says how much of the gap to the limit is HTTP in Node on this machine and how much is ours.
+ * What both floors run: the limit's hand-written statement with its variables as parameters ($1 the id, then the
+ * tenant, user, login and door), and the characters that precede the id in every request of the template.
  */
-async function startFloorServer(
-  url: string,
-  kind: Kind,
-  template: Omit<LoadOptions, 'ids' | 'connections' | 'seconds'>,
-  variables: { tenant_id: number; user_id: number; login: string; door: string },
-): Promise<{ url: string; close(): Promise<void> }> {
+async function floorStatement(kind: Kind, template: Template, variables: FloorVariables) {
   const script = await readFile(path.join(import.meta.dirname, `w3-limit-${kind}.sql`), 'utf8')
   const order = ['id', 'tenant_id', 'user_id', 'login', 'door'] as const
   const text = script
@@ -275,10 +272,25 @@ async function startFloorServer(
       (_, name: (typeof order)[number]) => `$${order.indexOf(name) + 1}`,
     )
   const fixed = [variables.tenant_id, variables.user_id, variables.login, variables.door]
-  // the id follows the same characters in every request: those before {ID} in the template
   const source = template.path ?? template.body ?? ''
-  const before = source.slice(Math.max(0, source.indexOf('{ID}') - 12), source.indexOf('{ID}'))
-  const idPattern = new RegExp(`${before.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d+)`)
+  const marker = source.slice(Math.max(0, source.indexOf('{ID}') - 12), source.indexOf('{ID}'))
+  return { text, fixed, marker }
+}
+
+/**
+ * The floor: the least a Node.js HTTP server does for the same requests. node:http and a pg pool of the same size
+ * as ours, reading the id out of each request and running the limit's hand-written SQL (the pgbench script with
+ * its variables as parameters), then answering 200 with a few bytes: no framework, no XML parser, no sign-in, no
+ * policy. It says how much of the gap to the limit is HTTP in Node on this machine and how much is ours.
+ */
+async function startFloorServer(
+  url: string,
+  kind: Kind,
+  template: Template,
+  variables: FloorVariables,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const { text, fixed, marker } = await floorStatement(kind, template, variables)
+  const idPattern = new RegExp(`${marker.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d+)`)
   // as the limit runs: none of our triggers
   const pool = new pg.Pool({ connectionString: url, max: 20, options: '-c session_replication_role=replica' })
   pool.on('error', () => {})
@@ -300,6 +312,80 @@ async function startFloorServer(
     close: async () => {
       await new Promise((resolve) => server.close(resolve))
       await pool.end()
+    },
+  }
+}
+
+/** The C floor's binary, built once per run from bench/w3-floor.c, or why not (no C compiler or no libpq headers). */
+let cFloorBinary: Promise<{ path: string } | { missing: string }> | undefined
+function buildCFloor() {
+  cFloorBinary ??= (async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'trashd-w3-floor-'))
+    const binary = path.join(dir, 'w3-floor')
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+    const include = spawnSync('pg_config', ['--includedir'], { encoding: 'utf8' }).stdout?.trim()
+    const built = spawnSync(
+      'cc',
+      [
+        '-O2',
+        '-o',
+        binary,
+        path.join(import.meta.dirname, 'w3-floor.c'),
+        ...(include ? [`-I${include}`] : []),
+        '-lpq',
+      ],
+      { encoding: 'utf8' },
+    )
+    return built.status === 0
+      ? { path: binary }
+      : {
+          missing: `no C floor (cc and libpq-dev build bench/w3-floor.c): ${(built.stderr ?? String(built.error)).slice(0, 200)}`,
+        }
+  })()
+  return cFloorBinary
+}
+
+/**
+ * The floor in C (bench/w3-floor.c): a blocking server with one process and one libpq connection per client
+ * connection, running the same statement as the Node.js floor. What it leaves between itself and pgbench is the
+ * extra hop that any HTTP server in front of the database adds.
+ */
+async function startCFloorServer(
+  url: string,
+  kind: Kind,
+  template: Template,
+  variables: FloorVariables,
+): Promise<{ url: string; close(): Promise<void> } | { missing: string }> {
+  const binary = await buildCFloor()
+  if ('missing' in binary) return binary
+  const { text, fixed, marker } = await floorStatement(kind, template, variables)
+  const dir = await mkdtemp(path.join(tmpdir(), 'trashd-w3-floor-sql-'))
+  const sqlFile = path.join(dir, 'statement.sql')
+  await writeFile(sqlFile, text)
+  const child = spawn(binary.path, [url, sqlFile, marker, ...fixed.map(String)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    // as the limit runs: none of our triggers
+    env: { ...process.env, PGOPTIONS: '-c session_replication_role=replica' },
+  })
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (chunk) => {
+      out += chunk
+      const match = /listening (\d+)/.exec(out)
+      if (match) resolve(Number(match[1]))
+    })
+    child.on('error', reject)
+    child.on('exit', (code) => reject(new Error(`the C floor exited with ${code}`)))
+  })
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve))
+        child.kill('SIGTERM')
+        await exited
+      }
+      await rm(dir, { recursive: true, force: true })
     },
   }
 }
@@ -462,9 +548,13 @@ function workloadOf(door: DoorCase): Workload {
           door: door.door,
         })
         // the floor takes its items from the limit's pool, which the limit's next run then starts after
-        const floorRun = async (connections: number, seconds: number): Promise<LoadResult> => {
+        const floorRun = async (
+          connections: number,
+          seconds: number,
+          base = floorServer.url,
+        ): Promise<LoadResult> => {
           const target = new URL(template.url)
-          const floorUrl = `${floorServer.url}${target.pathname}${target.search}`
+          const floorUrl = `${base}${target.pathname}${target.search}`
           const ids = { first: limitNext, last: limit.last }
           const result = await runLoad({ ...template, url: floorUrl, ids, connections, seconds })
           const done = await changed(ids.first, ids.last)
@@ -475,18 +565,55 @@ function workloadOf(door: DoorCase): Workload {
           limitNext = result.lastId! + 1
           return result
         }
+        const cFloor = await startCFloorServer(url, door.kind, template, {
+          tenant_id: tenantId,
+          user_id: user.userId,
+          login: LOGIN,
+          door: door.door,
+        })
         let floorMany: LoadResult
-        let floorOne: LoadResult
+        // at one connection, each side's rounds alternate with the others' as at 50
+        const oneRounds: {
+          ours: LoadResult
+          limit: PgbenchResult
+          floor: LoadResult
+          cFloor?: LoadResult
+        }[] = []
         try {
           await checkpoint()
           await floorRun(CONNECTIONS, WARM_UP_SECONDS)
           floorMany = await floorRun(CONNECTIONS, SECONDS)
-          floorOne = await floorRun(1, SECONDS_ONE)
+          if ('url' in cFloor) await floorRun(1, 1, cFloor.url)
+          for (let round = 0; round < ROUNDS; round++) {
+            const ours = await oursRun(1, SECONDS_ONE)
+            const limit = await limitRun(1, SECONDS_ONE)
+            const floor = await floorRun(1, SECONDS_ONE)
+            oneRounds.push({
+              ours,
+              limit,
+              floor,
+              cFloor: 'url' in cFloor ? await floorRun(1, SECONDS_ONE, cFloor.url) : undefined,
+            })
+          }
         } finally {
           await floorServer.close()
+          if ('close' in cFloor) await cFloor.close()
         }
-        const one = await oursRun(1, SECONDS_ONE)
-        const limitOne = await limitRun(1, SECONDS_ONE)
+        const one = {
+          rps: median(oneRounds.map((r) => r.ours.rps)),
+          p50: median(oneRounds.map((r) => r.ours.p50)),
+          p99: median(oneRounds.map((r) => r.ours.p99)),
+        }
+        const limitOne = {
+          tps: median(oneRounds.map((r) => r.limit.tps)),
+          p50: median(oneRounds.map((r) => r.limit.p50)),
+          p99: median(oneRounds.map((r) => r.limit.p99)),
+        }
+        const floorOne = {
+          rps: median(oneRounds.map((r) => r.floor.rps)),
+          p50: median(oneRounds.map((r) => r.floor.p50)),
+        }
+        const cFloorOne = 'url' in cFloor ? median(oneRounds.map((r) => r.cFloor!.p50)) : undefined
         log(
           `ours ${many.rps.toFixed(0)} req/s at ${CONNECTIONS} (p50 ${ms(many.p50)} ms, p99 ${ms(many.p99)} ms), ` +
             `${one.rps.toFixed(0)} req/s at 1 (p50 ${ms(one.p50)} ms, p99 ${ms(one.p99)} ms); ` +
@@ -494,6 +621,7 @@ function workloadOf(door: DoorCase): Workload {
             `${limitOne.tps.toFixed(0)} tps at 1 (p50 ${ms(limitOne.p50)} ms, p99 ${ms(limitOne.p99)} ms); ` +
             `floor ${floorMany.rps.toFixed(0)} req/s at ${CONNECTIONS} (p50 ${ms(floorMany.p50)} ms, p99 ${ms(floorMany.p99)} ms), ` +
             `${floorOne.rps.toFixed(0)} req/s at 1 (p50 ${ms(floorOne.p50)} ms); ` +
+            `C floor ${cFloorOne === undefined ? ('missing' in cFloor ? cFloor.missing : '') : `p50 at 1 ${ms(cFloorOne)} ms`}; ` +
             `${statements} statements per request; RSS growth ${rssGrowth.toFixed(1)} MB; load average ${load.map((v) => v.toFixed(1)).join(' ')}`,
         )
         return {
@@ -510,6 +638,9 @@ function workloadOf(door: DoorCase): Workload {
             'p50 at 1 ÷ limit': (one.p50 / limitOne.p50).toFixed(2),
             'req/s at 1': `${one.rps.toFixed(0)}, limit ${limitOne.tps.toFixed(0)}`,
             [`floor req/s at ${CONNECTIONS}, p50 at 1 ms`]: `${floorMany.rps.toFixed(0)}, ${ms(floorOne.p50)}`,
+            'C floor p50 at 1 ms': cFloorOne === undefined ? 'not built' : ms(cFloorOne),
+            'C floor p50 at 1 ÷ limit':
+              cFloorOne === undefined ? 'not built' : (cFloorOne / limitOne.p50).toFixed(2),
             [`ours ÷ floor at ${CONNECTIONS}`]: (many.rps / floorMany.rps).toFixed(2),
             [`floor ÷ limit at ${CONNECTIONS}`]: (floorMany.rps / limitMany.tps).toFixed(2),
             'statements per request': String(statements),
