@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { completePurge } from '../src/core/purge-protocol.js'
 import { sweep } from '../src/core/sweep.js'
+import * as purges from '../src/db/purge-statements.js'
 import { createFile } from './helpers/cleanup.js'
 import { runCli } from './helpers/processes.js'
 import { needs, POSTGRES } from './helpers/requirements.js'
@@ -111,6 +114,31 @@ describe.each(['fs', 's3'] as const)('trashd sweep (BLOB_STORE=%s)', (name) => {
     await ctx.db.query('update items set legal_hold = false where id = $1', [heldItself.id])
     const released = await sweep(ctx.db, ctx.blobs, NOW)
     expect(released.rows).toMatchObject({ found: 2, removed: 2, failed: 0 })
+  })
+
+  it('leaves the files of rows being purged to their purge, which may still put a row back', async () => {
+    const { t, f } = contexts[name]
+    const ctx = t.ctx
+    await sweep(ctx.db, ctx.blobs, NOW)
+    const marked = await createFile(ctx, f, 'being-purged.txt')
+    const actor = f.users.admin!.actor
+    await ctx.trash.trash(actor, [marked.id])
+    const token = randomUUID()
+    // a purge marked the row (step 1), and its process has not removed the file yet
+    await ctx.db.transaction((tx) =>
+      purges.markForPurge(tx, actor, [{ id: marked.id, action: 'purge' }], token),
+    )
+    const state = await ctx.db.query('select state from items where id = $1', [marked.id])
+    expect(state.rows).toEqual([{ state: 'purging' }])
+
+    const done = await sweep(ctx.db, ctx.blobs, NOW)
+    expect(done.objects).toMatchObject({ found: 0, removed: 0 })
+    expect(await ctx.blobs.exists(marked.blobKey!)).toBe(true)
+
+    // the purge goes on and removes the file with its row
+    const completed = await completePurge(ctx.db, ctx.blobs, actor, token)
+    expect(completed).toMatchObject({ purged: 1, failures: [] })
+    expect(await ctx.blobs.exists(marked.blobKey!)).toBe(false)
   })
 
   it(

@@ -20,12 +20,18 @@ export async function saveSweepPosition(q: Queryable, walk: SweepWalk, position:
   )
 }
 
-/** The keys among `keys` that some row holds (an item's file, a version's file or rendition), in any tenant. */
+/**
+ * The keys among `keys` that some row holds (an item's file, a version's file or rendition), in any tenant. A
+ * row being purged holds its file until the purge deletes the row: its purge may still fail and put it back.
+ * items_blob_key_idx leaves those rows out (migrations/0051), so they are read apart, all at once through
+ * items_purging_idx (few, and one hashed look-up per key).
+ */
 export async function referencedKeys(q: Queryable, keys: string[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set()
   const result = await q.query<{ key: string }>(
     `select k.key from unnest($1::text[]) as k(key)
-      where exists (select 1 from items i where i.blob_key = k.key)
+      where exists (select 1 from items i where i.blob_key = k.key and i.state <> 'purging')
+         or k.key in (select p.blob_key from items p where p.state = 'purging' and p.blob_key is not null)
          or exists (select 1 from item_versions v where v.blob_key = k.key)
          or exists (select 1 from item_versions v where v.thumb_blob_key = k.key)
          or exists (select 1 from item_versions v where v.preview_blob_key = k.key)`,
