@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError, InvalidArgumentError } from 'commander'
-import { ConfigError, loadConfig } from './config.js'
-import { type AppContext, createContext } from './context.js'
-import { describeDueUnit } from './core/cleanup-job.js'
+import type { AppContext } from './context.js'
 import { CoreError, ErrorCodes } from './core/errors.js'
 import type { OperationRow } from './core/operation-service.js'
-import { describeSweep } from './core/sweep.js'
 import type { Actor } from './core/types.js'
 import { DatabaseUnavailableError } from './db/embedded-lock.js'
-import { MigrationError } from './db/migrate.js'
-import { demoInstructions, seedDemo } from './demo.js'
-import { startServer } from './server.js'
+
+// The server, the database and the configuration are imported by the commands that use them, not up front:
+// --help, --version and a refused argument answer without loading them.
+const loadConfig = async () => (await import('./config.js')).loadConfig()
+const createContext = async (...args: Parameters<typeof import('./context.js').createContext>) =>
+  (await import('./context.js')).createContext(...args)
 
 // src/cli.ts and its build, build/cli.js, are both one level below package.json
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -57,14 +57,16 @@ export function buildProgram(): Command {
       'migrate, seed the demo data on a new embedded database, and serve HTTP until SIGTERM or SIGINT',
     )
     .action(async () => {
-      await startServer(loadConfig())
+      const config = await loadConfig()
+      const { startServer } = await import('./server.js')
+      await startServer(config)
     })
 
   program
     .command('migrate')
     .description('apply pending database migrations and exit')
     .action(async () => {
-      const ctx = await createContext(loadConfig(), { migrate: false })
+      const ctx = await createContext(await loadConfig(), { migrate: false })
       try {
         const applied = await ctx.database.migrate()
         process.stdout.write(
@@ -80,9 +82,10 @@ export function buildProgram(): Command {
     .command('seed-demo')
     .description('create the demo tenant, users, brands, folders and files (once)')
     .action(async () => {
-      const config = loadConfig()
+      const config = await loadConfig()
       const ctx = await createContext(config)
       try {
+        const { demoInstructions, seedDemo } = await import('./demo.js')
         const { tenantId, created } = await seedDemo(ctx)
         process.stdout.write(`${created ? 'created' : 'already present:'} demo tenant ${tenantId}\n`)
         process.stdout.write(`${demoInstructions(`http://localhost:${config.PORT}`, tenantId)}\n`)
@@ -101,7 +104,7 @@ export function buildProgram(): Command {
     .option('--dry-run', 'print what would be purged per tenant and why; change nothing')
     .option('--tenant <id>', 'only this tenant', tenantId)
     .action(async (options: { dryRun?: boolean; tenant?: number }) => {
-      const ctx = await createContext(loadConfig()).catch((error: unknown) => {
+      const ctx = await createContext(await loadConfig()).catch((error: unknown) => {
         if (!(error instanceof DatabaseUnavailableError)) throw error
         throw new DatabaseUnavailableError(
           `${error.message}. A running server purges on its CLEANUP_SCHEDULE; to purge now, ask it: ` +
@@ -136,8 +139,9 @@ export function buildProgram(): Command {
       3600,
     )
     .action(async (options: { dryRun?: boolean; limit: number; minAge: number }) => {
-      const ctx = await createContext(loadConfig())
+      const ctx = await createContext(await loadConfig())
       try {
+        const { describeSweep } = await import('./core/sweep.js')
         const report = await ctx.sweep({
           dryRun: options.dryRun === true,
           limit: options.limit,
@@ -293,7 +297,7 @@ function describeOperation(op: OperationRow): string {
 
 /** Opens the database, finds the account to act as, runs the command, closes. */
 async function withOperator(login: string, run: (ctx: AppContext, actor: Actor) => Promise<number>) {
-  const ctx = await createContext(loadConfig()).catch((error: unknown) => {
+  const ctx = await createContext(await loadConfig()).catch((error: unknown) => {
     if (!(error instanceof DatabaseUnavailableError)) throw error
     throw new DatabaseUnavailableError(
       `${error.message}. Ask the running server instead: GET /api/v1/operations, ` +
@@ -312,6 +316,7 @@ async function withOperator(login: string, run: (ctx: AppContext, actor: Actor) 
 async function purgeCommand(ctx: AppContext, options: { dryRun: boolean; tenantId?: number }) {
   const out = (line: string) => process.stdout.write(`${line}\n`)
   if (options.dryRun) {
+    const { describeDueUnit } = await import('./core/cleanup-job.js')
     out('dry run: nothing is changed')
     const tenants = await ctx.cleanup.preview({ tenantId: options.tenantId }, (unit) => {
       out(`tenant ${unit.tenantId}\t${describeDueUnit(unit)}`)
@@ -346,11 +351,14 @@ async function purgeCommand(ctx: AppContext, options: { dryRun: boolean; tenantI
  * Errors an operator fixes (configuration, a database in use or out of reach, a migration the database refuses):
  * one message, no stack.
  */
-const expected = (error: unknown) =>
-  error instanceof ConfigError ||
-  error instanceof CoreError ||
-  error instanceof DatabaseUnavailableError ||
-  error instanceof MigrationError
+async function expected(error: unknown): Promise<boolean> {
+  if (error instanceof CoreError || error instanceof DatabaseUnavailableError) return true
+  const [{ ConfigError }, { MigrationError }] = await Promise.all([
+    import('./config.js'),
+    import('./db/migrate.js'),
+  ])
+  return error instanceof ConfigError || error instanceof MigrationError
+}
 
 buildProgram()
   .parseAsync(process.argv)
@@ -363,7 +371,9 @@ buildProgram()
         // --help and --version end with 0; a usage error (already printed) with 2
         process.exit(error.exitCode === 0 ? 0 : 2)
       }
-      process.stderr.write(`${expected(error) ? (error as Error).message : (error as Error).stack}\n`)
-      process.exit(1)
+      return expected(error).then((plain) => {
+        process.stderr.write(`${plain ? (error as Error).message : (error as Error).stack}\n`)
+        process.exit(1)
+      })
     },
   )
