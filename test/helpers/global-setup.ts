@@ -2,15 +2,29 @@ import pg from 'pg'
 import { connectPostgres } from '../../src/db/database.js'
 import { loadMigrations, migrate } from '../../src/db/migrate.js'
 import { createHash } from 'node:crypto'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { buildWebPage } from '../../web/build.js'
+import { root } from './processes.js'
 
 /**
+ * Builds what the tests run as processes: the server (src/ → build/, which runCli starts with plain node) whenever
+ * src/ or the TypeScript configuration changed since its last build (scripts/build.mjs compares a hash of them),
+ * so that no test runs a build older than the source.
+ *
  * With TEST_DATABASE_URL: builds a template database holding the current migrations once, so that each test
  * file clones its own database from it in a few milliseconds (graphile-worker's discipline).
  */
 export default async function setup() {
   // the page the server serves at / (the browser tests drive it); built only when web/ changed
   await buildWebPage({ ifStale: true })
+  // plain JavaScript without types: imported by its URL (the same function npm start and bin/trashd.js call)
+  const build = (await import(pathToFileURL(path.join(root, 'scripts', 'build.mjs')).href)) as {
+    buildServer(options: { ifStale: boolean }): 'built' | 'up to date' | 'no typescript'
+  }
+  const outcome = build.buildServer({ ifStale: true })
+  if (outcome !== 'built' && outcome !== 'up to date')
+    throw new Error(`the server's build in build/ could not be brought up to date (${outcome})`)
   const url = process.env.TEST_DATABASE_URL
   if (!url) return
   // numbers and names count as well as contents: a migration renumbered keeps its SQL but not its row

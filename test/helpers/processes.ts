@@ -1,15 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
-import { pathToFileURL } from 'node:url'
 
 export const root = path.resolve(import.meta.dirname, '..', '..')
-// tsx as a loader inside the child, not its CLI: that one wraps the program in a second process and relays
-// signals with 30 ms deadlines, which a loaded machine misses (the child is then killed with SIGKILL)
-const tsxLoader = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href
+/** The compiled CLI, what `npm start` and the container run; test/helpers/global-setup.ts builds it when stale. */
+export const compiledCli = path.join(root, 'build', 'cli.js')
 
-/** `trashd <args>` as a child process (the CLI's source, through tsx's loader), with its output collected. */
+/**
+ * `trashd <args>` as a child process (the compiled CLI, build/cli.js, with plain node), with its output collected.
+ * The test run's global setup rebuilds build/ first whenever src/ changed, so this is always today's source.
+ */
 export function runCli(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', tsxLoader, path.join(root, 'src', 'cli.ts'), ...args], {
+  const child = spawn(process.execPath, [compiledCli, ...args], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
