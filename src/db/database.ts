@@ -483,8 +483,13 @@ async function keepToOwner(pglite: PGlite, dataDir: string) {
  * same `pg` code talks to it. PGlite has one connection, so the pool holds exactly one client and every query
  * and transaction is serialized through it. Its files are the owner's only (0700 / 0600). One process at a time
  * may open a data directory (a lock file beside it, `<dataDir>.lock`): PGlite holds the database in memory.
+ * `from`, a data directory PGlite dumped (dumpDataDir), is where a new database starts instead of an empty
+ * cluster (the tests' migrated template).
  */
-export async function openEmbedded(dataDir: string | undefined): Promise<Database> {
+export async function openEmbedded(
+  dataDir: string | undefined,
+  options: { from?: Blob } = {},
+): Promise<Database> {
   const { PGlite: PGliteClass } = await import('@electric-sql/pglite')
   const { PGLiteSocketServer: SocketServer } = await import('@electric-sql/pglite-socket')
   let unlock = async () => {}
@@ -493,7 +498,10 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
     unlock = await lockDataDirectory(`${dataDir}.lock`, `the embedded database in ${dataDir}`)
   }
   try {
-    const pglite: PGlite = await PGliteClass.create(dataDir)
+    const pglite: PGlite = await PGliteClass.create(
+      dataDir,
+      options.from ? { loadDataDir: options.from } : undefined,
+    )
     if (dataDir) await keepToOwner(pglite, dataDir)
     const server: PGLiteSocketServer = new SocketServer({ db: pglite, port: 0, host: '127.0.0.1' })
     await server.start()
