@@ -23,21 +23,30 @@ export async function saveSweepPosition(q: Queryable, walk: SweepWalk, position:
 /**
  * The keys among `keys` that some row holds (an item's file, a version's file or rendition), in any tenant. A
  * row being purged holds its file until the purge deletes the row: its purge may still fail and put it back.
- * items_blob_key_idx leaves those rows out (migrations/0051), so they are read apart, all at once through
- * items_purging_idx (few, and one hashed look-up per key).
+ * items_blob_key_idx leaves those rows out (migrations/0051), so they are asked apart, and only about the keys
+ * nothing else holds (most pages have none): one pass over the rows being purged, whatever their number, where
+ * a look-up per key could scan them all once per key.
  */
 export async function referencedKeys(q: Queryable, keys: string[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set()
   const result = await q.query<{ key: string }>(
     `select k.key from unnest($1::text[]) as k(key)
       where exists (select 1 from items i where i.blob_key = k.key and i.state <> 'purging')
-         or k.key in (select p.blob_key from items p where p.state = 'purging' and p.blob_key is not null)
          or exists (select 1 from item_versions v where v.blob_key = k.key)
          or exists (select 1 from item_versions v where v.thumb_blob_key = k.key)
          or exists (select 1 from item_versions v where v.preview_blob_key = k.key)`,
     [keys],
   )
-  return new Set(result.rows.map((row) => row.key))
+  const held = new Set(result.rows.map((row) => row.key))
+  const others = keys.filter((key) => !held.has(key))
+  if (others.length === 0) return held
+  const purging = await q.query<{ key: string }>(
+    `select distinct p.blob_key as key from items p
+      where p.state = 'purging' and p.blob_key = any($1::text[])`,
+    [others],
+  )
+  for (const row of purging.rows) held.add(row.key)
+  return held
 }
 
 /**
