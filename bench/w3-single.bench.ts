@@ -34,7 +34,7 @@ const ROUNDS = Number(process.env.BENCH_W3_ROUNDS ?? 3)
 const SECONDS_ONE = Number(process.env.BENCH_W3_SECONDS_1 ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_W3_CONNECTIONS ?? 50)
 const POOL = Number(process.env.BENCH_W3_POOL ?? 90_000)
-const LIMIT_POOL = Number(process.env.BENCH_W3_LIMIT_POOL ?? 240_000)
+const LIMIT_POOL = Number(process.env.BENCH_W3_LIMIT_POOL ?? 320_000)
 /**
  * Each side first runs an untimed load at full concurrency, so that none is timed while its code is still being
  * compiled and optimised (as W6 does): the figures are those of a server that has been up a while.
@@ -558,6 +558,7 @@ function workloadOf(door: DoorCase): Workload {
           const ids = { first: limitNext, last: limit.last }
           const result = await runLoad({ ...template, url: floorUrl, ids, connections, seconds })
           const done = await changed(ids.first, ids.last)
+          if (result.lastId! >= ids.last) throw new Error('the pool ran out: raise BENCH_W3_LIMIT_POOL')
           if (result.non2xx + result.errors > 0 || done.n < result.total)
             throw new Error(
               `floor: ${result.non2xx + result.errors} failed, ${done.n} of ${result.total} items changed`,
