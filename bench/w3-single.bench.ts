@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { rmSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { loadavg, tmpdir } from 'node:os'
@@ -45,6 +45,70 @@ const LOGIN = 'w3-bench'
 const PASSWORD = 'bench-password'
 
 type Kind = 'restore' | 'trash'
+
+/** clock ticks per second of /proc's CPU times */
+const TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100
+
+/**
+ * CPU seconds of the database's processes: every `postgres` process of this machine, with what the postmaster's
+ * ended children took (a pgbench run's backends end with it). Undefined when none can be seen (a database on
+ * another machine, or in a container).
+ */
+function databaseCpuSeconds(): number | undefined {
+  let ticks = 0
+  let seen = false
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    } catch {
+      continue
+    }
+    if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue
+    seen = true
+    // the fields after the command: state ppid … utime (12th) stime cutime cstime
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    ticks += Number(fields[11]) + Number(fields[12])
+    let parent = ''
+    try {
+      parent = readFileSync(`/proc/${fields[1]}/stat`, 'utf8')
+    } catch {}
+    if (!parent.includes('(postgres)')) ticks += Number(fields[13]) + Number(fields[14])
+  }
+  return seen ? ticks / TICKS_PER_SECOND : undefined
+}
+
+/** CPU microseconds per request of this process (our server and the Node.js floor run in it) and of the database. */
+interface CpuPerRequest {
+  server: number
+  database?: number
+}
+
+/** `run` with the CPU it took per request (its `count` of requests or transactions) measured around it. */
+async function metered<T>(
+  run: () => Promise<T>,
+  count: (result: T) => number,
+): Promise<T & { cpu: CpuPerRequest }> {
+  const database = databaseCpuSeconds()
+  const server = process.cpuUsage()
+  const result = await run()
+  const serverUsed = process.cpuUsage(server)
+  const databaseAfter = databaseCpuSeconds()
+  const n = Math.max(1, count(result))
+  return {
+    ...result,
+    cpu: {
+      server: (serverUsed.user + serverUsed.system) / n,
+      database:
+        database === undefined || databaseAfter === undefined
+          ? undefined
+          : ((databaseAfter - database) * 1e6) / n,
+    },
+  }
+}
+
+const us = (value: number | undefined) => (value === undefined ? 'not seen' : value.toFixed(0))
 
 interface Credentials {
   tenantId: number
@@ -462,9 +526,12 @@ function workloadOf(door: DoorCase): Workload {
               [tenantId, from, to, target],
             )
           ).rows[0]!
-        const oursRun = async (connections: number, seconds: number): Promise<LoadResult> => {
+        const oursRun = async (connections: number, seconds: number) => {
           const ids = { first: next, last: ours.last }
-          const result = await runLoad({ ...template, ids, connections, seconds })
+          const result = await metered(
+            () => runLoad({ ...template, ids, connections, seconds }),
+            (r) => r.total,
+          )
           const done = await changed(ids.first, ids.last)
           if (result.non2xx + result.errors > 0)
             throw new Error(`${result.non2xx + result.errors} failed requests of ${result.total}`)
@@ -479,21 +546,19 @@ function workloadOf(door: DoorCase): Workload {
           return result
         }
         let limitNext = limit.first
-        const limitRun = async (clients: number, seconds: number): Promise<PgbenchResult> => {
-          const result = await runPgbench(
-            url,
-            path.join(import.meta.dirname, `w3-limit-${door.kind}.sql`),
-            clients,
-            seconds,
-            {
-              n: -1,
-              first: limitNext,
-              clients,
-              tenant_id: tenantId,
-              user_id: user.userId,
-              login: LOGIN,
-              door: door.door,
-            },
+        const limitRun = async (clients: number, seconds: number) => {
+          const result = await metered(
+            () =>
+              runPgbench(url, path.join(import.meta.dirname, `w3-limit-${door.kind}.sql`), clients, seconds, {
+                n: -1,
+                first: limitNext,
+                clients,
+                tenant_id: tenantId,
+                user_id: user.userId,
+                login: LOGIN,
+                door: door.door,
+              }),
+            (r) => r.transactions,
           )
           const done = await changed(limitNext, limit.last)
           if (result.failed > 0 || done.n !== result.transactions)
@@ -517,8 +582,8 @@ function workloadOf(door: DoorCase): Workload {
         const sampler = setInterval(() => {
           rssPeak = Math.max(rssPeak, process.memoryUsage().rss)
         }, 100)
-        const oursRounds: LoadResult[] = []
-        const limitRounds: PgbenchResult[] = []
+        const oursRounds: (LoadResult & { cpu: CpuPerRequest })[] = []
+        const limitRounds: (PgbenchResult & { cpu: CpuPerRequest })[] = []
         try {
           for (let round = 0; round < ROUNDS; round++) {
             await checkpoint()
@@ -548,15 +613,14 @@ function workloadOf(door: DoorCase): Workload {
           door: door.door,
         })
         // the floor takes its items from the limit's pool, which the limit's next run then starts after
-        const floorRun = async (
-          connections: number,
-          seconds: number,
-          base = floorServer.url,
-        ): Promise<LoadResult> => {
+        const floorRun = async (connections: number, seconds: number, base = floorServer.url) => {
           const target = new URL(template.url)
           const floorUrl = `${base}${target.pathname}${target.search}`
           const ids = { first: limitNext, last: limit.last }
-          const result = await runLoad({ ...template, url: floorUrl, ids, connections, seconds })
+          const result = await metered(
+            () => runLoad({ ...template, url: floorUrl, ids, connections, seconds }),
+            (r) => r.total,
+          )
           const done = await changed(ids.first, ids.last)
           if (result.lastId! >= ids.last) throw new Error('the pool ran out: raise BENCH_W3_LIMIT_POOL')
           if (result.non2xx + result.errors > 0 || done.n < result.total)
@@ -573,11 +637,12 @@ function workloadOf(door: DoorCase): Workload {
           door: door.door,
         })
         let floorMany: LoadResult
+        type Metered<T> = T & { cpu: CpuPerRequest }
         // at one connection, each side's rounds alternate with the others' as at 50
         const oneRounds: {
-          ours: LoadResult
-          limit: PgbenchResult
-          floor: LoadResult
+          ours: Metered<LoadResult>
+          limit: Metered<PgbenchResult>
+          floor: Metered<LoadResult>
           cFloor?: LoadResult
         }[] = []
         try {
@@ -615,6 +680,21 @@ function workloadOf(door: DoorCase): Workload {
           p50: median(oneRounds.map((r) => r.floor.p50)),
         }
         const cFloorOne = 'url' in cFloor ? median(oneRounds.map((r) => r.cFloor!.p50)) : undefined
+        /** the median over rounds of a CPU figure, undefined when the database's processes could not be seen */
+        const cpuMedian = (values: (number | undefined)[]) =>
+          values.some((value) => value === undefined) ? undefined : median(values as number[])
+        const cpuOne = {
+          server: cpuMedian(oneRounds.map((r) => r.ours.cpu.server)),
+          floorServer: cpuMedian(oneRounds.map((r) => r.floor.cpu.server)),
+          database: cpuMedian(oneRounds.map((r) => r.ours.cpu.database)),
+          limitDatabase: cpuMedian(oneRounds.map((r) => r.limit.cpu.database)),
+          floorDatabase: cpuMedian(oneRounds.map((r) => r.floor.cpu.database)),
+        }
+        const cpuMany = {
+          server: cpuMedian(oursRounds.map((r) => r.cpu.server)),
+          database: cpuMedian(oursRounds.map((r) => r.cpu.database)),
+          limitDatabase: cpuMedian(limitRounds.map((r) => r.cpu.database)),
+        }
         log(
           `ours ${many.rps.toFixed(0)} req/s at ${CONNECTIONS} (p50 ${ms(many.p50)} ms, p99 ${ms(many.p99)} ms), ` +
             `${one.rps.toFixed(0)} req/s at 1 (p50 ${ms(one.p50)} ms, p99 ${ms(one.p99)} ms); ` +
@@ -642,6 +722,9 @@ function workloadOf(door: DoorCase): Workload {
             'C floor p50 at 1 ms': cFloorOne === undefined ? 'not built' : ms(cFloorOne),
             'C floor p50 at 1 ÷ limit':
               cFloorOne === undefined ? 'not built' : (cFloorOne / limitOne.p50).toFixed(2),
+            'Node floor p50 at 1 ÷ limit': (floorOne.p50 / limitOne.p50).toFixed(2),
+            'CPU µs per request at 1': `server ${us(cpuOne.server)} (Node floor ${us(cpuOne.floorServer)}); PostgreSQL ${us(cpuOne.database)} (limit ${us(cpuOne.limitDatabase)}, Node floor ${us(cpuOne.floorDatabase)})`,
+            [`CPU µs per request at ${CONNECTIONS}`]: `server ${us(cpuMany.server)}; PostgreSQL ${us(cpuMany.database)} (limit ${us(cpuMany.limitDatabase)})`,
             [`ours ÷ floor at ${CONNECTIONS}`]: (many.rps / floorMany.rps).toFixed(2),
             [`floor ÷ limit at ${CONNECTIONS}`]: (floorMany.rps / limitMany.tps).toFixed(2),
             'statements per request': String(statements),
