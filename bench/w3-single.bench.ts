@@ -4,6 +4,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import pg from 'pg'
 import type { AppContext } from '../src/context.js'
 import { activeFiles, trashedFiles } from './datasets.js'
@@ -79,31 +80,113 @@ function databaseCpuSeconds(): number | undefined {
   return seen ? ticks / TICKS_PER_SECOND : undefined
 }
 
-/** CPU microseconds per request of this process (our server and the Node.js floor run in it) and of the database. */
+/** CPU microseconds per request of the server that answered (ours, or the Node.js floor) and of the database. */
 interface CpuPerRequest {
   server: number
   database?: number
+}
+
+/** CPU seconds of this process (where the Node.js floor runs). */
+const thisProcessCpuSeconds = () => {
+  const used = process.cpuUsage()
+  return (used.user + used.system) / 1e6
+}
+
+/** CPU seconds of another process of this machine (our server's). */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
 }
 
 /** `run` with the CPU it took per request (its `count` of requests or transactions) measured around it. */
 async function metered<T>(
   run: () => Promise<T>,
   count: (result: T) => number,
+  serverCpuSeconds: () => number = thisProcessCpuSeconds,
 ): Promise<T & { cpu: CpuPerRequest }> {
   const database = databaseCpuSeconds()
-  const server = process.cpuUsage()
+  const server = serverCpuSeconds()
   const result = await run()
-  const serverUsed = process.cpuUsage(server)
+  const serverUsed = serverCpuSeconds() - server
   const databaseAfter = databaseCpuSeconds()
   const n = Math.max(1, count(result))
   return {
     ...result,
     cpu: {
-      server: (serverUsed.user + serverUsed.system) / n,
+      server: (serverUsed * 1e6) / n,
       database:
         database === undefined || databaseAfter === undefined
           ? undefined
           : ((databaseAfter - database) * 1e6) / n,
+    },
+  }
+}
+
+/** Resident memory of a process of this machine, in bytes. */
+function residentBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024
+}
+
+/**
+ * Our server as `npm start` runs it: the compiled CLI (`node build/cli.js start`, built first when src/ changed)
+ * in a process of its own, on the benchmark's database, on a free loopback port; nothing else runs in it.
+ */
+async function startCompiledServer(
+  url: string,
+): Promise<{ baseUrl: string; pid: number; close(): Promise<void> }> {
+  const root = path.resolve(import.meta.dirname, '..')
+  const build = (await import(pathToFileURL(path.join(root, 'scripts', 'build.mjs')).href)) as {
+    buildServer(options: { ifStale: boolean }): string
+  }
+  const outcome = build.buildServer({ ifStale: true })
+  if (outcome !== 'built' && outcome !== 'up to date')
+    throw new Error(`the server's build in build/ could not be brought up to date (${outcome})`)
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'trashd-w3-server-'))
+  const child = spawn(process.execPath, [path.join(root, 'build', 'cli.js'), 'start'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      DATABASE_URL: url,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATA_DIR: dataDir,
+      ADMIN_TOKEN: 'bench-admin-token-0123456789',
+      LOG_LEVEL: 'warn',
+      CLEANUP_SCHEDULE: 'off',
+      // the pool the benchmark's in-process workloads and the Node.js floor use
+      DB_POOL_SIZE: '20',
+    },
+  })
+  let output = ''
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`trashd did not start: ${output.slice(-500)}`)), 60_000)
+    const onData = (chunk: Buffer) => {
+      output += chunk
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
+      if (match) {
+        clearTimeout(timer)
+        resolve(match[1]!)
+      }
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`trashd exited with ${code}: ${output.slice(-500)}`))
+    })
+  })
+  return {
+    baseUrl,
+    pid: child.pid!,
+    close: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve))
+        child.kill('SIGTERM')
+        await exited
+      }
+      await rm(dataDir, { recursive: true, force: true })
     },
   }
 }
@@ -470,7 +553,15 @@ function workloadOf(door: DoorCase): Workload {
       if (!hasPgbench)
         throw new Error('pgbench is not installed (apt-get install postgresql-client): W3 has no limit')
       const load = loadavg()
-      const server = await startBenchServer(ctx)
+      // the requests' sessions are made, and one request's statements counted, through an app in this process;
+      // every timed request goes to the compiled server in its own
+      const inProcess = await startBenchServer(ctx)
+      let closing: Promise<void> | undefined
+      const counting = { baseUrl: inProcess.baseUrl, close: () => (closing ??= inProcess.close()) }
+      const server = await startCompiledServer(url).catch(async (error: unknown) => {
+        await counting.close()
+        throw error
+      })
       try {
         const tenantId = await ctx.admin.createTenant('w3')
         // a plain user (no administrator shortcuts) working on its own items outside any brand
@@ -495,19 +586,19 @@ function workloadOf(door: DoorCase): Workload {
         await ctx.db.query('analyze items')
         await ctx.db.query('analyze audit')
 
-        const template = await door.request({ tenantId, userId: user.userId, baseUrl: server.baseUrl, ctx })
+        const made = await door.request({ tenantId, userId: user.userId, baseUrl: counting.baseUrl, ctx })
         const send = async (id: number) => {
-          const target = template.path
-            ? `${server.baseUrl}${template.path.replaceAll('{ID}', String(id))}`
-            : template.url
-          const method = template.method ?? 'POST'
+          const target = made.path
+            ? `${counting.baseUrl}${made.path.replaceAll('{ID}', String(id))}`
+            : made.url
+          const method = made.method ?? 'POST'
           const reply = await fetch(target, {
             method,
             headers: {
-              ...(template.body !== undefined ? { 'content-type': 'text/xml; charset=utf-8' } : {}),
-              ...template.headers,
+              ...(made.body !== undefined ? { 'content-type': 'text/xml; charset=utf-8' } : {}),
+              ...made.headers,
             },
-            body: template.body?.replaceAll('{ID}', String(id)),
+            body: made.body?.replaceAll('{ID}', String(id)),
           })
           const text = await reply.text()
           if (!door.succeeded(reply.status, text))
@@ -517,6 +608,9 @@ function workloadOf(door: DoorCase): Workload {
         let next = ours.first
         for (let i = 0; i < 20; i++) await send(next++)
         const statements = await countStatements(() => send(next++))
+        await counting.close()
+        const template = { ...made, url: made.url.replace(counting.baseUrl, server.baseUrl) }
+        const serverCpuSeconds = () => processCpuSeconds(server.pid)
 
         const target = door.kind === 'restore' ? 'active' : 'trashed'
         const changed = async (from: number, to: number) =>
@@ -531,6 +625,7 @@ function workloadOf(door: DoorCase): Workload {
           const result = await metered(
             () => runLoad({ ...template, ids, connections, seconds }),
             (r) => r.total,
+            serverCpuSeconds,
           )
           const done = await changed(ids.first, ids.last)
           if (result.non2xx + result.errors > 0)
@@ -576,11 +671,10 @@ function workloadOf(door: DoorCase): Workload {
         await oursRun(CONNECTIONS, WARM_UP_SECONDS)
         await checkpoint()
         await limitRun(CONNECTIONS, WARM_UP_SECONDS)
-        global.gc?.()
-        const rssStart = process.memoryUsage().rss
+        const rssStart = residentBytes(server.pid)
         let rssPeak = rssStart
         const sampler = setInterval(() => {
-          rssPeak = Math.max(rssPeak, process.memoryUsage().rss)
+          rssPeak = Math.max(rssPeak, residentBytes(server.pid))
         }, 100)
         const oursRounds: (LoadResult & { cpu: CpuPerRequest })[] = []
         const limitRounds: (PgbenchResult & { cpu: CpuPerRequest })[] = []
@@ -594,8 +688,7 @@ function workloadOf(door: DoorCase): Workload {
         } finally {
           clearInterval(sampler)
         }
-        global.gc?.()
-        const rssGrowth = (Math.max(rssPeak, process.memoryUsage().rss) - rssStart) / 1024 / 1024
+        const rssGrowth = (Math.max(rssPeak, residentBytes(server.pid)) - rssStart) / 1024 / 1024
         const many = {
           rps: median(oursRounds.map((r) => r.rps)),
           p50: median(oursRounds.map((r) => r.p50)),
@@ -733,6 +826,7 @@ function workloadOf(door: DoorCase): Workload {
           },
         }
       } finally {
+        await counting.close()
         await server.close()
       }
     },
