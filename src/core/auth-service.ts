@@ -118,6 +118,12 @@ interface Shared {
   logger?: SecurityLogger
   /** (login, password) digests verified lately, with the stored hash they were checked against */
   verified: Map<string, { passwordHash: string; at: number }>
+  /**
+   * scrypt work under way, by (login, password) digest and stored hash: the sign-ins that need the same
+   * verification or rehash at once share it. Each took its own before, and a client sending its password with
+   * every request at 50 connections made 50 scrypt runs of 128 MiB each whenever its remembered pair expired.
+   */
+  hashing: Map<string, Promise<string | null>>
   credentials: CredentialCache
 }
 
@@ -146,6 +152,7 @@ export class AuthService {
       throttle: options.throttle ?? DEFAULT_THROTTLE,
       logger: options.logger,
       verified: new Map(),
+      hashing: new Map(),
       credentials: options.credentials ?? new CredentialCache(0),
     }
   }
@@ -169,6 +176,23 @@ export class AuthService {
 
   get hasher(): PasswordHasher {
     return this.shared.hasher
+  }
+
+  /** `work` for this user, password and stored hash, shared with the sign-ins that ask for the same meanwhile */
+  private once(
+    what: 'verify' | 'rehash',
+    user: UserRow,
+    password: string,
+    work: () => Promise<string | null>,
+  ): Promise<string | null> {
+    const { hashing } = this.shared
+    const key = `${what}\0${this.cacheKey(user, password)}\0${user.passwordHash}`
+    let running = hashing.get(key)
+    if (!running) {
+      running = work().finally(() => hashing.delete(key))
+      hashing.set(key, running)
+    }
+    return running
   }
 
   private cacheKey(user: UserRow, password: string) {
@@ -234,7 +258,9 @@ export class AuthService {
         (cached !== undefined &&
           cached.passwordHash === user.passwordHash &&
           now - cached.at < CACHE_TTL_MS) ||
-        (await hasher.verify(password, user.passwordHash))
+        (await this.once('verify', user, password, async () =>
+          (await hasher.verify(password, user.passwordHash)) ? user.passwordHash : null,
+        )) !== null
       if (valid) matching.push(user)
     }
     if (candidates.length === 0) await hasher.verifyNothing(password)
@@ -247,8 +273,14 @@ export class AuthService {
     for (const user of enabled) {
       let passwordHash = user.passwordHash
       if (hasher.needsRehash(passwordHash)) {
-        const rehashed = await hasher.hash(password)
-        if (await users.replacePasswordHash(user, passwordHash, rehashed)) passwordHash = rehashed
+        // the stored hash this sign-in's rehash leaves (its own, or the old one when another replaced it first)
+        passwordHash =
+          (await this.once('rehash', user, password, async () => {
+            const rehashed = await hasher.hash(password)
+            return (await users.replacePasswordHash(user, user.passwordHash, rehashed))
+              ? rehashed
+              : user.passwordHash
+          })) ?? user.passwordHash
       }
       if (verified.size >= CACHE_MAX) verified.clear()
       verified.set(this.cacheKey(user, password), { passwordHash, at: now })
