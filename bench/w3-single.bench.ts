@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
@@ -129,6 +129,16 @@ function residentBytes(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024
 }
 
+/** Ends a server process this benchmark started (if it still runs) and removes its directory. */
+async function stopChild(child: ChildProcess, dir: string) {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    await exited
+  }
+  await rm(dir, { recursive: true, force: true })
+}
+
 /**
  * Our server as `npm start` runs it: the compiled CLI (`node build/cli.js start`, built first when src/ changed)
  * in a process of its own, on the benchmark's database, on a free loopback port; nothing else runs in it.
@@ -180,14 +190,7 @@ async function startCompiledServer(
   return {
     baseUrl,
     pid: child.pid!,
-    close: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve))
-        child.kill('SIGTERM')
-        await exited
-      }
-      await rm(dataDir, { recursive: true, force: true })
-    },
+    close: () => stopChild(child, dataDir),
   }
 }
 
@@ -526,14 +529,7 @@ async function startCFloorServer(
   })
   return {
     url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve))
-        child.kill('SIGTERM')
-        await exited
-      }
-      await rm(dir, { recursive: true, force: true })
-    },
+    close: () => stopChild(child, dir),
   }
 }
 
