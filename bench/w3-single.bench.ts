@@ -194,6 +194,14 @@ async function startCompiledServer(
   }
 }
 
+/** A load run none of whose requests was answered has no latencies to report: it fails and says so. */
+function answered(result: LoadResult, side: string, connections: number, seconds: number) {
+  if (result.total === 0)
+    throw new Error(
+      `${side}: no request answered in ${seconds} s at ${connections} connection(s) (${result.errors} errors)`,
+    )
+}
+
 const us = (value: number | undefined) => (value === undefined ? 'not seen' : value.toFixed(0))
 
 interface Credentials {
@@ -623,6 +631,7 @@ function workloadOf(door: DoorCase): Workload {
             (r) => r.total,
             serverCpuSeconds,
           )
+          answered(result, 'ours', connections, seconds)
           const done = await changed(ids.first, ids.last)
           if (result.non2xx + result.errors > 0)
             throw new Error(`${result.non2xx + result.errors} failed requests of ${result.total}`)
@@ -709,6 +718,12 @@ function workloadOf(door: DoorCase): Workload {
           const result = await metered(
             () => runLoad({ ...template, url: floorUrl, ids, connections, seconds }),
             (r) => r.total,
+          )
+          answered(
+            result,
+            base === floorServer.url ? 'the Node.js floor' : 'the C floor',
+            connections,
+            seconds,
           )
           const done = await changed(ids.first, ids.last)
           if (result.lastId! >= ids.last) throw new Error('the pool ran out: raise BENCH_W3_LIMIT_POOL')
