@@ -33,6 +33,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close()
+  // the worker goes on to other files (isolate: false): they see PasswordHasher as it was
+  verify.mockRestore()
+  hash.mockRestore()
 })
 
 describe('IPS password checks', () => {
