@@ -51,6 +51,23 @@ type Kind = 'restore' | 'trash'
 const TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100
 
 /**
+ * A process's command and the fields of its /proc stat line after the command (state ppid … utime (12th) stime
+ * cutime cstime), or undefined when it cannot be read (gone, or not of this machine).
+ */
+function processStat(pid: number | string): { command: string; fields: string[] } | undefined {
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return undefined
+  }
+  return {
+    command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    fields: stat.slice(stat.lastIndexOf(')') + 2).split(' '),
+  }
+}
+
+/**
  * CPU seconds of the database's processes: every `postgres` process of this machine, with what the postmaster's
  * ended children took (a pgbench run's backends end with it). Undefined when none can be seen (a database on
  * another machine, or in a container).
@@ -60,22 +77,12 @@ function databaseCpuSeconds(): number | undefined {
   let seen = false
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue
-    let stat: string
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    } catch {
-      continue
-    }
-    if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue
+    const stat = processStat(pid)
+    if (stat?.command !== 'postgres') continue
     seen = true
-    // the fields after the command: state ppid … utime (12th) stime cutime cstime
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const { fields } = stat
     ticks += Number(fields[11]) + Number(fields[12])
-    let parent = ''
-    try {
-      parent = readFileSync(`/proc/${fields[1]}/stat`, 'utf8')
-    } catch {}
-    if (!parent.includes('(postgres)')) ticks += Number(fields[13]) + Number(fields[14])
+    if (processStat(fields[1]!)?.command !== 'postgres') ticks += Number(fields[13]) + Number(fields[14])
   }
   return seen ? ticks / TICKS_PER_SECOND : undefined
 }
@@ -94,9 +101,9 @@ const thisProcessCpuSeconds = () => {
 
 /** CPU seconds of another process of this machine (our server's). */
 function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
+  const stat = processStat(pid)
+  if (!stat) throw new Error(`process ${pid} is gone`)
+  return (Number(stat.fields[11]) + Number(stat.fields[12])) / TICKS_PER_SECOND
 }
 
 /** `run` with the CPU it took per request (its `count` of requests or transactions) measured around it. */
